@@ -1,0 +1,22 @@
+//! cwmpscope: a TR-069 (CWMP) capture analyzer.
+//!
+//! The core is pure and synchronous: frames go in, sessions (and, later, transactions and
+//! findings) come out. Each stage is a module with one owned type crossing its boundary:
+//!
+//! ```text
+//! capture ─Frame→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpMessage→ cwmp ─Envelope→ session ─Session→ report → output
+//! ```
+//!
+//! Shells around the core read capture files (`capture`) and print text or JSON (`output`).
+
+pub mod analyzer;
+pub mod capture;
+pub mod cwmp;
+pub mod http;
+pub mod output;
+pub mod report;
+pub mod session;
+pub mod synth;
+pub mod tcp;
+pub mod types;
+pub mod wire;

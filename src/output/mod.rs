@@ -1,0 +1,1 @@
+//! Printers: the text report and JSON/NDJSON.

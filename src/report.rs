@@ -1,0 +1,1 @@
+//! The report model (the JSON contract of report.md) and its construction from sessions.

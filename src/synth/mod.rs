@@ -1,0 +1,4 @@
+//! Deterministic, seeded capture generator: scripted TCP conversations (CWMP flows and others)
+//! rendered into pcap/pcapng frames with chosen awkwardness (segmentation, reordering,
+//! retransmission, overlaps, capture loss, VLAN, IPv6, IP fragments, every supported link type,
+//! gzip, split files). Used by the tests and the benchmark harness.
