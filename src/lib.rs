@@ -10,6 +10,7 @@
 //! Shells around the core read capture files (`capture`) and print text or JSON (`output`).
 
 pub mod analyzer;
+pub mod app;
 pub mod capture;
 pub mod cwmp;
 pub mod http;

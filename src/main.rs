@@ -1,1 +1,22 @@
-fn main() {}
+//! `cwmpscope`: the command-line shell around the library.
+
+use clap::Parser;
+use cwmpscope::app::{Cli, run};
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut err = io::stderr();
+    match run(cli, &mut out, &mut err) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            drop(out.flush());
+            let _ = writeln!(err, "cwmpscope: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

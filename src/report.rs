@@ -1,1 +1,644 @@
-//! The report model (the JSON contract of report.md) and its construction from sessions.
+//! The report model (the JSON contract of report.md) and its construction from finished
+//! sessions. Secrets are redacted here, once, so every printer gets safe data by default.
+
+use crate::cwmp::{CwmpNs, Envelope, FaultStruct, Rpc, fault_meaning};
+use crate::http::auth::{Challenge, Credentials, DigestParams};
+use crate::session::{MessageKind, Note, Session, SessionMessage};
+use crate::types::{FrameRef, Nanos, format_ts};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::{Map, Value, json};
+
+/// What replaces a secret in every output unless secrets are shown.
+pub const REDACTED: &str = "<redacted>";
+
+/// How report objects are built.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// Show passwords, credentials and cookies instead of `<redacted>`.
+    pub show_secrets: bool,
+    /// Input file names; with more than one, frames are labelled `name:number`.
+    pub files: Vec<String>,
+}
+
+impl ReportOptions {
+    /// A frame as the report shows it: its number, or `file:number` for several inputs.
+    pub fn frame(&self, f: FrameRef) -> FrameLabel {
+        if self.files.len() > 1 {
+            let name = self
+                .files
+                .get(usize::from(f.file))
+                .map(String::as_str)
+                .unwrap_or("?");
+            FrameLabel::Named(format!("{name}:{}", f.number))
+        } else {
+            FrameLabel::Number(f.number)
+        }
+    }
+
+    fn secret(&self, value: &str) -> String {
+        if self.show_secrets || value.is_empty() {
+            value.to_owned()
+        } else {
+            REDACTED.to_owned()
+        }
+    }
+}
+
+/// A frame reference in the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum FrameLabel {
+    Number(u64),
+    Named(String),
+}
+
+impl std::fmt::Display for FrameLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameLabel::Number(n) => write!(f, "{n}"),
+            FrameLabel::Named(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Severity of a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// One finding (deviations.md).
+#[derive(Clone, Debug, Serialize)]
+pub struct Deviation {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub frames: Vec<FrameLabel>,
+}
+
+/// The `capture` part of the report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaptureSummary {
+    pub files: Vec<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// Streams with bytes lost by the capture.
+    pub tcp_gaps: u64,
+    pub undecoded: Undecoded,
+    pub hosts: u64,
+    pub tcp_connections: u64,
+    pub http_messages: u64,
+    /// Problems with the input itself (a file cut in the middle of a packet).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Undecoded {
+    pub non_ip: u64,
+    pub non_tcp: u64,
+    pub truncated: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CpeInfo {
+    pub ip: String,
+    pub manufacturer: Option<String>,
+    pub oui: Option<String>,
+    pub product_class: Option<String>,
+    pub serial: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AcsInfo {
+    pub ip: String,
+    pub port: u16,
+}
+
+/// Counts by name in order of first appearance, serialized as a JSON object.
+#[derive(Clone, Debug, Default)]
+pub struct Counts(pub Vec<(String, u64)>);
+
+impl Counts {
+    pub fn add(&mut self, name: &str) {
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => *c += 1,
+            None => self.0.push((name.to_owned(), 1)),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|(_, c)| c).sum()
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// One HTTP message of a session in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageReport {
+    pub frame: FrameLabel,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_frame: Option<FrameLabel>,
+    pub ts: String,
+    pub from: &'static str,
+    pub to: &'static str,
+    /// `connection-request` for the ACS's GET to the CPE and its answers, else `cwmp`.
+    pub kind: &'static str,
+    /// Request line (`POST /acs`) or status line (`401 Unauthorized`).
+    pub http: String,
+    pub status: Option<u16>,
+    pub rpcs: Vec<String>,
+    pub cwmp_id: Option<String>,
+    /// Step of the reference ladder (flow.md); filled by transaction analysis.
+    pub step: Option<u32>,
+    pub body_bytes: u64,
+    pub complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub challenges: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cookies: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_cookies: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub envelopes: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<Value>,
+    /// Time since the session's first message, in seconds (for ladders).
+    #[serde(skip)]
+    pub rel: f64,
+    /// Short human summary of the CWMP content (for ladders).
+    #[serde(skip)]
+    pub summary: String,
+    #[serde(skip)]
+    pub ts_nanos: Nanos,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionRequestReport {
+    pub acs_ip: String,
+    pub cpe: String,
+    pub uri: String,
+    pub frame: FrameLabel,
+    pub ts: String,
+    pub challenged: bool,
+    pub status: Option<u16>,
+    pub answer_frame: Option<FrameLabel>,
+}
+
+/// One session in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionReport {
+    pub id: String,
+    pub cpe: CpeInfo,
+    pub acs: AcsInfo,
+    pub start: String,
+    pub end: String,
+    pub duration: f64,
+    pub events: Vec<String>,
+    pub connections: usize,
+    pub termination: &'static str,
+    pub cwmp_version: Option<String>,
+    pub rpcs: Counts,
+    pub connection_request: Option<ConnectionRequestReport>,
+    pub messages: Vec<MessageReport>,
+    pub deviations: Vec<Deviation>,
+    #[serde(skip)]
+    pub start_nanos: Nanos,
+}
+
+/// The `summary` part.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub sessions: usize,
+    pub deviations: Counts,
+}
+
+/// The whole report (`--format json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub capture: CaptureSummary,
+    pub sessions: Vec<SessionReport>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn new(capture: CaptureSummary, mut sessions: Vec<SessionReport>) -> Report {
+        sessions.sort_by_key(|s| (s.start_nanos, s.id.len(), s.id.clone()));
+        let mut summary = Summary {
+            sessions: sessions.len(),
+            ..Summary::default()
+        };
+        for d in sessions.iter().flat_map(|s| &s.deviations) {
+            summary.deviations.add(d.code);
+        }
+        Report {
+            capture,
+            sessions,
+            summary,
+        }
+    }
+}
+
+impl SessionReport {
+    /// Builds the report of a finished session.
+    pub fn build(s: &Session, opts: &ReportOptions) -> SessionReport {
+        let device = s.device.as_ref();
+        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let mut rpcs = Counts::default();
+        for (_, env) in s.envelopes() {
+            let name = env.rpc.name();
+            if !name.is_empty() {
+                rpcs.add(name);
+            }
+        }
+        let cwmp_version = s.envelopes().find_map(|(_, e)| e.ns.as_ref()).map(ns_uri);
+        let messages: Vec<MessageReport> = s
+            .messages
+            .iter()
+            .map(|m| message_report(m, s.start, opts))
+            .collect();
+        SessionReport {
+            id: format!("s{}", s.number),
+            cpe: CpeInfo {
+                ip: s.cpe_ip.to_string(),
+                manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
+                oui: device.and_then(|d| non_empty(&d.oui)),
+                product_class: device.and_then(|d| non_empty(&d.product_class)),
+                serial: device.and_then(|d| non_empty(&d.serial_number)),
+            },
+            acs: AcsInfo {
+                ip: s.acs.ip().to_string(),
+                port: s.acs.port(),
+            },
+            start: format_ts(s.start),
+            end: format_ts(s.end),
+            duration: (s.end - s.start) as f64 / 1e9,
+            events: s.events.iter().map(|e| e.code.clone()).collect(),
+            connections: s.connections.len(),
+            termination: s.termination.as_str(),
+            cwmp_version,
+            rpcs,
+            connection_request: s
+                .connection_request
+                .as_ref()
+                .map(|cr| ConnectionRequestReport {
+                    acs_ip: cr.acs_ip.to_string(),
+                    cpe: cr.cpe.to_string(),
+                    uri: cr.uri.clone(),
+                    frame: opts.frame(cr.frame),
+                    ts: format_ts(cr.ts),
+                    challenged: cr.challenged,
+                    status: cr.final_status,
+                    answer_frame: cr.final_frame.map(|f| opts.frame(f)),
+                }),
+            messages,
+            deviations: note_deviations(s, opts),
+            start_nanos: s.start,
+        }
+    }
+}
+
+/// The findings the session stage itself can name: capture gaps and malformed messages.
+fn note_deviations(s: &Session, opts: &ReportOptions) -> Vec<Deviation> {
+    let side = |from_cpe: bool| if from_cpe { "CPE" } else { "ACS" };
+    let mut out: Vec<Deviation> = s
+        .notes
+        .iter()
+        .map(|n| match n {
+            Note::CaptureGap {
+                frame,
+                len,
+                from_cpe,
+                ..
+            } => Deviation {
+                code: "capture-gap",
+                severity: Severity::Warning,
+                message: format!(
+                    "{len} bytes from the {} lost by the capture; messages around frame {frame} are incomplete",
+                    side(*from_cpe)
+                ),
+                frames: vec![opts.frame(*frame)],
+            },
+            Note::MalformedHttp {
+                frame,
+                offset,
+                reason,
+                ..
+            } => Deviation {
+                code: "malformed-message",
+                severity: Severity::Error,
+                message: format!("HTTP framing unreadable at stream byte {offset}: {reason}"),
+                frames: vec![opts.frame(*frame)],
+            },
+        })
+        .collect();
+    for m in &s.messages {
+        if let Some(bad) = &m.malformed {
+            out.push(Deviation {
+                code: "malformed-message",
+                severity: Severity::Error,
+                message: format!(
+                    "{} sent XML that cannot be parsed at body byte {}: {}",
+                    side(m.from_cpe),
+                    bad.offset,
+                    bad.reason
+                ),
+                frames: vec![opts.frame(m.frame)],
+            });
+        }
+    }
+    out
+}
+
+fn ns_uri(ns: &CwmpNs) -> String {
+    match ns {
+        CwmpNs::V1(n) => format!("urn:dslforum-org:cwmp-1-{n}"),
+        CwmpNs::Unknown(u) => u.clone(),
+    }
+}
+
+fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions) -> MessageReport {
+    let (from, to) = if m.from_cpe {
+        ("cpe", "acs")
+    } else {
+        ("acs", "cpe")
+    };
+    let (from, to) = if m.kind == MessageKind::ConnectionRequest {
+        (to, from)
+    } else {
+        (from, to)
+    };
+    let http = match (&m.http.method, &m.http.uri, m.http.status) {
+        (Some(method), Some(uri), _) => format!("{method} {uri}"),
+        (_, _, Some(status)) => format!("{status} {}", m.http.reason.as_deref().unwrap_or(""))
+            .trim_end()
+            .to_owned(),
+        _ => String::new(),
+    };
+    MessageReport {
+        frame: opts.frame(m.frame),
+        last_frame: (m.last_frame != m.frame).then(|| opts.frame(m.last_frame)),
+        ts: format_ts(m.ts),
+        from,
+        to,
+        kind: match m.kind {
+            MessageKind::Cwmp => "cwmp",
+            MessageKind::ConnectionRequest => "connection-request",
+        },
+        http,
+        status: m.http.status,
+        rpcs: m.rpc_names().map(str::to_owned).collect(),
+        cwmp_id: m.envelopes.iter().find_map(|e| e.header.id.clone()),
+        step: None,
+        body_bytes: m.http.body_len,
+        complete: m.http.complete,
+        auth: m.credentials.as_ref().map(|c| credentials_json(c, opts)),
+        challenges: m.challenges.iter().map(challenge_json).collect(),
+        cookies: m
+            .cookies
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": opts.secret(v)}))
+            .collect(),
+        set_cookies: m
+            .set_cookies
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": opts.secret(v)}))
+            .collect(),
+        envelopes: m.envelopes.iter().map(|e| envelope_json(e, opts)).collect(),
+        malformed: m
+            .malformed
+            .as_ref()
+            .map(|e| json!({"offset": e.offset, "reason": e.reason})),
+        rel: (m.ts - session_start) as f64 / 1e9,
+        summary: message_summary(m),
+        ts_nanos: m.ts,
+    }
+}
+
+fn put(map: &mut Map<String, Value>, key: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        map.insert(key.to_owned(), Value::String(v.clone()));
+    }
+}
+
+fn digest_json(d: &DigestParams, map: &mut Map<String, Value>) {
+    put(map, "username", &d.username);
+    put(map, "realm", &d.realm);
+    put(map, "nonce", &d.nonce);
+    put(map, "uri", &d.uri);
+    put(map, "qop", &d.qop);
+    put(map, "nc", &d.nc);
+    put(map, "cnonce", &d.cnonce);
+    put(map, "opaque", &d.opaque);
+    put(map, "algorithm", &d.algorithm);
+    if let Some(stale) = d.stale {
+        map.insert("stale".into(), Value::Bool(stale));
+    }
+}
+
+fn credentials_json(c: &Credentials, opts: &ReportOptions) -> Value {
+    let mut map = Map::new();
+    map.insert("scheme".into(), Value::String(c.scheme().to_owned()));
+    match c {
+        Credentials::Basic { username, password } => {
+            put(&mut map, "username", username);
+            if let Some(p) = password {
+                map.insert("password".into(), Value::String(opts.secret(p)));
+            }
+        }
+        Credentials::Digest(d) => {
+            digest_json(d, &mut map);
+            if let Some(r) = &d.response {
+                map.insert("response".into(), Value::String(opts.secret(r)));
+            }
+        }
+        Credentials::Other { .. } => {}
+    }
+    Value::Object(map)
+}
+
+fn challenge_json(c: &Challenge) -> Value {
+    let mut map = Map::new();
+    map.insert("scheme".into(), Value::String(c.scheme().to_owned()));
+    match c {
+        Challenge::Basic { realm } => put(&mut map, "realm", realm),
+        Challenge::Digest(d) => digest_json(d, &mut map),
+        Challenge::Other { .. } => {}
+    }
+    Value::Object(map)
+}
+
+/// Whether a parameter or argument name holds a secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["password", "passphrase", "presharedkey", "secret"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+}
+
+fn fault_json(f: &FaultStruct) -> Value {
+    json!({
+        "code": f.code,
+        "string": f.string,
+        "meaning": f.code.and_then(fault_meaning),
+    })
+}
+
+fn envelope_json(e: &Envelope, opts: &ReportOptions) -> Value {
+    let mut map = Map::new();
+    map.insert(
+        "cwmp".into(),
+        e.ns.as_ref()
+            .map(|n| Value::String(ns_uri(n)))
+            .unwrap_or(Value::Null),
+    );
+    let h = &e.header;
+    put(&mut map, "id", &h.id);
+    if let Some(v) = h.hold_requests {
+        map.insert("hold_requests".into(), Value::Bool(v));
+    }
+    if let Some(v) = h.no_more_requests {
+        map.insert("no_more_requests".into(), Value::Bool(v));
+    }
+    if let Some(v) = h.session_timeout {
+        map.insert("session_timeout".into(), json!(v));
+    }
+    put(
+        &mut map,
+        "supported_cwmp_versions",
+        &h.supported_cwmp_versions,
+    );
+    put(&mut map, "use_cwmp_version", &h.use_cwmp_version);
+    map.insert("rpc".into(), Value::String(e.rpc.name().to_owned()));
+    let args = match &e.rpc {
+        Rpc::Inform(i) => json!({
+            "device_id": {
+                "manufacturer": i.device_id.manufacturer,
+                "oui": i.device_id.oui,
+                "product_class": i.device_id.product_class,
+                "serial_number": i.device_id.serial_number,
+            },
+            "events": i.events.iter().map(|ev| json!({"code": ev.code, "command_key": ev.command_key})).collect::<Vec<_>>(),
+            "max_envelopes": i.max_envelopes,
+            "current_time": i.current_time,
+            "retry_count": i.retry_count,
+            "parameters": i.parameters.iter().map(|p| {
+                let value = if is_secret_name(&p.name) { opts.secret(&p.value) } else { p.value.clone() };
+                json!({"name": p.name, "value": value, "type": p.xsi_type})
+            }).collect::<Vec<_>>(),
+        }),
+        Rpc::InformResponse { max_envelopes } => json!({"max_envelopes": max_envelopes}),
+        Rpc::Download(d) => json!({
+            "command_key": d.command_key,
+            "file_type": d.file_type,
+            "url": d.url,
+            "username": d.username,
+            "password": opts.secret(&d.password),
+            "file_size": d.file_size,
+            "target_file_name": d.target_file_name,
+            "delay_seconds": d.delay_seconds,
+            "success_url": d.success_url,
+            "failure_url": d.failure_url,
+        }),
+        Rpc::DownloadResponse(d) => json!({
+            "status": d.status,
+            "start_time": d.start_time,
+            "complete_time": d.complete_time,
+        }),
+        Rpc::TransferComplete(t) => json!({
+            "command_key": t.command_key,
+            "fault": fault_json(&t.fault),
+            "start_time": t.start_time,
+            "complete_time": t.complete_time,
+        }),
+        Rpc::Fault(f) => json!({
+            "faultcode": f.soap_faultcode,
+            "faultstring": f.soap_faultstring,
+            "fault": fault_json(&f.cwmp),
+            "parameter_faults": f.parameter_faults.iter().map(|p| json!({
+                "parameter": p.parameter_name, "fault": fault_json(&p.fault)
+            })).collect::<Vec<_>>(),
+        }),
+        Rpc::Other { args, .. } => Value::Array(redact_args(args, opts)),
+        Rpc::Empty => Value::Null,
+    };
+    if !args.is_null() {
+        map.insert("args".into(), args);
+    }
+    Value::Object(map)
+}
+
+/// Generic arguments as `[path, value]` pairs; a value whose own name, or the `Name` just
+/// before it, designates a secret is redacted.
+fn redact_args(args: &[(String, String)], opts: &ReportOptions) -> Vec<Value> {
+    let mut last_name_secret = false;
+    args.iter()
+        .map(|(path, value)| {
+            let leaf = path.rsplit('.').next().unwrap_or(path);
+            let secret = is_secret_name(leaf) || (leaf == "Value" && last_name_secret);
+            if leaf == "Name" {
+                last_name_secret = is_secret_name(value);
+            }
+            let shown = if secret {
+                opts.secret(value)
+            } else {
+                value.clone()
+            };
+            json!([path, shown])
+        })
+        .collect()
+}
+
+/// A short description of a message's CWMP content for ladders: RPC names with their key
+/// arguments (events, CommandKey, Status, fault).
+pub fn message_summary(m: &SessionMessage) -> String {
+    let mut parts = Vec::new();
+    for e in &m.envelopes {
+        parts.push(match &e.rpc {
+            Rpc::Inform(i) => {
+                let events: Vec<&str> = i.events.iter().map(|e| e.code.as_str()).collect();
+                format!("Inform {}", events.join(", "))
+            }
+            Rpc::Download(d) => format!("Download {}", d.command_key),
+            Rpc::DownloadResponse(d) => match d.status {
+                Some(s) => format!("DownloadResponse Status {s}"),
+                None => "DownloadResponse".to_owned(),
+            },
+            Rpc::TransferComplete(t) => match t.fault.code {
+                Some(0) | None => format!("TransferComplete {}", t.command_key),
+                Some(code) => format!(
+                    "TransferComplete {} fault {code} {}",
+                    t.command_key,
+                    fault_meaning(code).unwrap_or("")
+                )
+                .trim_end()
+                .to_owned(),
+            },
+            Rpc::Fault(f) => match f.cwmp.code {
+                Some(code) => format!("Fault {code} {}", fault_meaning(code).unwrap_or(""))
+                    .trim_end()
+                    .to_owned(),
+                None => "Fault".to_owned(),
+            },
+            other => other.name().to_owned(),
+        });
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(" + ")
+}

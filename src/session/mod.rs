@@ -1,3 +1,209 @@
-//! CWMP sessions built from HTTP messages: Inform to the ACS's empty response, across TCP
-//! connections joined by cookie, several per connection, Connection Requests tied to the
-//! session they trigger.
+//! CWMP sessions built from HTTP messages: from the CPE's Inform to the ACS's empty response,
+//! across TCP connections joined by the ACS's cookie, several per connection, with the
+//! Connection Request that triggered a `6 CONNECTION REQUEST` session tied to it.
+//!
+//! Input is the HTTP stage's events plus the decoded envelopes of each message; output is one
+//! finished [`Session`] at a time, handed to a callback as soon as it can no longer change, after
+//! which its state is freed.
+
+mod tracker;
+
+pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
+
+use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
+use crate::http::auth::{Challenge, Credentials};
+use crate::tcp::ConnEnd;
+use crate::types::{ConnId, FrameRef, Nanos};
+use std::net::{IpAddr, SocketAddr};
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Termination {
+    /// The ACS ended it with an empty HTTP response.
+    Normal,
+    /// The connection closed (FIN) before the ACS ended the session.
+    Closed,
+    /// The connection was reset before the ACS ended the session.
+    Reset,
+    /// The connection went idle and was released before the session ended.
+    Timeout,
+    /// The capture ended while the session was still open.
+    CaptureEnded,
+}
+
+impl Termination {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Termination::Normal => "normal",
+            Termination::Closed => "closed",
+            Termination::Reset => "reset",
+            Termination::Timeout => "timeout",
+            Termination::CaptureEnded => "capture-ended",
+        }
+    }
+
+    fn from_conn_end(end: ConnEnd) -> Termination {
+        match end {
+            ConnEnd::Closed => Termination::Closed,
+            ConnEnd::Reset | ConnEnd::HandshakeFailed => Termination::Reset,
+            ConnEnd::Idle => Termination::Timeout,
+            ConnEnd::CaptureEnded => Termination::CaptureEnded,
+        }
+    }
+}
+
+/// What an HTTP message was, as far as sessions are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A CWMP POST or its response.
+    Cwmp,
+    /// The ACS's Connection Request GET to the CPE, or the CPE's answer.
+    ConnectionRequest,
+}
+
+/// The HTTP side of one message of a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLine {
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    /// Body length on the wire (after de-chunking).
+    pub body_len: u64,
+    /// False when the capture lost part of the message or it was cut short.
+    pub complete: bool,
+    pub gap_bytes: u64,
+    pub content_type: Option<String>,
+}
+
+/// One HTTP message of a session, with its decoded CWMP content.
+#[derive(Clone, Debug)]
+pub struct SessionMessage {
+    pub kind: MessageKind,
+    pub conn: ConnId,
+    pub frame: FrameRef,
+    pub last_frame: FrameRef,
+    pub ts: Nanos,
+    pub end_ts: Nanos,
+    /// Sent by the CPE (false: by the ACS).
+    pub from_cpe: bool,
+    pub http: HttpLine,
+    pub credentials: Option<Credentials>,
+    pub challenges: Vec<Challenge>,
+    /// `Cookie` pairs the request carried.
+    pub cookies: Vec<(String, String)>,
+    /// `Set-Cookie` pairs the response carried.
+    pub set_cookies: Vec<(String, String)>,
+    pub envelopes: Vec<Envelope>,
+    /// The body could not be decoded as SOAP.
+    pub malformed: Option<MalformedXml>,
+}
+
+impl SessionMessage {
+    /// RPC names of the envelopes, in order.
+    pub fn rpc_names(&self) -> impl Iterator<Item = &str> {
+        self.envelopes
+            .iter()
+            .map(|e| e.rpc.name())
+            .filter(|n| !n.is_empty())
+    }
+
+    /// An HTTP message without SOAP content (empty POST, empty response, 401 …).
+    pub fn is_empty_body(&self) -> bool {
+        self.http.body_len == 0
+    }
+}
+
+/// Something the session stage noticed that later becomes a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// Bytes lost by the capture in one of the session's connections.
+    CaptureGap {
+        conn: ConnId,
+        frame: FrameRef,
+        ts: Nanos,
+        len: u64,
+        from_cpe: bool,
+    },
+    /// HTTP framing that could not be parsed.
+    MalformedHttp {
+        conn: ConnId,
+        frame: FrameRef,
+        ts: Nanos,
+        offset: u64,
+        reason: String,
+        from_cpe: bool,
+    },
+}
+
+/// The ACS's Connection Request that triggered a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionRequest {
+    pub acs_ip: IpAddr,
+    pub cpe: SocketAddr,
+    pub uri: String,
+    /// First GET of the exchange.
+    pub frame: FrameRef,
+    pub ts: Nanos,
+    /// The CPE challenged (401) at least once.
+    pub challenged: bool,
+    /// Status of the CPE's final answer, if seen.
+    pub final_status: Option<u16>,
+    pub final_frame: Option<FrameRef>,
+    pub final_ts: Option<Nanos>,
+}
+
+/// One TCP connection a session used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConn {
+    pub id: ConnId,
+    pub cpe: SocketAddr,
+    pub acs: SocketAddr,
+    pub ts: Nanos,
+    pub end: Option<(ConnEnd, Nanos)>,
+}
+
+/// A finished CWMP session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Sequential number, from 1, in order of the session's start.
+    pub number: u64,
+    pub cpe_ip: IpAddr,
+    pub acs: SocketAddr,
+    pub device: Option<DeviceId>,
+    pub events: Vec<Event>,
+    pub start: Nanos,
+    pub end: Nanos,
+    pub connections: Vec<SessionConn>,
+    pub termination: Termination,
+    /// Frame of the ACS's empty response that ended it (for `Normal`).
+    pub ended_by: Option<FrameRef>,
+    pub messages: Vec<SessionMessage>,
+    pub connection_request: Option<ConnectionRequest>,
+    pub notes: Vec<Note>,
+}
+
+impl Session {
+    /// The Inform that opened the session (the last one, if it was re-sent after a 401).
+    pub fn inform(&self) -> Option<&crate::cwmp::Inform> {
+        self.messages
+            .iter()
+            .flat_map(|m| m.envelopes.iter())
+            .find_map(|e| match &e.rpc {
+                Rpc::Inform(i) => Some(i),
+                _ => None,
+            })
+    }
+
+    pub fn serial(&self) -> Option<&str> {
+        self.device.as_ref().map(|d| d.serial_number.as_str())
+    }
+
+    /// Every envelope of the session with the message that carried it.
+    pub fn envelopes(&self) -> impl Iterator<Item = (&SessionMessage, &Envelope)> {
+        self.messages
+            .iter()
+            .flat_map(|m| m.envelopes.iter().map(move |e| (m, e)))
+    }
+}

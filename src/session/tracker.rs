@@ -1,0 +1,899 @@
+//! The session state machine: assigns each HTTP message to a session (or to a Connection
+//! Request, or to nothing), decides when a session is over, and hands it on.
+
+use super::{
+    ConnectionRequest, HttpLine, MessageKind, Note, Session, SessionConn, SessionMessage,
+    Termination,
+};
+use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
+use crate::http::auth::{
+    parse_challenges, parse_cookie_header, parse_credentials, parse_set_cookie,
+};
+use crate::http::{HttpEvent, HttpMessage, StartLine};
+use crate::tcp::ConnEnd;
+use crate::types::{ConnId, Nanos};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+const SECOND: Nanos = 1_000_000_000;
+
+/// Limits and timeouts of the session stage.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// How long a session whose connection closed before its end waits for a continuation on
+    /// another connection (joined by cookie) before it is finished.
+    pub continuation_wait: Nanos,
+    /// How long an accepted Connection Request waits for the session it triggers.
+    pub connection_request_window: Nanos,
+    /// Messages buffered on a connection before its session is known.
+    pub max_unassigned_messages: usize,
+    /// Messages kept per session (further ones are counted, not kept).
+    pub max_messages_per_session: usize,
+    /// Connection Requests awaiting their session, in all.
+    pub max_pending_connection_requests: usize,
+    pub decode: DecodeLimits,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            continuation_wait: 30 * SECOND,
+            connection_request_window: 60 * SECOND,
+            max_unassigned_messages: 32,
+            max_messages_per_session: 10_000,
+            max_pending_connection_requests: 4096,
+            decode: DecodeLimits::default(),
+        }
+    }
+}
+
+/// Whole-run counters of the session stage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackerStats {
+    pub sessions: u64,
+    pub http_messages: u64,
+    pub cwmp_messages: u64,
+    /// HTTP messages that belong to no session (file transfers, other web traffic).
+    pub other_http_messages: u64,
+    pub connection_requests: u64,
+    /// Messages dropped because a per-session or per-connection limit was hit.
+    pub dropped_messages: u64,
+}
+
+/// What a request turned out to be, remembered until its response arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    /// Part of this session.
+    Session(u64),
+    /// CWMP-looking but not yet in a session (buffered on the connection).
+    Unassigned,
+    /// An empty GET that may be a Connection Request (index into `pending_crs`'s key).
+    ConnectionRequest,
+    Other,
+}
+
+struct ConnState {
+    client: SocketAddr,
+    server: SocketAddr,
+    opened: Nanos,
+    /// Time of the last message seen on it.
+    last: Nanos,
+    session: Option<u64>,
+    unassigned: Vec<SessionMessage>,
+    unassigned_notes: Vec<Note>,
+    /// Request index → kind, for pairing responses.
+    requests: VecDeque<(u32, RequestKind)>,
+}
+
+struct OpenSession {
+    session: Session,
+    /// Connections of this session still open.
+    open_conns: usize,
+    inform_answered: bool,
+    cookies: Vec<String>,
+    /// Set when every connection closed before the session ended: when to give up waiting.
+    waiting_until: Option<Nanos>,
+    last_end: Option<ConnEnd>,
+    dropped: u64,
+}
+
+/// A Connection Request exchange in progress or accepted, keyed by the CPE's IP.
+struct PendingCr {
+    cr: ConnectionRequest,
+    messages: Vec<SessionMessage>,
+    accepted: bool,
+}
+
+/// Assigns HTTP messages to CWMP sessions; see the module documentation.
+pub struct SessionTracker {
+    cfg: SessionConfig,
+    conns: FxHashMap<ConnId, ConnState>,
+    open: FxHashMap<u64, OpenSession>,
+    by_cookie: FxHashMap<String, u64>,
+    /// ACS endpoints seen in sessions: an empty POST to one of them is CWMP.
+    acs_endpoints: FxHashSet<SocketAddr>,
+    pending_crs: VecDeque<PendingCr>,
+    next_number: u64,
+    stats: TrackerStats,
+}
+
+impl SessionTracker {
+    pub fn new(cfg: SessionConfig) -> Self {
+        SessionTracker {
+            cfg,
+            conns: FxHashMap::default(),
+            open: FxHashMap::default(),
+            by_cookie: FxHashMap::default(),
+            acs_endpoints: FxHashSet::default(),
+            pending_crs: VecDeque::new(),
+            next_number: 1,
+            stats: TrackerStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &TrackerStats {
+        &self.stats
+    }
+
+    /// Sessions currently open.
+    pub fn open_sessions(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Consumes one HTTP-stage event; finished sessions go to `out`.
+    pub fn on_http(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Session)) {
+        match ev {
+            HttpEvent::ConnOpen(info) => {
+                self.conns.insert(
+                    info.id,
+                    ConnState {
+                        client: info.client,
+                        server: info.server,
+                        opened: info.ts,
+                        last: info.ts,
+                        session: None,
+                        unassigned: Vec::new(),
+                        unassigned_notes: Vec::new(),
+                        requests: VecDeque::new(),
+                    },
+                );
+            }
+            HttpEvent::Message(msg) => self.on_message(msg, out),
+            HttpEvent::Malformed {
+                conn,
+                dir: _,
+                frame,
+                ts,
+                offset,
+                reason,
+            } => {
+                let Some(state) = self.conns.get(&conn) else {
+                    return;
+                };
+                // Without knowing the sender's role, the client side is the CPE.
+                let note = Note::MalformedHttp {
+                    conn,
+                    frame,
+                    ts,
+                    offset,
+                    reason,
+                    from_cpe: true,
+                };
+                self.add_note(conn, state.session, note);
+            }
+            HttpEvent::Gap {
+                conn,
+                dir,
+                frame,
+                ts,
+                len,
+            } => {
+                let Some(state) = self.conns.get(&conn) else {
+                    return;
+                };
+                let note = Note::CaptureGap {
+                    conn,
+                    frame,
+                    ts,
+                    len,
+                    from_cpe: dir == crate::types::Dir::ToServer,
+                };
+                self.add_note(conn, state.session, note);
+            }
+            HttpEvent::Rst { .. } | HttpEvent::Fin { .. } => {}
+            HttpEvent::ConnClosed { info, ts, end, .. } => {
+                self.on_conn_closed(info.id, ts, end, out)
+            }
+        }
+    }
+
+    /// Capture time moved to `now`: finishes sessions that waited long enough for a
+    /// continuation, and forgets stale Connection Requests.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Session)) {
+        let expired: Vec<u64> = self
+            .open
+            .iter()
+            .filter(|(_, s)| s.waiting_until.is_some_and(|t| t <= now))
+            .map(|(n, _)| *n)
+            .collect();
+        for number in expired {
+            self.finalize(number, out);
+        }
+        let window = self.cfg.connection_request_window;
+        self.pending_crs.retain(|p| p.cr.ts + window > now);
+    }
+
+    /// End of input: every session still open is finished.
+    pub fn finish(&mut self, out: &mut impl FnMut(Session)) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            let ts = self.conns.get(&conn).map(|c| c.last).unwrap_or_default();
+            self.on_conn_closed(conn, ts, ConnEnd::CaptureEnded, out);
+        }
+        let mut rest: Vec<u64> = self.open.keys().copied().collect();
+        rest.sort_unstable();
+        for number in rest {
+            self.finalize(number, out);
+        }
+        self.pending_crs.clear();
+    }
+
+    fn add_note(&mut self, conn: ConnId, session: Option<u64>, note: Note) {
+        if let Some(open) = session.and_then(|n| self.open.get_mut(&n)) {
+            open.session.notes.push(note);
+        } else if let Some(state) = self.conns.get_mut(&conn)
+            && state.unassigned_notes.len() < self.cfg.max_unassigned_messages
+        {
+            state.unassigned_notes.push(note);
+        }
+    }
+
+    fn on_message(&mut self, msg: HttpMessage, out: &mut impl FnMut(Session)) {
+        self.stats.http_messages += 1;
+        let conn_id = msg.conn;
+        let state = self.conns.entry(conn_id).or_insert_with(|| ConnState {
+            // A message on a connection never announced: take the roles from the message.
+            client: if msg.is_request() { msg.src } else { msg.dst },
+            server: if msg.is_request() { msg.dst } else { msg.src },
+            opened: msg.ts,
+            last: msg.ts,
+            session: None,
+            unassigned: Vec::new(),
+            unassigned_notes: Vec::new(),
+            requests: VecDeque::new(),
+        });
+        state.last = msg.end_ts;
+        if msg.is_request() {
+            self.on_request(msg, out);
+        } else {
+            self.on_response(msg, out);
+        }
+    }
+
+    fn on_request(&mut self, msg: HttpMessage, out: &mut impl FnMut(Session)) {
+        let conn_id = msg.conn;
+        let method = msg.method().unwrap_or_default().to_owned();
+        if method.eq_ignore_ascii_case("GET") && msg.body_len == 0 {
+            self.remember_request(conn_id, msg.index, RequestKind::ConnectionRequest);
+            self.on_possible_connection_request(msg);
+            return;
+        }
+        if !method.eq_ignore_ascii_case("POST") {
+            self.stats.other_http_messages += 1;
+            self.remember_request(conn_id, msg.index, RequestKind::Other);
+            return;
+        }
+        let (envelopes, malformed) = self.decode_body(&msg);
+        let soap = !envelopes.is_empty() || malformed.is_some();
+        let Some(state) = self.conns.get(&conn_id) else {
+            return;
+        };
+        if msg.body_len > 0 && !soap {
+            // A POST of something else (an Upload's file, a web form).
+            self.stats.other_http_messages += 1;
+            self.remember_request(conn_id, msg.index, RequestKind::Other);
+            return;
+        }
+        self.stats.cwmp_messages += 1;
+        let has_inform = envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_)));
+        let message = self.session_message(&msg, MessageKind::Cwmp, true, envelopes, malformed);
+
+        let mut session = state.session;
+        if has_inform {
+            if let Some(n) = session
+                && self
+                    .open
+                    .get(&n)
+                    .is_none_or(|s| s.session.ended_by.is_some())
+            {
+                // The previous session on this connection is over: a new one starts.
+                self.detach_conn(conn_id, n, msg.ts, out);
+                session = None;
+            }
+            if session.is_none() {
+                session = Some(self.start_session(conn_id, msg.src, msg.dst, msg.ts, msg.end_ts));
+            }
+        } else if session.is_none() {
+            session = self.session_by_cookie(&message);
+            if let Some(n) = session {
+                self.attach_conn(conn_id, n);
+            }
+        }
+        match session {
+            Some(n) => {
+                self.remember_request(conn_id, msg.index, RequestKind::Session(n));
+                self.push_message(n, message);
+            }
+            None => {
+                self.remember_request(conn_id, msg.index, RequestKind::Unassigned);
+                self.push_unassigned(conn_id, message, out);
+            }
+        }
+    }
+
+    fn on_response(&mut self, msg: HttpMessage, out: &mut impl FnMut(Session)) {
+        let conn_id = msg.conn;
+        let kind = self.request_kind(conn_id, msg.answers, msg.interim);
+        match kind {
+            RequestKind::Session(n) => {
+                let (envelopes, malformed) = self.decode_body(&msg);
+                self.stats.cwmp_messages += 1;
+                let message =
+                    self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
+                let ends = !msg.interim
+                    && matches!(msg.status(), Some(200 | 204))
+                    && msg.body_len == 0
+                    && msg.complete;
+                if let Some(open) = self.open.get_mut(&n) {
+                    if message
+                        .envelopes
+                        .iter()
+                        .any(|e| matches!(e.rpc, Rpc::InformResponse { .. }))
+                    {
+                        open.inform_answered = true;
+                    }
+                    if ends && open.inform_answered && open.session.ended_by.is_none() {
+                        open.session.ended_by = Some(message.frame);
+                    }
+                    for (_, value) in &message.set_cookies {
+                        if !open.cookies.contains(value) {
+                            open.cookies.push(value.clone());
+                        }
+                        self.by_cookie.insert(value.clone(), n);
+                    }
+                }
+                self.push_message(n, message);
+            }
+            RequestKind::Unassigned => {
+                let (envelopes, malformed) = self.decode_body(&msg);
+                self.stats.cwmp_messages += 1;
+                let message =
+                    self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
+                self.push_unassigned(conn_id, message, out);
+            }
+            RequestKind::ConnectionRequest => self.on_connection_request_answer(msg),
+            RequestKind::Other => self.stats.other_http_messages += 1,
+        }
+    }
+
+    /// The request kind a response answers; interim responses leave it pending.
+    fn request_kind(&mut self, conn: ConnId, answers: Option<u32>, interim: bool) -> RequestKind {
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return RequestKind::Other;
+        };
+        let Some(index) = answers else {
+            // A response with no request seen (capture began mid-exchange): it belongs with
+            // whatever the connection carries.
+            return state
+                .session
+                .map(RequestKind::Session)
+                .unwrap_or(RequestKind::Unassigned);
+        };
+        while let Some(&(i, kind)) = state.requests.front() {
+            if i < index {
+                state.requests.pop_front();
+                continue;
+            }
+            if i == index {
+                if !interim {
+                    state.requests.pop_front();
+                }
+                // A request that became part of a session after it was sent.
+                return match (kind, state.session) {
+                    (RequestKind::Unassigned, Some(n)) => RequestKind::Session(n),
+                    _ => kind,
+                };
+            }
+            break;
+        }
+        RequestKind::Other
+    }
+
+    fn remember_request(&mut self, conn: ConnId, index: u32, kind: RequestKind) {
+        if let Some(state) = self.conns.get_mut(&conn) {
+            if state.requests.len() >= 256 {
+                state.requests.pop_front();
+            }
+            state.requests.push_back((index, kind));
+        }
+    }
+
+    fn decode_body(&self, msg: &HttpMessage) -> (Vec<Envelope>, Option<cwmp::MalformedXml>) {
+        if msg.body.is_empty() || !cwmp::looks_like_soap(&msg.body) {
+            return (Vec::new(), None);
+        }
+        match cwmp::decode(&msg.body, msg.header("content-type"), &self.cfg.decode) {
+            Ok(envelopes) => (envelopes, None),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    }
+
+    fn session_message(
+        &self,
+        msg: &HttpMessage,
+        kind: MessageKind,
+        from_cpe: bool,
+        envelopes: Vec<Envelope>,
+        malformed: Option<cwmp::MalformedXml>,
+    ) -> SessionMessage {
+        let (method, uri, status, reason) = match &msg.start {
+            StartLine::Request { method, uri } => {
+                (Some(method.clone()), Some(uri.clone()), None, None)
+            }
+            StartLine::Response { status, reason } => {
+                (None, None, Some(*status), Some(reason.clone()))
+            }
+        };
+        let mut credentials = None;
+        let mut challenges = Vec::new();
+        let mut cookies = Vec::new();
+        let mut set_cookies = Vec::new();
+        for (name, value) in &msg.headers {
+            if name.eq_ignore_ascii_case("authorization") {
+                credentials = Some(parse_credentials(value));
+            } else if name.eq_ignore_ascii_case("www-authenticate") {
+                challenges.extend(parse_challenges(value));
+            } else if name.eq_ignore_ascii_case("cookie") {
+                cookies.extend(parse_cookie_header(value));
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                set_cookies.extend(parse_set_cookie(value));
+            }
+        }
+        SessionMessage {
+            kind,
+            conn: msg.conn,
+            frame: msg.first_frame,
+            last_frame: msg.last_frame,
+            ts: msg.ts,
+            end_ts: msg.end_ts,
+            from_cpe,
+            http: HttpLine {
+                method,
+                uri,
+                status,
+                reason,
+                body_len: msg.body_len,
+                complete: msg.complete,
+                gap_bytes: msg.gap_bytes,
+                content_type: msg.header("content-type").map(str::to_owned),
+            },
+            credentials,
+            challenges,
+            cookies,
+            set_cookies,
+            envelopes,
+            malformed,
+        }
+    }
+
+    fn session_by_cookie(&self, message: &SessionMessage) -> Option<u64> {
+        message
+            .cookies
+            .iter()
+            .filter_map(|(_, v)| self.by_cookie.get(v))
+            .copied()
+            .find(|n| {
+                self.open
+                    .get(n)
+                    .is_some_and(|s| s.session.ended_by.is_none())
+            })
+    }
+
+    fn start_session(
+        &mut self,
+        conn_id: ConnId,
+        cpe: SocketAddr,
+        acs: SocketAddr,
+        ts: Nanos,
+        end_ts: Nanos,
+    ) -> u64 {
+        let number = self.next_number;
+        self.next_number += 1;
+        self.stats.sessions += 1;
+        self.acs_endpoints.insert(acs);
+        let conn_ts = self.conns.get(&conn_id).map(|c| c.opened).unwrap_or(ts);
+        let session = Session {
+            number,
+            cpe_ip: cpe.ip(),
+            acs,
+            device: None,
+            events: Vec::new(),
+            start: ts,
+            end: end_ts,
+            connections: vec![SessionConn {
+                id: conn_id,
+                cpe,
+                acs,
+                ts: conn_ts,
+                end: None,
+            }],
+            termination: Termination::CaptureEnded,
+            ended_by: None,
+            messages: Vec::new(),
+            connection_request: None,
+            notes: Vec::new(),
+        };
+        self.open.insert(
+            number,
+            OpenSession {
+                session,
+                open_conns: 1,
+                inform_answered: false,
+                cookies: Vec::new(),
+                waiting_until: None,
+                last_end: None,
+                dropped: 0,
+            },
+        );
+        if let Some(state) = self.conns.get_mut(&conn_id) {
+            state.session = Some(number);
+            let earlier = std::mem::take(&mut state.unassigned);
+            let notes = std::mem::take(&mut state.unassigned_notes);
+            if let Some(open) = self.open.get_mut(&number) {
+                if let Some(first) = earlier.first() {
+                    open.session.start = first.ts;
+                }
+                open.session.notes.extend(notes);
+                open.session.messages.extend(earlier);
+            }
+        }
+        number
+    }
+
+    fn attach_conn(&mut self, conn_id: ConnId, number: u64) {
+        let Some(state) = self.conns.get_mut(&conn_id) else {
+            return;
+        };
+        state.session = Some(number);
+        let earlier = std::mem::take(&mut state.unassigned);
+        let notes = std::mem::take(&mut state.unassigned_notes);
+        if let Some(open) = self.open.get_mut(&number) {
+            open.open_conns += 1;
+            open.waiting_until = None;
+            open.session.connections.push(SessionConn {
+                id: conn_id,
+                cpe: state.client,
+                acs: state.server,
+                ts: state.opened,
+                end: None,
+            });
+            open.session.notes.extend(notes);
+            open.session.messages.extend(earlier);
+        }
+    }
+
+    /// The connection leaves its finished session (a new session starts on it).
+    fn detach_conn(
+        &mut self,
+        conn_id: ConnId,
+        number: u64,
+        ts: Nanos,
+        out: &mut impl FnMut(Session),
+    ) {
+        if let Some(state) = self.conns.get_mut(&conn_id) {
+            state.session = None;
+        }
+        let Some(open) = self.open.get_mut(&number) else {
+            return;
+        };
+        open.open_conns = open.open_conns.saturating_sub(1);
+        if let Some(c) = open
+            .session
+            .connections
+            .iter_mut()
+            .find(|c| c.id == conn_id)
+        {
+            c.end = Some((ConnEnd::Closed, ts));
+        }
+        if open.open_conns == 0 {
+            self.finalize(number, out);
+        }
+    }
+
+    fn push_message(&mut self, number: u64, message: SessionMessage) {
+        let Some(open) = self.open.get_mut(&number) else {
+            return;
+        };
+        if let Some(inform) = message.envelopes.iter().find_map(|e| match &e.rpc {
+            Rpc::Inform(i) => Some(i),
+            _ => None,
+        }) && open.session.device.is_none()
+        {
+            open.session.device = Some(inform.device_id.clone());
+            open.session.events = inform.events.clone();
+        }
+        open.session.end = open.session.end.max(message.end_ts);
+        if open.session.messages.len() < self.cfg.max_messages_per_session {
+            open.session.messages.push(message);
+        } else {
+            open.dropped += 1;
+            self.stats.dropped_messages += 1;
+        }
+    }
+
+    fn push_unassigned(
+        &mut self,
+        conn_id: ConnId,
+        message: SessionMessage,
+        out: &mut impl FnMut(Session),
+    ) {
+        let limit = self.cfg.max_unassigned_messages;
+        let Some(state) = self.conns.get_mut(&conn_id) else {
+            return;
+        };
+        state.unassigned.push(message);
+        if state.unassigned.len() >= limit {
+            // Too long without an Inform: this is a session of its own (one that lacks its
+            // Inform, or whose start the capture missed).
+            self.promote_unassigned(conn_id, out);
+        }
+    }
+
+    /// Turns a connection's unassigned CWMP messages into a session without an Inform.
+    fn promote_unassigned(&mut self, conn_id: ConnId, _out: &mut impl FnMut(Session)) {
+        let Some(state) = self.conns.get(&conn_id) else {
+            return;
+        };
+        let Some(first) = state.unassigned.first() else {
+            return;
+        };
+        let (cpe, acs, ts, end_ts) = (state.client, state.server, first.ts, first.end_ts);
+        self.start_session(conn_id, cpe, acs, ts, end_ts);
+    }
+
+    fn on_conn_closed(
+        &mut self,
+        conn_id: ConnId,
+        ts: Nanos,
+        end: ConnEnd,
+        out: &mut impl FnMut(Session),
+    ) {
+        let Some(state) = self.conns.get(&conn_id) else {
+            return;
+        };
+        if state.session.is_none() && !state.unassigned.is_empty() {
+            // CWMP content, or empty POSTs to an ACS (known, or on the CWMP port).
+            let evidence = state
+                .unassigned
+                .iter()
+                .any(|m| !m.envelopes.is_empty() || m.malformed.is_some())
+                || self.acs_endpoints.contains(&state.server)
+                || state.server.port() == 7547;
+            if evidence {
+                self.promote_unassigned(conn_id, out);
+            } else {
+                self.stats.other_http_messages += state.unassigned.len() as u64;
+            }
+        }
+        let Some(state) = self.conns.remove(&conn_id) else {
+            return;
+        };
+        let Some(number) = state.session else {
+            return;
+        };
+        let Some(open) = self.open.get_mut(&number) else {
+            return;
+        };
+        if let Some(c) = open
+            .session
+            .connections
+            .iter_mut()
+            .find(|c| c.id == conn_id)
+        {
+            c.end = Some((end, ts));
+        }
+        open.last_end = Some(end);
+        open.open_conns = open.open_conns.saturating_sub(1);
+        if open.open_conns > 0 {
+            return;
+        }
+        if open.session.ended_by.is_none()
+            && !open.cookies.is_empty()
+            && matches!(end, ConnEnd::Closed)
+        {
+            // The session may go on over a new connection carrying the ACS's cookie.
+            open.waiting_until = Some(ts + self.cfg.continuation_wait);
+            return;
+        }
+        self.finalize(number, out);
+    }
+
+    fn finalize(&mut self, number: u64, out: &mut impl FnMut(Session)) {
+        let Some(mut open) = self.open.remove(&number) else {
+            return;
+        };
+        for cookie in &open.cookies {
+            if self.by_cookie.get(cookie) == Some(&number) {
+                self.by_cookie.remove(cookie);
+            }
+        }
+        for conn in &open.session.connections {
+            if let Some(state) = self.conns.get_mut(&conn.id)
+                && state.session == Some(number)
+            {
+                state.session = None;
+            }
+        }
+        let session = &mut open.session;
+        session.termination = if session.ended_by.is_some() {
+            Termination::Normal
+        } else {
+            open.last_end
+                .map(Termination::from_conn_end)
+                .unwrap_or(Termination::CaptureEnded)
+        };
+        if let Some(close) = session
+            .connections
+            .iter()
+            .filter_map(|c| c.end.map(|(_, ts)| ts))
+            .max()
+        {
+            session.end = session.end.max(close);
+        }
+        session.messages.sort_by_key(|m| (m.ts, m.frame));
+        if let Some(first) = session.messages.first() {
+            session.start = session.start.min(first.ts);
+        }
+        out(open.session);
+    }
+
+    // ---- Connection Requests ----
+
+    fn on_possible_connection_request(&mut self, msg: HttpMessage) {
+        let message = self.session_message(
+            &msg,
+            MessageKind::ConnectionRequest,
+            false,
+            Vec::new(),
+            None,
+        );
+        let uri = match &msg.start {
+            StartLine::Request { uri, .. } => uri.clone(),
+            StartLine::Response { .. } => String::new(),
+        };
+        // A retry after a challenge continues the same exchange.
+        if let Some(p) = self.pending_crs.iter_mut().rev().find(|p| {
+            !p.accepted
+                && p.cr.cpe.ip() == msg.dst.ip()
+                && p.cr.acs_ip == msg.src.ip()
+                && p.cr.uri == uri
+        }) {
+            if p.messages.len() < 16 {
+                p.messages.push(message);
+            }
+            return;
+        }
+        if self.pending_crs.len() >= self.cfg.max_pending_connection_requests {
+            self.pending_crs.pop_front();
+        }
+        self.pending_crs.push_back(PendingCr {
+            cr: ConnectionRequest {
+                acs_ip: msg.src.ip(),
+                cpe: msg.dst,
+                uri,
+                frame: msg.first_frame,
+                ts: msg.ts,
+                challenged: false,
+                final_status: None,
+                final_frame: None,
+                final_ts: None,
+            },
+            messages: vec![message],
+            accepted: false,
+        });
+    }
+
+    fn on_connection_request_answer(&mut self, msg: HttpMessage) {
+        // The answer travels CPE → ACS.
+        let cpe_ip = msg.src.ip();
+        let acs_ip = msg.dst.ip();
+        let Some(pos) = self.pending_crs.iter().rposition(|p| {
+            p.cr.cpe.ip() == cpe_ip && p.cr.acs_ip == acs_ip && p.cr.final_status.is_none()
+        }) else {
+            self.stats.other_http_messages += 1;
+            return;
+        };
+        let status = msg.status();
+        if msg.body_len > 0 && matches!(status, Some(200..=299)) {
+            // A body: this was an ordinary download, not a Connection Request.
+            self.pending_crs.remove(pos);
+            self.stats.other_http_messages += 2;
+            return;
+        }
+        let message =
+            self.session_message(&msg, MessageKind::ConnectionRequest, true, Vec::new(), None);
+        let Some(p) = self.pending_crs.get_mut(pos) else {
+            return;
+        };
+        if p.messages.len() < 16 {
+            p.messages.push(message);
+        }
+        match status {
+            Some(401) => p.cr.challenged = true,
+            Some(s) if !msg.interim => {
+                p.cr.final_status = Some(s);
+                p.cr.final_frame = Some(msg.first_frame);
+                p.cr.final_ts = Some(msg.ts);
+                p.accepted = (200..300).contains(&s);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ties the latest Connection Request to this CPE to a session whose Inform says
+    /// `6 CONNECTION REQUEST`.
+    fn claim_connection_request(&mut self, cpe_ip: IpAddr, inform_ts: Nanos) -> Option<PendingCr> {
+        let pos = self
+            .pending_crs
+            .iter()
+            .rposition(|p| p.cr.cpe.ip() == cpe_ip && p.cr.ts <= inform_ts)?;
+        let pending = self.pending_crs.remove(pos)?;
+        self.stats.connection_requests += 1;
+        Some(pending)
+    }
+
+    /// Called after a message joined a session: ties a Connection Request when the session's
+    /// Inform asks for it.
+    fn tie_connection_request(&mut self, number: u64) {
+        let Some(open) = self.open.get(&number) else {
+            return;
+        };
+        if open.session.connection_request.is_some() {
+            return;
+        }
+        let wants = open
+            .session
+            .events
+            .iter()
+            .any(|e| e.code.trim() == "6 CONNECTION REQUEST");
+        if !wants {
+            return;
+        }
+        let (cpe_ip, ts) = (open.session.cpe_ip, open.session.start);
+        if let Some(p) = self.claim_connection_request(cpe_ip, ts)
+            && let Some(open) = self.open.get_mut(&number)
+        {
+            open.session.connection_request = Some(p.cr);
+            open.session.messages.extend(p.messages);
+        }
+    }
+}
+
+impl SessionTracker {
+    /// Entry point used by the pipeline: one HTTP event in, finished sessions out, with the
+    /// Connection Request tie-in applied after each message.
+    pub fn push(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Session)) {
+        let conn = match &ev {
+            HttpEvent::Message(m) => Some(m.conn),
+            _ => None,
+        };
+        self.on_http(ev, out);
+        if let Some(number) = conn
+            .and_then(|c| self.conns.get(&c))
+            .and_then(|s| s.session)
+        {
+            self.tie_connection_request(number);
+        }
+    }
+}
