@@ -34,8 +34,10 @@ from common import (  # noqa: E402 (path set up above)
     CR_PORT,
     FS_IP,
     SERIAL,
+    digest_response,
     make_config_file,
     make_firmware_image,
+    parse_auth_params,
 )
 
 ROLES = {CPE_IP: "CPE", ACS_IP: "ACS", FS_IP: "FS"}
@@ -388,6 +390,7 @@ def check(name: str, path: str) -> int:
     if len(rows) != len(expected):
         problems.append(f"{len(rows)} HTTP messages, expected {len(expected)}")
     problems += check_contents(rows)
+    problems += check_digest(rows)
     problems += check_tcp(path)
     for problem in problems:
         print(f"MISMATCH: {problem}")
@@ -419,6 +422,39 @@ def check_contents(rows: list[HttpRow]) -> list[str]:
             param(first, "VendorConfigFile.1.Version") == param(last, "VendorConfigFile.1.Version")
         ):
             problems.append("no version changed between the first and the last Inform")
+    return problems
+
+
+#: The default credentials of the three components, by Digest realm.
+CREDENTIALS = {
+    "cwmpscope reference ACS": ("00147F-CP0923JT0XX", "cpe-secret"),
+    "cwmpscope reference files": ("fileuser", "file-secret"),
+    "TG784n Connection Request": ("acs", "cr-secret"),
+}
+
+
+def check_digest(rows: list[HttpRow]) -> list[str]:
+    """Recomputes every Digest response of the capture from the known passwords, and checks
+    that its nonce is the one the last challenge on that connection issued."""
+    problems = []
+    nonce_by_stream: dict[int, str] = {}
+    for row in rows:
+        if row.challenge.lower().startswith("digest"):
+            nonce_by_stream[row.stream] = parse_auth_params(row.challenge[6:]).get("nonce", "")
+        if not row.authorization.lower().startswith("digest"):
+            continue
+        p = parse_auth_params(row.authorization[6:])
+        user, password = CREDENTIALS.get(p.get("realm", ""), ("", ""))
+        expected = digest_response(
+            user, p.get("realm", ""), password, row.method, p.get("uri", ""),
+            p.get("nonce", ""), p.get("nc", ""), p.get("cnonce", ""), p.get("qop", ""),
+        )
+        if p.get("username") != user or p.get("response") != expected:
+            problems.append(f"frame {row.frame}: Digest response does not verify")
+        if p.get("uri") != row.uri:
+            problems.append(f"frame {row.frame}: Digest uri differs from the request target")
+        if row.stream in nonce_by_stream and p.get("nonce") != nonce_by_stream[row.stream]:
+            problems.append(f"frame {row.frame}: nonce is not the connection's last challenge")
     return problems
 
 
