@@ -398,7 +398,7 @@ impl<'l> State<'l> {
                 _ => Role::Skipped,
             },
             Some(Role::Header) => {
-                let is_cwmp = namespace.is_none_or(|ns| CwmpNs::from_uri(ns).is_some());
+                let is_cwmp = namespace.is_none_or(|ns| ns.starts_with(super::CWMP_NS_PREFIX));
                 if is_cwmp {
                     Role::HeaderEntry(HeaderField::from_local_name(local_name))
                 } else {
