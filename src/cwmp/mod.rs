@@ -755,6 +755,25 @@ mod tests {
     }
 
     #[test]
+    fn long_argument_paths_are_cut_when_stored() {
+        let name = "N".repeat(100);
+        let body = envelope(
+            "s",
+            "c",
+            "1-0",
+            &format!("<Q:X><{name}><{name}><{name}>v</{name}></{name}></{name}></Q:X>"),
+        );
+        let rpc = decode_ok(&body).remove(0).rpc;
+        let Rpc::Other { args, .. } = rpc else {
+            panic!("{rpc:?}");
+        };
+        assert_eq!(args.len(), 1);
+        // 256 bytes: two names with their dots (202) and 54 bytes of the third.
+        assert_eq!(args[0].0, format!("{name}.{name}.{}…", "N".repeat(54)));
+        assert_eq!(args[0].1, "v");
+    }
+
+    #[test]
     fn looks_like_soap_is_cheap_and_sensible() {
         assert!(looks_like_soap(
             b"\xEF\xBB\xBF\r\n<?xml version=\"1.0\"?><soap:Envelope>"

@@ -20,8 +20,11 @@ use super::{CwmpNs, DecodeLimits, Envelope, Header};
 
 /// The SOAP 1.1 envelope namespace.
 const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-/// Marker appended to a value cut at `max_value_len`.
+/// Marker appended to a value cut at `max_value_len` (and to a path cut at
+/// `MAX_STORED_PATH_LEN`).
 const CUT_MARKER: &str = "…";
+/// Longest argument path stored in `Rpc::Other` (real ones are well under 100 bytes).
+const MAX_STORED_PATH_LEN: usize = 256;
 
 /// A decoding failure, with its offset in the decoded text.
 #[derive(Debug)]
@@ -224,7 +227,7 @@ impl RpcBuilder {
     }
 
     /// A leaf argument closed at `path` with `value`.
-    fn leaf(&mut self, path: &str, value: String, max_items: usize) {
+    fn leaf(&mut self, path: &str, value: &str, max_items: usize) {
         match self {
             RpcBuilder::Inform(inform) => inform_leaf(inform, path, value),
             RpcBuilder::InformResponse(max_envelopes) => {
@@ -235,86 +238,86 @@ impl RpcBuilder {
             RpcBuilder::Download(download) => download_leaf(download, path, value),
             RpcBuilder::DownloadResponse(response) => match path {
                 "Status" => response.status = value.parse().ok(),
-                "StartTime" => response.start_time = value,
-                "CompleteTime" => response.complete_time = value,
+                "StartTime" => response.start_time = value.to_owned(),
+                "CompleteTime" => response.complete_time = value.to_owned(),
                 _ => {}
             },
             RpcBuilder::TransferComplete(complete) => match path {
-                "CommandKey" => complete.command_key = value,
+                "CommandKey" => complete.command_key = value.to_owned(),
                 "FaultStruct.FaultCode" => complete.fault.code = value.parse().ok(),
-                "FaultStruct.FaultString" => complete.fault.string = value,
-                "StartTime" => complete.start_time = value,
-                "CompleteTime" => complete.complete_time = value,
+                "FaultStruct.FaultString" => complete.fault.string = value.to_owned(),
+                "StartTime" => complete.start_time = value.to_owned(),
+                "CompleteTime" => complete.complete_time = value.to_owned(),
                 _ => {}
             },
             RpcBuilder::Fault(fault) => fault_leaf(fault, path, value),
             RpcBuilder::Other { args, .. } => {
                 if args.len() < max_items {
-                    args.push((path.to_owned(), value));
+                    args.push((bounded_path(path), value.to_owned()));
                 }
             }
         }
     }
 }
 
-fn inform_leaf(inform: &mut Inform, path: &str, value: String) {
+fn inform_leaf(inform: &mut Inform, path: &str, value: &str) {
     match path {
-        "DeviceId.Manufacturer" => inform.device_id.manufacturer = value,
-        "DeviceId.OUI" => inform.device_id.oui = value,
-        "DeviceId.ProductClass" => inform.device_id.product_class = value,
-        "DeviceId.SerialNumber" => inform.device_id.serial_number = value,
+        "DeviceId.Manufacturer" => inform.device_id.manufacturer = value.to_owned(),
+        "DeviceId.OUI" => inform.device_id.oui = value.to_owned(),
+        "DeviceId.ProductClass" => inform.device_id.product_class = value.to_owned(),
+        "DeviceId.SerialNumber" => inform.device_id.serial_number = value.to_owned(),
         "MaxEnvelopes" => inform.max_envelopes = value.parse().ok(),
-        "CurrentTime" => inform.current_time = Some(value),
+        "CurrentTime" => inform.current_time = Some(value.to_owned()),
         "RetryCount" => inform.retry_count = value.parse().ok(),
         "Event.EventStruct.EventCode" => {
             if let Some(event) = inform.events.last_mut() {
-                event.code = value;
+                event.code = value.to_owned();
             }
         }
         "Event.EventStruct.CommandKey" => {
             if let Some(event) = inform.events.last_mut() {
-                event.command_key = value;
+                event.command_key = value.to_owned();
             }
         }
         "ParameterList.ParameterValueStruct.Name" => {
             if let Some(parameter) = inform.parameters.last_mut() {
-                parameter.name = value;
+                parameter.name = value.to_owned();
             }
         }
         "ParameterList.ParameterValueStruct.Value" => {
             if let Some(parameter) = inform.parameters.last_mut() {
-                parameter.value = value;
+                parameter.value = value.to_owned();
             }
         }
         _ => {}
     }
 }
 
-fn download_leaf(download: &mut Download, path: &str, value: String) {
+fn download_leaf(download: &mut Download, path: &str, value: &str) {
     match path {
-        "CommandKey" => download.command_key = value,
-        "FileType" => download.file_type = value,
-        "URL" => download.url = value,
-        "Username" => download.username = value,
-        "Password" => download.password = value,
+        "CommandKey" => download.command_key = value.to_owned(),
+        "FileType" => download.file_type = value.to_owned(),
+        "URL" => download.url = value.to_owned(),
+        "Username" => download.username = value.to_owned(),
+        "Password" => download.password = value.to_owned(),
         "FileSize" => download.file_size = value.parse().ok(),
-        "TargetFileName" => download.target_file_name = value,
+        "TargetFileName" => download.target_file_name = value.to_owned(),
         "DelaySeconds" => download.delay_seconds = value.parse().ok(),
-        "SuccessURL" => download.success_url = value,
-        "FailureURL" => download.failure_url = value,
+        "SuccessURL" => download.success_url = value.to_owned(),
+        "FailureURL" => download.failure_url = value.to_owned(),
         _ => {}
     }
 }
 
-fn fault_leaf(fault: &mut Fault, path: &str, value: String) {
+fn fault_leaf(fault: &mut Fault, path: &str, value: &str) {
     match path {
-        "faultcode" => fault.soap_faultcode = value,
-        "faultstring" => fault.soap_faultstring = value,
+        "faultcode" => fault.soap_faultcode = value.to_owned(),
+        "faultstring" => fault.soap_faultstring = value.to_owned(),
         "detail.Fault.FaultCode" => fault.cwmp.code = value.parse().ok(),
-        "detail.Fault.FaultString" => fault.cwmp.string = value,
+        "detail.Fault.FaultString" => fault.cwmp.string = value.to_owned(),
         "detail.Fault.SetParameterValuesFault.ParameterName" => {
             if let Some(entry) = fault.parameter_faults.last_mut() {
-                entry.parameter_name = value;
+                entry.parameter_name = value.to_owned();
             }
         }
         "detail.Fault.SetParameterValuesFault.FaultCode" => {
@@ -326,7 +329,7 @@ fn fault_leaf(fault: &mut Fault, path: &str, value: String) {
             if let Some(entry) = fault.parameter_faults.last_mut() {
                 entry.fault = FaultStruct {
                     code: entry.fault.code,
-                    string: value,
+                    string: value.to_owned(),
                 };
             }
         }
@@ -497,14 +500,14 @@ impl<'l> State<'l> {
                 }
             }
             Role::HeaderEntry(field) if !frame.has_children => {
-                let value = self.take_value();
+                let value = finish_value(&mut self.text, self.text_cut);
                 if let Some(envelope) = self.current.as_mut() {
                     set_header_field(&mut envelope.header, field, value);
                 }
             }
             Role::Argument => {
                 if !frame.has_children && self.dropped_item_depth.is_none() {
-                    let value = self.take_value();
+                    let value = finish_value(&mut self.text, self.text_cut);
                     let max_args = self.limits.max_args;
                     if let Some(rpc) = self.current.as_mut().and_then(|e| e.rpc.as_mut()) {
                         rpc.leaf(&self.path, value, max_args);
@@ -595,15 +598,6 @@ impl<'l> State<'l> {
         }
     }
 
-    /// The current value, trimmed, with the cut marker when it was cut.
-    fn take_value(&mut self) -> String {
-        let mut value = self.text.trim_end().to_owned();
-        if self.text_cut {
-            value.push_str(CUT_MARKER);
-        }
-        value
-    }
-
     fn finish(self, end_offset: u64) -> Result<Vec<Envelope>, TextError> {
         if let Some(frame) = self.stack.first() {
             let what = if frame.role == Role::Envelope {
@@ -629,14 +623,42 @@ impl<'l> State<'l> {
     }
 }
 
-fn set_header_field(header: &mut Header, field: HeaderField, value: String) {
+/// The value of the element just closed: `text` without trailing whitespace, with the cut
+/// marker when it was cut.
+fn finish_value(text: &mut String, cut: bool) -> &str {
+    let kept = text.trim_end().len();
+    text.truncate(kept);
+    if cut {
+        text.push_str(CUT_MARKER);
+    }
+    text
+}
+
+/// An argument path as stored: cut at `MAX_STORED_PATH_LEN` (with the cut marker) so that deep
+/// nesting of long names cannot multiply memory by the number of leaves.
+fn bounded_path(path: &str) -> String {
+    if path.len() <= MAX_STORED_PATH_LEN {
+        return path.to_owned();
+    }
+    let mut cut = MAX_STORED_PATH_LEN;
+    while !path.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut stored = path.get(..cut).unwrap_or_default().to_owned();
+    stored.push_str(CUT_MARKER);
+    stored
+}
+
+fn set_header_field(header: &mut Header, field: HeaderField, value: &str) {
     match field {
-        HeaderField::Id => header.id = Some(value),
-        HeaderField::HoldRequests => header.hold_requests = parse_bool(&value),
-        HeaderField::NoMoreRequests => header.no_more_requests = parse_bool(&value),
+        HeaderField::Id => header.id = Some(value.to_owned()),
+        HeaderField::HoldRequests => header.hold_requests = parse_bool(value),
+        HeaderField::NoMoreRequests => header.no_more_requests = parse_bool(value),
         HeaderField::SessionTimeout => header.session_timeout = value.parse().ok(),
-        HeaderField::SupportedCwmpVersions => header.supported_cwmp_versions = Some(value),
-        HeaderField::UseCwmpVersion => header.use_cwmp_version = Some(value),
+        HeaderField::SupportedCwmpVersions => {
+            header.supported_cwmp_versions = Some(value.to_owned())
+        }
+        HeaderField::UseCwmpVersion => header.use_cwmp_version = Some(value.to_owned()),
         HeaderField::Unknown => {}
     }
 }
