@@ -4,106 +4,157 @@
 /// `DeviceIdStruct`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeviceId {
+    /// `Manufacturer`.
     pub manufacturer: String,
+    /// `OUI` (should be 6 hex digits).
     pub oui: String,
+    /// `ProductClass`.
     pub product_class: String,
+    /// `SerialNumber`.
     pub serial_number: String,
 }
 
 /// `EventStruct`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// `EventCode`, e.g. `1 BOOT` or `M Download`.
     pub code: String,
+    /// `CommandKey` (empty when absent).
     pub command_key: String,
 }
 
+/// `ParameterValueStruct`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParameterValue {
+    /// `Name`, the full parameter path.
     pub name: String,
+    /// `Value`, as text.
     pub value: String,
     /// The `xsi:type` attribute, if any.
     pub xsi_type: Option<String>,
 }
 
+/// The `Inform` request (CPE to ACS).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inform {
+    /// `DeviceId`.
     pub device_id: DeviceId,
+    /// `Event`: the EventStructs in order.
     pub events: Vec<Event>,
+    /// `MaxEnvelopes` (None when absent or not a number).
     pub max_envelopes: Option<u32>,
+    /// `CurrentTime`, raw text.
     pub current_time: Option<String>,
+    /// `RetryCount` (None when absent or not a number).
     pub retry_count: Option<u32>,
+    /// `ParameterList`, in order.
     pub parameters: Vec<ParameterValue>,
 }
 
+/// The `Download` request (ACS to CPE). Absent text fields are empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Download {
+    /// `CommandKey`.
     pub command_key: String,
+    /// `FileType`, e.g. `3 Vendor Configuration File`.
     pub file_type: String,
+    /// `URL` of the file.
     pub url: String,
+    /// `Username` for the file server.
     pub username: String,
+    /// `Password` for the file server.
     pub password: String,
+    /// `FileSize` in bytes (None when absent or not a number).
     pub file_size: Option<u64>,
+    /// `TargetFileName`.
     pub target_file_name: String,
+    /// `DelaySeconds` (None when absent or not a number).
     pub delay_seconds: Option<u32>,
+    /// `SuccessURL`.
     pub success_url: String,
+    /// `FailureURL`.
     pub failure_url: String,
 }
 
+/// The `DownloadResponse` (CPE to ACS).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DownloadResponse {
     /// 0 = completed and applied, 1 = will be reported by TransferComplete.
     pub status: Option<u32>,
     /// Raw text (may be empty or the Unknown Time `0001-01-01T00:00:00Z`).
     pub start_time: String,
+    /// Raw text, like `start_time`.
     pub complete_time: String,
 }
 
 /// `FaultStruct` (as in TransferComplete) or the cwmp:Fault of a SOAP Fault.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FaultStruct {
+    /// `FaultCode` (0 = success in TransferComplete; None when absent or not a number).
     pub code: Option<u32>,
+    /// `FaultString`.
     pub string: String,
 }
 
+/// The `TransferComplete` request (CPE to ACS); its elements may come in any order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransferComplete {
+    /// `CommandKey` of the Download it reports.
     pub command_key: String,
+    /// `FaultStruct`.
     pub fault: FaultStruct,
+    /// `StartTime`, raw text.
     pub start_time: String,
+    /// `CompleteTime`, raw text.
     pub complete_time: String,
 }
 
 /// One `SetParameterValuesFault` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParameterFault {
+    /// `ParameterName`.
     pub parameter_name: String,
+    /// `FaultCode` and `FaultString` of this parameter.
     pub fault: FaultStruct,
 }
 
 /// A SOAP Fault with its cwmp detail.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fault {
+    /// SOAP `faultcode` (`Client` or `Server`, possibly prefixed).
     pub soap_faultcode: String,
+    /// SOAP `faultstring`.
     pub soap_faultstring: String,
+    /// `detail/cwmp:Fault` `FaultCode` and `FaultString`.
     pub cwmp: FaultStruct,
+    /// `detail/cwmp:Fault/SetParameterValuesFault` entries, in order.
     pub parameter_faults: Vec<ParameterFault>,
 }
 
 /// One RPC (request or response), as found in an envelope body.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rpc {
+    /// `Inform`.
     Inform(Inform),
+    /// `InformResponse`.
     InformResponse {
+        /// `MaxEnvelopes` (None when absent or not a number).
         max_envelopes: Option<u32>,
     },
+    /// `Download`.
     Download(Download),
+    /// `DownloadResponse`.
     DownloadResponse(DownloadResponse),
+    /// `TransferComplete`.
     TransferComplete(TransferComplete),
+    /// A SOAP `Fault`.
     Fault(Fault),
     /// Any other method: its element name and its leaf values as (path, value), the path made of
     /// element names below the method element joined by `.` (e.g. `ParameterList.ParameterValueStruct.Name`).
     Other {
+        /// The element's local name (no prefix).
         name: String,
+        /// (path, value) of each leaf element, in document order.
         args: Vec<(String, String)>,
     },
     /// A body with no method element (an envelope with an empty Body).
@@ -122,6 +173,18 @@ impl Rpc {
             Rpc::Fault(_) => "Fault",
             Rpc::Other { name, .. } => name,
             Rpc::Empty => "",
+        }
+    }
+
+    /// For [`Rpc::Other`], the value of the first argument at `path` (e.g. `CommandKey`);
+    /// None for the typed variants or when there is no such argument.
+    pub fn arg(&self, path: &str) -> Option<&str> {
+        match self {
+            Rpc::Other { args, .. } => args
+                .iter()
+                .find(|(arg_path, _)| arg_path == path)
+                .map(|(_, value)| value.as_str()),
+            _ => None,
         }
     }
 }

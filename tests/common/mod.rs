@@ -1,0 +1,88 @@
+//! Helpers shared by the integration tests: paths of captures, running the analyzer in-process.
+#![allow(dead_code)]
+
+use clap::Parser;
+use cwmpscope::app::{Cli, run};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A capture shipped with the project (`captures/NAME`).
+pub fn capture(name: &str) -> String {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "captures", name]
+        .iter()
+        .collect();
+    p.to_string_lossy().into_owned()
+}
+
+/// A capture from the shared reference set beside the repository (`../shared/captures/...`).
+pub fn shared(rel: &str) -> String {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "shared", "captures", rel]
+        .iter()
+        .collect();
+    assert!(p.exists(), "missing shared capture {}", p.display());
+    p.to_string_lossy().into_owned()
+}
+
+/// Runs `cwmpscope` with these arguments in-process; returns (stdout, stderr, ok).
+pub fn cwmpscope(args: &[&str]) -> (String, String, bool) {
+    let argv = std::iter::once("cwmpscope").chain(args.iter().copied());
+    let cli = Cli::try_parse_from(argv).expect("arguments parse");
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let ok = run(cli, &mut out, &mut err).is_ok();
+    (
+        String::from_utf8(out).expect("utf-8 output"),
+        String::from_utf8(err).expect("utf-8 errors"),
+        ok,
+    )
+}
+
+/// The JSON report of these files.
+pub fn report(files: &[&str]) -> Value {
+    let mut args = vec!["analyze", "--format", "json"];
+    args.extend_from_slice(files);
+    let (out, err, ok) = cwmpscope(&args);
+    assert!(ok, "analysis failed: {err}");
+    serde_json::from_str(&out).expect("valid JSON")
+}
+
+/// The sessions array of a report.
+pub fn sessions(report: &Value) -> &Vec<Value> {
+    report["sessions"].as_array().expect("sessions array")
+}
+
+/// (frame, http line, rpc names) of each message of a session, for compact assertions.
+pub fn ladder(session: &Value) -> Vec<(u64, String, Vec<String>)> {
+    session["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (
+                m["frame"].as_u64().expect("frame number"),
+                m["http"].as_str().unwrap_or_default().to_owned(),
+                m["rpcs"]
+                    .as_array()
+                    .expect("rpcs")
+                    .iter()
+                    .map(|r| r.as_str().unwrap_or_default().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Frames of the messages of a session.
+pub fn frames(session: &Value) -> Vec<u64> {
+    ladder(session).into_iter().map(|(f, _, _)| f).collect()
+}
+
+/// Event codes of a session.
+pub fn events(session: &Value) -> Vec<String> {
+    session["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
