@@ -4,8 +4,13 @@
 //! connections: idle and finished ones are released.
 
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
-use crate::wire::TcpSegment;
 use std::net::SocketAddr;
+
+mod conn;
+mod half;
+mod table;
+
+pub use table::Reassembler;
 
 /// A connection as first seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,40 +144,7 @@ pub struct ReassemblyStats {
     pub gap_bytes: u64,
     /// Connections released early because a limit was hit.
     pub evicted: u64,
-}
-
-/// The connection table and per-direction assemblers.
-pub struct Reassembler {
-    _private: (),
-}
-
-impl Reassembler {
-    pub fn new(_cfg: ReassemblyConfig) -> Self {
-        unimplemented!()
-    }
-
-    /// Feeds one segment; emits whatever became deliverable.
-    pub fn push(&mut self, _seg: &TcpSegment<'_>, _out: &mut impl StreamSink) {
-        unimplemented!()
-    }
-
-    /// Capture time moved to `now`: releases idle and lingering connections.
-    pub fn advance(&mut self, _now: Nanos, _out: &mut impl StreamSink) {
-        unimplemented!()
-    }
-
-    /// End of input: flushes every connection (`ConnEnd::CaptureEnded`, or `Closed`/`Reset` for
-    /// those already finished).
-    pub fn finish(&mut self, _out: &mut impl StreamSink) {
-        unimplemented!()
-    }
-
-    pub fn stats(&self) -> &ReassemblyStats {
-        unimplemented!()
-    }
-
-    /// Connections currently tracked.
-    pub fn open_connections(&self) -> usize {
-        unimplemented!()
-    }
+    /// Data segments ignored because their sequence number was too far (over 1 GiB) from the
+    /// stream's position.
+    pub out_of_window_segments: u64,
 }
