@@ -27,6 +27,10 @@ use std::collections::BTreeMap;
 /// taken as part of this stream; farther segments (and acknowledgments) are ignored.
 const MAX_SEQ_DISTANCE: i64 = 1 << 30;
 
+/// Largest snap-length cut believed for one segment (an IP packet carries at most 64 KiB; the
+/// margin covers offloaded super-segments).
+const MAX_PAYLOAD_CUT: i64 = 1 << 18;
+
 /// Bookkeeping cost charged per buffered chunk on top of its bytes, so that many tiny chunks
 /// are bounded by the same limits as a few large ones.
 const CHUNK_OVERHEAD: usize = 64;
@@ -192,7 +196,8 @@ impl HalfStream {
         if !self.started {
             self.start_at(data_seq);
         }
-        let len = seg.payload.len() as i64 + i64::from(seg.payload_cut);
+        let cut = i64::from(seg.payload_cut).min(MAX_PAYLOAD_CUT);
+        let len = seg.payload.len() as i64 + cut;
         if seg.flags.fin()
             && self.fin.is_none()
             && let Some(start) = self.offset_of(data_seq)

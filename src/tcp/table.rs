@@ -1037,4 +1037,240 @@ mod tests {
         );
         assert_eq!(h.r.open_connections(), 0);
     }
+
+    /// Small deterministic generator for the model tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Splits `len` bytes into segments that cover all of it, plus random overlapping extras
+    /// and duplicates, in shuffled order. Each is (offset, length).
+    fn scrambled_segments(len: usize, rng: &mut XorShift) -> Vec<(usize, usize)> {
+        let mut segs = Vec::new();
+        let mut at = 0;
+        while at < len {
+            let n = 1 + rng.below(300).min(len - at - 1);
+            segs.push((at, n));
+            at += n;
+        }
+        for _ in 0..rng.below(len / 50 + 2) {
+            let start = rng.below(len);
+            let n = 1 + rng.below(400).min(len - start - 1);
+            segs.push((start, n));
+        }
+        for _ in 0..rng.below(segs.len() / 3 + 1) {
+            let dup = segs[rng.below(segs.len())];
+            segs.push(dup);
+        }
+        for i in (1..segs.len()).rev() {
+            segs.swap(i, rng.below(i + 1));
+        }
+        segs
+    }
+
+    /// The reassembled stream equals the original, whatever the arrival order, with the
+    /// receiver acknowledging what it holds and the FIN arriving anywhere.
+    fn check_model(original: &[u8], isn: u32, seed: u64) {
+        let mut rng = XorShift(seed | 1);
+        let mut h = Harness::new();
+        h.handshake(isn, 42);
+        let base = isn.wrapping_add(1);
+        let segs = scrambled_segments(original.len(), &mut rng);
+        let fin_at = rng.below(segs.len() + 1);
+        let fin_seq = base.wrapping_add(original.len() as u32);
+        let mut received = vec![false; original.len()];
+        let mut acked = 0;
+        for (i, &(start, n)) in segs.iter().enumerate() {
+            if i == fin_at {
+                h.c(fin_seq, 43, FIN | ACK, b"");
+            }
+            h.c(
+                base.wrapping_add(start as u32),
+                43,
+                ACK,
+                &original[start..start + n],
+            );
+            received[start..start + n]
+                .iter_mut()
+                .for_each(|r| *r = true);
+            while acked < received.len() && received[acked] {
+                acked += 1;
+            }
+            if rng.below(2) == 0 {
+                h.s(43, base.wrapping_add(acked as u32), ACK, b"");
+            }
+        }
+        if fin_at == segs.len() {
+            h.c(fin_seq, 43, FIN | ACK, b"");
+        }
+        h.s(43, fin_seq.wrapping_add(1), ACK, b"");
+        h.finish();
+        assert_eq!(h.data(Dir::ToServer), original, "isn {isn} seed {seed}");
+        assert!(h.gaps(Dir::ToServer).is_empty(), "isn {isn} seed {seed}");
+        let fin = h.position(|e| {
+            matches!(
+                e,
+                Ev::Fin {
+                    dir: Dir::ToServer,
+                    ..
+                }
+            )
+        });
+        let last_data = h
+            .events()
+            .iter()
+            .rposition(|e| matches!(e, Ev::Data { .. }))
+            .unwrap_or(0);
+        assert!(last_data < fin);
+        assert!(matches!(
+            h.events().last(),
+            Some(Ev::Closed {
+                end: ConnEnd::Closed,
+                ..
+            })
+        ));
+        assert_eq!(h.r.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn model_any_arrival_order_reproduces_the_stream() {
+        let original: Vec<u8> = (0..4000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for seed in 1..200u64 {
+            let isn = u32::MAX - (seed as u32 * 37) % 5000;
+            check_model(&original, isn, seed);
+        }
+    }
+
+    /// An owned segment for property tests.
+    #[derive(Clone, Debug)]
+    struct OwnedSeg {
+        conn: u8,
+        to_server: bool,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: Vec<u8>,
+        cut: u32,
+        advance: bool,
+    }
+
+    fn owned_seg() -> impl proptest::strategy::Strategy<Value = OwnedSeg> {
+        use proptest::prelude::*;
+        (
+            0u8..3,
+            any::<bool>(),
+            prop_oneof![0u32..3000, any::<u32>(), (u32::MAX - 3000)..=u32::MAX],
+            prop_oneof![0u32..3000, any::<u32>()],
+            any::<u8>(),
+            proptest::collection::vec(any::<u8>(), 0..200),
+            prop_oneof![Just(0u32), 0u32..500],
+            proptest::bool::weighted(0.05),
+        )
+            .prop_map(
+                |(conn, to_server, seq, ack, flags, payload, cut, advance)| OwnedSeg {
+                    conn,
+                    to_server,
+                    seq,
+                    ack,
+                    flags,
+                    payload,
+                    cut,
+                    advance,
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn model_random_streams_reassemble_exactly(
+            original in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..2500),
+            isn in proptest::prelude::any::<u32>(),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            check_model(&original, isn, seed);
+        }
+
+        #[test]
+        fn arbitrary_segments_keep_the_event_contract(
+            segs in proptest::collection::vec(owned_seg(), 0..120),
+        ) {
+            let cfg = ReassemblyConfig {
+                idle_timeout: 50 * 1_000_000,
+                close_linger: 5 * 1_000_000,
+                max_pending_per_dir: 1500,
+                max_pending_total: 4000,
+                max_connections: 2,
+            };
+            let mut r = Reassembler::new(cfg);
+            let mut out = Collect::default();
+            for (i, s) in segs.iter().enumerate() {
+                let client = SocketAddr::from(([10, 0, 0, 1], 40000 + u16::from(s.conn)));
+                let server = addr("10.0.0.2:7547");
+                let (src, dst) = if s.to_server { (client, server) } else { (server, client) };
+                let ts = i as Nanos * 1_000_000;
+                let seg = TcpSegment {
+                    frame: FrameRef::new(0, i as u64 + 1),
+                    ts,
+                    src,
+                    dst,
+                    seq: s.seq,
+                    ack: s.ack,
+                    flags: TcpFlags(s.flags),
+                    window: 1,
+                    payload: &s.payload,
+                    payload_cut: s.cut,
+                };
+                r.push(&seg, &mut out);
+                proptest::prop_assert!(r.pending_bytes() <= 4000);
+                if s.advance {
+                    r.advance(ts, &mut out);
+                }
+            }
+            r.finish(&mut out);
+            proptest::prop_assert_eq!(r.open_connections(), 0);
+            proptest::prop_assert_eq!(r.pending_bytes(), 0);
+            // Per connection: Open first, Closed last and once; nothing after a direction's
+            // FIN or the connection's RST.
+            let mut state: std::collections::HashMap<u64, (bool, bool, [bool; 2], bool)> =
+                Default::default();
+            for ev in &out.0 {
+                match ev {
+                    Ev::Open { id, .. } => {
+                        proptest::prop_assert!(state.insert(*id, (true, false, [false; 2], false)).is_none());
+                    }
+                    Ev::Data { id, dir, .. } | Ev::Gap { id, dir, .. } => {
+                        let st = state.get(id).copied().unwrap_or_default();
+                        proptest::prop_assert!(st.0 && !st.1 && !st.2[dir.index()] && !st.3);
+                    }
+                    Ev::Fin { id, dir } => {
+                        let st = state.entry(*id).or_default();
+                        proptest::prop_assert!(st.0 && !st.1 && !st.2[dir.index()]);
+                        st.2[dir.index()] = true;
+                    }
+                    Ev::Rst { id, .. } => {
+                        let st = state.entry(*id).or_default();
+                        proptest::prop_assert!(st.0 && !st.1 && !st.3);
+                        st.3 = true;
+                    }
+                    Ev::Closed { id, .. } => {
+                        let st = state.entry(*id).or_default();
+                        proptest::prop_assert!(st.0 && !st.1);
+                        st.1 = true;
+                    }
+                }
+            }
+            proptest::prop_assert!(state.values().all(|st| st.1));
+        }
+    }
 }
