@@ -628,6 +628,25 @@ mod tests {
     }
 
     #[test]
+    fn ack_of_unseen_bytes_then_later_data_is_a_gap() {
+        let mut h = Harness::new();
+        h.handshake(0, 0);
+        h.s(1, 1, ACK, b"0123456789");
+        h.c(1, 21, ACK, b""); // 10 bytes reached the client that the capture never showed
+        h.c(1, 21, ACK, b"");
+        assert!(
+            h.gaps(Dir::ToClient).is_empty(),
+            "nothing after the hole yet"
+        );
+        h.s(21, 1, ACK, b"after");
+        for _ in 0..REORDER_GRACE_PACKETS {
+            h.c(1, 26, ACK, b"");
+        }
+        assert_eq!(h.gaps(Dir::ToClient), vec![(10, 10)]);
+        assert_eq!(h.data(Dir::ToClient), b"0123456789after");
+    }
+
+    #[test]
     fn segment_captured_after_its_ack_is_not_a_gap() {
         let mut h = Harness::new();
         h.handshake(0, 0);
