@@ -133,6 +133,16 @@ impl Reassembler {
             self.expiries.clear();
             self.slots.clear();
             self.free_slots.clear();
+        } else if self.expiries.len() > 4 * self.index.len() + 1024 {
+            // Entries of released connections wait for their deadline; with many short
+            // connections they would pile up, so drop them now and then (amortized O(1)).
+            let slots = &self.slots;
+            self.expiries.retain(|Reverse((_, id, slot))| {
+                slots
+                    .get(*slot)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|conn| conn.info.id.0 == *id)
+            });
         }
     }
 
@@ -893,6 +903,51 @@ mod tests {
         assert!(h.closed().is_empty());
         h.advance(111 * SEC);
         assert_eq!(h.closed().len(), 1);
+    }
+
+    #[test]
+    fn many_short_connections_keep_the_schedule_small() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut out = Collect::default();
+        let server = addr("10.0.0.2:7547");
+        // One long-lived connection keeps the table non-empty.
+        let keep = |r: &mut Reassembler, out: &mut Collect| {
+            let seg = TcpSegment {
+                frame: FrameRef::new(0, 1),
+                ts: 0,
+                src: addr("10.0.0.9:1"),
+                dst: server,
+                seq: 1,
+                ack: 1,
+                flags: TcpFlags(ACK),
+                window: 1,
+                payload: b"",
+                payload_cut: 0,
+            };
+            r.push(&seg, out);
+        };
+        keep(&mut r, &mut out);
+        for i in 0..20_000u32 {
+            let client = SocketAddr::from(([10, 0, 0, 1], 1024 + (i % 60_000) as u16));
+            let ts = Nanos::from(i) * 1_000_000;
+            let rst = TcpSegment {
+                frame: FrameRef::new(0, u64::from(i)),
+                ts,
+                src: client,
+                dst: server,
+                seq: i,
+                ack: 0,
+                flags: TcpFlags(RST),
+                window: 1,
+                payload: b"",
+                payload_cut: 0,
+            };
+            r.push(&rst, &mut out);
+            r.advance(ts, &mut out);
+        }
+        assert!(r.open_connections() < 10_000);
+        assert!(r.expiries.len() <= 4 * r.open_connections() + 1024 + 2);
+        assert!(r.slots.len() <= r.open_connections() + r.free_slots.len());
     }
 
     #[test]
