@@ -2,22 +2,58 @@
 //! overlaps (first copy wins), sequence wrap-around, mid-stream pickup, FIN/RST, and bytes the
 //! capture lost, which are passed up as [`StreamEvent::Gap`] values. Memory follows open
 //! connections: idle and finished ones are released.
+//!
+//! Events of one connection come in this order: `Open` (on its first packet), then `Data` and
+//! `Gap` per direction in stream order, `Fin` of a direction once everything before it was
+//! delivered or gapped, `Rst`, and `Closed` last. Nothing of a direction follows its `Fin`, and
+//! nothing of the connection follows its `Rst` except `Closed`.
+//!
+//! In-order payload is handed to the sink straight from the segment; only segments that arrive
+//! ahead of a hole are copied (bounded per direction and in total).
+//!
+//! **When missing bytes become a gap.** A hole is bytes of a direction not seen yet while later
+//! data or that side's FIN was. It is declared lost, as a `Gap` of exactly its length:
+//! - when the peer has acknowledged bytes beyond the start of the hole (it received what the
+//!   capture did not show) and that proof has held for 4 further packets of the connection; a
+//!   segment that is only reordered in the capture arrives within that grace and is delivered
+//!   normally; an acknowledgment alone, with nothing seen after the hole, waits for later data
+//!   or the end of the connection;
+//! - at once, when buffering the data after the hole would exceed `max_pending_per_dir` or
+//!   `max_pending_total` (holes are skipped oldest first until it fits);
+//! - when the connection ends: on a RST, after the close linger that follows both FINs, on the
+//!   idle timeout, on eviction, and at `finish` (then bytes acknowledged but never seen at the
+//!   end of a stream are a gap too);
+//! - bytes cut by the snap length (`TcpSegment::payload_cut`) are known lost on arrival.
+//!
+//! Sequence numbers more than 1 GiB away from a stream's position are ignored (counted in
+//! [`ReassemblyStats::out_of_window_segments`]). A 1-byte segment just before the stream's
+//! position is a keep-alive probe, not data.
 
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
-use crate::wire::TcpSegment;
 use std::net::SocketAddr;
+
+mod conn;
+mod half;
+mod table;
+
+pub use table::Reassembler;
 
 /// A connection as first seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnInfo {
+    /// Sequential identifier, from 1.
     pub id: ConnId,
     /// The initiator: the SYN sender, or for a connection picked up mid-stream the best guess
     /// (the side whose port is not the well-known/lower one).
     pub client: SocketAddr,
+    /// The responder.
     pub server: SocketAddr,
+    /// Time of the first packet.
     pub ts: Nanos,
+    /// The first packet.
     pub frame: FrameRef,
-    /// Whether the three-way handshake was seen (false: picked up mid-stream).
+    /// Whether the connection started with its handshake (its first packet was a SYN or
+    /// SYN-ACK); false: picked up mid-stream.
     pub handshake_seen: bool,
 }
 
@@ -27,6 +63,7 @@ pub struct ConnInfo {
 pub enum ConnEnd {
     /// FIN from both sides (or FIN and then silence).
     Closed,
+    /// A RST was sent.
     Reset,
     /// Released after the idle timeout.
     Idle,
@@ -39,10 +76,11 @@ pub enum ConnEnd {
 /// Per-connection counters, per direction (index with `Dir::index()`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnStats {
+    /// Packets, with or without payload.
     pub frames: [u64; 2],
     /// Segments that carried payload.
     pub data_segments: [u64; 2],
-    /// Data segments all of whose bytes had been seen before.
+    /// Data segments all of whose bytes had been seen before (keep-alive probes excluded).
     pub retransmissions: [u64; 2],
     /// Segments that arrived ahead of a hole and were buffered.
     pub out_of_order: [u64; 2],
@@ -57,6 +95,7 @@ pub struct ConnStats {
 /// One event of the reassembled byte streams, in the order the upper layer must see them.
 #[derive(Debug)]
 pub enum StreamEvent<'a> {
+    /// A new connection (its first event).
     Open(&'a ConnInfo),
     /// Contiguous in-order bytes of one direction; `frame`/`ts` are of the segment that carried
     /// them.
@@ -92,6 +131,7 @@ pub enum StreamEvent<'a> {
     /// Last event of a connection: its state is released after this.
     Closed {
         info: &'a ConnInfo,
+        /// When it ended: the second FIN or the RST, else its last packet.
         ts: Nanos,
         end: ConnEnd,
         stats: &'a ConnStats,
@@ -100,6 +140,7 @@ pub enum StreamEvent<'a> {
 
 /// Receives the reassembler's output.
 pub trait StreamSink {
+    /// Takes one event; the borrowed parts live only for the call.
     fn on_stream(&mut self, ev: StreamEvent<'_>);
 }
 
@@ -133,46 +174,14 @@ impl Default for ReassemblyConfig {
 /// Whole-run counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReassemblyStats {
+    /// Connections opened.
     pub connections: u64,
     /// Connections with at least one gap.
     pub connections_with_gaps: u64,
     pub gap_bytes: u64,
-    /// Connections released early because a limit was hit.
+    /// Connections released early because `max_connections` was reached.
     pub evicted: u64,
-}
-
-/// The connection table and per-direction assemblers.
-pub struct Reassembler {
-    _private: (),
-}
-
-impl Reassembler {
-    pub fn new(_cfg: ReassemblyConfig) -> Self {
-        unimplemented!()
-    }
-
-    /// Feeds one segment; emits whatever became deliverable.
-    pub fn push(&mut self, _seg: &TcpSegment<'_>, _out: &mut impl StreamSink) {
-        unimplemented!()
-    }
-
-    /// Capture time moved to `now`: releases idle and lingering connections.
-    pub fn advance(&mut self, _now: Nanos, _out: &mut impl StreamSink) {
-        unimplemented!()
-    }
-
-    /// End of input: flushes every connection (`ConnEnd::CaptureEnded`, or `Closed`/`Reset` for
-    /// those already finished).
-    pub fn finish(&mut self, _out: &mut impl StreamSink) {
-        unimplemented!()
-    }
-
-    pub fn stats(&self) -> &ReassemblyStats {
-        unimplemented!()
-    }
-
-    /// Connections currently tracked.
-    pub fn open_connections(&self) -> usize {
-        unimplemented!()
-    }
+    /// Data segments ignored because their sequence number was too far (over 1 GiB) from the
+    /// stream's position.
+    pub out_of_window_segments: u64,
 }

@@ -41,6 +41,9 @@ pub struct TcpSegment<'a> {
     pub flags: TcpFlags,
     pub window: u16,
     pub payload: &'a [u8],
+    /// Payload bytes missing from the end of `payload` because the capture's snap length cut
+    /// the frame (the segment carried `payload.len() + payload_cut` bytes on the wire).
+    pub payload_cut: u32,
 }
 
 /// What a frame turned out to be.
