@@ -2,3 +2,7 @@
 //! rendered into pcap/pcapng frames with chosen awkwardness (segmentation, reordering,
 //! retransmission, overlaps, capture loss, VLAN, IPv6, IP fragments, every supported link type,
 //! gzip, split files). Used by the tests and the benchmark harness.
+
+pub mod packet;
+pub mod rng;
+pub mod writer;
