@@ -3,6 +3,7 @@
 //! retransmission, overlaps, capture loss, VLAN, IPv6, IP fragments, every supported link type,
 //! gzip, split files). Used by the tests and the benchmark harness.
 
+pub mod conversation;
 pub mod packet;
 pub mod rng;
 pub mod writer;

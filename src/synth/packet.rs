@@ -555,7 +555,10 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(&frame[12..22], &[0x88, 0xa8, 0, 100, 0x81, 0x00, 0, 200, 0x08, 0x00]);
+        assert_eq!(
+            &frame[12..22],
+            &[0x88, 0xa8, 0, 100, 0x81, 0x00, 0, 200, 0x08, 0x00]
+        );
         let sliced = SlicedPacket::from_ethernet(&frame).unwrap();
         assert!(matches!(sliced.transport, Some(TransportSlice::Tcp(_))));
     }
@@ -577,7 +580,11 @@ mod tests {
                     Ok(())
                 })
                 .unwrap();
-            assert_eq!(frame[len] >> 4, 6, "{link:?}: IP header follows the link header");
+            assert_eq!(
+                frame[len] >> 4,
+                6,
+                "{link:?}: IP header follows the link header"
+            );
             match link {
                 LinkEncap::LinuxSll => assert_eq!(&frame[14..16], &[0x86, 0xdd]),
                 LinkEncap::LinuxSll2 => assert_eq!(&frame[0..2], &[0x86, 0xdd]),
@@ -655,7 +662,11 @@ mod tests {
                 if reversed {
                     assert!(frags.len() > 1);
                 }
-                assert_eq!(reassemble(&frags), datagram, "{src} max={max} rev={reversed}");
+                assert_eq!(
+                    reassemble(&frags),
+                    datagram,
+                    "{src} max={max} rev={reversed}"
+                );
             }
         }
     }

@@ -77,7 +77,12 @@ fn frame_len(data: &[u8]) -> io::Result<u32> {
     u32::try_from(data.len())
         .ok()
         .filter(|len| *len <= SNAPLEN)
-        .ok_or_else(|| invalid(format!("frame of {} bytes exceeds the snap length", data.len())))
+        .ok_or_else(|| {
+            invalid(format!(
+                "frame of {} bytes exceeds the snap length",
+                data.len()
+            ))
+        })
 }
 
 /// Classic pcap writer (little-endian).
@@ -159,7 +164,9 @@ impl<W: Write> PcapNgWriter<W> {
     /// Writes the Section Header Block and one Interface Description Block per interface.
     pub fn new(mut out: W, interfaces: &[Interface]) -> io::Result<Self> {
         if interfaces.is_empty() {
-            return Err(invalid("a pcapng file needs at least one interface".to_string()));
+            return Err(invalid(
+                "a pcapng file needs at least one interface".to_string(),
+            ));
         }
         // SHB: type, length, byte-order magic, version 1.0, section length unknown (-1).
         let mut shb = Vec::with_capacity(28);
@@ -208,7 +215,9 @@ impl<W: Write> PcapNgWriter<W> {
 impl<W: Write> FrameSink for PcapNgWriter<W> {
     fn write_frame(&mut self, ts: Nanos, interface: usize, data: &[u8]) -> io::Result<()> {
         let iface = self.interfaces.get(interface).ok_or_else(|| {
-            invalid(format!("frame for interface {interface}, which was not declared"))
+            invalid(format!(
+                "frame for interface {interface}, which was not declared"
+            ))
         })?;
         let len = frame_len(data)?;
         let padding = pad4(data.len());
