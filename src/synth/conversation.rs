@@ -23,12 +23,13 @@ use std::net::{IpAddr, SocketAddr};
 pub const MS: Nanos = 1_000_000;
 /// One second in [`Nanos`].
 pub const SECOND: Nanos = 1_000_000_000;
-/// Time between consecutive segments of one send (serialization on the link).
-const SEGMENT_GAP: Nanos = 12_000;
+/// Transmission time of one byte (1 Gbit/s): a send of `n` bytes lasts `n * BYTE_TIME` whatever
+/// the segmentation, so step times do not depend on the profile.
+pub const BYTE_TIME: Nanos = 8;
 /// How long a receiver waits before acknowledging.
 const ACK_DELAY: Nanos = 40_000;
 /// Delay of a retransmission after the original segment.
-const RETRANSMIT_DELAY: Nanos = 3 * SEGMENT_GAP + 1_000;
+const RETRANSMIT_DELAY: Nanos = 200_000;
 /// SYN retransmission times of an unanswered handshake (after the first SYN).
 const SYN_RETRIES: [Nanos; 2] = [SECOND, 3 * SECOND];
 
@@ -133,22 +134,47 @@ impl Connection {
         self
     }
 
-    /// A rough upper bound of the time of the connection's last packet (ignoring `FromStart`
-    /// steps that jump ahead): useful to schedule what follows it.
-    pub fn approximate_end(&self) -> Nanos {
-        let mut t = self.start + self.rtt;
+    /// When each step starts and when the end begins, exactly as [`render`] schedules them
+    /// (a step of `n` bytes lasts `n * BYTE_TIME`; the next `At::After` counts from its end).
+    pub fn schedule(&self) -> Schedule {
+        let t0 = self.start;
+        let mut cursor = t0 + self.rtt.max(0) + ACK_DELAY;
+        let place = |at: At, cursor: Nanos| match at {
+            At::After(d) => cursor + d.max(0),
+            At::FromStart(o) => (t0 + o).max(cursor),
+        };
+        let mut steps = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
-            t = match step.at {
-                At::After(d) => t + d,
-                At::FromStart(o) => t.max(self.start + o),
-            };
-            t += SEGMENT_GAP * (step.bytes.len() / 1460 + 1) as Nanos;
+            let at = place(step.at, cursor);
+            steps.push(at);
+            cursor = at + step.bytes.len() as Nanos * BYTE_TIME;
         }
-        t + match self.end_at {
-            At::After(d) => d,
-            At::FromStart(_) => 0,
-        } + self.rtt
+        let end = place(self.end_at, cursor);
+        Schedule {
+            steps,
+            data_done: cursor,
+            end,
+            last: match self.end {
+                End::ClientFinFirst | End::ServerFinFirst => end + self.rtt.max(0) + ACK_DELAY,
+                End::Reset(_) => end,
+                End::LeftOpen => cursor,
+                End::Unanswered => t0 + SYN_RETRIES[SYN_RETRIES.len() - 1],
+            },
+        }
     }
+}
+
+/// Times computed by [`Connection::schedule`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Start time of each step.
+    pub steps: Vec<Nanos>,
+    /// When the last step's bytes have all been sent.
+    pub data_done: Nanos,
+    /// When the end (FIN or RST) begins.
+    pub end: Nanos,
+    /// Time of the connection's last packet (retransmissions aside).
+    pub last: Nanos,
 }
 
 /// How application bytes are cut into TCP segments.
@@ -383,9 +409,9 @@ fn render_connection(
         flags: TcpFlags::SYN | TcpFlags::ACK,
         data: None,
     });
-    let mut cursor = t0 + rtt + ACK_DELAY;
+    let schedule = conn.schedule();
     packets.push(Packet {
-        ts: cursor,
+        ts: t0 + rtt + ACK_DELAY,
         dir: Dir::ToServer,
         seq: next[0],
         ack: next[1],
@@ -393,12 +419,7 @@ fn render_connection(
         data: None,
     });
 
-    for (step_index, step) in conn.steps.iter().enumerate() {
-        let at = match step.at {
-            At::After(d) => cursor + d.max(0),
-            At::FromStart(o) => (t0 + o).max(cursor),
-        };
-        cursor = at;
+    for ((step_index, step), &at) in conn.steps.iter().enumerate().zip(&schedule.steps) {
         if step.bytes.is_empty() {
             continue;
         }
@@ -409,14 +430,13 @@ fn render_connection(
         let mut plan: Vec<Planned> =
             segment_sizes(step.bytes.len(), profile.segmentation, &mut rng)
                 .into_iter()
-                .enumerate()
-                .map(|(k, (start, end))| {
+                .map(|(start, end)| {
                     let explicit = conn.lose.iter().any(|&(dir, off)| {
                         dir == step.dir
                             && (base_offset + start as u64..base_offset + end as u64).contains(&off)
                     });
                     Planned {
-                        ts: at + k as Nanos * SEGMENT_GAP,
+                        ts: at + start as Nanos * BYTE_TIME,
                         start,
                         end,
                         lost: explicit || rng.chance(profile.loss),
@@ -477,7 +497,7 @@ fn render_connection(
                 let start = a.start + (a.end - a.start) / 2;
                 let end = b.start + (b.end - b.start) / 2;
                 packets.push(Packet {
-                    ts: b.ts + SEGMENT_GAP / 2,
+                    ts: b.ts + RETRANSMIT_DELAY / 2,
                     dir: step.dir,
                     seq: base_seq.wrapping_add(start as u32),
                     ack: next[peer],
@@ -488,19 +508,13 @@ fn render_connection(
                 stats.retransmissions += 1;
             }
         }
-        if let Some(last) = plan.last() {
-            cursor = last.ts;
-        }
         plan.clear();
         let len = step.bytes.len();
         next[d] = base_seq.wrapping_add(len as u32);
         offset[d] = base_offset + len as u64;
     }
 
-    let at = match conn.end_at {
-        At::After(d) => cursor + d.max(0),
-        At::FromStart(o) => (t0 + o).max(cursor),
-    };
+    let at = schedule.end;
     let fin_exchange = |first: Dir, packets: &mut Vec<Packet>| {
         let f = first.index();
         let s = 1 - f;

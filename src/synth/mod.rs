@@ -4,6 +4,8 @@
 //! gzip, split files). Used by the tests and the benchmark harness.
 
 pub mod conversation;
+pub mod http;
 pub mod packet;
 pub mod rng;
+pub mod soap;
 pub mod writer;
