@@ -1,0 +1,321 @@
+//! `cwmpscope-capgen`: writes deterministic synthetic CWMP captures (same seed, same bytes).
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use cwmpscope::synth::conversation::{Profile, SECOND, Segmentation};
+use cwmpscope::synth::cwmp::{CwmpOptions, Flow, reference_flow};
+use cwmpscope::synth::http::AuthScheme;
+use cwmpscope::synth::packet::{LinkEncap, VlanTags};
+use cwmpscope::synth::write_capture_files;
+use cwmpscope::synth::writer::{Format, OutputOptions, TsResolution};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Generate synthetic TR-069 (CWMP) captures, deterministic for a given seed.
+///
+/// Example: cwmpscope-capgen reference --seed 7 --profile awkward --link sll2 --ipv6 --vlan 100
+/// --format pcapng --gzip --frames-per-file 40 -o out.pcapng
+///
+/// Split files are named like tcpdump's: out.pcapng, out.pcapng1, out.pcapng2, ...
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// The configuration-update reference flow: Inform, Digest challenge, InformResponse +
+    /// Download, DownloadResponse, file fetch, TRANSFER COMPLETE session (and variants).
+    Reference {
+        #[command(flatten)]
+        flow: FlowArgs,
+        #[command(flatten)]
+        transport: TransportArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct FlowArgs {
+    /// ACS authentication scheme.
+    #[arg(long, value_enum, default_value_t = Auth::Digest)]
+    auth: Auth,
+    /// File-server authentication scheme.
+    #[arg(long, value_enum, default_value_t = Auth::Digest)]
+    file_auth: Auth,
+    /// MaxEnvelopes of the CPE (1: the Download comes in answer to an empty POST).
+    #[arg(long, default_value_t = 2)]
+    max_envelopes: u32,
+    /// The ACS sets a cookie and the CPE continues the session on a new TCP connection.
+    #[arg(long)]
+    cookie: bool,
+    /// Firmware image (FileType 1, reboot, new SoftwareVersion) instead of a configuration file.
+    #[arg(long)]
+    firmware: bool,
+    /// DownloadResponse Status (0: fetched during the session, no TRANSFER COMPLETE session).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    download_status: u8,
+    /// Start with an ACS Connection Request to the CPE (port 7547).
+    #[arg(long)]
+    connection_request: bool,
+    /// End sessions with 204 No Content instead of 200 with an empty body.
+    #[arg(long)]
+    empty_204: bool,
+    /// File size in bytes (default: 1025 for a configuration file, 300000 for firmware).
+    #[arg(long)]
+    file_size: Option<u64>,
+    /// Download CommandKey.
+    #[arg(long)]
+    command_key: Option<String>,
+    /// Number of CPEs running the flow (staggered starts, distinct serials and addresses).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    cpes: u32,
+}
+
+#[derive(clap::Args, Debug)]
+struct TransportArgs {
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Transport profile: clean, or awkward (random segment sizes, reordering,
+    /// retransmissions, overlaps, reversed IP fragments).
+    #[arg(long, value_enum, default_value_t = ProfileName::Clean)]
+    profile: ProfileName,
+    /// Fixed maximum segment size (overrides the profile's segmentation).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    mss: Option<u16>,
+    /// Probability of swapping a data segment with the next one.
+    #[arg(long)]
+    reorder: Option<f64>,
+    /// Probability of retransmitting a data segment.
+    #[arg(long)]
+    retransmit: Option<f64>,
+    /// Probability of an overlapping retransmission.
+    #[arg(long)]
+    overlap: Option<f64>,
+    /// Probability of losing a data segment from the capture.
+    #[arg(long)]
+    loss: Option<f64>,
+    /// Fragment IP datagrams whose payload exceeds N bytes (0 disables).
+    #[arg(long)]
+    fragment: Option<usize>,
+    /// Emit IP fragments in order (default with --fragment: reversed).
+    #[arg(long)]
+    fragments_in_order: bool,
+    /// Link type.
+    #[arg(long, value_enum, default_value_t = Link::Ethernet)]
+    link: Link,
+    /// 802.1Q VLAN id on Ethernet; give it twice for QinQ (outer, then inner).
+    #[arg(long, num_args = 1, action = clap::ArgAction::Append)]
+    vlan: Vec<u16>,
+    /// Use IPv6 (IPv4 addresses mapped into 2001:db8::/96).
+    #[arg(long)]
+    ipv6: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct OutputArgs {
+    /// Container format.
+    #[arg(long, value_enum, default_value_t = FormatName::Pcap)]
+    format: FormatName,
+    /// Nanosecond timestamps (default: microseconds).
+    #[arg(long)]
+    nanos: bool,
+    /// Gzip-compress the output.
+    #[arg(long)]
+    gzip: bool,
+    /// Start a new file every N frames.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    frames_per_file: Option<u64>,
+    /// Output file.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Auth {
+    Digest,
+    Basic,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProfileName {
+    Clean,
+    Awkward,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Link {
+    Ethernet,
+    Sll,
+    Sll2,
+    Null,
+    Loop,
+    Raw,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatName {
+    Pcap,
+    Pcapng,
+}
+
+impl From<Auth> for AuthScheme {
+    fn from(a: Auth) -> Self {
+        match a {
+            Auth::Digest => AuthScheme::Digest,
+            Auth::Basic => AuthScheme::Basic,
+            Auth::None => AuthScheme::None,
+        }
+    }
+}
+
+fn profile_of(args: &TransportArgs) -> anyhow::Result<Profile> {
+    let mut p = match args.profile {
+        ProfileName::Clean => Profile::clean(args.seed),
+        ProfileName::Awkward => Profile::awkward(args.seed),
+    };
+    if let Some(mss) = args.mss {
+        p.segmentation = Segmentation::Mss(usize::from(mss));
+    }
+    for (value, slot, name) in [
+        (args.reorder, &mut p.reorder, "--reorder"),
+        (args.retransmit, &mut p.retransmit, "--retransmit"),
+        (args.overlap, &mut p.overlap, "--overlap"),
+        (args.loss, &mut p.loss, "--loss"),
+    ] {
+        if let Some(v) = value {
+            if !(0.0..=1.0).contains(&v) {
+                bail!("{name} must be a probability between 0 and 1, got {v}");
+            }
+            *slot = v;
+        }
+    }
+    match args.fragment {
+        Some(0) => p.fragment_payload = None,
+        Some(n) => p.fragment_payload = Some(n),
+        None => {}
+    }
+    if args.fragments_in_order {
+        p.fragments_reversed = false;
+    }
+    let tags = match args.vlan.as_slice() {
+        [] => VlanTags::None,
+        [id] => VlanTags::Single(*id),
+        [outer, inner] => VlanTags::QinQ {
+            outer: *outer,
+            inner: *inner,
+        },
+        _ => bail!("--vlan may be given at most twice (QinQ)"),
+    };
+    if tags != VlanTags::None && !matches!(args.link, Link::Ethernet) {
+        bail!("--vlan needs --link ethernet");
+    }
+    p.links = vec![match args.link {
+        Link::Ethernet => LinkEncap::Ethernet(tags),
+        Link::Sll => LinkEncap::LinuxSll,
+        Link::Sll2 => LinkEncap::LinuxSll2,
+        Link::Null => LinkEncap::Null,
+        Link::Loop => LinkEncap::Loop,
+        Link::Raw => LinkEncap::Raw,
+    }];
+    p.ipv6 = args.ipv6;
+    Ok(p)
+}
+
+fn flow_of(args: &FlowArgs, seed: u64) -> Flow {
+    let base = if args.firmware {
+        CwmpOptions::firmware()
+    } else {
+        CwmpOptions::default()
+    };
+    let mut flow = Flow::default();
+    for i in 0..args.cpes {
+        let mut o = base.clone();
+        o.seed = seed.wrapping_add(u64::from(i));
+        o.acs_auth = args.auth.into();
+        o.file_auth = args.file_auth.into();
+        o.max_envelopes = args.max_envelopes.max(1);
+        o.cookie_across_connections = args.cookie;
+        o.download_status = args.download_status;
+        o.connection_request = args.connection_request;
+        if args.empty_204 {
+            o.empty_response_status = 204;
+        }
+        if let Some(size) = args.file_size {
+            o.file_size = size;
+        }
+        if let Some(key) = &args.command_key {
+            o.command_key.clone_from(key);
+        }
+        if args.cpes > 1 {
+            o.device.serial = format!("CP{:010}", i + 1);
+            o.command_key = format!("{}-{}", o.command_key, i + 1);
+            let [a, b] = ((i + 1) as u16).to_be_bytes();
+            o.cpe_ip = IpAddr::V4(Ipv4Addr::new(10, 77, a, b));
+            o.start += i64::from(i) * 137 * SECOND / 1000;
+        }
+        flow.merge(reference_flow(&o));
+    }
+    flow
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.scenario {
+        Scenario::Reference {
+            flow,
+            transport,
+            output,
+        } => {
+            let profile = profile_of(&transport)?;
+            let built = flow_of(&flow, transport.seed);
+            let options = OutputOptions {
+                format: match output.format {
+                    FormatName::Pcap => Format::Pcap,
+                    FormatName::Pcapng => Format::PcapNg,
+                },
+                resolution: if output.nanos {
+                    TsResolution::Nano
+                } else {
+                    TsResolution::Micro
+                },
+                gzip: output.gzip,
+                frames_per_file: output.frames_per_file,
+            };
+            let (report, files) =
+                write_capture_files(built.connections, &profile, &options, &output.output)
+                    .with_context(|| format!("writing {}", output.output.display()))?;
+            eprintln!(
+                "{} frames, {} connections, {} HTTP requests, {} HTTP responses, {} lost \
+                 ranges, {} file(s): {}",
+                report.frames,
+                report.connections,
+                built.http_requests,
+                built.http_responses,
+                report.lost.len(),
+                files.len(),
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cwmpscope-capgen: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
