@@ -157,6 +157,7 @@ impl Analyzer {
             start: self.counters.first_ts.map(format_ts),
             end: self.counters.last_ts.map(format_ts),
             tcp_gaps: t.connections_with_gaps,
+            tcp_gap_bytes: t.gap_bytes,
             undecoded: Undecoded {
                 non_ip: d.non_ip,
                 non_tcp: d.non_tcp,

@@ -90,6 +90,8 @@ pub struct CaptureSummary {
     pub end: Option<String>,
     /// Streams with bytes lost by the capture.
     pub tcp_gaps: u64,
+    /// Bytes lost by the capture, over all streams.
+    pub tcp_gap_bytes: u64,
     pub undecoded: Undecoded,
     pub hosts: u64,
     pub tcp_connections: u64,
