@@ -10,7 +10,9 @@ pub enum Credentials {
         password: Option<String>,
     },
     Digest(DigestParams),
-    Other { scheme: String },
+    Other {
+        scheme: String,
+    },
 }
 
 /// Parameters of a Digest credential or challenge, as on the wire (no defaults filled in).
