@@ -314,7 +314,7 @@ pub(crate) mod tests {
         /// Appends a block: type, length, body (padded to 4), length.
         pub(crate) fn block(mut self, block_type: u32, body: &[u8]) -> Self {
             let mut body = body.to_vec();
-            while body.len() % 4 != 0 {
+            while !body.len().is_multiple_of(4) {
                 body.push(0);
             }
             let len = 12 + body.len() as u32;
@@ -339,7 +339,7 @@ pub(crate) mod tests {
             body.extend_from_slice(&self.u16v(code));
             body.extend_from_slice(&self.u16v(value.len() as u16));
             body.extend_from_slice(value);
-            while body.len() % 4 != 0 {
+            while !body.len().is_multiple_of(4) {
                 body.push(0);
             }
         }
@@ -377,7 +377,7 @@ pub(crate) mod tests {
             body.extend_from_slice(&self.u32v(data.len() as u32));
             body.extend_from_slice(&self.u32v(orig_len));
             body.extend_from_slice(data);
-            while body.len() % 4 != 0 {
+            while !body.len().is_multiple_of(4) {
                 body.push(0xAA); // padding that must not show up in frames
             }
             // An epb_flags option, as Wireshark writes.
