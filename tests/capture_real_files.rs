@@ -169,3 +169,29 @@ fn rotated_files_merge_back_into_the_original_timeline() {
     b.sort();
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_real_capture_cut_mid_packet_keeps_the_frames_before_the_cut() {
+    let original = capture("cwmp", "netcwmp_digest_session.pcap");
+    let bytes = std::fs::read(&original).expect("capture");
+    let dir = scratch_dir("capture_cut");
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).expect("write cut copy");
+    let mut reader = open(&cut);
+    let mut frames = 0u64;
+    while reader
+        .next_frame()
+        .expect("a cut is not an error")
+        .is_some()
+    {
+        frames += 1;
+    }
+    assert_eq!(frames, 55);
+    assert_eq!(
+        reader.warning(),
+        Some(&cwmpscope::capture::InputWarning::Cut {
+            path: cut.display().to_string(),
+            frames: 55
+        })
+    );
+}

@@ -51,29 +51,52 @@ pub enum InputError {
     /// The file could not be opened or read.
     #[error("{path}: {source}")]
     Io {
+        /// The input's display name.
         path: String,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
     /// The input holds no bytes at all.
     #[error("{path}: empty file")]
-    Empty { path: String },
+    Empty {
+        /// The input's display name.
+        path: String,
+    },
     /// The input starts with neither a pcap nor a pcapng header (nor gzip).
     #[error("{path}: not a pcap or pcapng capture")]
-    NotACapture { path: String },
+    NotACapture {
+        /// The input's display name.
+        path: String,
+    },
     /// A link type the decoder cannot handle (see `wire::is_supported`).
     #[error("{path}: unsupported link type {linktype}")]
-    UnsupportedLinkType { path: String, linktype: u32 },
+    UnsupportedLinkType {
+        /// The input's display name.
+        path: String,
+        /// The LINKTYPE_ number found.
+        linktype: u32,
+    },
     /// Garbage where a header, record or block was expected.
     #[error("{path}: {reason}")]
-    Corrupt { path: String, reason: String },
+    Corrupt {
+        /// The input's display name.
+        path: String,
+        /// What was wrong, in a few words.
+        reason: String,
+    },
 }
 
 /// Non-fatal problems met while reading (the rest of the input was still analyzed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputWarning {
     /// The file ends in the middle of a packet; `frames` frames before the cut were read.
-    Cut { path: String, frames: u64 },
+    Cut {
+        /// The input's display name.
+        path: String,
+        /// Frames read before the cut.
+        frames: u64,
+    },
 }
 
 /// Where to read from: a path, or `-` for standard input.
