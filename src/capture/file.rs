@@ -235,7 +235,6 @@ pub(crate) mod tests {
     /// Builds classic pcap files.
     pub(crate) struct PcapBuilder {
         big_endian: bool,
-        nanos: bool,
         pub(crate) bytes: Vec<u8>,
     }
 
@@ -244,7 +243,6 @@ pub(crate) mod tests {
             let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
             let mut b = PcapBuilder {
                 big_endian,
-                nanos,
                 bytes: Vec::new(),
             };
             b.u32(magic);
@@ -274,7 +272,6 @@ pub(crate) mod tests {
         }
         /// Adds a record; `frac` is micro- or nanoseconds depending on the file.
         pub(crate) fn record(mut self, secs: u32, frac: u32, data: &[u8], orig_len: u32) -> Self {
-            let _ = self.nanos;
             self.u32(secs);
             self.u32(frac);
             self.u32(data.len() as u32);
@@ -642,6 +639,37 @@ pub(crate) mod tests {
         let mut bad_gzip = gzip(&two_record_pcap(false, false));
         bad_gzip[3] = 0xff; // reserved flag bits set
         assert!(reader(bad_gzip).is_err());
+    }
+
+    #[test]
+    fn modified_pcap_records_have_a_longer_header() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&0xa1b2_cd34u32.to_le_bytes());
+        bytes.extend_from_slice(&[2, 0, 4, 0]);
+        bytes.extend_from_slice(&[0; 8]);
+        bytes.extend_from_slice(&65535u32.to_le_bytes());
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        for (secs, data) in [(10u32, &b"one"[..]), (11, b"two!")] {
+            for v in [secs, 5, data.len() as u32, data.len() as u32] {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+            bytes.extend_from_slice(&[0; 8]); // ifindex, protocol, type, padding
+            bytes.extend_from_slice(data);
+        }
+        let rows = read_all(&mut reader(bytes).unwrap()).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, 10_000_005_000, 1, 3, b"one".to_vec()),
+                (2, 11_000_005_000, 1, 4, b"two!".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_input_is_an_io_error() {
+        let dir = CaptureReader::open(&InputSpec::Path(".".into()), 0);
+        assert!(matches!(dir, Err(InputError::Io { .. })));
     }
 
     #[test]
