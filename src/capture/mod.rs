@@ -12,62 +12,162 @@ use std::path::PathBuf;
 pub struct LinkType(pub u32);
 
 impl LinkType {
+    /// BSD loopback: 4-byte address family in the capturing host's byte order.
     pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II (with optional 802.1Q / QinQ tags).
     pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IPv4 or IPv6, no link header.
     pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: 4-byte address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1 (16-byte header).
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
     pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
     pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2 (20-byte header, "any" interface).
     pub const LINUX_SLL2: LinkType = LinkType(276);
 }
 
 /// One captured frame, borrowed from the reader's buffer until the next call.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
+    /// Which file and which (1-based) frame number in it.
     pub frame: FrameRef,
+    /// Capture timestamp.
     pub ts: Nanos,
+    /// Link-layer type of `data` (per interface in pcapng).
     pub link: LinkType,
     /// Length of the packet on the wire (may exceed `data.len()` when the snap length cut it).
     pub orig_len: u32,
+    /// The captured bytes (exactly the captured length; pcapng padding is not included).
     pub data: &'a [u8],
 }
 
 /// What went wrong with an input file. Every variant names the file in its message.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The file could not be opened or read.
     #[error("{path}: {source}")]
     Io {
+        /// The input's display name.
         path: String,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
+    /// The input holds no bytes at all.
     #[error("{path}: empty file")]
-    Empty { path: String },
+    Empty {
+        /// The input's display name.
+        path: String,
+    },
+    /// The input starts with neither a pcap nor a pcapng header (nor gzip).
     #[error("{path}: not a pcap or pcapng capture")]
-    NotACapture { path: String },
+    NotACapture {
+        /// The input's display name.
+        path: String,
+    },
+    /// A link type the decoder cannot handle (see `wire::is_supported`).
     #[error("{path}: unsupported link type {linktype}")]
-    UnsupportedLinkType { path: String, linktype: u32 },
+    UnsupportedLinkType {
+        /// The input's display name.
+        path: String,
+        /// The LINKTYPE_ number found.
+        linktype: u32,
+    },
+    /// Garbage where a header, record or block was expected.
     #[error("{path}: {reason}")]
-    Corrupt { path: String, reason: String },
+    Corrupt {
+        /// The input's display name.
+        path: String,
+        /// What was wrong, in a few words.
+        reason: String,
+    },
 }
 
 /// Non-fatal problems met while reading (the rest of the input was still analyzed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputWarning {
     /// The file ends in the middle of a packet; `frames` frames before the cut were read.
-    Cut { path: String, frames: u64 },
+    Cut {
+        /// The input's display name.
+        path: String,
+        /// Frames read before the cut.
+        frames: u64,
+    },
 }
 
 /// Where to read from: a path, or `-` for standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputSpec {
+    /// A file on disk.
     Path(PathBuf),
+    /// Standard input (a pipe from `tcpdump -w -`, for instance).
     Stdin,
+}
+
+impl InputSpec {
+    /// Interprets a command-line argument: `-` is standard input, anything else a path.
+    pub fn from_arg(arg: &str) -> InputSpec {
+        if arg == "-" {
+            InputSpec::Stdin
+        } else {
+            InputSpec::Path(PathBuf::from(arg))
+        }
+    }
+
+    /// The name used in messages: the path as given, or `-` for standard input.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputSpec::Path(p) => p.display().to_string(),
+            InputSpec::Stdin => "-".to_string(),
+        }
+    }
+}
+
+/// A frame found in a reader's buffer but not handed out yet (offsets into the buffer).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Located {
+    pub(crate) data_start: usize,
+    pub(crate) data_len: usize,
+    /// Bytes of the whole record or block, consumed when the frame is handed out.
+    pub(crate) block_len: usize,
+    pub(crate) ts: Nanos,
+    pub(crate) link: LinkType,
+    pub(crate) orig_len: u32,
+}
+
+/// Outcome of looking for the next frame in a format's byte stream.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Step {
+    Frame(Located),
+    /// The input ended cleanly between records.
+    End,
+    /// The input ended inside a record or block.
+    Cut,
+}
+
+/// A format-level failure, turned into an [`InputError`] naming the file by the reader.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Io(std::io::Error),
+    Corrupt(String),
+    UnsupportedLinkType(u32),
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
 }
 
 pub mod file;
 pub mod merge;
+mod pcap;
+mod pcapng;
+mod window;
 
 pub use file::CaptureReader;
 pub use merge::MergedReader;

@@ -1,0 +1,384 @@
+//! IPv4 and IPv6 fragment reassembly, bounded: datagram size, number of datagrams held,
+//! total bytes held, pieces per datagram, and age (by capture time) are all capped. Overlapping
+//! fragments keep the bytes that arrived first.
+
+use crate::types::Nanos;
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+
+/// Largest reassembled payload accepted (the IP length fields cannot describe more).
+const MAX_DATAGRAM: u32 = 65_535;
+/// Most datagrams held at once.
+const MAX_PENDING: usize = 1024;
+/// Most payload bytes held across all datagrams.
+const MAX_HELD_BYTES: usize = 16 << 20;
+/// Most separate pieces (after merging adjacent ones) a datagram may have.
+const MAX_PIECES: usize = 64;
+/// A datagram not completed within this much capture time is dropped.
+const TIMEOUT: Nanos = 30_000_000_000;
+
+/// Identifies the datagram a fragment belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct FragKey {
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
+    pub(crate) id: u32,
+    /// IPv4: the protocol (part of the key); IPv6: 0.
+    pub(crate) protocol: u8,
+}
+
+/// One fragment to add.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FragmentIn<'a> {
+    pub(crate) key: FragKey,
+    pub(crate) offset: u32,
+    pub(crate) more: bool,
+    pub(crate) next_header: u8,
+    pub(crate) data: &'a [u8],
+}
+
+/// What became of a fragment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Kept until the rest of its datagram arrives.
+    Held,
+    /// It completed its datagram: [`Defragmenter::completed`] holds the payload, whose first
+    /// header (IPv4: protocol) is `next_header`.
+    Completed { next_header: u8 },
+    /// It could not be kept (limit hit or inconsistent with the other fragments).
+    Rejected,
+}
+
+/// A datagram being put together.
+struct Pending {
+    first_seen: Nanos,
+    data: Vec<u8>,
+    /// Byte ranges present, sorted, merged, non-adjacent.
+    pieces: Vec<(u32, u32)>,
+    /// The payload length, once the last fragment has been seen.
+    total: Option<u32>,
+    /// Next header given by the fragment at offset 0.
+    next_header: Option<u8>,
+    fragments: u64,
+}
+
+/// Holds fragments until their datagrams are complete.
+#[derive(Default)]
+pub(crate) struct Defragmenter {
+    pending: FxHashMap<FragKey, Pending>,
+    held_bytes: usize,
+    completed: Vec<u8>,
+    /// Fragments thrown away since the last call to [`Defragmenter::take_dropped`].
+    dropped: u64,
+}
+
+impl Defragmenter {
+    /// The payload of the datagram completed by the last [`Outcome::Completed`].
+    pub(crate) fn completed(&self) -> &[u8] {
+        &self.completed
+    }
+
+    /// Number of fragments dropped (evicted, rejected) since the last call.
+    pub(crate) fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Number of datagrams currently held.
+    #[cfg(test)]
+    pub(crate) fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn remove(&mut self, key: &FragKey) -> Option<Pending> {
+        let removed = self.pending.remove(key)?;
+        self.held_bytes = self.held_bytes.saturating_sub(removed.data.len());
+        Some(removed)
+    }
+
+    fn drop_datagram(&mut self, key: &FragKey) {
+        if let Some(gone) = self.remove(key) {
+            self.dropped += gone.fragments;
+        }
+    }
+
+    fn evict_expired(&mut self, now: Nanos) {
+        let expired: Vec<FragKey> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now.saturating_sub(p.first_seen) > TIMEOUT)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in expired {
+            self.drop_datagram(&key);
+        }
+    }
+
+    fn evict_oldest_except(&mut self, keep: &FragKey) -> bool {
+        let oldest = self
+            .pending
+            .iter()
+            .filter(|(k, _)| *k != keep)
+            .min_by_key(|(_, p)| p.first_seen)
+            .map(|(k, _)| *k);
+        match oldest {
+            Some(key) => {
+                self.drop_datagram(&key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn reject(&mut self) -> Outcome {
+        self.dropped += 1;
+        Outcome::Rejected
+    }
+
+    /// Adds one fragment seen at capture time `now`.
+    pub(crate) fn push(&mut self, now: Nanos, frag: FragmentIn<'_>) -> Outcome {
+        self.evict_expired(now);
+        let len = frag.data.len() as u32;
+        let Some(end) = frag.offset.checked_add(len).filter(|e| *e <= MAX_DATAGRAM) else {
+            return self.reject();
+        };
+        if frag.more && !len.is_multiple_of(8) {
+            return self.reject();
+        }
+        let key = frag.key;
+        if !self.pending.contains_key(&key) {
+            while self.pending.len() >= MAX_PENDING {
+                if !self.evict_oldest_except(&key) {
+                    break;
+                }
+            }
+            self.pending.insert(
+                key,
+                Pending {
+                    first_seen: now,
+                    data: Vec::new(),
+                    pieces: Vec::new(),
+                    total: None,
+                    next_header: None,
+                    fragments: 0,
+                },
+            );
+        }
+        // Consistency with what is already known about the datagram's end.
+        let consistent = self.pending.get(&key).is_some_and(|p| {
+            let max_end = p.pieces.last().map_or(0, |r| r.1);
+            match (frag.more, p.total) {
+                (false, Some(total)) => total == end,
+                (false, None) => max_end <= end,
+                (true, Some(total)) => end <= total,
+                (true, None) => true,
+            }
+        });
+        if !consistent {
+            self.drop_datagram(&key);
+            return self.reject();
+        }
+        // Memory for the bytes this fragment adds beyond the datagram's current buffer.
+        let current = self.pending.get(&key).map_or(0, |p| p.data.len());
+        let growth = (end as usize).saturating_sub(current);
+        while self.held_bytes + growth > MAX_HELD_BYTES {
+            if !self.evict_oldest_except(&key) {
+                self.drop_datagram(&key);
+                return self.reject();
+            }
+        }
+        let Some(pending) = self.pending.get_mut(&key) else {
+            return self.reject();
+        };
+        if pending.data.len() < end as usize {
+            pending.data.resize(end as usize, 0);
+        }
+        self.held_bytes += growth;
+        copy_uncovered(&mut pending.data, &pending.pieces, frag.offset, frag.data);
+        insert_piece(&mut pending.pieces, frag.offset, end);
+        pending.fragments += 1;
+        if !frag.more {
+            pending.total = Some(end);
+        }
+        if frag.offset == 0 {
+            pending.next_header.get_or_insert(frag.next_header);
+        }
+        if pending.pieces.len() > MAX_PIECES {
+            self.drop_datagram(&key);
+            return Outcome::Rejected;
+        }
+        let complete = pending
+            .total
+            .is_some_and(|t| pending.pieces.as_slice() == [(0, t)]);
+        if !complete {
+            return Outcome::Held;
+        }
+        let next_header = pending.next_header.unwrap_or(59);
+        match self.remove(&key) {
+            Some(done) => {
+                let total = done.total.unwrap_or(0) as usize;
+                self.completed = done.data;
+                self.completed.truncate(total);
+                Outcome::Completed { next_header }
+            }
+            None => Outcome::Rejected,
+        }
+    }
+}
+
+/// Copies the parts of `data` (placed at `offset`) that no existing piece covers.
+fn copy_uncovered(buf: &mut [u8], pieces: &[(u32, u32)], offset: u32, data: &[u8]) {
+    let end = offset + data.len() as u32;
+    let mut cursor = offset;
+    for &(s, e) in pieces.iter().chain(std::iter::once(&(end, end))) {
+        if e <= cursor {
+            continue;
+        }
+        if s >= end {
+            copy_range(buf, data, offset, cursor, end);
+            return;
+        }
+        if s > cursor {
+            copy_range(buf, data, offset, cursor, s);
+        }
+        cursor = cursor.max(e);
+        if cursor >= end {
+            return;
+        }
+    }
+}
+
+fn copy_range(buf: &mut [u8], data: &[u8], offset: u32, from: u32, to: u32) {
+    let (from, to) = (from as usize, to as usize);
+    let base = offset as usize;
+    if let (Some(dst), Some(src)) = (
+        buf.get_mut(from..to),
+        data.get(from.saturating_sub(base)..to.saturating_sub(base)),
+    ) && dst.len() == src.len()
+    {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// Adds `[start, end)` to a sorted list of disjoint ranges, merging overlapping or adjacent ones.
+fn insert_piece(pieces: &mut Vec<(u32, u32)>, start: u32, end: u32) {
+    if start >= end {
+        return;
+    }
+    let (mut s, mut e) = (start, end);
+    pieces.retain(|&(ps, pe)| {
+        if pe < s || ps > e {
+            true
+        } else {
+            s = s.min(ps);
+            e = e.max(pe);
+            false
+        }
+    });
+    let at = pieces.partition_point(|&(ps, _)| ps < s);
+    pieces.insert(at, (s, e));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn key(id: u32) -> FragKey {
+        FragKey {
+            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            id,
+            protocol: 6,
+        }
+    }
+
+    fn frag(id: u32, offset: u32, more: bool, data: &[u8]) -> FragmentIn<'_> {
+        FragmentIn {
+            key: key(id),
+            offset,
+            more,
+            next_header: 6,
+            data,
+        }
+    }
+
+    #[test]
+    fn pieces_merge_and_stay_sorted() {
+        let mut p = Vec::new();
+        insert_piece(&mut p, 16, 24);
+        insert_piece(&mut p, 0, 8);
+        assert_eq!(p, [(0, 8), (16, 24)]);
+        insert_piece(&mut p, 8, 16);
+        assert_eq!(p, [(0, 24)]);
+        insert_piece(&mut p, 40, 48);
+        insert_piece(&mut p, 20, 44);
+        assert_eq!(p, [(0, 48)]);
+    }
+
+    #[test]
+    fn any_order_reassembles_and_first_arrival_wins_on_overlap() {
+        let payload: Vec<u8> = (0..40u8).collect();
+        let mut d = Defragmenter::default();
+        assert_eq!(d.push(0, frag(1, 24, false, &payload[24..])), Outcome::Held);
+        // An overlapping retransmission with other bytes must not overwrite.
+        assert_eq!(d.push(0, frag(1, 8, true, &[0xee; 8])), Outcome::Held);
+        assert_eq!(d.push(0, frag(1, 0, true, &payload[..16])), Outcome::Held);
+        assert_eq!(
+            d.push(1, frag(1, 16, true, &payload[16..24])),
+            Outcome::Completed { next_header: 6 }
+        );
+        let mut expected = payload.clone();
+        expected[8..16].copy_from_slice(&[0xee; 8]);
+        assert_eq!(d.completed(), expected.as_slice());
+        assert_eq!(d.pending_count(), 0);
+        assert_eq!(d.held_bytes, 0);
+    }
+
+    #[test]
+    fn conflicting_ends_and_bad_sizes_are_rejected() {
+        let mut d = Defragmenter::default();
+        assert_eq!(d.push(0, frag(2, 0, true, &[0; 16])), Outcome::Held);
+        assert_eq!(
+            d.push(0, frag(2, 16, false, &[0; 4])),
+            Outcome::Completed { next_header: 6 }
+        );
+        assert_eq!(d.push(0, frag(3, 8, false, &[0; 8])), Outcome::Held);
+        assert_eq!(d.push(0, frag(3, 24, false, &[0; 8])), Outcome::Rejected);
+        assert_eq!(d.take_dropped(), 2);
+        assert_eq!(d.pending_count(), 0);
+        // Non-final fragment not a multiple of 8; beyond the largest datagram.
+        assert_eq!(d.push(0, frag(4, 0, true, &[0; 7])), Outcome::Rejected);
+        assert_eq!(
+            d.push(0, frag(5, 65_528, true, &[0; 16])),
+            Outcome::Rejected
+        );
+        assert_eq!(d.take_dropped(), 2);
+    }
+
+    #[test]
+    fn old_and_excess_datagrams_are_evicted() {
+        let mut d = Defragmenter::default();
+        d.push(0, frag(1, 0, true, &[0; 8]));
+        d.push(TIMEOUT + 1, frag(2, 0, true, &[0; 8]));
+        assert_eq!(d.pending_count(), 1);
+        assert_eq!(d.take_dropped(), 1);
+        for id in 0..(MAX_PENDING as u32 + 10) {
+            d.push(TIMEOUT + 2, frag(100 + id, 0, true, &[0; 8]));
+        }
+        assert_eq!(d.pending_count(), MAX_PENDING);
+        assert!(d.held_bytes <= MAX_HELD_BYTES);
+        assert_eq!(d.take_dropped(), 11);
+    }
+
+    #[test]
+    fn held_bytes_are_capped() {
+        let mut d = Defragmenter::default();
+        let big = vec![0u8; 65_000];
+        let n = MAX_HELD_BYTES / 65_000 + 5;
+        for id in 0..n as u32 {
+            d.push(0, frag(id, 0, true, &big[..64_992]));
+            assert!(d.held_bytes <= MAX_HELD_BYTES);
+        }
+        assert!(d.pending_count() < n);
+    }
+}
