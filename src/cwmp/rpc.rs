@@ -93,7 +93,9 @@ pub struct Fault {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rpc {
     Inform(Inform),
-    InformResponse { max_envelopes: Option<u32> },
+    InformResponse {
+        max_envelopes: Option<u32>,
+    },
     Download(Download),
     DownloadResponse(DownloadResponse),
     TransferComplete(TransferComplete),
