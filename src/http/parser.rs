@@ -228,6 +228,10 @@ impl DirParser {
             self.consumed += data.len() as u64;
             return;
         }
+        if let Mode::Hunting { at_line_start } = &mut self.mode {
+            // Senders start messages at segment boundaries: a chunk start is a candidate.
+            *at_line_start = true;
+        }
         // Bytes appended to a kept unit at a time: enough to finish any unit.
         let step_limit = cx.cfg.max_header_bytes.max(MAX_PROBE_TARGET) + 64;
         let mut rest = data;
@@ -860,18 +864,23 @@ fn token_then_space(rest: &[u8]) -> Probe {
 }
 
 /// Strict check for the start of a message: `METHOD SP target SP HTTP/1.` or
-/// `HTTP/1.x SP digit`.
+/// `HTTP/1.x SP digit` (runs of spaces tolerated where CPEs put them).
 pub(crate) fn message_start(rest: &[u8]) -> Probe {
     match starts_with_or_prefix(rest, b"HTTP/1.") {
         Probe::Yes => {
-            return match (rest.get(7), rest.get(8), rest.get(9)) {
-                (Some(v), Some(b' '), Some(d)) if v.is_ascii_digit() && d.is_ascii_digit() => {
-                    Probe::Yes
+            return match rest.get(7) {
+                None => Probe::NeedMore,
+                Some(v) if v.is_ascii_digit() => {
+                    let after = rest.get(8..).unwrap_or_default();
+                    let spaces = after.iter().take_while(|&&b| b == b' ').count();
+                    match after.get(spaces) {
+                        _ if spaces > MAX_METHOD => Probe::No,
+                        None => Probe::NeedMore,
+                        Some(d) if spaces > 0 && d.is_ascii_digit() => Probe::Yes,
+                        Some(_) => Probe::No,
+                    }
                 }
-                (Some(v), Some(b' '), None) if v.is_ascii_digit() => Probe::NeedMore,
-                (Some(v), None, _) if v.is_ascii_digit() => Probe::NeedMore,
-                (None, _, _) => Probe::NeedMore,
-                _ => Probe::No,
+                Some(_) => Probe::No,
             };
         }
         Probe::NeedMore => return Probe::NeedMore,
@@ -885,33 +894,38 @@ pub(crate) fn message_start(rest: &[u8]) -> Probe {
     if method_len == 0 || method_len > MAX_METHOD {
         return Probe::No;
     }
-    match rest.get(method_len) {
-        None => return Probe::NeedMore,
-        Some(b' ') => {}
-        Some(_) => return Probe::No,
-    }
-    let target_start = method_len + 1;
-    let target = rest.get(target_start..).unwrap_or_default();
+    let Some(after_method) = rest.get(method_len..).filter(|r| !r.is_empty()) else {
+        return Probe::NeedMore;
+    };
+    let target = match skip_spaces(after_method) {
+        Ok(target) => target,
+        Err(probe) => return probe,
+    };
     let window = target.get(..MAX_PROBE_TARGET).unwrap_or(target);
     let target_len = window
         .iter()
         .take_while(|&&b| b > b' ' && b != 0x7f)
         .count();
-    if target_len == 0 {
-        return if window.is_empty() {
-            Probe::NeedMore
-        } else {
-            Probe::No
-        };
-    }
     match target.get(target_len) {
         None if target_len < MAX_PROBE_TARGET => Probe::NeedMore,
         None => Probe::No,
-        Some(b' ') => {
-            let version = target.get(target_len + 1..).unwrap_or_default();
-            starts_with_or_prefix(version, b"HTTP/1.")
-        }
+        Some(b' ') => match skip_spaces(target.get(target_len..).unwrap_or_default()) {
+            Ok(version) => starts_with_or_prefix(version, b"HTTP/1."),
+            Err(probe) => probe,
+        },
         Some(_) => Probe::No,
+    }
+}
+
+/// Skips one or more (at most a few dozen) spaces; what follows them.
+fn skip_spaces(rest: &[u8]) -> Result<&[u8], Probe> {
+    let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+    if spaces == 0 || spaces > MAX_METHOD {
+        return Err(Probe::No);
+    }
+    match rest.get(spaces..) {
+        Some(after) if !after.is_empty() => Ok(after),
+        _ => Err(Probe::NeedMore),
     }
 }
 
@@ -1102,7 +1116,11 @@ mod tests {
         assert_eq!(message_start(b"GET"), Probe::NeedMore);
         assert_eq!(message_start(b"GET /x HTTP/2\r\n"), Probe::No);
         assert_eq!(message_start(b"get /x HTTP/1.1\r\n"), Probe::No);
-        assert_eq!(message_start(b"GET  /x HTTP/1.1\r\n"), Probe::No);
+        assert_eq!(message_start(b"GET  /x  HTTP/1.1\r\n"), Probe::Yes);
+        assert_eq!(message_start(b"HTTP/1.1  200  OK\r\n"), Probe::Yes);
+        assert_eq!(message_start(b"GET \r\n"), Probe::No);
+        assert_eq!(message_start(b"GET /x\r\n"), Probe::No);
+        assert_eq!(message_start(b"HTTP/1.1200"), Probe::No);
         assert_eq!(message_start(b"<soap:Envelope>"), Probe::No);
         assert_eq!(message_start(b"HTTP/1.1 OK"), Probe::No);
         assert_eq!(message_start(b"SSH-2.0-OpenSSH_9.6\r\n"), Probe::No);
