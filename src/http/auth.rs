@@ -4,13 +4,18 @@
 /// A parsed `Authorization` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
+    /// `Basic` with a base64 `user:password` token.
     Basic {
         /// Decoded user name (None if the token does not decode).
         username: Option<String>,
+        /// Decoded password (None if the token does not decode or has no `:`).
         password: Option<String>,
     },
+    /// `Digest` parameters.
     Digest(DigestParams),
+    /// Any other scheme, kept by name.
     Other {
+        /// The scheme as sent.
         scheme: String,
     },
 }
@@ -18,16 +23,27 @@ pub enum Credentials {
 /// Parameters of a Digest credential or challenge, as on the wire (no defaults filled in).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DigestParams {
+    /// `username` (credentials).
     pub username: Option<String>,
+    /// `realm`.
     pub realm: Option<String>,
+    /// `nonce`.
     pub nonce: Option<String>,
+    /// `uri` (credentials).
     pub uri: Option<String>,
+    /// `response`, the digest (credentials).
     pub response: Option<String>,
+    /// `qop`: one value in credentials, a list in challenges; absent in the RFC 2069 form.
     pub qop: Option<String>,
+    /// `nc`, the nonce count (credentials).
     pub nc: Option<String>,
+    /// `cnonce` (credentials).
     pub cnonce: Option<String>,
+    /// `opaque`.
     pub opaque: Option<String>,
+    /// `algorithm`.
     pub algorithm: Option<String>,
+    /// `stale` (challenges), case-insensitive `true`/`false`.
     pub stale: Option<bool>,
 }
 
@@ -35,12 +51,22 @@ pub struct DigestParams {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // few challenges per header; boxing buys nothing
 pub enum Challenge {
-    Basic { realm: Option<String> },
+    /// `Basic realm=...`.
+    Basic {
+        /// The realm, if given.
+        realm: Option<String>,
+    },
+    /// `Digest` parameters.
     Digest(DigestParams),
-    Other { scheme: String },
+    /// Any other scheme, kept by name.
+    Other {
+        /// The scheme as sent.
+        scheme: String,
+    },
 }
 
 impl Challenge {
+    /// The scheme name (`Basic`, `Digest`, or as sent).
     pub fn scheme(&self) -> &str {
         match self {
             Challenge::Basic { .. } => "Basic",
@@ -51,6 +77,7 @@ impl Challenge {
 }
 
 impl Credentials {
+    /// The scheme name (`Basic`, `Digest`, or as sent).
     pub fn scheme(&self) -> &str {
         match self {
             Credentials::Basic { .. } => "Basic",

@@ -48,6 +48,7 @@ pub enum ChunkStatus {
 pub struct ChunkProgress {
     /// Input bytes used (decoded or framing).
     pub consumed: usize,
+    /// Why the decoder stopped.
     pub status: ChunkStatus,
 }
 
@@ -242,6 +243,7 @@ pub(crate) fn parse_field_line(line: &[u8]) -> Option<(String, String)> {
 pub enum ContentCoding {
     /// No coding, or one that is not undone (the body is stored as sent).
     Identity,
+    /// `gzip` or `x-gzip`.
     Gzip,
     /// `deflate`: zlib-wrapped as the RFC says, or raw as some servers send it.
     Deflate,

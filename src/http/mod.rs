@@ -3,6 +3,8 @@
 //! close-delimited bodies, gzip/deflate Content-Encoding, lenient header syntax. After a capture
 //! gap the parser resynchronizes on the next message start.
 
+#![warn(missing_docs)]
+
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats, StreamEvent};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use parser::{Cx, DirParser, Origin, PendingRequests};
@@ -16,21 +18,36 @@ mod parser;
 /// The first line of a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartLine {
-    Request { method: String, uri: String },
-    Response { status: u16, reason: String },
+    /// `METHOD target HTTP/1.x`.
+    Request {
+        /// The method as sent (`POST`, `GET`, ...).
+        method: String,
+        /// The request target as sent.
+        uri: String,
+    },
+    /// `HTTP/1.x status reason`.
+    Response {
+        /// The status code.
+        status: u16,
+        /// The reason phrase (may be empty).
+        reason: String,
+    },
 }
 
 /// One HTTP message, owned. Bodies are stored decoded (de-chunked, decompressed) up to a limit.
 #[derive(Clone, Debug)]
 pub struct HttpMessage {
+    /// The TCP connection.
     pub conn: ConnId,
     /// Direction inside the TCP connection.
     pub dir: Dir,
-    /// Sender and receiver.
+    /// Sender.
     pub src: SocketAddr,
+    /// Receiver.
     pub dst: SocketAddr,
     /// 0-based position among the messages of this direction of the connection.
     pub index: u32,
+    /// Request or status line.
     pub start: StartLine,
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub version: u8,
@@ -39,7 +56,7 @@ pub struct HttpMessage {
     /// The body after de-chunking and Content-Encoding, at most the configured limit.
     pub body: Vec<u8>,
     /// Body bytes on the wire (after de-chunking, before decompression), counted even when not
-    /// stored.
+    /// stored; bytes lost in capture gaps inside the body are included (see `gap_bytes`).
     pub body_len: u64,
     /// True when the body was longer than the storage limit and `body` holds only its start.
     pub body_truncated: bool,
@@ -53,10 +70,13 @@ pub struct HttpMessage {
     pub request_method: Option<String>,
     /// Interim (1xx) response.
     pub interim: bool,
+    /// Frame that carried the first byte.
     pub first_frame: FrameRef,
+    /// Frame that carried the last byte.
     pub last_frame: FrameRef,
-    /// Time of the first and last byte.
+    /// Time of the first byte.
     pub ts: Nanos,
+    /// Time of the last byte.
     pub end_ts: Nanos,
 }
 
@@ -69,10 +89,12 @@ impl HttpMessage {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether this is a request.
     pub fn is_request(&self) -> bool {
         matches!(self.start, StartLine::Request { .. })
     }
 
+    /// The status code of a response.
     pub fn status(&self) -> Option<u16> {
         match self.start {
             StartLine::Response { status, .. } => Some(status),
@@ -80,6 +102,7 @@ impl HttpMessage {
         }
     }
 
+    /// The method of a request.
     pub fn method(&self) -> Option<&str> {
         match &self.start {
             StartLine::Request { method, .. } => Some(method),
@@ -89,45 +112,78 @@ impl HttpMessage {
 }
 
 /// What the HTTP stage passes up: messages and the connection events the session stage needs.
+///
+/// A message is emitted when its last byte arrived, so a response can come before the request it
+/// answers when the request body is still arriving (`100 Continue`, an early `401`); `answers`
+/// pairs them. Every variant of one connection comes after its `ConnOpen` (when the reassembler
+/// sent `Open`) and before its `ConnClosed`.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // messages are moved to the consumer, not stored in bulk
 pub enum HttpEvent<'a> {
+    /// A connection began.
     ConnOpen(&'a ConnInfo),
+    /// A message ended (or was cut short: `complete == false`).
     Message(HttpMessage),
     /// The stream could not be parsed as HTTP at `offset` (byte offset in that direction's
     /// stream); the parser skips ahead to the next message start.
     Malformed {
+        /// The connection.
         conn: ConnId,
+        /// The direction whose bytes are malformed.
         dir: Dir,
+        /// Frame that carried the byte at `offset`.
         frame: FrameRef,
+        /// Time of that frame.
         ts: Nanos,
+        /// Byte offset in the direction's stream (gaps count as bytes).
         offset: u64,
+        /// What is wrong.
         reason: String,
     },
     /// Bytes lost by the capture in one direction.
     Gap {
+        /// The connection.
         conn: ConnId,
+        /// The direction that lost bytes.
         dir: Dir,
+        /// Frame after which the bytes were missed.
         frame: FrameRef,
+        /// Time of that frame.
         ts: Nanos,
+        /// Bytes lost.
         len: u64,
     },
+    /// A RST was sent in direction `dir`.
     Rst {
+        /// The connection.
         conn: ConnId,
+        /// Direction of the RST.
         dir: Dir,
+        /// Frame of the RST.
         frame: FrameRef,
+        /// Time of that frame.
         ts: Nanos,
     },
+    /// The sender of `dir` finished; any message it left open was emitted before this.
     Fin {
+        /// The connection.
         conn: ConnId,
+        /// Direction of the FIN.
         dir: Dir,
+        /// Frame of the FIN.
         frame: FrameRef,
+        /// Time of that frame.
         ts: Nanos,
     },
+    /// Last event of a connection; messages still open were emitted (incomplete) before it.
     ConnClosed {
+        /// The connection as first seen.
         info: &'a ConnInfo,
+        /// Time of the end.
         ts: Nanos,
+        /// How it ended.
         end: ConnEnd,
+        /// The reassembler's counters.
         stats: &'a ConnStats,
         /// Whether any HTTP was recognized on the connection.
         was_http: bool,
@@ -136,10 +192,13 @@ pub enum HttpEvent<'a> {
     },
 }
 
+/// Receives the HTTP stage's output.
 pub trait HttpSink {
+    /// Called for every event, in stream order.
     fn on_http(&mut self, ev: HttpEvent<'_>);
 }
 
+/// Limits of the HTTP stage.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     /// Largest body stored per message (the rest is counted, not kept).
@@ -441,6 +500,7 @@ mod tests {
 
     /// An owned copy of the events, for assertions.
     #[derive(Debug)]
+    #[allow(clippy::large_enum_variant)]
     enum Ev {
         Open,
         Msg(HttpMessage),
@@ -1075,6 +1135,16 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].0, S);
         assert_eq!(bad[0].1, 18, "offset in the direction's stream");
+        let frames: Vec<u64> = d
+            .sink
+            .0
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Malformed { frame, .. } => Some(*frame),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frames, vec![3], "the frame that carried the bad byte");
         assert_eq!(d.messages().len(), 2);
     }
 
@@ -1267,7 +1337,7 @@ mod tests {
         let kinds: Vec<_> = d.sink.0.iter().map(|e| format!("{e:?}")).collect();
         assert!(kinds[0].starts_with("Open"));
         assert!(kinds.last().unwrap().starts_with("Closed"));
-        assert!(kinds.iter().any(|k| k.starts_with("Fin(ToServer)")));
+        assert!(d.sink.0.iter().any(|e| matches!(e, Ev::Fin(S))));
     }
 
     #[test]
