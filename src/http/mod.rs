@@ -1106,6 +1106,35 @@ mod tests {
     }
 
     #[test]
+    fn response_lost_in_a_gap_is_skipped_when_pairing() {
+        let mut d = Driver::new(true);
+        d.data(S, b"GET /0 HTTP/1.1\r\n\r\n");
+        d.gap(C, 238); // the head of the response to /0
+        d.data(C, b"<html>rest of body 0</html>\n");
+        d.data(S, b"GET /1 HTTP/1.1\r\n\r\n");
+        d.data(C, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nr1");
+        d.data(S, b"GET /2 HTTP/1.1\r\n\r\n");
+        d.data(C, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nr2");
+        let answers: Vec<_> = d
+            .messages()
+            .iter()
+            .filter(|m| !m.is_request())
+            .map(|m| m.answers)
+            .collect();
+        assert_eq!(answers, vec![Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn pipelined_requests_keep_fifo_order_after_a_gap() {
+        let mut d = Driver::new(true);
+        d.data(S, b"GET /0 HTTP/1.1\r\n\r\nGET /1 HTTP/1.1\r\n\r\n");
+        d.gap(C, 100);
+        d.data(C, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        let answers: Vec<_> = d.messages().iter().map(|m| m.answers).collect();
+        assert_eq!(answers, vec![None, None, Some(0)]);
+    }
+
+    #[test]
     fn gap_in_chunked_body() {
         let mut d = Driver::new(true);
         d.data(

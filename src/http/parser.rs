@@ -49,6 +49,9 @@ pub(crate) struct PendingRequest {
     dir: Dir,
     index: u32,
     method: String,
+    /// The capture lost bytes of the response direction (framing lost) while this request
+    /// waited: its response may have been among them.
+    maybe_answered_in_gap: bool,
 }
 
 /// Requests of a connection in the order sent, answered first-in first-out (pipelining).
@@ -77,6 +80,33 @@ impl PendingRequests {
     fn pop_for(&mut self, response_dir: Dir) -> Option<PendingRequest> {
         self.front_for(response_dir)?;
         self.queue.pop_front()
+    }
+
+    /// A response travelling in `response_dir` may have been lost: every request now waiting
+    /// for one may have been answered.
+    fn mark_gap(&mut self, response_dir: Dir) {
+        for req in self.queue.iter_mut().filter(|r| r.dir != response_dir) {
+            req.maybe_answered_in_gap = true;
+        }
+    }
+
+    /// Before pairing a response: requests whose response was probably lost in a gap are given
+    /// up, as long as a request sent after the gap still waits (keep-alive without
+    /// pipelining; with pipelining the loss cannot be placed and FIFO order is kept).
+    fn drop_lost_answers(&mut self, response_dir: Dir) {
+        let waiting_after_gap = self
+            .queue
+            .iter()
+            .any(|r| r.dir != response_dir && !r.maybe_answered_in_gap);
+        if !waiting_after_gap {
+            return;
+        }
+        while self
+            .front_for(response_dir)
+            .is_some_and(|r| r.maybe_answered_in_gap)
+        {
+            self.queue.pop_front();
+        }
     }
 }
 
@@ -305,6 +335,10 @@ impl DirParser {
             },
             Mode::Body(draft) => self.gap_in_body(draft, len, kept.is_empty(), cx),
         };
+        if let Mode::Hunting { .. } = self.mode {
+            // Framing lost: whole responses may have been in the hole.
+            cx.pending.mark_gap(cx.dir);
+        }
         self.consumed += kept.len() as u64 + len;
         kept.clear();
         self.buf = kept;
@@ -630,11 +664,13 @@ impl DirParser {
                     dir: cx.dir,
                     index,
                     method: method.clone(),
+                    maybe_answered_in_gap: false,
                 };
                 cx.pending.push(req, cx.cfg.max_pending_requests);
             }
             StartLine::Response { status, .. } => {
                 msg.interim = (100..200).contains(status) && *status != 101;
+                cx.pending.drop_lost_answers(cx.dir);
                 let req = if msg.interim {
                     cx.pending.front_for(cx.dir).cloned()
                 } else {
@@ -1191,6 +1227,7 @@ mod tests {
                 dir: Dir::ToServer,
                 index: i,
                 method: "GET".into(),
+                maybe_answered_in_gap: false,
             };
             q.push(req, 2);
         }
