@@ -1250,18 +1250,21 @@ mod tests {
             S,
             b"GET  /x  HTTP/1.1\r\nHost:x\r\nContent-Type:\r\nX-Empty: \r\n\r\n",
         );
+        d.data(S, b"GET  /y HTTP/1.1\r\n\r\n");
         d.data(
             C,
             b"HTTP/1.1  200  OK\r\nServer : cpe\r\nX-Fold: a\r\n  b\r\nBad Header Line\r\nContent-Length: 2\r\n\r\nok",
         );
         let msgs = d.messages();
-        assert_eq!(msgs.len(), 2, "{:#?}", summary(&d.sink.0));
+        assert_eq!(msgs.len(), 3, "{:#?}", summary(&d.sink.0));
+        assert!(d.malformed().is_empty());
         assert_eq!(msgs[0].header("Host"), Some("x"));
         assert_eq!(msgs[0].header("content-type"), Some(""));
         assert_eq!(msgs[0].header("X-Empty"), Some(""));
-        assert_eq!(msgs[1].header("Server"), Some("cpe"));
-        assert_eq!(msgs[1].header("X-Fold"), Some("a b"));
-        assert_eq!(msgs[1].body, b"ok");
+        assert_eq!(msgs[1].method(), Some("GET"));
+        assert_eq!(msgs[2].header("Server"), Some("cpe"));
+        assert_eq!(msgs[2].header("X-Fold"), Some("a b"));
+        assert_eq!(msgs[2].body, b"ok");
     }
 
     #[test]

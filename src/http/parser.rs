@@ -881,21 +881,26 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Loose check between messages of an HTTP stream: a token, one space, then a visible byte
+/// Loose check between messages of an HTTP stream: a token, spaces, then a visible byte
 /// (a request line or `HTTP/1.1 200`). httparse judges the rest.
 fn token_then_space(rest: &[u8]) -> Probe {
-    let window = rest.get(..MAX_METHOD + 2).unwrap_or(rest);
-    let token_len = window
+    let token_len = rest
         .iter()
+        .take(MAX_METHOD + 1)
         .take_while(|&&b| is_tchar(b) || b == b'/')
         .count();
     if token_len == 0 || token_len > MAX_METHOD {
         return Probe::No;
     }
-    match (window.get(token_len), window.get(token_len + 1)) {
-        (None, _) | (Some(b' '), None) => Probe::NeedMore,
-        (Some(b' '), Some(&b)) if b > b' ' && b != 0x7f => Probe::Yes,
-        _ => Probe::No,
+    let Some(after) = rest.get(token_len..).filter(|r| !r.is_empty()) else {
+        return Probe::NeedMore;
+    };
+    match skip_spaces(after) {
+        Ok(next) => match next.first() {
+            Some(&b) if b > b' ' && b != 0x7f => Probe::Yes,
+            _ => Probe::No,
+        },
+        Err(probe) => probe,
     }
 }
 
@@ -1164,6 +1169,47 @@ mod tests {
         let mut long = b"GET /".to_vec();
         long.extend(std::iter::repeat_n(b'a', MAX_PROBE_TARGET));
         assert_eq!(message_start(&long), Probe::No);
+    }
+
+    #[test]
+    fn loose_probe_accepts_what_the_strict_one_accepts() {
+        for start in [
+            &b"GET  /x  HTTP/1.1\r\n"[..],
+            b"HTTP/1.1  200  OK\r\n",
+            b"M-SEARCH * HTTP/1.1\r\n",
+        ] {
+            assert_eq!(message_start(start), Probe::Yes);
+            assert_eq!(token_then_space(start), Probe::Yes);
+        }
+        assert_eq!(token_then_space(b"GET"), Probe::NeedMore);
+        assert_eq!(token_then_space(b"GET  "), Probe::NeedMore);
+        assert_eq!(token_then_space(b"GET \r\n"), Probe::No);
+        assert_eq!(token_then_space(b"\x00GET / HTTP/1.1"), Probe::No);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strict_start_implies_loose_start(
+            method in "[A-Z]{1,8}",
+            sp1 in 1usize..4,
+            target in "[!-~]{1,20}",
+            sp2 in 1usize..4,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            let mut line = method.into_bytes();
+            line.extend(std::iter::repeat_n(b' ', sp1));
+            line.extend_from_slice(target.as_bytes());
+            line.extend(std::iter::repeat_n(b' ', sp2));
+            line.extend_from_slice(b"HTTP/1.");
+            line.extend_from_slice(&tail);
+            for cut in 1..=line.len() {
+                let probe = message_start(&line[..cut]);
+                if probe == Probe::Yes {
+                    proptest::prop_assert_eq!(token_then_space(&line[..cut]), Probe::Yes);
+                }
+            }
+            proptest::prop_assert_eq!(message_start(&line), Probe::Yes);
+        }
     }
 
     #[test]
