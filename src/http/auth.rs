@@ -4,13 +4,18 @@
 /// A parsed `Authorization` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
+    /// `Basic` with a base64 `user:password` token.
     Basic {
         /// Decoded user name (None if the token does not decode).
         username: Option<String>,
+        /// Decoded password (None if the token does not decode or has no `:`).
         password: Option<String>,
     },
+    /// `Digest` parameters.
     Digest(DigestParams),
+    /// Any other scheme, kept by name.
     Other {
+        /// The scheme as sent.
         scheme: String,
     },
 }
@@ -18,28 +23,50 @@ pub enum Credentials {
 /// Parameters of a Digest credential or challenge, as on the wire (no defaults filled in).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DigestParams {
+    /// `username` (credentials).
     pub username: Option<String>,
+    /// `realm`.
     pub realm: Option<String>,
+    /// `nonce`.
     pub nonce: Option<String>,
+    /// `uri` (credentials).
     pub uri: Option<String>,
+    /// `response`, the digest (credentials).
     pub response: Option<String>,
+    /// `qop`: one value in credentials, a list in challenges; absent in the RFC 2069 form.
     pub qop: Option<String>,
+    /// `nc`, the nonce count (credentials).
     pub nc: Option<String>,
+    /// `cnonce` (credentials).
     pub cnonce: Option<String>,
+    /// `opaque`.
     pub opaque: Option<String>,
+    /// `algorithm`.
     pub algorithm: Option<String>,
+    /// `stale` (challenges), case-insensitive `true`/`false`.
     pub stale: Option<bool>,
 }
 
 /// One challenge of a `WWW-Authenticate` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // few challenges per header; boxing buys nothing
 pub enum Challenge {
-    Basic { realm: Option<String> },
+    /// `Basic realm=...`.
+    Basic {
+        /// The realm, if given.
+        realm: Option<String>,
+    },
+    /// `Digest` parameters.
     Digest(DigestParams),
-    Other { scheme: String },
+    /// Any other scheme, kept by name.
+    Other {
+        /// The scheme as sent.
+        scheme: String,
+    },
 }
 
 impl Challenge {
+    /// The scheme name (`Basic`, `Digest`, or as sent).
     pub fn scheme(&self) -> &str {
         match self {
             Challenge::Basic { .. } => "Basic",
@@ -50,6 +77,7 @@ impl Challenge {
 }
 
 impl Credentials {
+    /// The scheme name (`Basic`, `Digest`, or as sent).
     pub fn scheme(&self) -> &str {
         match self {
             Credentials::Basic { .. } => "Basic",
@@ -60,21 +88,384 @@ impl Credentials {
 }
 
 /// Parses an `Authorization` header value.
-pub fn parse_credentials(_value: &str) -> Credentials {
-    unimplemented!()
+pub fn parse_credentials(value: &str) -> Credentials {
+    let mut cur = Cursor::new(value);
+    cur.skip_ws();
+    let scheme = cur.take_until(|b| is_ws(b) || b == b',');
+    if scheme.eq_ignore_ascii_case("Basic") {
+        cur.skip_ws();
+        let token = cur.take_until(|b| is_ws(b) || b == b',');
+        let (username, password) = decode_basic(token);
+        Credentials::Basic { username, password }
+    } else if scheme.eq_ignore_ascii_case("Digest") {
+        Credentials::Digest(digest_params(&parse_params(&mut cur)))
+    } else {
+        Credentials::Other {
+            scheme: scheme.to_string(),
+        }
+    }
 }
 
 /// Parses a `WWW-Authenticate` header value (which may hold several challenges).
-pub fn parse_challenges(_value: &str) -> Vec<Challenge> {
-    unimplemented!()
+pub fn parse_challenges(value: &str) -> Vec<Challenge> {
+    let mut cur = Cursor::new(value);
+    let mut challenges = Vec::new();
+    while challenges.len() < MAX_CHALLENGES {
+        cur.skip_ws_and_commas();
+        if cur.at_end() {
+            break;
+        }
+        let scheme = cur.take_until(|b| is_ws(b) || b == b',');
+        if scheme.is_empty() {
+            cur.bump();
+            continue;
+        }
+        let params = parse_params(&mut cur);
+        let challenge = if scheme.eq_ignore_ascii_case("Basic") {
+            Challenge::Basic {
+                realm: find_param(&params, "realm").map(str::to_string),
+            }
+        } else if scheme.eq_ignore_ascii_case("Digest") {
+            Challenge::Digest(digest_params(&params))
+        } else {
+            Challenge::Other {
+                scheme: scheme.to_string(),
+            }
+        };
+        challenges.push(challenge);
+    }
+    challenges
 }
 
 /// Parses a `Set-Cookie` value into (name, value).
-pub fn parse_set_cookie(_value: &str) -> Option<(String, String)> {
-    unimplemented!()
+pub fn parse_set_cookie(value: &str) -> Option<(String, String)> {
+    let pair = value.split(';').next()?;
+    let (name, value) = pair.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    Some((name.to_string(), value.trim().to_string()))
 }
 
 /// Parses a `Cookie` request header into (name, value) pairs.
-pub fn parse_cookie_header(_value: &str) -> Vec<(String, String)> {
-    unimplemented!()
+pub fn parse_cookie_header(value: &str) -> Vec<(String, String)> {
+    value
+        .split(';')
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            let name = name.trim();
+            (!name.is_empty()).then(|| (name.to_string(), value.trim().to_string()))
+        })
+        .take(MAX_COOKIES)
+        .collect()
+}
+
+/// Challenges kept from one `WWW-Authenticate` value.
+const MAX_CHALLENGES: usize = 16;
+/// Parameters kept per challenge or credential.
+const MAX_PARAMS: usize = 64;
+/// Cookies kept from one `Cookie` header.
+const MAX_COOKIES: usize = 256;
+
+/// Decodes a Basic token into user name and password; padding may be missing.
+fn decode_basic(token: &str) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
+    let Ok(bytes) = engine.decode(token.trim_end_matches('=')) else {
+        return (None, None);
+    };
+    if token.is_empty() {
+        return (None, None);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    match text.split_once(':') {
+        Some((user, pass)) => (Some(user.to_string()), Some(pass.to_string())),
+        None => (Some(text.into_owned()), None),
+    }
+}
+
+fn find_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn digest_params(params: &[(String, String)]) -> DigestParams {
+    let get = |name: &str| find_param(params, name).map(str::to_string);
+    DigestParams {
+        username: get("username"),
+        realm: get("realm"),
+        nonce: get("nonce"),
+        uri: get("uri"),
+        response: get("response"),
+        qop: get("qop"),
+        nc: get("nc"),
+        cnonce: get("cnonce"),
+        opaque: get("opaque"),
+        algorithm: get("algorithm"),
+        stale: find_param(params, "stale").and_then(|v| {
+            if v.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if v.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            }
+        }),
+    }
+}
+
+/// Reads `name=value` pairs (value a token or a quoted string) separated by commas, stopping
+/// before a word that is not followed by `=` (the next challenge's scheme).
+fn parse_params(cur: &mut Cursor<'_>) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    loop {
+        let before = cur.pos;
+        cur.skip_ws_and_commas();
+        if cur.at_end() {
+            return params;
+        }
+        let name = cur.take_until(|b| is_ws(b) || b == b',' || b == b'=');
+        cur.skip_ws();
+        if name.is_empty() || cur.peek() != Some(b'=') {
+            cur.pos = before;
+            return params;
+        }
+        cur.bump();
+        cur.skip_ws();
+        let value = if cur.peek() == Some(b'"') {
+            cur.quoted_string()
+        } else {
+            cur.take_until(|b| is_ws(b) || b == b',').to_string()
+        };
+        if params.len() < MAX_PARAMS {
+            params.push((name.to_string(), value));
+        }
+    }
+}
+
+fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// A position in a header value. Stops only at ASCII bytes, so slices stay on char boundaries.
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor { text, pos: 0 }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.text.len()
+    }
+
+    /// Skips one character.
+    fn bump(&mut self) {
+        let step = self
+            .text
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8);
+        self.pos = (self.pos + step).min(self.text.len());
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(is_ws) {
+            self.pos += 1;
+        }
+    }
+
+    fn skip_ws_and_commas(&mut self) {
+        while self.peek().is_some_and(|b| is_ws(b) || b == b',') {
+            self.pos += 1;
+        }
+    }
+
+    /// Takes bytes up to the first ASCII byte matching `stop` (or the end).
+    fn take_until(&mut self, stop: impl Fn(u8) -> bool) -> &'a str {
+        let start = self.pos;
+        let rest = self.text.as_bytes().get(start..).unwrap_or_default();
+        let len = rest.iter().position(|&b| stop(b)).unwrap_or(rest.len());
+        self.pos = start + len;
+        self.text.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// Reads a quoted string at the cursor (which is on the opening quote); `\` escapes the
+    /// next character. An unterminated string runs to the end.
+    fn quoted_string(&mut self) -> String {
+        self.pos += 1;
+        let mut value = String::new();
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.pos += i + 1;
+                    return value;
+                }
+                '\\' => {
+                    if let Some((_, escaped)) = chars.next() {
+                        value.push(escaped);
+                    }
+                }
+                _ => value.push(c),
+            }
+        }
+        self.pos = self.text.len();
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn basic_credentials() {
+        // "admin:s3cr:et" with and without padding
+        assert_eq!(
+            parse_credentials("Basic YWRtaW46czNjcjpldA=="),
+            Credentials::Basic {
+                username: s("admin"),
+                password: s("s3cr:et")
+            }
+        );
+        assert_eq!(
+            parse_credentials("basic   YWRtaW46czNjcjpldA"),
+            Credentials::Basic {
+                username: s("admin"),
+                password: s("s3cr:et")
+            }
+        );
+        assert_eq!(
+            parse_credentials("Basic !!notbase64"),
+            Credentials::Basic {
+                username: None,
+                password: None
+            }
+        );
+        assert_eq!(
+            parse_credentials("Basic dXNlcg=="),
+            Credentials::Basic {
+                username: s("user"),
+                password: None
+            }
+        );
+    }
+
+    #[test]
+    fn digest_credentials_with_qop() {
+        let v = r#"Digest username="cpe", realm="acs", nonce="abc", uri="/acs", qop=auth, nc=00000001, cnonce="xyz", response="0123", opaque="op", algorithm=MD5"#;
+        let Credentials::Digest(p) = parse_credentials(v) else {
+            panic!("not digest");
+        };
+        assert_eq!(p.username, s("cpe"));
+        assert_eq!(p.realm, s("acs"));
+        assert_eq!(p.nonce, s("abc"));
+        assert_eq!(p.uri, s("/acs"));
+        assert_eq!(p.qop, s("auth"));
+        assert_eq!(p.nc, s("00000001"));
+        assert_eq!(p.cnonce, s("xyz"));
+        assert_eq!(p.response, s("0123"));
+        assert_eq!(p.opaque, s("op"));
+        assert_eq!(p.algorithm, s("MD5"));
+        assert_eq!(p.stale, None);
+    }
+
+    #[test]
+    fn digest_rfc2069_form_fills_no_defaults() {
+        let v = r#"Digest USERNAME = "a\"b" ,Realm="r",nonce="n",uri="/",response="f""#;
+        let Credentials::Digest(p) = parse_credentials(v) else {
+            panic!("not digest");
+        };
+        assert_eq!(p.username, s("a\"b"));
+        assert_eq!(p.realm, s("r"));
+        assert_eq!(p.response, s("f"));
+        assert_eq!(p.qop, None);
+        assert_eq!(p.nc, None);
+        assert_eq!(p.algorithm, None);
+    }
+
+    #[test]
+    fn several_challenges_in_one_value() {
+        let v = r#"Basic realm="x", Digest realm="y", qop="auth,auth-int", nonce="n1", stale=TRUE, Negotiate"#;
+        let c = parse_challenges(v);
+        assert_eq!(c.len(), 3, "{c:?}");
+        assert_eq!(c[0], Challenge::Basic { realm: s("x") });
+        let Challenge::Digest(d) = &c[1] else {
+            panic!("not digest");
+        };
+        assert_eq!(d.realm, s("y"));
+        assert_eq!(d.qop, s("auth,auth-int"));
+        assert_eq!(d.nonce, s("n1"));
+        assert_eq!(d.stale, Some(true));
+        assert_eq!(c[2].scheme(), "Negotiate");
+    }
+
+    #[test]
+    fn challenge_stale_lowercase_and_token_values() {
+        let c = parse_challenges("Digest realm=acs,nonce=abc,stale=true,algorithm=MD5");
+        let [Challenge::Digest(d)] = c.as_slice() else {
+            panic!("{c:?}");
+        };
+        assert_eq!(d.realm, s("acs"));
+        assert_eq!(d.stale, Some(true));
+        assert_eq!(d.algorithm, s("MD5"));
+        assert_eq!(
+            parse_challenges("Basic"),
+            vec![Challenge::Basic { realm: None }]
+        );
+        assert!(parse_challenges("  ").is_empty());
+        assert_eq!(parse_challenges(r#"Basic realm="unterminated"#).len(), 1);
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for v in [
+            "=",
+            "==,,",
+            "Digest =x",
+            "Digest realm=\"é\\",
+            "é é=é",
+            "Basic é",
+        ] {
+            let _ = parse_challenges(v);
+            let _ = parse_credentials(v);
+        }
+    }
+
+    #[test]
+    fn cookies() {
+        assert_eq!(
+            parse_set_cookie("session=abc; Path=/; HttpOnly"),
+            Some(("session".to_string(), "abc".to_string()))
+        );
+        assert_eq!(
+            parse_set_cookie(" id = 42 "),
+            Some(("id".to_string(), "42".to_string()))
+        );
+        assert_eq!(parse_set_cookie("novalue; Path=/"), None);
+        assert_eq!(
+            parse_cookie_header("a=1; b=2;c=x=y; bogus"),
+            vec![
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), "2".to_string()),
+                ("c".to_string(), "x=y".to_string())
+            ]
+        );
+    }
 }

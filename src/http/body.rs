@@ -1,0 +1,760 @@
+//! Message bodies: the chunked transfer coding (an incremental decoder) and bounded body storage
+//! that undoes gzip/deflate Content-Encoding without ever holding more than the storage limit.
+
+use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
+use std::io::{self, Write};
+
+/// Longest chunk-size or trailer line accepted (extensions included).
+pub const MAX_CHUNK_LINE: usize = 4096;
+/// Trailer fields kept per message; further ones are skipped.
+pub const MAX_TRAILERS: usize = 64;
+
+/// Why a chunked body could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkError {
+    /// The chunk-size line is not a hexadecimal size.
+    BadSize,
+    /// A chunk-size or trailer line is longer than [`MAX_CHUNK_LINE`].
+    LineTooLong,
+    /// The chunk data is not followed by a line end.
+    MissingDataEnd,
+}
+
+impl ChunkError {
+    /// A short human-readable reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ChunkError::BadSize => "invalid chunk size",
+            ChunkError::LineTooLong => "chunk-size or trailer line too long",
+            ChunkError::MissingDataEnd => "chunk data not followed by CRLF",
+        }
+    }
+}
+
+/// Where the decoder stopped in one call of [`ChunkedDecoder::feed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkStatus {
+    /// The last chunk and the trailer section ended; the body is complete.
+    Done,
+    /// Every byte was used, or the input ends inside a line: the caller must present the
+    /// unconsumed rest again, followed by more bytes.
+    NeedMore,
+    /// The framing is broken.
+    Error(ChunkError),
+}
+
+/// Result of one call of [`ChunkedDecoder::feed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkProgress {
+    /// Input bytes used (decoded or framing).
+    pub consumed: usize,
+    /// Why the decoder stopped.
+    pub status: ChunkStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChunkState {
+    Size,
+    Data { remaining: u64 },
+    DataEnd,
+    Trailer,
+    Done,
+}
+
+/// Incremental decoder of the chunked transfer coding (RFC 9112 §7.1): sizes with extensions,
+/// data, trailer fields. Bare LF line ends are tolerated.
+#[derive(Clone, Debug)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+    trailers: Vec<(String, String)>,
+}
+
+impl Default for ChunkedDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChunkedDecoder {
+    /// A decoder positioned before the first chunk-size line.
+    pub fn new() -> Self {
+        ChunkedDecoder {
+            state: ChunkState::Size,
+            trailers: Vec::new(),
+        }
+    }
+
+    /// Decodes as much of `input` as possible, passing chunk data to `on_data`. Lines split
+    /// across calls are left unconsumed (see [`ChunkStatus::NeedMore`]).
+    pub fn feed(&mut self, input: &[u8], on_data: &mut impl FnMut(&[u8])) -> ChunkProgress {
+        let mut pos = 0;
+        loop {
+            let rest = input.get(pos..).unwrap_or_default();
+            match self.state {
+                ChunkState::Done => return progress(pos, ChunkStatus::Done),
+                ChunkState::Size => match find_line(rest) {
+                    Err(e) => return progress(pos, ChunkStatus::Error(e)),
+                    Ok(None) => return progress(pos, ChunkStatus::NeedMore),
+                    Ok(Some(line_len)) => {
+                        let line = rest.get(..line_len).unwrap_or_default();
+                        match parse_chunk_size_line(line) {
+                            Some(0) => self.state = ChunkState::Trailer,
+                            Some(size) => self.state = ChunkState::Data { remaining: size },
+                            None => return progress(pos, ChunkStatus::Error(ChunkError::BadSize)),
+                        }
+                        pos += line_len;
+                    }
+                },
+                ChunkState::Data { remaining } => {
+                    if rest.is_empty() {
+                        return progress(pos, ChunkStatus::NeedMore);
+                    }
+                    let take = clamp_len(remaining, rest.len());
+                    on_data(rest.get(..take).unwrap_or_default());
+                    pos += take;
+                    let left = remaining - take as u64;
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data { remaining: left }
+                    };
+                }
+                ChunkState::DataEnd => match rest {
+                    [] | [b'\r'] => return progress(pos, ChunkStatus::NeedMore),
+                    [b'\n', ..] => {
+                        pos += 1;
+                        self.state = ChunkState::Size;
+                    }
+                    [b'\r', b'\n', ..] => {
+                        pos += 2;
+                        self.state = ChunkState::Size;
+                    }
+                    _ => return progress(pos, ChunkStatus::Error(ChunkError::MissingDataEnd)),
+                },
+                ChunkState::Trailer => match find_line(rest) {
+                    Err(e) => return progress(pos, ChunkStatus::Error(e)),
+                    Ok(None) => return progress(pos, ChunkStatus::NeedMore),
+                    Ok(Some(line_len)) => {
+                        let line = trim_line_end(rest.get(..line_len).unwrap_or_default());
+                        pos += line_len;
+                        if line.is_empty() {
+                            self.state = ChunkState::Done;
+                        } else if self.trailers.len() < MAX_TRAILERS
+                            && let Some(field) = parse_field_line(line)
+                        {
+                            self.trailers.push(field);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Skips `len` bytes lost by the capture if they fall inside the current chunk's data.
+    /// Returns false (and changes nothing) when the framing cannot be kept.
+    pub fn skip_lost(&mut self, len: u64) -> bool {
+        match self.state {
+            ChunkState::Data { remaining } if len <= remaining => {
+                let left = remaining - len;
+                self.state = if left == 0 {
+                    ChunkState::DataEnd
+                } else {
+                    ChunkState::Data { remaining: left }
+                };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the last chunk and the trailers were seen.
+    pub fn is_done(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+
+    /// The trailer fields seen so far (moved out).
+    pub fn take_trailers(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.trailers)
+    }
+}
+
+fn progress(consumed: usize, status: ChunkStatus) -> ChunkProgress {
+    ChunkProgress { consumed, status }
+}
+
+/// `min(remaining, available)` as a usize, without lossy casts.
+fn clamp_len(remaining: u64, available: usize) -> usize {
+    usize::try_from(remaining).map_or(available, |r| r.min(available))
+}
+
+/// Length of the first line of `buf` including its `\n`, `None` if the line is not complete yet.
+fn find_line(buf: &[u8]) -> Result<Option<usize>, ChunkError> {
+    let window = buf.get(..MAX_CHUNK_LINE).unwrap_or(buf);
+    match memchr::memchr(b'\n', window) {
+        Some(i) => Ok(Some(i + 1)),
+        None if buf.len() >= MAX_CHUNK_LINE => Err(ChunkError::LineTooLong),
+        None => Ok(None),
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Parses a chunk-size line (with its line end): hex size, optional whitespace and extensions.
+fn parse_chunk_size_line(line: &[u8]) -> Option<u64> {
+    if !line.first().is_some_and(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    if line.ends_with(b"\r\n") {
+        return match httparse::parse_chunk_size(line) {
+            Ok(httparse::Status::Complete((_, size))) => Some(size),
+            _ => None,
+        };
+    }
+    // Bare LF: httparse wants CRLF, so parse this lenient form here.
+    let body = trim_line_end(line);
+    let size_part = body.split(|&b| b == b';').next().unwrap_or_default();
+    let digits = size_part.trim_ascii_end();
+    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let text = std::str::from_utf8(digits).ok()?;
+    u64::from_str_radix(text, 16).ok()
+}
+
+/// Parses a `name: value` line leniently (lossy UTF-8, whitespace trimmed).
+pub(crate) fn parse_field_line(line: &[u8]) -> Option<(String, String)> {
+    let colon = memchr::memchr(b':', line)?;
+    let name = line.get(..colon)?.trim_ascii();
+    let value = line.get(colon + 1..)?.trim_ascii();
+    if name.is_empty() {
+        return None;
+    }
+    Some((
+        String::from_utf8_lossy(name).into_owned(),
+        String::from_utf8_lossy(value).into_owned(),
+    ))
+}
+
+/// Content-Encoding of a body, as far as it can be undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentCoding {
+    /// No coding, or one that is not undone (the body is stored as sent).
+    Identity,
+    /// `gzip` or `x-gzip`.
+    Gzip,
+    /// `deflate`: zlib-wrapped as the RFC says, or raw as some servers send it.
+    Deflate,
+}
+
+impl ContentCoding {
+    /// The coding named by a `Content-Encoding` value; several codings or unknown ones are kept
+    /// as sent ([`ContentCoding::Identity`]).
+    pub fn from_header(value: &str) -> Self {
+        let v = value.trim();
+        if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") {
+            ContentCoding::Gzip
+        } else if v.eq_ignore_ascii_case("deflate") {
+            ContentCoding::Deflate
+        } else {
+            ContentCoding::Identity
+        }
+    }
+}
+
+/// A `Write` target that keeps at most `limit` bytes and then refuses more, which stops a
+/// decompressor working on a decompression bomb.
+#[derive(Debug, Default)]
+struct CappedBuf {
+    data: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Write for CappedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let room = self.limit.saturating_sub(self.data.len());
+        if room == 0 {
+            self.overflowed = true;
+            return Err(io::Error::other("body storage limit reached"));
+        }
+        let take = room.min(buf.len());
+        self.data
+            .extend_from_slice(buf.get(..take).unwrap_or_default());
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Inflater {
+    Gzip(GzDecoder<CappedBuf>),
+    Zlib(ZlibDecoder<CappedBuf>),
+    Raw(DeflateDecoder<CappedBuf>),
+}
+
+impl Inflater {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Inflater::Gzip(d) => d.write_all(data),
+            Inflater::Zlib(d) => d.write_all(data),
+            Inflater::Raw(d) => d.write_all(data),
+        }
+    }
+
+    /// Flushes what the decoder still holds and returns the output.
+    fn finish(mut self) -> CappedBuf {
+        let out = match &mut self {
+            Inflater::Gzip(d) => {
+                let _ = d.try_finish();
+                d.get_mut()
+            }
+            Inflater::Zlib(d) => {
+                let _ = d.try_finish();
+                d.get_mut()
+            }
+            Inflater::Raw(d) => {
+                let _ = d.try_finish();
+                d.get_mut()
+            }
+        };
+        std::mem::take(out)
+    }
+
+    fn output(&self) -> &CappedBuf {
+        match self {
+            Inflater::Gzip(d) => d.get_ref(),
+            Inflater::Zlib(d) => d.get_ref(),
+            Inflater::Raw(d) => d.get_ref(),
+        }
+    }
+}
+
+enum Decoding {
+    /// Stored as sent.
+    Identity,
+    /// `deflate` whose first two bytes (zlib header or not) have not been seen yet.
+    SniffingDeflate,
+    Inflating(Box<Inflater>),
+    /// Decoding ended (limit, corrupt data, or a capture gap); `decoded` holds the output.
+    Stopped,
+}
+
+/// Bounded storage of one body: keeps at most `limit` bytes of the decoded body, counts nothing
+/// (the caller counts wire bytes), and never buffers the wire body whole.
+pub struct BodyStore {
+    limit: usize,
+    decoding: Decoding,
+    /// Decoded output once decoding stopped, or the identity body.
+    decoded: Vec<u8>,
+    /// The first wire bytes of an encoded body, kept (up to `limit`) until decoding produced
+    /// output, so that a body that fails to decode is still shown as sent.
+    raw: Vec<u8>,
+    raw_overflowed: bool,
+    truncated: bool,
+}
+
+impl BodyStore {
+    /// Storage for a body with the given Content-Encoding.
+    pub fn new(limit: usize, coding: ContentCoding) -> Self {
+        let decoding = match coding {
+            ContentCoding::Identity => Decoding::Identity,
+            ContentCoding::Gzip => {
+                Decoding::Inflating(Box::new(Inflater::Gzip(GzDecoder::new(CappedBuf {
+                    limit,
+                    ..CappedBuf::default()
+                }))))
+            }
+            ContentCoding::Deflate => Decoding::SniffingDeflate,
+        };
+        BodyStore {
+            limit,
+            decoding,
+            decoded: Vec::new(),
+            raw: Vec::new(),
+            raw_overflowed: false,
+            truncated: false,
+        }
+    }
+
+    /// Adds wire body bytes (already de-chunked).
+    pub fn feed(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        match &mut self.decoding {
+            Decoding::Identity => {
+                let room = self.limit.saturating_sub(self.decoded.len());
+                if data.len() > room {
+                    self.truncated = true;
+                }
+                self.decoded
+                    .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            }
+            Decoding::Stopped => {}
+            Decoding::SniffingDeflate => {
+                self.keep_raw(data);
+                if self.raw.len() >= 2 || self.raw_overflowed {
+                    self.start_deflate();
+                }
+            }
+            Decoding::Inflating(inflater) => {
+                let produced_before = !inflater.output().data.is_empty();
+                if !produced_before {
+                    self.keep_raw(data);
+                }
+                self.inflate(data);
+            }
+        }
+    }
+
+    /// The capture lost bytes of this body: decoding cannot go on past the hole.
+    pub fn on_gap(&mut self) {
+        if matches!(
+            self.decoding,
+            Decoding::Inflating(_) | Decoding::SniffingDeflate
+        ) {
+            self.stop_decoding();
+        }
+    }
+
+    /// The stored body and whether it was cut at the limit.
+    pub fn finish(mut self) -> (Vec<u8>, bool) {
+        if !matches!(self.decoding, Decoding::Identity | Decoding::Stopped) {
+            self.stop_decoding();
+        }
+        (self.decoded, self.truncated)
+    }
+
+    /// Falls back to storing the wire bytes, starting with those kept so far.
+    fn keep_as_sent(&mut self) {
+        self.decoded = std::mem::take(&mut self.raw);
+        self.truncated |= self.raw_overflowed;
+        self.decoding = Decoding::Identity;
+    }
+
+    fn keep_raw(&mut self, data: &[u8]) {
+        let room = self.limit.saturating_sub(self.raw.len());
+        if data.len() > room {
+            self.raw_overflowed = true;
+        }
+        self.raw
+            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+    }
+
+    fn start_deflate(&mut self) {
+        let out = CappedBuf {
+            limit: self.limit,
+            ..CappedBuf::default()
+        };
+        let zlib = match self.raw.as_slice() {
+            [cmf, flg, ..] => {
+                *cmf & 0x0f == 8
+                    && *cmf >> 4 <= 7
+                    && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+            }
+            _ => false,
+        };
+        let inflater = if zlib {
+            Inflater::Zlib(ZlibDecoder::new(out))
+        } else {
+            Inflater::Raw(DeflateDecoder::new(out))
+        };
+        self.decoding = Decoding::Inflating(Box::new(inflater));
+        let raw = std::mem::take(&mut self.raw);
+        self.inflate(&raw);
+        if let Decoding::Inflating(inflater) = &self.decoding
+            && inflater.output().data.is_empty()
+        {
+            self.raw = raw;
+        }
+    }
+
+    fn inflate(&mut self, data: &[u8]) {
+        let Decoding::Inflating(inflater) = &mut self.decoding else {
+            return;
+        };
+        let result = inflater.write_all(data);
+        if !inflater.output().data.is_empty() {
+            // Decoding works: the wire copy is no longer needed.
+            self.raw = Vec::new();
+        }
+        if result.is_err() {
+            self.stop_decoding();
+        }
+    }
+
+    fn stop_decoding(&mut self) {
+        let previous = std::mem::replace(&mut self.decoding, Decoding::Stopped);
+        let Decoding::Inflating(inflater) = previous else {
+            // Still sniffing: nothing was decoded, keep the body as sent.
+            self.keep_as_sent();
+            return;
+        };
+        let out = inflater.finish();
+        if out.data.is_empty() && !self.raw.is_empty() {
+            // Not decodable: keep the body as sent, including what still follows.
+            self.keep_as_sent();
+        } else {
+            self.decoded = out.data;
+            self.truncated |= out.overflowed;
+        }
+        self.raw = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
+    use proptest::prelude::*;
+
+    /// Feeds `pieces` the way the HTTP parser does: unconsumed bytes are presented again with
+    /// the next piece.
+    fn decode_pieces(pieces: &[&[u8]]) -> (Vec<u8>, ChunkedDecoder, Option<ChunkStatus>) {
+        let mut dec = ChunkedDecoder::new();
+        let mut out = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut last = None;
+        for piece in pieces {
+            pending.extend_from_slice(piece);
+            let p = dec.feed(&pending, &mut |d| out.extend_from_slice(d));
+            pending.drain(..p.consumed);
+            last = Some(p.status);
+            if matches!(p.status, ChunkStatus::Done | ChunkStatus::Error(_)) {
+                break;
+            }
+        }
+        (out, dec, last)
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let wire = b"4;name=value\r\nWiki\r\n5 ; x=\"y\"\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0;last\r\nExpires: never\r\nX-Sum:abc\r\n\r\nNEXT";
+        let mut dec = ChunkedDecoder::new();
+        let mut out = Vec::new();
+        let p = dec.feed(wire, &mut |d| out.extend_from_slice(d));
+        assert_eq!(p.status, ChunkStatus::Done);
+        assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.");
+        assert_eq!(&wire[p.consumed..], b"NEXT");
+        assert_eq!(
+            dec.take_trailers(),
+            vec![
+                ("Expires".to_string(), "never".to_string()),
+                ("X-Sum".to_string(), "abc".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn chunked_bare_lf_and_uppercase_hex() {
+        let (out, dec, status) = decode_pieces(&[b"A\nabcdefghij\n0\n\n"]);
+        assert_eq!(status, Some(ChunkStatus::Done));
+        assert!(dec.is_done());
+        assert_eq!(out, b"abcdefghij");
+    }
+
+    #[test]
+    fn chunked_rejects_bad_sizes() {
+        for wire in [
+            &b"zz\r\n"[..],
+            b"\r\n",
+            b" 4\r\nabcd\r\n",
+            b"4\r\nabcdX\r\n",
+            b"10000000000000000\r\n",
+        ] {
+            let (_, _, status) = decode_pieces(&[wire]);
+            assert!(matches!(status, Some(ChunkStatus::Error(_))), "{wire:?}");
+        }
+    }
+
+    #[test]
+    fn chunked_line_limit() {
+        let mut wire = b"4;".to_vec();
+        wire.extend(std::iter::repeat_n(b'x', MAX_CHUNK_LINE));
+        let (_, _, status) = decode_pieces(&[&wire]);
+        assert_eq!(status, Some(ChunkStatus::Error(ChunkError::LineTooLong)));
+    }
+
+    #[test]
+    fn chunked_skip_lost_inside_data_only() {
+        let mut dec = ChunkedDecoder::new();
+        let p = dec.feed(b"10\r\nabc", &mut |_| {});
+        assert_eq!(p.consumed, 7);
+        assert!(dec.skip_lost(13));
+        assert!(!dec.skip_lost(1), "chunk data is exhausted");
+        let mut out = Vec::new();
+        let p = dec.feed(b"\r\n0\r\n\r\n", &mut |d| out.extend_from_slice(d));
+        assert_eq!(p.status, ChunkStatus::Done);
+    }
+
+    fn encode_chunked(body: &[u8], sizes: &[usize], ext: bool, trailer: bool) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let mut rest = body;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let n = sizes.get(i).copied().unwrap_or(7).clamp(1, rest.len());
+            i += 1;
+            wire.extend_from_slice(format!("{n:x}").as_bytes());
+            if ext {
+                wire.extend_from_slice(b";e=1");
+            }
+            wire.extend_from_slice(b"\r\n");
+            wire.extend_from_slice(&rest[..n]);
+            wire.extend_from_slice(b"\r\n");
+            rest = &rest[n..];
+        }
+        wire.extend_from_slice(b"0\r\n");
+        if trailer {
+            wire.extend_from_slice(b"T: v\r\n");
+        }
+        wire.extend_from_slice(b"\r\n");
+        wire
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_round_trip(
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+            sizes in proptest::collection::vec(1usize..80, 0..20),
+            cuts in proptest::collection::vec(0usize..700, 0..12),
+            ext in any::<bool>(),
+            trailer in any::<bool>(),
+        ) {
+            let wire = encode_chunked(&body, &sizes, ext, trailer);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (wire.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(wire.len());
+            cuts.sort_unstable();
+            let pieces: Vec<&[u8]> = cuts.windows(2).map(|w| &wire[w[0]..w[1]]).collect();
+            let (out, mut dec, status) = decode_pieces(&pieces);
+            prop_assert_eq!(status, Some(ChunkStatus::Done));
+            prop_assert_eq!(out, body);
+            prop_assert_eq!(dec.take_trailers().len(), usize::from(trailer));
+        }
+
+        #[test]
+        fn chunked_never_panics(wire in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decode_pieces(&[&wire]);
+        }
+    }
+
+    fn compress(coding: &str, data: &[u8]) -> Vec<u8> {
+        match coding {
+            "gzip" => {
+                let mut e = GzEncoder::new(Vec::new(), Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            "zlib" => {
+                let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            _ => {
+                let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+        }
+    }
+
+    fn store_in_pieces(
+        coding: ContentCoding,
+        limit: usize,
+        wire: &[u8],
+        piece: usize,
+    ) -> (Vec<u8>, bool) {
+        let mut store = BodyStore::new(limit, coding);
+        for p in wire.chunks(piece.max(1)) {
+            store.feed(p);
+        }
+        store.finish()
+    }
+
+    #[test]
+    fn gzip_zlib_and_raw_deflate_are_decoded() {
+        let text = b"<soap:Envelope>hello hello hello hello</soap:Envelope>".repeat(20);
+        for (kind, coding) in [
+            ("gzip", ContentCoding::Gzip),
+            ("zlib", ContentCoding::Deflate),
+            ("raw", ContentCoding::Deflate),
+        ] {
+            let wire = compress(kind, &text);
+            for piece in [1, 3, 1000] {
+                let (body, truncated) = store_in_pieces(coding, 1 << 20, &wire, piece);
+                assert_eq!(body, text, "{kind} in pieces of {piece}");
+                assert!(!truncated);
+            }
+        }
+    }
+
+    #[test]
+    fn decompression_bomb_stops_at_limit() {
+        let zeros = vec![0u8; 8 << 20];
+        let wire = compress("gzip", &zeros);
+        assert!(wire.len() < 64 << 10);
+        let (body, truncated) = store_in_pieces(ContentCoding::Gzip, 1000, &wire, 1 << 20);
+        assert_eq!(body.len(), 1000);
+        assert!(truncated);
+    }
+
+    #[test]
+    fn undecodable_body_is_kept_as_sent() {
+        let (body, truncated) =
+            store_in_pieces(ContentCoding::Gzip, 100, b"plain text, not gzip", 4);
+        assert_eq!(body, b"plain text, not gzip");
+        assert!(!truncated);
+    }
+
+    #[test]
+    fn identity_body_is_capped() {
+        let (body, truncated) = store_in_pieces(ContentCoding::Identity, 5, b"0123456789", 3);
+        assert_eq!(body, b"01234");
+        assert!(truncated);
+        let (body, truncated) = store_in_pieces(ContentCoding::Identity, 10, b"0123456789", 3);
+        assert_eq!(body, b"0123456789");
+        assert!(!truncated);
+    }
+
+    #[test]
+    fn gap_stops_decoding_but_keeps_output() {
+        let mut seed = 7u32;
+        let text: Vec<u8> = (0..4000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b'a' + (seed >> 16) as u8 % 26
+            })
+            .collect();
+        let wire = compress("gzip", &text);
+        let mut store = BodyStore::new(1 << 20, ContentCoding::Gzip);
+        store.feed(&wire[..wire.len() / 2]);
+        store.on_gap();
+        store.feed(&wire[wire.len() / 2 + 5..]);
+        let (body, _) = store.finish();
+        assert!(text.starts_with(&body));
+    }
+
+    #[test]
+    fn content_coding_names() {
+        assert_eq!(ContentCoding::from_header(" GZIP "), ContentCoding::Gzip);
+        assert_eq!(ContentCoding::from_header("x-gzip"), ContentCoding::Gzip);
+        assert_eq!(
+            ContentCoding::from_header("Deflate"),
+            ContentCoding::Deflate
+        );
+        assert_eq!(ContentCoding::from_header("br"), ContentCoding::Identity);
+        assert_eq!(
+            ContentCoding::from_header("gzip, br"),
+            ContentCoding::Identity
+        );
+    }
+}
