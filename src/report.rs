@@ -4,6 +4,7 @@
 use crate::cwmp::{CwmpNs, Envelope, FaultStruct, Rpc, fault_meaning};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
 use crate::session::{MessageKind, Note, Session, SessionMessage};
+use crate::tcp::ConnEnd;
 use crate::types::{FrameRef, Nanos, format_ts};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -152,9 +153,11 @@ impl Serialize for Counts {
 /// One HTTP message of a session in the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct MessageReport {
+    /// The frame that completed the message (where Wireshark shows it).
     pub frame: FrameLabel,
+    /// The frame of its first byte, when the message spans several frames.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_frame: Option<FrameLabel>,
+    pub first_frame: Option<FrameLabel>,
     pub ts: String,
     pub from: &'static str,
     pub to: &'static str,
@@ -203,6 +206,20 @@ pub struct ConnectionRequestReport {
     pub answer_frame: Option<FrameLabel>,
 }
 
+/// One TCP connection of a session.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionReport {
+    pub cpe: String,
+    pub acs: String,
+    pub opened: String,
+    pub closed: Option<String>,
+    /// How it ended: closed, reset, idle, capture-ended (null while the session went on).
+    pub end: Option<ConnEnd>,
+    /// Seconds from the session's start to the close (for ladders).
+    #[serde(skip)]
+    pub closed_rel: Option<f64>,
+}
+
 /// One session in the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct SessionReport {
@@ -214,6 +231,8 @@ pub struct SessionReport {
     pub duration: f64,
     pub events: Vec<String>,
     pub connections: usize,
+    /// The TCP connections the session used, in order.
+    pub tcp: Vec<ConnectionReport>,
     pub termination: &'static str,
     pub cwmp_version: Option<String>,
     pub rpcs: Counts,
@@ -293,6 +312,18 @@ impl SessionReport {
             duration: (s.end - s.start) as f64 / 1e9,
             events: s.events.iter().map(|e| e.code.clone()).collect(),
             connections: s.connections.len(),
+            tcp: s
+                .connections
+                .iter()
+                .map(|c| ConnectionReport {
+                    cpe: c.cpe.to_string(),
+                    acs: c.acs.to_string(),
+                    opened: format_ts(c.ts),
+                    closed: c.end.map(|(_, ts)| format_ts(ts)),
+                    end: c.end.map(|(end, _)| end),
+                    closed_rel: c.end.map(|(_, ts)| (ts - s.start) as f64 / 1e9),
+                })
+                .collect(),
             termination: s.termination.as_str(),
             cwmp_version,
             rpcs,
@@ -381,11 +412,6 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
     } else {
         ("acs", "cpe")
     };
-    let (from, to) = if m.kind == MessageKind::ConnectionRequest {
-        (to, from)
-    } else {
-        (from, to)
-    };
     let http = match (&m.http.method, &m.http.uri, m.http.status) {
         (Some(method), Some(uri), _) => format!("{method} {uri}"),
         (_, _, Some(status)) => format!("{status} {}", m.http.reason.as_deref().unwrap_or(""))
@@ -394,8 +420,8 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
         _ => String::new(),
     };
     MessageReport {
-        frame: opts.frame(m.frame),
-        last_frame: (m.last_frame != m.frame).then(|| opts.frame(m.last_frame)),
+        frame: opts.frame(m.last_frame),
+        first_frame: (m.last_frame != m.frame).then(|| opts.frame(m.frame)),
         ts: format_ts(m.ts),
         from,
         to,

@@ -272,7 +272,7 @@ fn every_rendering_gives_the_sessions_of_the_clean_form() {
         );
         let expected = signature(&clean);
         assert!(
-            sessions(&clean).len() >= 2,
+            !sessions(&clean).is_empty(),
             "{flow_name}: the clean form has its sessions: {expected:#}"
         );
         for (seed, (name, profile, output)) in renderings(3).into_iter().enumerate() {

@@ -2,6 +2,7 @@
 //! arrow per HTTP message with its RPCs, time and frames), then a session table.
 
 use crate::report::{CaptureSummary, Deviation, MessageReport, Report, SessionReport, Severity};
+use crate::tcp::ConnEnd;
 use std::io::{self, Write};
 
 /// ANSI styling, on only when asked (terminal and no `NO_COLOR`).
@@ -171,8 +172,8 @@ fn arrow_label(m: &MessageReport) -> String {
 }
 
 fn frames(m: &MessageReport) -> String {
-    match &m.last_frame {
-        Some(last) => format!("frame {}-{}", m.frame, last),
+    match &m.first_frame {
+        Some(first) => format!("frame {first}-{}", m.frame),
         None => format!("frame {}", m.frame),
     }
 }
@@ -196,12 +197,17 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
     };
     writeln!(
         w,
-        "{}  {} · ACS {}:{} · {} · {}",
+        "{}  {} · ACS {}:{} · {} · {}{}",
         style.bold(&s.id),
         cpe_label(s),
         s.acs.ip,
         s.acs.port,
         events,
+        if s.connections > 1 {
+            format!("{} connections · ", s.connections)
+        } else {
+            String::new()
+        },
         s.termination
     )?;
     let labels: Vec<String> = s.messages.iter().map(arrow_label).collect();
@@ -221,24 +227,40 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
         acs_head,
         w = width + 1
     )?;
+    // Arrows and connection ends, in time order.
+    let mut rows: Vec<(f64, String)> = Vec::new();
     for (m, label) in s.messages.iter().zip(&labels) {
         let text = truncate(label, width - 8);
         let fill = width - 6 - text.chars().count();
-        let to_acs = m.from == "cpe";
-        let arrow = if to_acs {
+        let arrow = if m.from == "cpe" {
             format!("├── {text} {}▶│", "─".repeat(fill))
         } else {
             format!("│◀── {text} {}┤", "─".repeat(fill))
         };
-        writeln!(w, "  {:>8.3}   {arrow}   {}", m.rel, frames(m))?;
+        rows.push((m.rel, format!("{arrow}   {}", frames(m))));
     }
-    let end = match s.termination {
-        "normal" | "closed" => "╳ closed",
-        "reset" => "╳ reset",
-        "timeout" => "╳ idle timeout",
-        _ => "… capture ended",
-    };
-    writeln!(w, "  {:>8.3}   {end}", s.duration)?;
+    for c in &s.tcp {
+        let (Some(at), Some(end)) = (c.closed_rel, c.end) else {
+            continue;
+        };
+        let what = match end {
+            ConnEnd::Closed => "╳ closed",
+            ConnEnd::Reset => "╳ reset",
+            ConnEnd::Idle => "╳ idle, released",
+            ConnEnd::HandshakeFailed => "╳ handshake failed",
+            ConnEnd::CaptureEnded => "… capture ended",
+        };
+        let label = if s.tcp.len() > 1 {
+            format!("{what} ({} → {})", c.cpe, c.acs)
+        } else {
+            what.to_owned()
+        };
+        rows.push((at, label));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (at, row) in rows {
+        writeln!(w, "  {at:>8.3}   {row}")?;
+    }
     for d in &s.deviations {
         write_deviation(w, d, style)?;
     }

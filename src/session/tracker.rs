@@ -751,7 +751,8 @@ impl SessionTracker {
         {
             session.end = session.end.max(close);
         }
-        session.messages.sort_by_key(|m| (m.ts, m.frame));
+        // Completion order is causal (a request is complete before its response begins).
+        session.messages.sort_by_key(|m| (m.end_ts, m.last_frame));
         if let Some(first) = session.messages.first() {
             session.start = session.start.min(first.ts);
         }

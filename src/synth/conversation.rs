@@ -564,8 +564,9 @@ fn render_connection(
     packets
 }
 
-/// Swaps data segments with the next data segment of the same direction (capture order only:
-/// the timestamps stay where they were, so time still never goes backwards).
+/// Swaps data segments with the next data segment of the same message (capture order only:
+/// the timestamps stay where they were, so time still never goes backwards). Staying inside one
+/// message keeps causality: no segment is moved past the peer's answer to it.
 fn reorder(packets: &mut [Packet], probability: f64, rng: &mut SplitMix64) {
     let mut i = 0;
     while i < packets.len() {
@@ -578,7 +579,10 @@ fn reorder(packets: &mut [Packet], probability: f64, rng: &mut SplitMix64) {
                 .enumerate()
                 .skip(i + 1)
                 .take(3)
-                .find(|(_, p)| p.dir == first.dir && p.data.is_some())
+                .find(|(_, p)| {
+                    p.dir == first.dir
+                        && p.data.map(|(step, _, _)| step) == first.data.map(|(step, _, _)| step)
+                })
                 .map(|(j, _)| j);
             if let Some(j) = partner
                 && rng.chance(probability)
