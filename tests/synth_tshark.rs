@@ -2,6 +2,8 @@
 //! nanosecond pcap, gzip and split output give the reference flow's HTTP message counts, and so
 //! do mangled renderings of the same flow.
 
+mod common;
+
 use cwmpscope::capture::LinkType;
 use cwmpscope::synth::conversation::{Profile, Segmentation};
 use cwmpscope::synth::cwmp::{CwmpOptions, Flow, reference_flow};
@@ -110,6 +112,9 @@ fn in_parallel<T: Sync>(items: &[T], check: impl Fn(&T) + Sync) {
 
 #[test]
 fn every_link_type_and_container_gives_the_reference_http_counts() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
     let dir = TempDir::new("links");
     let flow = reference_flow(&CwmpOptions::default());
     let expected = (flow.http_requests as usize, flow.http_responses as usize);
@@ -185,6 +190,9 @@ fn every_link_type_and_container_gives_the_reference_http_counts() {
 
 #[test]
 fn checksums_are_valid_for_tshark() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
     let dir = TempDir::new("checksums");
     let flow = reference_flow(&CwmpOptions::default());
     for ipv6 in [false, true] {
@@ -209,6 +217,9 @@ fn checksums_are_valid_for_tshark() {
 
 #[test]
 fn mangled_renderings_give_the_same_http_counts() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
     let dir = TempDir::new("mangled");
     let options = CwmpOptions {
         connection_request: true,
@@ -256,6 +267,9 @@ fn mangled_renderings_give_the_same_http_counts() {
 
 #[test]
 fn split_output_spreads_frames_over_readable_files() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
     let dir = TempDir::new("split");
     let flow = reference_flow(&CwmpOptions::default());
     let profile = Profile::clean(2);
@@ -283,6 +297,9 @@ fn split_output_spreads_frames_over_readable_files() {
 
 #[test]
 fn pcapng_with_two_interfaces_of_different_link_types_and_resolutions() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
     let dir = TempDir::new("ifaces");
     let flow = reference_flow(&CwmpOptions::default());
     let mut profile = Profile::clean(4);
@@ -334,6 +351,9 @@ fn generation_is_deterministic_per_seed() {
 
 #[test]
 fn capture_loss_is_reported_and_the_capture_stays_readable() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
     let dir = TempDir::new("loss");
     let flow = reference_flow(&CwmpOptions::default());
     let mut profile = Profile::clean(8);

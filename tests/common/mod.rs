@@ -86,3 +86,21 @@ pub fn events(session: &Value) -> Vec<String> {
         .map(|e| e.as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// Whether a reference tool (tshark, editcap) can be run. Tests that use one as an oracle call
+/// this first: outside CI a missing tool skips the test with a message (so `cargo test` works
+/// on a machine without Wireshark's tools); in CI (`CI` set) it is a failure.
+pub fn oracle_available(tool: &str) -> bool {
+    let found = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is required in CI (apt-get install tshark)"
+        );
+        eprintln!("skipped: {tool} is not installed (apt-get install tshark to run this test)");
+    }
+    found
+}
