@@ -1,11 +1,13 @@
-//! The pipeline: frames in, finished sessions out. It wires the stages together (decode →
-//! reassemble → HTTP → sessions) and keeps the capture-wide counters; no protocol logic here.
+//! The pipeline: frames in, finished sessions and transactions out. It wires the stages together
+//! (decode → reassemble → HTTP → sessions → transactions) and keeps the capture-wide counters; no protocol logic here.
 
 use crate::capture::Frame;
+use crate::findings::Thresholds;
 use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
 use crate::report::{CaptureSummary, Undecoded};
-use crate::session::{Session, SessionConfig, SessionTracker};
+use crate::session::{Completed, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
+use crate::transaction::{Output, TransactionTracker};
 use crate::types::{Nanos, format_ts};
 use crate::wire::{Decoded, Decoder};
 use rustc_hash::FxHashSet;
@@ -17,6 +19,7 @@ pub struct AnalyzerConfig {
     pub reassembly: ReassemblyConfig,
     pub http: HttpConfig,
     pub session: SessionConfig,
+    pub thresholds: Thresholds,
 }
 
 /// Hosts counted at most (the count saturates beyond).
@@ -39,24 +42,27 @@ pub struct Analyzer {
     tcp: Reassembler,
     http: HttpLayer,
     sessions: SessionTracker,
+    transactions: TransactionTracker,
     counters: Counters,
     hosts: FxHashSet<IpAddr>,
     next_tick: Option<Nanos>,
 }
 
-struct ToHttp<'a, F: FnMut(Session)> {
+struct ToHttp<'a, F: FnMut(Output)> {
     http: &'a mut HttpLayer,
     sessions: &'a mut SessionTracker,
+    transactions: &'a mut TransactionTracker,
     hosts: &'a mut FxHashSet<IpAddr>,
     out: &'a mut F,
 }
 
-struct ToSessions<'a, F: FnMut(Session)> {
+struct ToSessions<'a, F: FnMut(Output)> {
     sessions: &'a mut SessionTracker,
+    transactions: &'a mut TransactionTracker,
     out: &'a mut F,
 }
 
-impl<F: FnMut(Session)> StreamSink for ToHttp<'_, F> {
+impl<F: FnMut(Output)> StreamSink for ToHttp<'_, F> {
     fn on_stream(&mut self, ev: StreamEvent<'_>) {
         if let StreamEvent::Open(info) = &ev
             && self.hosts.len() < MAX_HOSTS
@@ -66,15 +72,18 @@ impl<F: FnMut(Session)> StreamSink for ToHttp<'_, F> {
         }
         let mut next = ToSessions {
             sessions: self.sessions,
+            transactions: self.transactions,
             out: self.out,
         };
         self.http.on_stream(ev, &mut next);
     }
 }
 
-impl<F: FnMut(Session)> HttpSink for ToSessions<'_, F> {
+impl<F: FnMut(Output)> HttpSink for ToSessions<'_, F> {
     fn on_http(&mut self, ev: HttpEvent<'_>) {
-        self.sessions.push(ev, self.out);
+        let (transactions, out) = (&mut *self.transactions, &mut *self.out);
+        self.sessions
+            .push(ev, &mut |item: Completed| transactions.push(item, out));
     }
 }
 
@@ -85,6 +94,7 @@ impl Analyzer {
             tcp: Reassembler::new(cfg.reassembly),
             http: HttpLayer::new(cfg.http),
             sessions: SessionTracker::new(cfg.session),
+            transactions: TransactionTracker::new(cfg.thresholds),
             counters: Counters::default(),
             hosts: FxHashSet::default(),
             next_tick: None,
@@ -93,7 +103,7 @@ impl Analyzer {
 
     /// Feeds one frame; sessions that finished because of it (or of the time it carries) go
     /// to `out`.
-    pub fn push(&mut self, frame: &Frame<'_>, out: &mut impl FnMut(Session)) {
+    pub fn push(&mut self, frame: &Frame<'_>, out: &mut impl FnMut(Output)) {
         let c = &mut self.counters;
         c.packets += 1;
         c.bytes += u64::from(frame.orig_len);
@@ -104,6 +114,7 @@ impl Analyzer {
             let mut sink = ToHttp {
                 http: &mut self.http,
                 sessions: &mut self.sessions,
+                transactions: &mut self.transactions,
                 hosts: &mut self.hosts,
                 out,
             };
@@ -119,27 +130,35 @@ impl Analyzer {
     }
 
     /// Capture time moved on: releases idle connections and finishes waiting sessions.
-    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Session)) {
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
         let mut sink = ToHttp {
             http: &mut self.http,
             sessions: &mut self.sessions,
+            transactions: &mut self.transactions,
             hosts: &mut self.hosts,
             out,
         };
         self.tcp.advance(now, &mut sink);
-        self.sessions.advance(now, out);
+        let transactions = &mut self.transactions;
+        self.sessions
+            .advance(now, &mut |item: Completed| transactions.push(item, out));
+        self.transactions.advance(now, out);
     }
 
     /// End of input: every open connection and session is finished.
-    pub fn finish(&mut self, out: &mut impl FnMut(Session)) {
+    pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
         let mut sink = ToHttp {
             http: &mut self.http,
             sessions: &mut self.sessions,
+            transactions: &mut self.transactions,
             hosts: &mut self.hosts,
             out,
         };
         self.tcp.finish(&mut sink);
-        self.sessions.finish(out);
+        let transactions = &mut self.transactions;
+        self.sessions
+            .finish(&mut |item: Completed| transactions.push(item, out));
+        self.transactions.finish(out);
     }
 
     pub fn counters(&self) -> &Counters {

@@ -5,6 +5,7 @@ use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
 use crate::output::{Format, json, text};
 use crate::report::{Report, ReportOptions, SessionReport};
+use crate::transaction::Output;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -150,7 +151,10 @@ fn analyze(
     let mut read_error: Option<InputError> = None;
     let output_failed = std::cell::Cell::new(false);
     {
-        let mut on_session = |s: crate::session::Session| {
+        let mut on_output = |item: Output| {
+            let Output::Session(s) = item else {
+                return;
+            };
             let report = SessionReport::build(&s, &opts);
             if !matches_cpe(&report, &args.cpe) {
                 return;
@@ -173,7 +177,7 @@ fn analyze(
         };
         loop {
             match reader.next_frame() {
-                Ok(Some(frame)) => analyzer.push(&frame, &mut on_session),
+                Ok(Some(frame)) => analyzer.push(&frame, &mut on_output),
                 Ok(None) => break,
                 Err(e) => {
                     read_error = Some(e);
@@ -184,7 +188,7 @@ fn analyze(
                 break;
             }
         }
-        analyzer.finish(&mut on_session);
+        analyzer.finish(&mut on_output);
     }
     if let Some(e) = write_error {
         return Err(RunError::Output(e));

@@ -2,8 +2,9 @@
 //! sessions. Secrets are redacted here, once, so every printer gets safe data by default.
 
 use crate::cwmp::{CwmpNs, Envelope, FaultStruct, Rpc, fault_meaning};
+pub use crate::findings::{Finding, Severity};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
-use crate::session::{MessageKind, Note, Session, SessionMessage};
+use crate::session::{MessageKind, Session, SessionMessage};
 use crate::tcp::ConnEnd;
 use crate::types::{FrameRef, Nanos, format_ts};
 use serde::Serialize;
@@ -61,15 +62,6 @@ impl std::fmt::Display for FrameLabel {
             FrameLabel::Named(s) => f.write_str(s),
         }
     }
-}
-
-/// Severity of a finding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
 }
 
 /// One finding (deviations.md).
@@ -341,62 +333,20 @@ impl SessionReport {
                     answer_frame: cr.final_frame.map(|f| opts.frame(f)),
                 }),
             messages,
-            deviations: note_deviations(s, opts),
+            deviations: s.findings.iter().map(|f| deviation(f, opts)).collect(),
             start_nanos: s.start,
         }
     }
 }
 
-/// The findings the session stage itself can name: capture gaps and malformed messages.
-fn note_deviations(s: &Session, opts: &ReportOptions) -> Vec<Deviation> {
-    let side = |from_cpe: bool| if from_cpe { "CPE" } else { "ACS" };
-    let mut out: Vec<Deviation> = s
-        .notes
-        .iter()
-        .map(|n| match n {
-            Note::CaptureGap {
-                frame,
-                len,
-                from_cpe,
-                ..
-            } => Deviation {
-                code: "capture-gap",
-                severity: Severity::Warning,
-                message: format!(
-                    "{len} bytes from the {} lost by the capture; messages around frame {frame} are incomplete",
-                    side(*from_cpe)
-                ),
-                frames: vec![opts.frame(*frame)],
-            },
-            Note::MalformedHttp {
-                frame,
-                offset,
-                reason,
-                ..
-            } => Deviation {
-                code: "malformed-message",
-                severity: Severity::Error,
-                message: format!("HTTP framing unreadable at stream byte {offset}: {reason}"),
-                frames: vec![opts.frame(*frame)],
-            },
-        })
-        .collect();
-    for m in &s.messages {
-        if let Some(bad) = &m.malformed {
-            out.push(Deviation {
-                code: "malformed-message",
-                severity: Severity::Error,
-                message: format!(
-                    "{} sent XML that cannot be parsed at body byte {}: {}",
-                    side(m.from_cpe),
-                    bad.offset,
-                    bad.reason
-                ),
-                frames: vec![opts.frame(m.frame)],
-            });
-        }
+/// A finding as the report shows it.
+pub fn deviation(f: &Finding, opts: &ReportOptions) -> Deviation {
+    Deviation {
+        code: f.code,
+        severity: f.severity,
+        message: f.message.clone(),
+        frames: f.frames.iter().map(|fr| opts.frame(*fr)).collect(),
     }
-    out
 }
 
 fn ns_uri(ns: &CwmpNs) -> String {

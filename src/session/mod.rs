@@ -11,8 +11,9 @@ mod tracker;
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
+use crate::findings::Finding;
 use crate::http::auth::{Challenge, Credentials};
-use crate::tcp::ConnEnd;
+use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, FrameRef, Nanos};
 use std::net::{IpAddr, SocketAddr};
 
@@ -162,6 +163,79 @@ pub struct SessionConn {
     pub acs: SocketAddr,
     pub ts: Nanos,
     pub end: Option<(ConnEnd, Nanos)>,
+    /// The reassembler's counters, once the connection closed.
+    pub stats: Option<ConnStats>,
+    /// Whether the three-way handshake was seen.
+    pub handshake_seen: bool,
+}
+
+/// One HTTP request of an exchange outside CWMP sessions (a file GET, a Connection Request).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeRequest {
+    pub method: String,
+    pub uri: String,
+    pub host: Option<String>,
+    pub credentials: Option<Credentials>,
+    pub body_len: u64,
+    pub frame: FrameRef,
+    pub last_frame: FrameRef,
+    pub ts: Nanos,
+    pub end_ts: Nanos,
+}
+
+/// The response of such an exchange.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeResponse {
+    pub status: u16,
+    pub reason: String,
+    pub challenges: Vec<Challenge>,
+    /// The Content-Length header, when present.
+    pub content_length: Option<u64>,
+    /// Body bytes on the wire (after de-chunking), lost bytes included.
+    pub body_len: u64,
+    /// False when the body was cut short (connection ended, capture gap).
+    pub complete: bool,
+    pub gap_bytes: u64,
+    pub frame: FrameRef,
+    pub last_frame: FrameRef,
+    pub ts: Nanos,
+    pub end_ts: Nanos,
+}
+
+/// An HTTP request/response pair that belongs to no CWMP session: file downloads and uploads,
+/// Connection Requests, other web traffic. Emitted when the response completes, or when the
+/// connection ends with the request unanswered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpExchange {
+    pub conn: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub request: ExchangeRequest,
+    pub response: Option<ExchangeResponse>,
+}
+
+/// A TCP connection that carried no CWMP session, as it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnRecord {
+    pub id: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub opened: Nanos,
+    pub first_frame: FrameRef,
+    pub closed: Nanos,
+    pub end: ConnEnd,
+    pub stats: ConnStats,
+    pub handshake_seen: bool,
+    pub was_http: bool,
+    pub tls: bool,
+}
+
+/// What the session stage hands on, in the order things finish.
+#[derive(Clone, Debug)]
+pub enum Completed {
+    Session(Session),
+    Exchange(HttpExchange),
+    Connection(ConnRecord),
 }
 
 /// A finished CWMP session.
@@ -182,6 +256,8 @@ pub struct Session {
     pub messages: Vec<SessionMessage>,
     pub connection_request: Option<ConnectionRequest>,
     pub notes: Vec<Note>,
+    /// Findings about this session (filled by the rules after the session finished).
+    pub findings: Vec<Finding>,
 }
 
 impl Session {

@@ -2,15 +2,15 @@
 //! Request, or to nothing), decides when a session is over, and hands it on.
 
 use super::{
-    ConnectionRequest, HttpLine, MessageKind, Note, Session, SessionConn, SessionMessage,
-    Termination,
+    Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
+    HttpLine, MessageKind, Note, Session, SessionConn, SessionMessage, Termination,
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
     parse_challenges, parse_cookie_header, parse_credentials, parse_set_cookie,
 };
 use crate::http::{HttpEvent, HttpMessage, StartLine};
-use crate::tcp::ConnEnd;
+use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
@@ -84,6 +84,10 @@ struct ConnState {
     unassigned_notes: Vec<Note>,
     /// Request index → kind, for pairing responses.
     requests: VecDeque<(u32, RequestKind)>,
+    /// Requests outside sessions waiting for their responses.
+    exchanges: VecDeque<(u32, ExchangeRequest)>,
+    handshake_seen: bool,
+    first_frame: crate::types::FrameRef,
 }
 
 struct OpenSession {
@@ -142,7 +146,7 @@ impl SessionTracker {
     }
 
     /// Consumes one HTTP-stage event; finished sessions go to `out`.
-    pub fn on_http(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Session)) {
+    pub fn on_http(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Completed)) {
         match ev {
             HttpEvent::ConnOpen(info) => {
                 self.conns.insert(
@@ -156,6 +160,9 @@ impl SessionTracker {
                         unassigned: Vec::new(),
                         unassigned_notes: Vec::new(),
                         requests: VecDeque::new(),
+                        exchanges: VecDeque::new(),
+                        handshake_seen: info.handshake_seen,
+                        first_frame: info.frame,
                     },
                 );
             }
@@ -202,15 +209,20 @@ impl SessionTracker {
                 self.add_note(conn, state.session, note);
             }
             HttpEvent::Rst { .. } | HttpEvent::Fin { .. } => {}
-            HttpEvent::ConnClosed { info, ts, end, .. } => {
-                self.on_conn_closed(info.id, ts, end, out)
-            }
+            HttpEvent::ConnClosed {
+                info,
+                ts,
+                end,
+                stats,
+                was_http,
+                tls,
+            } => self.on_conn_closed(info.id, ts, end, Some(stats), was_http, tls, out),
         }
     }
 
     /// Capture time moved to `now`: finishes sessions that waited long enough for a
     /// continuation, and forgets stale Connection Requests.
-    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Session)) {
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Completed)) {
         let expired: Vec<u64> = self
             .open
             .iter()
@@ -225,11 +237,11 @@ impl SessionTracker {
     }
 
     /// End of input: every session still open is finished.
-    pub fn finish(&mut self, out: &mut impl FnMut(Session)) {
+    pub fn finish(&mut self, out: &mut impl FnMut(Completed)) {
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             let ts = self.conns.get(&conn).map(|c| c.last).unwrap_or_default();
-            self.on_conn_closed(conn, ts, ConnEnd::CaptureEnded, out);
+            self.on_conn_closed(conn, ts, ConnEnd::CaptureEnded, None, true, false, out);
         }
         let mut rest: Vec<u64> = self.open.keys().copied().collect();
         rest.sort_unstable();
@@ -249,7 +261,7 @@ impl SessionTracker {
         }
     }
 
-    fn on_message(&mut self, msg: HttpMessage, out: &mut impl FnMut(Session)) {
+    fn on_message(&mut self, msg: HttpMessage, out: &mut impl FnMut(Completed)) {
         self.stats.http_messages += 1;
         let conn_id = msg.conn;
         let state = self.conns.entry(conn_id).or_insert_with(|| ConnState {
@@ -262,6 +274,9 @@ impl SessionTracker {
             unassigned: Vec::new(),
             unassigned_notes: Vec::new(),
             requests: VecDeque::new(),
+            exchanges: VecDeque::new(),
+            handshake_seen: false,
+            first_frame: msg.first_frame,
         });
         state.last = msg.end_ts;
         if msg.is_request() {
@@ -271,17 +286,19 @@ impl SessionTracker {
         }
     }
 
-    fn on_request(&mut self, msg: HttpMessage, out: &mut impl FnMut(Session)) {
+    fn on_request(&mut self, msg: HttpMessage, out: &mut impl FnMut(Completed)) {
         let conn_id = msg.conn;
         let method = msg.method().unwrap_or_default().to_owned();
         if method.eq_ignore_ascii_case("GET") && msg.body_len == 0 {
             self.remember_request(conn_id, msg.index, RequestKind::ConnectionRequest);
+            self.remember_exchange(&msg);
             self.on_possible_connection_request(msg);
             return;
         }
         if !method.eq_ignore_ascii_case("POST") {
             self.stats.other_http_messages += 1;
             self.remember_request(conn_id, msg.index, RequestKind::Other);
+            self.remember_exchange(&msg);
             return;
         }
         let (envelopes, malformed) = self.decode_body(&msg);
@@ -293,6 +310,7 @@ impl SessionTracker {
             // A POST of something else (an Upload's file, a web form).
             self.stats.other_http_messages += 1;
             self.remember_request(conn_id, msg.index, RequestKind::Other);
+            self.remember_exchange(&msg);
             return;
         }
         self.stats.cwmp_messages += 1;
@@ -332,7 +350,7 @@ impl SessionTracker {
         }
     }
 
-    fn on_response(&mut self, msg: HttpMessage, out: &mut impl FnMut(Session)) {
+    fn on_response(&mut self, msg: HttpMessage, out: &mut impl FnMut(Completed)) {
         let conn_id = msg.conn;
         let kind = self.request_kind(conn_id, msg.answers, msg.interim);
         match kind {
@@ -372,9 +390,92 @@ impl SessionTracker {
                     self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
                 self.push_unassigned(conn_id, message, out);
             }
-            RequestKind::ConnectionRequest => self.on_connection_request_answer(msg),
-            RequestKind::Other => self.stats.other_http_messages += 1,
+            RequestKind::ConnectionRequest => {
+                self.complete_exchange(&msg, out);
+                self.on_connection_request_answer(msg);
+            }
+            RequestKind::Other => {
+                self.stats.other_http_messages += 1;
+                self.complete_exchange(&msg, out);
+            }
         }
+    }
+
+    fn remember_exchange(&mut self, msg: &HttpMessage) {
+        let Some(state) = self.conns.get_mut(&msg.conn) else {
+            return;
+        };
+        if state.exchanges.len() >= 64 {
+            state.exchanges.pop_front();
+        }
+        let (method, uri) = match &msg.start {
+            StartLine::Request { method, uri } => (method.clone(), uri.clone()),
+            StartLine::Response { .. } => return,
+        };
+        state.exchanges.push_back((
+            msg.index,
+            ExchangeRequest {
+                method,
+                uri,
+                host: msg.header("host").map(str::to_owned),
+                credentials: msg.header("authorization").map(parse_credentials),
+                body_len: msg.body_len,
+                frame: msg.first_frame,
+                last_frame: msg.last_frame,
+                ts: msg.ts,
+                end_ts: msg.end_ts,
+            },
+        ));
+    }
+
+    /// Pairs a response with its remembered request and hands the exchange on.
+    fn complete_exchange(&mut self, msg: &HttpMessage, out: &mut impl FnMut(Completed)) {
+        if msg.interim {
+            return;
+        }
+        let Some(state) = self.conns.get_mut(&msg.conn) else {
+            return;
+        };
+        let Some(index) = msg.answers else {
+            return;
+        };
+        let Some(pos) = state.exchanges.iter().position(|(i, _)| *i == index) else {
+            return;
+        };
+        let Some((_, request)) = state.exchanges.remove(pos) else {
+            return;
+        };
+        let challenges = msg
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+            .flat_map(|(_, v)| parse_challenges(v))
+            .collect();
+        let response = ExchangeResponse {
+            status: msg.status().unwrap_or_default(),
+            reason: match &msg.start {
+                StartLine::Response { reason, .. } => reason.clone(),
+                StartLine::Request { .. } => String::new(),
+            },
+            challenges,
+            content_length: msg
+                .header("content-length")
+                .and_then(|v| v.trim().parse().ok()),
+            body_len: msg.body_len,
+            complete: msg.complete,
+            gap_bytes: msg.gap_bytes,
+            frame: msg.first_frame,
+            last_frame: msg.last_frame,
+            ts: msg.ts,
+            end_ts: msg.end_ts,
+        };
+        out(Completed::Exchange(HttpExchange {
+            conn: msg.conn,
+            client: msg.dst,
+            server: msg.src,
+            request,
+            response: Some(response),
+        }));
     }
 
     /// The request kind a response answers; interim responses leave it pending.
@@ -513,6 +614,7 @@ impl SessionTracker {
         self.stats.sessions += 1;
         self.acs_endpoints.insert(acs);
         let conn_ts = self.conns.get(&conn_id).map(|c| c.opened).unwrap_or(ts);
+        let handshake_seen = self.conns.get(&conn_id).is_some_and(|c| c.handshake_seen);
         let session = Session {
             number,
             cpe_ip: cpe.ip(),
@@ -527,12 +629,15 @@ impl SessionTracker {
                 acs,
                 ts: conn_ts,
                 end: None,
+                stats: None,
+                handshake_seen,
             }],
             termination: Termination::CaptureEnded,
             ended_by: None,
             messages: Vec::new(),
             connection_request: None,
             notes: Vec::new(),
+            findings: Vec::new(),
         };
         self.open.insert(
             number,
@@ -577,6 +682,8 @@ impl SessionTracker {
                 acs: state.server,
                 ts: state.opened,
                 end: None,
+                stats: None,
+                handshake_seen: state.handshake_seen,
             });
             open.session.notes.extend(notes);
             open.session.messages.extend(earlier);
@@ -589,7 +696,7 @@ impl SessionTracker {
         conn_id: ConnId,
         number: u64,
         ts: Nanos,
-        out: &mut impl FnMut(Session),
+        out: &mut impl FnMut(Completed),
     ) {
         if let Some(state) = self.conns.get_mut(&conn_id) {
             state.session = None;
@@ -636,7 +743,7 @@ impl SessionTracker {
         &mut self,
         conn_id: ConnId,
         message: SessionMessage,
-        out: &mut impl FnMut(Session),
+        out: &mut impl FnMut(Completed),
     ) {
         let limit = self.cfg.max_unassigned_messages;
         let Some(state) = self.conns.get_mut(&conn_id) else {
@@ -651,7 +758,7 @@ impl SessionTracker {
     }
 
     /// Turns a connection's unassigned CWMP messages into a session without an Inform.
-    fn promote_unassigned(&mut self, conn_id: ConnId, _out: &mut impl FnMut(Session)) {
+    fn promote_unassigned(&mut self, conn_id: ConnId, _out: &mut impl FnMut(Completed)) {
         let Some(state) = self.conns.get(&conn_id) else {
             return;
         };
@@ -662,12 +769,16 @@ impl SessionTracker {
         self.start_session(conn_id, cpe, acs, ts, end_ts);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_conn_closed(
         &mut self,
         conn_id: ConnId,
         ts: Nanos,
         end: ConnEnd,
-        out: &mut impl FnMut(Session),
+        stats: Option<&ConnStats>,
+        was_http: bool,
+        tls: bool,
+        out: &mut impl FnMut(Completed),
     ) {
         let Some(state) = self.conns.get(&conn_id) else {
             return;
@@ -686,10 +797,32 @@ impl SessionTracker {
                 self.stats.other_http_messages += state.unassigned.len() as u64;
             }
         }
-        let Some(state) = self.conns.remove(&conn_id) else {
+        let Some(mut state) = self.conns.remove(&conn_id) else {
             return;
         };
+        for (_, request) in state.exchanges.drain(..) {
+            out(Completed::Exchange(HttpExchange {
+                conn: conn_id,
+                client: state.client,
+                server: state.server,
+                request,
+                response: None,
+            }));
+        }
         let Some(number) = state.session else {
+            out(Completed::Connection(ConnRecord {
+                id: conn_id,
+                client: state.client,
+                server: state.server,
+                opened: state.opened,
+                first_frame: state.first_frame,
+                closed: ts,
+                end,
+                stats: stats.cloned().unwrap_or_default(),
+                handshake_seen: state.handshake_seen,
+                was_http,
+                tls,
+            }));
             return;
         };
         let Some(open) = self.open.get_mut(&number) else {
@@ -702,6 +835,7 @@ impl SessionTracker {
             .find(|c| c.id == conn_id)
         {
             c.end = Some((end, ts));
+            c.stats = stats.cloned();
         }
         open.last_end = Some(end);
         open.open_conns = open.open_conns.saturating_sub(1);
@@ -719,7 +853,7 @@ impl SessionTracker {
         self.finalize(number, out);
     }
 
-    fn finalize(&mut self, number: u64, out: &mut impl FnMut(Session)) {
+    fn finalize(&mut self, number: u64, out: &mut impl FnMut(Completed)) {
         let Some(mut open) = self.open.remove(&number) else {
             return;
         };
@@ -756,7 +890,7 @@ impl SessionTracker {
         if let Some(first) = session.messages.first() {
             session.start = session.start.min(first.ts);
         }
-        out(open.session);
+        out(Completed::Session(open.session));
     }
 
     // ---- Connection Requests ----
@@ -884,7 +1018,7 @@ impl SessionTracker {
 impl SessionTracker {
     /// Entry point used by the pipeline: one HTTP event in, finished sessions out, with the
     /// Connection Request tie-in applied after each message.
-    pub fn push(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Session)) {
+    pub fn push(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Completed)) {
         let conn = match &ev {
             HttpEvent::Message(m) => Some(m.conn),
             _ => None,
