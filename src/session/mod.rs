@@ -99,6 +99,8 @@ pub struct SessionMessage {
     pub envelopes: Vec<Envelope>,
     /// The body could not be decoded as SOAP.
     pub malformed: Option<MalformedXml>,
+    /// Step of the reference ladder (flow.md), set when the message belongs to a transaction.
+    pub step: Option<u32>,
 }
 
 impl SessionMessage {

@@ -585,6 +585,7 @@ impl SessionTracker {
             set_cookies,
             envelopes,
             malformed,
+            step: None,
         }
     }
 
