@@ -449,14 +449,16 @@ pub fn write_transaction(
         .flat_map(|s| &s.deviations)
         .collect();
     let mut pending: Vec<&Deviation> = t.deviations.iter().chain(session_findings).collect();
-    let mut printed_13 = false;
-    for (step, label) in t.steps.iter().zip(&labels) {
-        if !printed_13
-            && step.step.is_some_and(|n| n >= 14)
-            && t.steps.iter().any(|s| s.step.is_some_and(|n| n <= 12))
-        {
+    // Step 13 (the CPE applies the file) is not on the wire: shown after the fetch when the
+    // report followed.
+    let applied_after = t
+        .steps
+        .iter()
+        .rposition(|s| s.step.is_some_and(|n| (9..=12).contains(&n)))
+        .filter(|_| t.steps.iter().any(|s| s.step.is_some_and(|n| n >= 14)));
+    for (index, (step, label)) in t.steps.iter().zip(&labels).enumerate() {
+        if index > 0 && applied_after == Some(index - 1) {
             writeln!(w, "  {:>4} {:>8}   · applied (not on the wire)", 13, "")?;
-            printed_13 = true;
         }
         let number = step
             .step
