@@ -63,7 +63,10 @@ fn reference_captures_are_clean_successes_with_every_step() {
         assert_eq!(t["sessions"], serde_json::json!(["s1", "s2"]), "{name}");
         let observed: Vec<u64> = steps(t).iter().filter_map(|(s, _)| *s).collect();
         for step in (2..=12).chain(14..=22) {
-            assert!(observed.contains(&step), "{name}: step {step} observed: {observed:?}");
+            assert!(
+                observed.contains(&step),
+                "{name}: step {step} observed: {observed:?}"
+            );
         }
         let bad: Vec<String> = severities(&r).into_iter().filter(|s| s != "info").collect();
         assert!(bad.is_empty(), "{name}: no warning or error, got {bad:?}");
@@ -112,14 +115,29 @@ fn reference_ladder_frames() {
     let versions = t["versions"].as_array().unwrap();
     let config = versions
         .iter()
-        .find(|v| v["parameter"].as_str().unwrap().contains("VendorConfigFile"))
+        .find(|v| {
+            v["parameter"]
+                .as_str()
+                .unwrap()
+                .contains("VendorConfigFile")
+        })
         .unwrap();
-    assert_eq!((config["before"].as_str(), config["after"].as_str()), (Some("1.0.0"), Some("1.1.1")));
+    assert_eq!(
+        (config["before"].as_str(), config["after"].as_str()),
+        (Some("1.0.0"), Some("1.1.1"))
+    );
     // The session messages carry the same step numbers.
     let s1 = &sessions(&r)[0];
-    let session_steps: Vec<Option<u64>> =
-        s1["messages"].as_array().unwrap().iter().map(|m| m["step"].as_u64()).collect();
-    assert_eq!(session_steps, [Some(2), Some(3), Some(4), Some(5), Some(6), Some(7)]);
+    let session_steps: Vec<Option<u64>> = s1["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["step"].as_u64())
+        .collect();
+    assert_eq!(
+        session_steps,
+        [Some(2), Some(3), Some(4), Some(5), Some(6), Some(7)]
+    );
 }
 
 #[test]
@@ -131,16 +149,34 @@ fn cwmp_sim_transaction_and_its_quirks() {
     assert_eq!(t["command_key"], "dev-cfgupd-DV2301A0000");
     assert_eq!(t["outcome"], "success");
     assert_eq!(t["received_bytes"], 1025);
-    assert_eq!(t["announced_size"], Value::Null, "FileSize 0 announces nothing");
+    assert_eq!(
+        t["announced_size"],
+        Value::Null,
+        "FileSize 0 announces nothing"
+    );
     assert_eq!(t["sessions"], serde_json::json!(["s2", "s3"]));
     let fetch: Vec<(Option<u64>, Option<u64>)> = steps(t)
         .into_iter()
         .filter(|(s, _)| matches!(s, Some(9..=12)))
         .collect();
-    assert_eq!(fetch, [(Some(9), Some(49)), (Some(10), Some(51)), (Some(11), Some(53)), (Some(12), Some(56))]);
+    assert_eq!(
+        fetch,
+        [
+            (Some(9), Some(49)),
+            (Some(10), Some(51)),
+            (Some(11), Some(53)),
+            (Some(12), Some(56))
+        ]
+    );
     let found = codes(&t["deviations"]);
-    assert!(found.contains(&"basic-auth-cleartext".to_owned()), "pre-emptive Basic to the file server: {found:?}");
-    assert!(found.contains(&"command-key-mismatch".to_owned()), "M Download with an empty CommandKey: {found:?}");
+    assert!(
+        found.contains(&"basic-auth-cleartext".to_owned()),
+        "pre-emptive Basic to the file server: {found:?}"
+    );
+    assert!(
+        found.contains(&"command-key-mismatch".to_owned()),
+        "M Download with an empty CommandKey: {found:?}"
+    );
 }
 
 #[test]
@@ -170,7 +206,10 @@ fn netcwmp_fault_after_a_complete_fetch() {
     assert_eq!(t["received_bytes"], 1025);
     let found = codes(&t["deviations"]);
     assert!(found.contains(&"transfer-fault".to_owned()), "{found:?}");
-    assert!(found.contains(&"transfer-contradicts-capture".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"transfer-contradicts-capture".to_owned()),
+        "{found:?}"
+    );
     let fault = t["deviations"]
         .as_array()
         .unwrap()
@@ -208,7 +247,10 @@ fn fleet_fetches_are_told_apart_by_url() {
             ("DV230200004".to_owned(), 255)
         ]
     );
-    assert!(t.iter().all(|t| t["outcome"] == "success" && t["received_bytes"] == 1025));
+    assert!(
+        t.iter()
+            .all(|t| t["outcome"] == "success" && t["received_bytes"] == 1025)
+    );
     assert_eq!(r["summary"]["by_outcome"]["success"], 5);
 }
 
@@ -238,7 +280,11 @@ fn transaction_filter_and_fail_on() {
     assert_eq!(transactions(&r)[0]["id"], "t3");
     let wanted = &transactions(&r)[0]["sessions"];
     let shown: Vec<Value> = sessions(&r).iter().map(|s| s["id"].clone()).collect();
-    assert_eq!(Value::Array(shown), *wanted, "only the transaction's sessions");
+    assert_eq!(
+        Value::Array(shown),
+        *wanted,
+        "only the transaction's sessions"
+    );
 
     let bin = env!("CARGO_BIN_EXE_cwmpscope");
     let status = |args: &[&str]| {
@@ -250,8 +296,14 @@ fn transaction_filter_and_fail_on() {
             .code()
     };
     let reference = capture("reference-config-update.pcap");
-    assert_eq!(status(&["analyze", "--fail-on", "warning", &reference]), Some(0));
+    assert_eq!(
+        status(&["analyze", "--fail-on", "warning", &reference]),
+        Some(0)
+    );
     assert_eq!(status(&["analyze", "--fail-on", "error", &fleet]), Some(1));
     assert_eq!(status(&["analyze", &fleet]), Some(0));
-    assert_eq!(status(&["analyze", "--slow-response", "-3", &fleet]), Some(2));
+    assert_eq!(
+        status(&["analyze", "--slow-response", "-3", &fleet]),
+        Some(2)
+    );
 }

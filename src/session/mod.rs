@@ -238,6 +238,9 @@ pub enum Completed {
     Session(Session),
     Exchange(HttpExchange),
     Connection(ConnRecord),
+    /// A Connection Request the CPE accepted that no `6 CONNECTION REQUEST` session followed
+    /// within the window.
+    OrphanConnectionRequest(ConnectionRequest),
 }
 
 /// A finished CWMP session.

@@ -272,6 +272,17 @@ impl TransactionTracker {
             Completed::Session(s) => self.on_session(s, out),
             Completed::Exchange(x) => self.on_exchange(x),
             Completed::Connection(c) => self.on_connection(c, out),
+            Completed::OrphanConnectionRequest(cr) => out(Output::Finding(
+                Finding::new(
+                    "connection-request-timing",
+                    Severity::Warning,
+                    format!(
+                        "no Inform with 6 CONNECTION REQUEST from {} after the Connection Request it accepted",
+                        cr.cpe.ip()
+                    ),
+                )
+                .frames(cr.final_frame.or(Some(cr.frame))),
+            )),
         }
     }
 
