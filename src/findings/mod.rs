@@ -5,6 +5,8 @@
 pub mod cpe;
 pub mod datetime;
 pub mod session;
+#[cfg(test)]
+mod testkit;
 
 pub use cpe::CpeHistory;
 
