@@ -1074,7 +1074,7 @@ fn inform_content(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
                     format!(
                         "Inform CurrentTime {} is {} s {dir} the capture time {}{zone}",
                         text.trim(),
-                        secs(skew.abs()),
+                        secs(skew.saturating_abs()),
                         crate::types::format_ts(m.ts)
                     ),
                 ),
@@ -1221,7 +1221,7 @@ fn timing(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
         let message = if inform.ts < cr_ts {
             Some(format!(
                 "the Inform came {} s before the CPE's answer to the Connection Request",
-                secs(-delay)
+                secs(delay.saturating_neg())
             ))
         } else if delay > th.connection_request_timeout {
             Some(format!(
