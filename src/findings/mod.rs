@@ -2,7 +2,13 @@
 //! thresholds of the deviation catalogue (deviations.md). Session rules judge one finished
 //! session (and a CPE's sessions over time); transaction rules live with the transactions.
 
+pub mod cpe;
+pub mod datetime;
 pub mod session;
+#[cfg(test)]
+mod testkit;
+
+pub use cpe::CpeHistory;
 
 use crate::types::{FrameRef, Nanos};
 
@@ -59,6 +65,27 @@ impl Finding {
         self.message_index = Some(index);
         self
     }
+}
+
+/// Every session-level finding of a finished session: [`session::check_session`] plus the
+/// CPE-history rules of [`CpeHistory::check`] (which must see every session, in the order they
+/// finish). When the history says RetryCount grew (warning), the plain RetryCount info of the
+/// same session is dropped, so the code appears once.
+pub fn check_session_with_history(
+    s: &crate::session::Session,
+    history: &mut CpeHistory,
+    th: &Thresholds,
+) -> Vec<Finding> {
+    let mut out = session::check_session(s, th);
+    let across = history.check(s, th);
+    if across
+        .iter()
+        .any(|f| f.code == "retry-count-nonzero" && f.severity == Severity::Warning)
+    {
+        out.retain(|f| !(f.code == "retry-count-nonzero" && f.severity == Severity::Info));
+    }
+    out.extend(across);
+    out
 }
 
 /// Thresholds of the timing and ratio rules (each has a command-line flag).

@@ -199,6 +199,7 @@ const MAX_RECENT_CPES: usize = 100_000;
 /// Builds transactions from finished sessions and HTTP exchanges; runs the session rules.
 pub struct TransactionTracker {
     thresholds: Thresholds,
+    history: findings::CpeHistory,
     open: Vec<OpenTx>,
     /// File exchanges not yet claimed by a transaction (the fetch may finish before the
     /// session that ordered it).
@@ -253,6 +254,7 @@ impl TransactionTracker {
     pub fn new(thresholds: Thresholds) -> Self {
         TransactionTracker {
             thresholds,
+            history: findings::CpeHistory::default(),
             open: Vec::new(),
             pending: VecDeque::new(),
             recent: FxHashMap::default(),
@@ -273,15 +275,7 @@ impl TransactionTracker {
             Completed::Exchange(x) => self.on_exchange(x),
             Completed::Connection(c) => self.on_connection(c, out),
             Completed::OrphanConnectionRequest(cr) => out(Output::Finding(
-                Finding::new(
-                    "connection-request-timing",
-                    Severity::Warning,
-                    format!(
-                        "no Inform with 6 CONNECTION REQUEST from {} after the Connection Request it accepted",
-                        cr.cpe.ip()
-                    ),
-                )
-                .frames(cr.final_frame.or(Some(cr.frame))),
+                findings::session::orphan_connection_request(&cr, &self.thresholds),
             )),
         }
     }
@@ -423,7 +417,7 @@ impl TransactionTracker {
     }
 
     fn on_session(&mut self, mut s: Session, out: &mut impl FnMut(Output)) {
-        s.findings = findings::session::check_session(&s, &self.thresholds);
+        s.findings = findings::check_session_with_history(&s, &mut self.history, &self.thresholds);
         let key = cpe_key(&s);
         self.now = self.now.max(s.end);
 
@@ -851,7 +845,7 @@ fn clock_offset(s: &Session) -> Option<Nanos> {
         .messages
         .iter()
         .find(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))))?;
-    let current = crate::cwmp::parse_time(s.inform()?.current_time.as_deref()?)?;
+    let current = findings::datetime::known_nanos(s.inform()?.current_time.as_deref()?)?;
     Some(current - m.ts)
 }
 

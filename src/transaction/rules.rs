@@ -2,7 +2,8 @@
 //! of "Authentication" and "TCP and capture"), judged on one transaction.
 
 use super::{Kind, OpenTx, Outcome, SECOND, Step};
-use crate::cwmp::{FaultStruct, Rpc, TransferComplete, fault_meaning, parse_time};
+use crate::cwmp::{FaultStruct, Rpc, TransferComplete, fault_meaning};
+use crate::findings::datetime::known_nanos;
 use crate::findings::{Finding, Severity, Thresholds};
 use crate::http::auth::Credentials;
 use crate::session::{ConnRecord, Session};
@@ -512,7 +513,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
 
 fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Finding> {
     let success = o.tx.fault.as_ref().is_some_and(|f| f.code == Some(0));
-    let (s, c) = (parse_time(start), parse_time(complete));
+    let (s, c) = (known_nanos(start), known_nanos(complete));
     let frame =
         o.tx.steps
             .iter()
