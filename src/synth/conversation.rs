@@ -89,6 +89,9 @@ pub struct Connection {
     /// Data segments to drop from the capture: the segment holding this stream offset (0 = the
     /// first data byte) in this direction is absent although the receiver acknowledges it.
     pub lose: Vec<(Dir, u64)>,
+    /// Data segments to send twice: the segment holding this stream offset in this direction
+    /// is followed by an identical retransmission (on top of the profile's random ones).
+    pub retransmit: Vec<(Dir, u64)>,
 }
 
 impl Connection {
@@ -104,6 +107,7 @@ impl Connection {
             end: End::ClientFinFirst,
             end_at: At::After(MS),
             lose: Vec::new(),
+            retransmit: Vec::new(),
         }
     }
 
@@ -468,7 +472,12 @@ fn render_connection(
             } else {
                 packets.push(data);
                 stats.data_segments += 1;
-                if rng.chance(profile.retransmit) {
+                let scripted = conn.retransmit.iter().any(|&(dir, off)| {
+                    dir == step.dir
+                        && (base_offset + seg.start as u64..base_offset + seg.end as u64)
+                            .contains(&off)
+                });
+                if rng.chance(profile.retransmit) || scripted {
                     packets.push(Packet {
                         ts: seg.ts + RETRANSMIT_DELAY,
                         ..data
