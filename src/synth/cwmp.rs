@@ -380,6 +380,11 @@ impl FlowBuilder {
         self.flow
     }
 
+    /// The flow built so far (in the order the pieces were added).
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
     /// Adds a finished connection to the flow and returns its last packet's time.
     pub fn add_connection(&mut self, connection: Connection) -> Nanos {
         let last = connection.schedule().last;
