@@ -919,6 +919,39 @@ mod tests {
     }
 
     #[test]
+    fn scripted_retransmissions_repeat_exactly_the_chosen_segments() {
+        let mut conn = sample(0, 40000);
+        conn.retransmit.push((Dir::ToClient, 1500));
+        conn.retransmit.push((Dir::ToClient, 1600));
+        let mut sink = Collect::default();
+        let report = render([conn], &Profile::clean(4), &mut sink).unwrap();
+        assert_eq!(
+            report.retransmissions, 1,
+            "both offsets fall in one segment"
+        );
+        let segs: Vec<Seg> = sink.frames.iter().map(|f| parse(&f.2)).collect();
+        let server_data: Vec<&Seg> = segs
+            .iter()
+            .filter(|s| s.src_port == 7547 && !s.payload.is_empty())
+            .collect();
+        assert_eq!(
+            server_data.len(),
+            4,
+            "3000 bytes in 3 segments, one sent twice"
+        );
+        let second = server_data.get(1).expect("second segment");
+        let copies: Vec<&&Seg> = server_data.iter().filter(|s| s.seq == second.seq).collect();
+        assert_eq!(
+            copies.len(),
+            2,
+            "the segment holding 1460..2920 is sent twice"
+        );
+        assert_eq!(copies[0].payload, copies[1].payload);
+        assert_eq!(copies[0].payload.len(), 1460);
+        assert_eq!(reassemble(&sink.frames, 40000)[1].len(), 3000);
+    }
+
+    #[test]
     fn connections_interleave_by_time_and_order_is_checked() {
         let mut sink = Collect::default();
         let mut profile = Profile::clean(5);
