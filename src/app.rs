@@ -3,9 +3,13 @@
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
+use crate::findings::Thresholds;
 use crate::output::{Format, json, text};
-use crate::report::{Report, ReportOptions, SessionReport};
+use crate::report::{
+    CpeInfo, Deviation, Report, ReportOptions, SessionReport, Summary, TransactionReport, deviation,
+};
 use crate::transaction::Output;
+use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -48,6 +52,76 @@ pub struct AnalyzeArgs {
     /// Colour in the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Only this transaction (its id in the report, e.g. t3) and its sessions.
+    #[arg(long, value_name = "ID")]
+    pub transaction: Option<String>,
+    /// Exit with status 1 when a finding of this severity or worse is reported.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+/// Thresholds of the timing and ratio findings (see docs/findings.md).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Thresholds")]
+pub struct ThresholdArgs {
+    /// slow-response: a response later than this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub slow_response: f64,
+    /// session-timeout: a gap inside a session longer than this (unless the CPE's SessionTimeout says otherwise).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub session_timeout: f64,
+    /// clock-skew: Inform CurrentTime this far from the capture time.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub clock_skew: f64,
+    /// connection-request-timing: the Inform must follow an accepted Connection Request within this.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub cr_timeout: f64,
+    /// tcp-retransmissions: share of a connection's data segments that are retransmissions.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
+    pub retransmission_threshold: f64,
+    /// retry-backoff-violation: the back-off window's minimum wait m (CWMPRetryMinimumWaitInterval).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub retry_min_wait: f64,
+    /// retry-backoff-violation: the back-off window's multiplier k (CWMPRetryIntervalMultiplier).
+    #[arg(long, value_name = "K", default_value_t = 2000.0)]
+    pub retry_interval_multiplier: f64,
+}
+
+impl ThresholdArgs {
+    fn thresholds(&self) -> Result<Thresholds, RunError> {
+        let secs = |name: &str, v: f64| {
+            if v.is_finite() && (0.0..1e9).contains(&v) {
+                Ok((v * 1e9) as Nanos)
+            } else {
+                Err(RunError::Usage(format!(
+                    "--{name} takes a number of seconds, not {v}"
+                )))
+            }
+        };
+        if !(0.0..=100.0).contains(&self.retransmission_threshold) {
+            return Err(RunError::Usage(format!(
+                "--retransmission-threshold takes a percentage from 0 to 100, not {}",
+                self.retransmission_threshold
+            )));
+        }
+        Ok(Thresholds {
+            slow_response: secs("slow-response", self.slow_response)?,
+            session_timeout: secs("session-timeout", self.session_timeout)?,
+            clock_skew: secs("clock-skew", self.clock_skew)?,
+            connection_request_timeout: secs("cr-timeout", self.cr_timeout)?,
+            retransmission_ratio: self.retransmission_threshold / 100.0,
+            retry_min_wait: secs("retry-min-wait", self.retry_min_wait)? as f64 / 1e9,
+            retry_interval_multiplier: self.retry_interval_multiplier,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -62,6 +136,8 @@ pub enum ColorChoice {
 pub enum Outcome {
     /// Analysis ran (exit 0).
     Analyzed,
+    /// Analysis ran and found what `--fail-on` asked about (exit 1).
+    FindingsFound,
 }
 
 /// Why a run failed before or while analyzing (exit 2).
@@ -71,6 +147,8 @@ pub enum RunError {
     Input(#[from] InputError),
     #[error("no input: give capture files (or - for stdin)")]
     NoInput,
+    #[error("{0}")]
+    Usage(String),
     #[error("{0}")]
     Output(#[from] io::Error),
 }
@@ -105,11 +183,11 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn matches_cpe(s: &SessionReport, filters: &[String]) -> bool {
+fn matches_cpe(cpe: &CpeInfo, filters: &[String]) -> bool {
     filters.is_empty()
         || filters.iter().any(|f| {
-            s.cpe.ip == *f
-                || s.cpe
+            cpe.ip == *f
+                || cpe
                     .serial
                     .as_deref()
                     .is_some_and(|serial| serial.eq_ignore_ascii_case(f))
@@ -133,6 +211,7 @@ fn analyze(
     if names.is_empty() {
         return Err(RunError::NoInput);
     }
+    let thresholds = args.thresholds.thresholds()?;
     let mut readers = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let index = u16::try_from(i).unwrap_or(u16::MAX);
@@ -144,35 +223,66 @@ fn analyze(
         show_secrets: args.show_secrets,
         files: files.clone(),
     };
-    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
-    let mut sessions: Vec<SessionReport> = Vec::new();
-    let mut ndjson_summary = crate::report::Summary::default();
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        thresholds,
+        ..AnalyzerConfig::default()
+    });
+    let ndjson = args.format == Format::Ndjson;
+    let mut collected = Collected::default();
     let mut write_error: Option<io::Error> = None;
     let mut read_error: Option<InputError> = None;
     let output_failed = std::cell::Cell::new(false);
     {
         let mut on_output = |item: Output| {
-            let Output::Session(s) = item else {
-                return;
+            let written = match item {
+                Output::Session(s) => {
+                    let report = SessionReport::build(&s, &opts);
+                    if !matches_cpe(&report.cpe, &args.cpe) || args.transaction.is_some() && ndjson
+                    {
+                        return;
+                    }
+                    collected.summary.add_session(&report);
+                    if ndjson {
+                        json::write_ndjson(out, "session", &report)
+                    } else {
+                        collected.sessions.push(report);
+                        Ok(())
+                    }
+                }
+                Output::Transaction(t) => {
+                    let report = TransactionReport::build(&t, &opts);
+                    if !matches_cpe(&report.cpe, &args.cpe)
+                        || args.transaction.as_ref().is_some_and(|id| *id != report.id)
+                    {
+                        return;
+                    }
+                    collected.summary.add_transaction(&report);
+                    if ndjson {
+                        json::write_ndjson(out, "transaction", &report)
+                    } else {
+                        collected.transactions.push(report);
+                        Ok(())
+                    }
+                }
+                Output::Finding(f) => {
+                    if args.transaction.is_some() {
+                        return;
+                    }
+                    let d = deviation(&f, &opts);
+                    collected.summary.add_findings(std::slice::from_ref(&d));
+                    if ndjson {
+                        json::write_ndjson(out, "finding", &d)
+                    } else {
+                        collected.findings.push(d);
+                        Ok(())
+                    }
+                }
             };
-            let report = SessionReport::build(&s, &opts);
-            if !matches_cpe(&report, &args.cpe) {
-                return;
-            }
-            if args.format == Format::Ndjson {
-                ndjson_summary.sessions += 1;
-                for d in &report.deviations {
-                    ndjson_summary.deviations.add(d.code);
-                }
-                if write_error.is_none()
-                    && let Err(e) =
-                        json::write_ndjson_session(out, &report).and_then(|_| out.flush())
-                {
-                    write_error = Some(e);
-                    output_failed.set(true);
-                }
-            } else {
-                sessions.push(report);
+            if let Err(e) = written.and_then(|_| if ndjson { out.flush() } else { Ok(()) })
+                && write_error.is_none()
+            {
+                write_error = Some(e);
+                output_failed.set(true);
             }
         };
         loop {
@@ -201,18 +311,55 @@ fn analyze(
         writeln!(err, "cwmpscope: warning: {w}")?;
     }
     let capture = analyzer.capture_summary(files, warnings);
+    let summary = collected.summary.clone();
     match args.format {
-        Format::Ndjson => json::write_ndjson_end(out, &capture, &ndjson_summary)?,
-        Format::Json => json::write_json(out, &Report::new(capture, sessions))?,
-        Format::Text => {
-            let report = Report::new(capture, sessions);
-            let shown: Vec<&SessionReport> = report.sessions.iter().collect();
-            let style = text::Style {
-                color: use_color(args.color),
-            };
-            text::write_report(out, &report, &shown, style)?;
+        Format::Ndjson => json::write_ndjson_end(out, &capture, &summary)?,
+        Format::Json | Format::Text => {
+            let mut sessions = collected.sessions;
+            if let Some(id) = &args.transaction {
+                // Only the sessions of the selected transaction.
+                let wanted: Vec<&String> = collected
+                    .transactions
+                    .iter()
+                    .filter(|t| t.id == *id)
+                    .flat_map(|t| &t.sessions)
+                    .collect();
+                sessions.retain(|s| wanted.contains(&&s.id));
+            }
+            let report = Report::new(
+                capture,
+                sessions,
+                collected.transactions,
+                collected.findings,
+            );
+            if args.format == Format::Json {
+                json::write_json(out, &report)?;
+            } else {
+                let style = text::Style {
+                    color: use_color(args.color),
+                };
+                text::write_report(out, &report, style)?;
+            }
         }
     }
     out.flush()?;
-    Ok(Outcome::Analyzed)
+    let failing = match args.fail_on {
+        Some(FailOn::Error) => summary.by_severity.error > 0,
+        Some(FailOn::Warning) => summary.by_severity.error + summary.by_severity.warning > 0,
+        None => false,
+    };
+    Ok(if failing {
+        Outcome::FindingsFound
+    } else {
+        Outcome::Analyzed
+    })
+}
+
+/// What a run collected for the printers that need everything at the end.
+#[derive(Default)]
+struct Collected {
+    sessions: Vec<SessionReport>,
+    transactions: Vec<TransactionReport>,
+    findings: Vec<Deviation>,
+    summary: Summary,
 }

@@ -1,10 +1,11 @@
 //! cwmpscope: a TR-069 (CWMP) capture analyzer.
 //!
-//! The core is pure and synchronous: frames go in, sessions (and, later, transactions and
-//! findings) come out. Each stage is a module with one owned type crossing its boundary:
+//! The core is pure and synchronous: frames go in, sessions, transactions and findings come
+//! out. Each stage is a module with one owned type crossing its boundary:
 //!
 //! ```text
-//! capture ─Frame→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpMessage→ cwmp ─Envelope→ session ─Session→ report → output
+//! capture ─Frame→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpMessage→ cwmp ─Envelope→
+//!   session ─Session/HttpExchange→ transaction ─Session/Transaction/Finding→ report → output
 //! ```
 //!
 //! Shells around the core read capture files (`capture`) and print text or JSON (`output`).

@@ -1,7 +1,7 @@
 //! `cwmpscope`: the command-line shell around the library.
 
 use clap::Parser;
-use cwmpscope::app::{Cli, run};
+use cwmpscope::app::{Cli, Outcome, run};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
@@ -11,7 +11,8 @@ fn main() -> ExitCode {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut err = io::stderr();
     match run(cli, &mut out, &mut err) {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(Outcome::Analyzed) => ExitCode::SUCCESS,
+        Ok(Outcome::FindingsFound) => ExitCode::from(1),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             drop(out.flush());

@@ -6,6 +6,7 @@ pub use crate::findings::{Finding, Severity};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
 use crate::session::{MessageKind, Session, SessionMessage};
 use crate::tcp::ConnEnd;
+use crate::transaction::{Outcome, Party, Transaction};
 use crate::types::{FrameRef, Nanos, format_ts};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -235,11 +236,59 @@ pub struct SessionReport {
     pub start_nanos: Nanos,
 }
 
+/// Transactions by outcome.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ByOutcome {
+    pub success: usize,
+    pub failed: usize,
+    pub incomplete: usize,
+}
+
+/// Findings by severity.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BySeverity {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
 /// The `summary` part.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
     pub sessions: usize,
+    pub transactions: usize,
+    pub by_outcome: ByOutcome,
+    /// Every finding of sessions, transactions and the capture, by code.
     pub deviations: Counts,
+    pub by_severity: BySeverity,
+}
+
+impl Summary {
+    pub fn add_session(&mut self, s: &SessionReport) {
+        self.sessions += 1;
+        self.add_findings(&s.deviations);
+    }
+
+    pub fn add_transaction(&mut self, t: &TransactionReport) {
+        self.transactions += 1;
+        match t.outcome {
+            Outcome::Success => self.by_outcome.success += 1,
+            Outcome::Failed => self.by_outcome.failed += 1,
+            Outcome::Incomplete => self.by_outcome.incomplete += 1,
+        }
+        self.add_findings(&t.deviations);
+    }
+
+    pub fn add_findings(&mut self, findings: &[Deviation]) {
+        for d in findings {
+            self.deviations.add(d.code);
+            match d.severity {
+                Severity::Error => self.by_severity.error += 1,
+                Severity::Warning => self.by_severity.warning += 1,
+                Severity::Info => self.by_severity.info += 1,
+            }
+        }
+    }
 }
 
 /// The whole report (`--format json`).
@@ -247,24 +296,175 @@ pub struct Summary {
 pub struct Report {
     pub capture: CaptureSummary,
     pub sessions: Vec<SessionReport>,
+    pub transactions: Vec<TransactionReport>,
+    /// Findings that belong to no session or transaction.
+    pub deviations: Vec<Deviation>,
     pub summary: Summary,
 }
 
 impl Report {
-    pub fn new(capture: CaptureSummary, mut sessions: Vec<SessionReport>) -> Report {
+    pub fn new(
+        capture: CaptureSummary,
+        mut sessions: Vec<SessionReport>,
+        mut transactions: Vec<TransactionReport>,
+        deviations: Vec<Deviation>,
+    ) -> Report {
         sessions.sort_by_key(|s| (s.start_nanos, s.id.len(), s.id.clone()));
-        let mut summary = Summary {
-            sessions: sessions.len(),
-            ..Summary::default()
-        };
-        for d in sessions.iter().flat_map(|s| &s.deviations) {
-            summary.deviations.add(d.code);
+        transactions.sort_by_key(|t| t.number);
+        let mut summary = Summary::default();
+        for s in &sessions {
+            summary.add_session(s);
         }
+        for t in &transactions {
+            summary.add_transaction(t);
+        }
+        summary.add_findings(&deviations);
         Report {
             capture,
             sessions,
+            transactions,
+            deviations,
             summary,
         }
+    }
+}
+
+/// One step of a transaction in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    pub step: Option<u32>,
+    pub what: String,
+    pub frame: Option<FrameLabel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_frame: Option<FrameLabel>,
+    pub ts: String,
+    pub from: &'static str,
+    pub to: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Seconds since the transaction's first step (for ladders).
+    #[serde(skip)]
+    pub rel: f64,
+}
+
+/// A version parameter before and after the transfer.
+#[derive(Clone, Debug, Serialize)]
+pub struct VersionReport {
+    pub parameter: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One transaction in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct TransactionReport {
+    pub id: String,
+    pub kind: &'static str,
+    pub cpe: CpeInfo,
+    pub acs: AcsInfo,
+    pub file_server: Option<String>,
+    pub command_key: String,
+    pub file_type: String,
+    pub url: String,
+    pub announced_size: Option<u64>,
+    pub received_bytes: Option<u64>,
+    pub download_status: Option<u32>,
+    pub outcome: Outcome,
+    pub fault: Option<Value>,
+    pub sessions: Vec<String>,
+    pub start: String,
+    pub end: String,
+    pub versions: Vec<VersionReport>,
+    pub steps: Vec<StepReport>,
+    pub deviations: Vec<Deviation>,
+    #[serde(skip)]
+    pub number: u64,
+}
+
+fn party(p: Party) -> &'static str {
+    match p {
+        Party::Cpe => "cpe",
+        Party::Acs => "acs",
+        Party::FileServer => "file-server",
+    }
+}
+
+impl TransactionReport {
+    pub fn build(t: &Transaction, opts: &ReportOptions) -> TransactionReport {
+        let device = t.cpe.device.as_ref();
+        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let origin = t.steps.first().map(|s| s.ts).unwrap_or(t.start);
+        TransactionReport {
+            id: format!("t{}", t.number),
+            kind: t.kind.as_str(),
+            cpe: CpeInfo {
+                ip: t.cpe.ip.to_string(),
+                manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
+                oui: device.and_then(|d| non_empty(&d.oui)),
+                product_class: device.and_then(|d| non_empty(&d.product_class)),
+                serial: device.and_then(|d| non_empty(&d.serial_number)),
+            },
+            acs: AcsInfo {
+                ip: t.acs.ip().to_string(),
+                port: t.acs.port(),
+            },
+            file_server: t.file_server.map(|a| a.to_string()),
+            command_key: t.command_key.clone(),
+            file_type: t.file_type.clone(),
+            url: redact_url(&t.url, opts),
+            announced_size: t.announced_size,
+            received_bytes: t.received_bytes,
+            download_status: t.download_status,
+            outcome: t.outcome,
+            fault: t.fault.as_ref().map(fault_json),
+            sessions: t.sessions.iter().map(|n| format!("s{n}")).collect(),
+            start: format_ts(t.start),
+            end: format_ts(t.end),
+            versions: t
+                .versions
+                .iter()
+                .map(|(p, b, a)| VersionReport {
+                    parameter: p.clone(),
+                    before: b.clone(),
+                    after: a.clone(),
+                })
+                .collect(),
+            steps: t
+                .steps
+                .iter()
+                .map(|s| StepReport {
+                    step: s.step,
+                    what: s.what.clone(),
+                    frame: s.frame.map(|f| opts.frame(f)),
+                    first_frame: s.first_frame.map(|f| opts.frame(f)),
+                    ts: format_ts(s.ts),
+                    from: party(s.from),
+                    to: party(s.to),
+                    session: s.session.map(|n| format!("s{n}")),
+                    rel: (s.ts - origin) as f64 / 1e9,
+                })
+                .collect(),
+            deviations: t.findings.iter().map(|f| deviation(f, opts)).collect(),
+            number: t.number,
+        }
+    }
+}
+
+/// A URL with any `user:password@` part redacted.
+fn redact_url(url: &str, opts: &ReportOptions) -> String {
+    if opts.show_secrets {
+        return url.to_owned();
+    }
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://{REDACTED}@{host}{path}"),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -383,7 +583,7 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
         status: m.http.status,
         rpcs: m.rpc_names().map(str::to_owned).collect(),
         cwmp_id: m.envelopes.iter().find_map(|e| e.header.id.clone()),
-        step: None,
+        step: m.step,
         body_bytes: m.http.body_len,
         complete: m.http.complete,
         auth: m.credentials.as_ref().map(|c| credentials_json(c, opts)),

@@ -227,3 +227,45 @@ pub fn fault_meaning(code: u32) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Parses a CWMP `dateTime` (RFC 3339, with or without a zone; no zone means UTC) into
+/// nanoseconds since the epoch. The Unknown Time (`0001-01-01T00:00:00Z`) and empty text give
+/// None.
+pub fn parse_time(text: &str) -> Option<crate::types::Nanos> {
+    let text = text.trim();
+    if text.is_empty() || text.starts_with("0001-01-01") {
+        return None;
+    }
+    let has_zone = text.ends_with('Z') || text.ends_with('z') || {
+        let tail = text.get(19..).unwrap_or("");
+        tail.contains('+') || tail.contains('-')
+    };
+    let owned;
+    let full = if has_zone {
+        text
+    } else {
+        owned = format!("{text}Z");
+        &owned
+    };
+    let t =
+        time::OffsetDateTime::parse(full, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos()).ok()
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::parse_time;
+
+    #[test]
+    fn cwmp_times() {
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1_000_000_000));
+        assert_eq!(parse_time("1970-01-01T00:00:01"), Some(1_000_000_000));
+        assert_eq!(
+            parse_time("1970-01-01T01:00:01.5+01:00"),
+            Some(1_500_000_000)
+        );
+        assert_eq!(parse_time("0001-01-01T00:00:00Z"), None);
+        assert_eq!(parse_time(""), None);
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}

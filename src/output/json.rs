@@ -1,6 +1,6 @@
 //! JSON (one document at the end) and NDJSON (one object a line, as each session completes).
 
-use crate::report::{CaptureSummary, Report, SessionReport, Summary};
+use crate::report::{CaptureSummary, Report, Summary};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -17,9 +17,14 @@ fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::R
     w.write_all(b"\n")
 }
 
-/// One NDJSON line for a finished session: `{"type":"session", …}`.
-pub fn write_ndjson_session(w: &mut dyn Write, s: &SessionReport) -> io::Result<()> {
-    line(w, "session", s)
+/// One NDJSON line for a finished item: `{"type":"session", …}`, `{"type":"transaction", …}`
+/// or `{"type":"finding", …}`.
+pub fn write_ndjson<T: Serialize>(
+    w: &mut dyn Write,
+    kind: &'static str,
+    item: &T,
+) -> io::Result<()> {
+    line(w, kind, item)
 }
 
 /// The closing NDJSON lines: `{"type":"capture", …}` then `{"type":"summary", …}`.

@@ -1,8 +1,11 @@
 //! The text report: a summary line, each session as a compact ladder (CPE and ACS columns, one
 //! arrow per HTTP message with its RPCs, time and frames), then a session table.
 
-use crate::report::{CaptureSummary, Deviation, MessageReport, Report, SessionReport, Severity};
+use crate::report::{
+    CaptureSummary, Deviation, MessageReport, Report, SessionReport, Severity, TransactionReport,
+};
 use crate::tcp::ConnEnd;
+use crate::transaction::Outcome;
 use std::io::{self, Write};
 
 /// ANSI styling, on only when asked (terminal and no `NO_COLOR`).
@@ -36,34 +39,38 @@ const MIN_ARROW: usize = 36;
 const MAX_ARROW: usize = 88;
 
 /// Writes the whole text report.
-pub fn write_report(
-    w: &mut dyn Write,
-    report: &Report,
-    shown: &[&SessionReport],
-    style: Style,
-) -> io::Result<()> {
-    write_header(w, &report.capture, report.sessions.len(), shown.len())?;
-    for s in shown {
+pub fn write_report(w: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
+    write_header(w, report)?;
+    for t in &report.transactions {
         writeln!(w)?;
-        write_session(w, s, style)?;
+        write_transaction(w, t, report, style)?;
     }
-    if !shown.is_empty() {
+    // Sessions that belong to no transaction get their own ladder.
+    for s in &report.sessions {
+        if !report
+            .transactions
+            .iter()
+            .any(|t| t.sessions.contains(&s.id))
+        {
+            writeln!(w)?;
+            write_session(w, s, style)?;
+        }
+    }
+    if !report.sessions.is_empty() {
         writeln!(w)?;
-        write_table(w, shown)?;
+        let all: Vec<&SessionReport> = report.sessions.iter().collect();
+        write_table(w, &all)?;
     }
-    Ok(())
+    write_findings(w, report, style)
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn write_header(
-    w: &mut dyn Write,
-    c: &CaptureSummary,
-    sessions: usize,
-    shown: usize,
-) -> io::Result<()> {
+fn write_header(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let c = &report.capture;
+    let sum = &report.summary;
     let name = match c.files.as_slice() {
         [] => "-".to_owned(),
         [one] => one.clone(),
@@ -75,10 +82,34 @@ fn write_header(
     };
     writeln!(
         w,
-        "{name}: {}{duration} · {} · {}",
+        "{name}: {}{duration} · {} · {} · {}",
         plural(c.packets, "packet", "packets"),
         plural(c.hosts, "host", "hosts"),
-        plural(sessions as u64, "session", "sessions"),
+        plural(sum.sessions as u64, "session", "sessions"),
+        plural(sum.transactions as u64, "transaction", "transactions"),
+    )?;
+    let o = &sum.by_outcome;
+    let mut outcomes = Vec::new();
+    for (n, what) in [
+        (o.success, "success"),
+        (o.failed, "failed"),
+        (o.incomplete, "incomplete"),
+    ] {
+        if n > 0 {
+            outcomes.push(format!("{n} {what}"));
+        }
+    }
+    if outcomes.is_empty() {
+        outcomes.push("none".to_owned());
+    }
+    let b = &sum.by_severity;
+    writeln!(
+        w,
+        "  transactions: {} · findings: {} error, {} warning, {} info",
+        outcomes.join(" · "),
+        b.error,
+        b.warning,
+        b.info
     )?;
     let mut details = vec![
         plural(c.tcp_connections, "TCP connection", "TCP connections"),
@@ -86,8 +117,9 @@ fn write_header(
     ];
     if c.tcp_gaps > 0 {
         details.push(format!(
-            "{} with bytes lost by the capture",
-            plural(c.tcp_gaps, "stream", "streams")
+            "{} with {} bytes lost by the capture",
+            plural(c.tcp_gaps, "stream", "streams"),
+            c.tcp_gap_bytes
         ));
     }
     let u = &c.undecoded;
@@ -100,9 +132,6 @@ fn write_header(
     writeln!(w, "  {}", details.join(" · "))?;
     for warning in &c.warnings {
         writeln!(w, "  warning: {warning}")?;
-    }
-    if shown != sessions {
-        writeln!(w, "  showing {shown} of {sessions} sessions")?;
     }
     Ok(())
 }
@@ -262,6 +291,231 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
         writeln!(w, "  {at:>8.3}   {row}")?;
     }
     for d in &s.deviations {
+        write_deviation(w, d, style)?;
+    }
+    Ok(())
+}
+
+/// Where a party's lifeline sits in a transaction ladder.
+fn column(p: &str, acs: usize, file: usize) -> usize {
+    match p {
+        "cpe" => 0,
+        "acs" => acs,
+        _ => file,
+    }
+}
+
+/// One row of a three-column ladder: lifelines, and an arrow with its label between two of them.
+fn ladder_row(from: usize, to: usize, label: &str, acs: usize, file: usize) -> String {
+    let mut row: Vec<char> = vec![' '; file + 1];
+    for x in [0, acs, file] {
+        if let Some(c) = row.get_mut(x) {
+            *c = '│';
+        }
+    }
+    let (left, right) = (from.min(to), from.max(to));
+    for x in left + 1..right {
+        if let Some(c) = row.get_mut(x) {
+            *c = if x == acs { '┼' } else { '─' };
+        }
+    }
+    let rightwards = to > from;
+    if let Some(c) = row.get_mut(from) {
+        *c = if rightwards { '├' } else { '┤' };
+    }
+    if rightwards {
+        if let Some(c) = row.get_mut(right - 1) {
+            *c = '▶';
+        }
+    } else if let Some(c) = row.get_mut(left + 1) {
+        *c = '◀';
+    }
+    let room = (right - left).saturating_sub(9);
+    let text = truncate(label, room);
+    let start = if rightwards { left + 4 } else { left + 5 };
+    if let Some(c) = row.get_mut(start - 1) {
+        *c = ' ';
+    }
+    for (i, ch) in text.chars().enumerate() {
+        if let Some(c) = row.get_mut(start + i) {
+            *c = ch;
+        }
+    }
+    if let Some(c) = row.get_mut(start + text.chars().count()) {
+        *c = ' ';
+    }
+    row.into_iter().collect()
+}
+
+fn kind_label(kind: &str) -> &str {
+    match kind {
+        "configuration-update" => "configuration update",
+        "firmware-upgrade" => "firmware upgrade",
+        other => other,
+    }
+}
+
+/// One transaction: its verdict, file and versions, the three-column ladder with step
+/// numbers, and its findings under the arrows they concern.
+pub fn write_transaction(
+    w: &mut dyn Write,
+    t: &TransactionReport,
+    report: &Report,
+    style: Style,
+) -> io::Result<()> {
+    let cpe = {
+        let parts: Vec<&str> = [&t.cpe.manufacturer, &t.cpe.product_class, &t.cpe.serial]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .collect();
+        format!("CPE {} ({})", parts.join(" "), t.cpe.ip)
+    };
+    let outcome = match t.outcome {
+        Outcome::Success => style.paint("1;32", "SUCCESS"),
+        Outcome::Failed => style.paint("1;31", "FAILED"),
+        Outcome::Incomplete => style.paint("1;33", "INCOMPLETE"),
+    };
+    writeln!(
+        w,
+        "{}  {} · {cpe} · CommandKey {} · {outcome}",
+        style.bold(&t.id),
+        kind_label(t.kind),
+        t.command_key
+    )?;
+    let received = match (t.received_bytes, t.announced_size) {
+        (Some(r), Some(a)) => format!(" · {r} of {a} bytes"),
+        (Some(r), None) => format!(" · {r} bytes"),
+        (None, Some(a)) => format!(" · FileSize {a}, nothing received"),
+        (None, None) => String::new(),
+    };
+    let status = t
+        .download_status
+        .map(|s| format!(" · DownloadResponse Status {s}"))
+        .unwrap_or_default();
+    writeln!(w, "    file {}{received}{status}", t.url)?;
+    for v in &t.versions {
+        let short = v
+            .parameter
+            .strip_prefix("InternetGatewayDevice.")
+            .or_else(|| v.parameter.strip_prefix("Device."))
+            .unwrap_or(&v.parameter);
+        let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "?".to_owned());
+        writeln!(w, "    {short} {} → {}", show(&v.before), show(&v.after))?;
+    }
+    if let Some(fault) = &t.fault
+        && fault
+            .get("code")
+            .and_then(|c| c.as_u64())
+            .is_some_and(|c| c != 0)
+    {
+        writeln!(
+            w,
+            "    fault {} {}",
+            fault["code"],
+            fault.get("meaning").and_then(|m| m.as_str()).unwrap_or("")
+        )?;
+    }
+    let lane = |from: &str, to: &str| from == "file-server" || to == "file-server";
+    let labels: Vec<String> = t.steps.iter().map(|s| s.what.clone()).collect();
+    let acs_lane = t
+        .steps
+        .iter()
+        .zip(&labels)
+        .filter(|(s, _)| !lane(s.from, s.to) && s.frame.is_some())
+        .map(|(_, l)| l.chars().count() + 9)
+        .max()
+        .unwrap_or(MIN_ARROW)
+        .clamp(MIN_ARROW, MAX_ARROW);
+    let file_lane = t
+        .steps
+        .iter()
+        .zip(&labels)
+        .filter(|(s, _)| lane(s.from, s.to))
+        .map(|(_, l)| (l.chars().count() + 9).saturating_sub(acs_lane))
+        .max()
+        .unwrap_or(0)
+        .clamp(24, MAX_ARROW);
+    let (acs, file) = (acs_lane, acs_lane + file_lane);
+    let cpe_head = format!("CPE {}", t.cpe.ip);
+    let acs_head = format!("ACS {}:{}", t.acs.ip, t.acs.port);
+    let file_head = format!("File server {}", t.file_server.as_deref().unwrap_or("?"));
+    let heads = format!("{cpe_head:<acs$}{acs_head:<file_lane$}{file_head}");
+    writeln!(w, "  {:>4} {:>8}   {heads}", "step", "+s")?;
+    // Findings of the transaction and of its sessions, placed under the step of their frame.
+    let session_findings: Vec<&Deviation> = report
+        .sessions
+        .iter()
+        .filter(|s| t.sessions.contains(&s.id))
+        .flat_map(|s| &s.deviations)
+        .collect();
+    let mut pending: Vec<&Deviation> = t.deviations.iter().chain(session_findings).collect();
+    // Step 13 (the CPE applies the file) is not on the wire: shown after the fetch when the
+    // report followed.
+    let applied_after = t
+        .steps
+        .iter()
+        .rposition(|s| s.step.is_some_and(|n| (9..=12).contains(&n)))
+        .filter(|_| t.steps.iter().any(|s| s.step.is_some_and(|n| n >= 14)));
+    for (index, (step, label)) in t.steps.iter().zip(&labels).enumerate() {
+        if index > 0 && applied_after == Some(index - 1) {
+            writeln!(w, "  {:>4} {:>8}   · applied (not on the wire)", 13, "")?;
+        }
+        let number = step
+            .step
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "·".to_owned());
+        match &step.frame {
+            Some(frame) => {
+                let row = ladder_row(
+                    column(step.from, acs, file),
+                    column(step.to, acs, file),
+                    label,
+                    acs,
+                    file,
+                );
+                let frames = match &step.first_frame {
+                    Some(first) => format!("frame {first}-{frame}"),
+                    None => format!("frame {frame}"),
+                };
+                writeln!(w, "  {number:>4} {:>8.3}   {row}   {frames}", step.rel)?;
+                let (here, rest): (Vec<&Deviation>, Vec<&Deviation>) =
+                    pending.into_iter().partition(|d| d.frames.contains(frame));
+                pending = rest;
+                for d in here {
+                    write!(w, "       ")?;
+                    write_deviation(w, d, style)?;
+                }
+            }
+            None => writeln!(w, "  {number:>4} {:>8.3}   ╳ {label}", step.rel)?,
+        }
+    }
+    for d in pending
+        .into_iter()
+        .filter(|d| t.deviations.iter().any(|x| std::ptr::eq(x, *d)))
+    {
+        write_deviation(w, d, style)?;
+    }
+    Ok(())
+}
+
+/// Every finding, worst first, with where it belongs.
+fn write_findings(w: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
+    let mut all: Vec<(&str, &Deviation)> = Vec::new();
+    for t in &report.transactions {
+        all.extend(t.deviations.iter().map(|d| (t.id.as_str(), d)));
+    }
+    for s in &report.sessions {
+        all.extend(s.deviations.iter().map(|d| (s.id.as_str(), d)));
+    }
+    all.extend(report.deviations.iter().map(|d| ("capture", d)));
+    if all.is_empty() {
+        return Ok(());
+    }
+    all.sort_by_key(|d| std::cmp::Reverse(d.1.severity));
+    writeln!(w)?;
+    writeln!(w, "findings")?;
+    for (owner, d) in all {
+        write!(w, "  {owner:<8}")?;
         write_deviation(w, d, style)?;
     }
     Ok(())

@@ -99,6 +99,8 @@ pub struct SessionMessage {
     pub envelopes: Vec<Envelope>,
     /// The body could not be decoded as SOAP.
     pub malformed: Option<MalformedXml>,
+    /// Step of the reference ladder (flow.md), set when the message belongs to a transaction.
+    pub step: Option<u32>,
 }
 
 impl SessionMessage {
@@ -236,6 +238,9 @@ pub enum Completed {
     Session(Session),
     Exchange(HttpExchange),
     Connection(ConnRecord),
+    /// A Connection Request the CPE accepted that no `6 CONNECTION REQUEST` session followed
+    /// within the window.
+    OrphanConnectionRequest(ConnectionRequest),
 }
 
 /// A finished CWMP session.

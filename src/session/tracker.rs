@@ -233,7 +233,17 @@ impl SessionTracker {
             self.finalize(number, out);
         }
         let window = self.cfg.connection_request_window;
-        self.pending_crs.retain(|p| p.cr.ts + window > now);
+        while self
+            .pending_crs
+            .front()
+            .is_some_and(|p| p.cr.ts + window <= now)
+        {
+            if let Some(p) = self.pending_crs.pop_front()
+                && p.accepted
+            {
+                out(Completed::OrphanConnectionRequest(p.cr));
+            }
+        }
     }
 
     /// End of input: every session still open is finished.
@@ -248,7 +258,11 @@ impl SessionTracker {
         for number in rest {
             self.finalize(number, out);
         }
-        self.pending_crs.clear();
+        for p in std::mem::take(&mut self.pending_crs) {
+            if p.accepted {
+                out(Completed::OrphanConnectionRequest(p.cr));
+            }
+        }
     }
 
     fn add_note(&mut self, conn: ConnId, session: Option<u64>, note: Note) {
@@ -585,6 +599,7 @@ impl SessionTracker {
             set_cookies,
             envelopes,
             malformed,
+            step: None,
         }
     }
 

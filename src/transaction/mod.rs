@@ -1,17 +1,135 @@
 //! Configuration-update transactions: each file transfer the ACS orders (Download or Upload),
 //! followed across sessions and hosts from the RPC through the file fetch to the
-//! TransferComplete that reports it, with every message numbered against the reference ladder.
-//! This stage also runs the session rules, so what leaves it is final.
+//! TransferComplete that reports it, with every message numbered against the reference ladder
+//! (flow.md). This stage also runs the session rules, so what leaves it is final.
+//!
+//! Sessions and HTTP exchanges arrive in the order they finish. A transaction opens when the
+//! session carrying its Download finishes, collects the file exchanges of that CPE (including
+//! ones that finished earlier and were kept aside), closes on the TransferComplete with its
+//! CommandKey (or at once for DownloadResponse Status 0 or a rejected Download), and is handed
+//! on once its file connections have closed, or at the end of the capture.
 
-use crate::findings::{self, Finding, Thresholds};
-use crate::session::{Completed, Session};
-use crate::types::Nanos;
+mod ladder;
+mod rules;
+
+use crate::cwmp::{FaultStruct, Rpc};
+use crate::findings::{self, Finding, Severity, Thresholds};
+use crate::session::{Completed, ConnRecord, HttpExchange, Session, SessionMessage};
+use crate::tcp::ConnEnd;
+use crate::types::{ConnId, FrameRef, Nanos};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+const SECOND: Nanos = 1_000_000_000;
+
+/// What a transaction transfers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    FirmwareUpgrade,
+    ConfigurationUpdate,
+    Download,
+    Upload,
+}
+
+impl Kind {
+    fn of(file_type: &str, upload: bool) -> Kind {
+        if upload {
+            Kind::Upload
+        } else if file_type.trim_start().starts_with("1 ") {
+            Kind::FirmwareUpgrade
+        } else if file_type.trim_start().starts_with("3 ") {
+            Kind::ConfigurationUpdate
+        } else {
+            Kind::Download
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::FirmwareUpgrade => "firmware-upgrade",
+            Kind::ConfigurationUpdate => "configuration-update",
+            Kind::Download => "download",
+            Kind::Upload => "upload",
+        }
+    }
+}
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Success,
+    Failed,
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// The three parties of the ladder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Cpe,
+    Acs,
+    FileServer,
+}
+
+/// One observed message (or connection close) of a transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Step of the reference ladder, or None where the message fits none.
+    pub step: Option<u32>,
+    /// What it is, for people (`Inform (2 PERIODIC)`, `GET /x.cfg`, `401 Digest`).
+    pub what: String,
+    pub from: Party,
+    pub to: Party,
+    /// None for a connection close.
+    pub frame: Option<FrameRef>,
+    pub first_frame: Option<FrameRef>,
+    pub ts: Nanos,
+    /// Session number, for messages of a CWMP session.
+    pub session: Option<u64>,
+}
+
+/// The CPE a transaction concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cpe {
+    pub ip: IpAddr,
+    pub device: Option<crate::cwmp::DeviceId>,
+}
 
 /// A finished transaction.
 #[derive(Clone, Debug)]
 pub struct Transaction {
     pub number: u64,
+    pub kind: Kind,
+    pub cpe: Cpe,
+    pub acs: SocketAddr,
+    pub file_server: Option<SocketAddr>,
+    pub command_key: String,
+    pub file_type: String,
+    pub url: String,
+    pub announced_size: Option<u64>,
+    pub received_bytes: Option<u64>,
+    pub download_status: Option<u32>,
+    pub outcome: Outcome,
+    pub fault: Option<FaultStruct>,
+    pub sessions: Vec<u64>,
+    pub steps: Vec<Step>,
     pub findings: Vec<Finding>,
+    /// (parameter, before, after) of the version parameters the Informs carried.
+    pub versions: Vec<(String, Option<String>, Option<String>)>,
+    pub start: Nanos,
+    pub end: Nanos,
 }
 
 /// What the analysis core hands to the printers.
@@ -24,30 +142,762 @@ pub enum Output {
     Finding(Finding),
 }
 
-/// Builds transactions from finished sessions and HTTP exchanges.
+/// The Download (or Upload) order as the ACS sent it.
+#[derive(Clone, Debug, Default)]
+struct Order {
+    command_key: String,
+    file_type: String,
+    url: String,
+    username: String,
+    file_size: Option<u64>,
+    upload: bool,
+}
+
+/// A transaction being built.
+struct OpenTx {
+    tx: Transaction,
+    order: Order,
+    cpe_key: String,
+    /// The file exchanges, in order.
+    fetch: Vec<HttpExchange>,
+    /// Connections the fetch used, and whether each has closed (with its record).
+    conns: Vec<(ConnId, Option<ConnRecord>)>,
+    /// The TransferComplete arrived (or none is expected): done but for late connection
+    /// records, until `release_at`.
+    done: bool,
+    release_at: Nanos,
+    /// TransferComplete times, for the timing rules.
+    tc_times: Option<(String, String)>,
+    /// The TRANSFER COMPLETE session got no InformResponse.
+    tc_session_unanswered: bool,
+    /// `transfer-complete-missing` was already reported.
+    missing_reported: bool,
+    /// The DeviceId at the Download.
+    device_at_order: Option<crate::cwmp::DeviceId>,
+    /// The CPE's clock minus the capture's, from the reporting Inform's CurrentTime.
+    clock_offset: Option<Nanos>,
+}
+
+/// A CPE's recently finished transactions (CommandKeys), to recognize a repeated
+/// TransferComplete.
+#[derive(Default)]
+struct Recent {
+    keys: VecDeque<(String, u64)>,
+    /// A configuration or firmware update happened for this CPE in the capture.
+    updated: Option<Kind>,
+}
+
+/// Limits of the transaction stage.
+const MAX_OPEN: usize = 100_000;
+const MAX_PENDING_EXCHANGES: usize = 10_000;
+const PENDING_EXCHANGE_AGE: Nanos = 3600 * SECOND;
+/// How long a finished transaction waits for its file connections to close.
+const LINGER: Nanos = 60 * SECOND;
+const RECENT_KEYS: usize = 16;
+const MAX_RECENT_CPES: usize = 100_000;
+
+/// Builds transactions from finished sessions and HTTP exchanges; runs the session rules.
 pub struct TransactionTracker {
     thresholds: Thresholds,
+    open: Vec<OpenTx>,
+    /// File exchanges not yet claimed by a transaction (the fetch may finish before the
+    /// session that ordered it).
+    pending: VecDeque<HttpExchange>,
+    recent: FxHashMap<String, Recent>,
+    next_number: u64,
+    now: Nanos,
+}
+
+/// The key a CPE is known by: its serial number, else its IP.
+fn cpe_key(s: &Session) -> String {
+    match s.serial() {
+        Some(serial) if !serial.is_empty() => serial.to_owned(),
+        _ => s.cpe_ip.to_string(),
+    }
+}
+
+/// Splits `http://host[:port]/path` into (host, port, path).
+fn split_url(url: &str) -> Option<(String, u16, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        "ftp" => 21,
+        _ => 0,
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+            Ok(port) => (h, port),
+            Err(_) => (authority, default_port),
+        },
+        _ => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Some((host.to_ascii_lowercase(), port, path.to_owned()))
+}
+
+/// The path part of a request target (absolute-form targets reduced to their path).
+fn target_path(uri: &str) -> String {
+    match split_url(uri) {
+        Some((_, _, path)) => path,
+        None => uri.to_owned(),
+    }
 }
 
 impl TransactionTracker {
     pub fn new(thresholds: Thresholds) -> Self {
-        TransactionTracker { thresholds }
+        TransactionTracker {
+            thresholds,
+            open: Vec::new(),
+            pending: VecDeque::new(),
+            recent: FxHashMap::default(),
+            next_number: 1,
+            now: 0,
+        }
+    }
+
+    /// Transactions not yet handed on.
+    pub fn open_transactions(&self) -> usize {
+        self.open.len()
     }
 
     /// Consumes one item of the session stage.
     pub fn push(&mut self, item: Completed, out: &mut impl FnMut(Output)) {
         match item {
-            Completed::Session(mut s) => {
-                s.findings = findings::session::check_session(&s, &self.thresholds);
-                out(Output::Session(s));
-            }
-            Completed::Exchange(_) | Completed::Connection(_) => {}
+            Completed::Session(s) => self.on_session(s, out),
+            Completed::Exchange(x) => self.on_exchange(x),
+            Completed::Connection(c) => self.on_connection(c, out),
+            Completed::OrphanConnectionRequest(cr) => out(Output::Finding(
+                Finding::new(
+                    "connection-request-timing",
+                    Severity::Warning,
+                    format!(
+                        "no Inform with 6 CONNECTION REQUEST from {} after the Connection Request it accepted",
+                        cr.cpe.ip()
+                    ),
+                )
+                .frames(cr.final_frame.or(Some(cr.frame))),
+            )),
         }
     }
 
-    /// Capture time moved to `now`.
-    pub fn advance(&mut self, _now: Nanos, _out: &mut impl FnMut(Output)) {}
+    /// Capture time moved to `now`: hands on finished transactions whose connections closed
+    /// or whose wait ran out.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
+        self.now = self.now.max(now);
+        let mut i = 0;
+        while i < self.open.len() {
+            let ready = self.open.get(i).is_some_and(|o| {
+                o.done && (o.release_at <= now || o.conns.iter().all(|(_, r)| r.is_some()))
+            });
+            if ready {
+                let mut o = self.open.swap_remove(i);
+                let until = o.tx.end;
+                self.claim_loose(&mut o, until);
+                self.emit(o, out);
+            } else {
+                i += 1;
+            }
+        }
+        while self
+            .pending
+            .front()
+            .is_some_and(|x| x.request.ts + PENDING_EXCHANGE_AGE < now)
+        {
+            self.pending.pop_front();
+        }
+    }
 
-    /// End of input.
-    pub fn finish(&mut self, _out: &mut impl FnMut(Output)) {}
+    /// End of input: every transaction is handed on; those still waiting for their
+    /// TransferComplete are `incomplete`.
+    pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
+        let mut all: Vec<OpenTx> = std::mem::take(&mut self.open);
+        all.sort_by_key(|o| o.tx.number);
+        for mut o in all {
+            self.claim_loose(&mut o, Nanos::MAX);
+            if !o.done {
+                rules::at_capture_end(&mut o, &self.thresholds);
+            }
+            self.emit(o, out);
+        }
+        self.pending.clear();
+    }
+
+    fn emit(&mut self, mut o: OpenTx, out: &mut impl FnMut(Output)) {
+        rules::transfer(&mut o, &self.thresholds);
+        o.tx.steps.sort_by_key(|s| (s.ts, s.frame));
+        let recent = self.recent_of(&o.cpe_key);
+        if recent.keys.len() >= RECENT_KEYS {
+            recent.keys.pop_front();
+        }
+        recent
+            .keys
+            .push_back((o.order.command_key.clone(), o.tx.number));
+        if o.tx.outcome == Outcome::Success
+            && matches!(o.tx.kind, Kind::ConfigurationUpdate | Kind::FirmwareUpgrade)
+        {
+            recent.updated = Some(o.tx.kind);
+        }
+        out(Output::Transaction(o.tx));
+    }
+
+    fn recent_of(&mut self, key: &str) -> &mut Recent {
+        if !self.recent.contains_key(key) && self.recent.len() >= MAX_RECENT_CPES {
+            // Bounded memory: forget everything rather than grow without limit.
+            self.recent.clear();
+        }
+        self.recent.entry(key.to_owned()).or_default()
+    }
+
+    fn on_exchange(&mut self, x: HttpExchange) {
+        // Only an exact URL match is attached at once; anything else waits, in case the
+        // transaction it belongs to is not open yet (its session still finishing).
+        let client_ip = x.client.ip();
+        if let Some(o) = self.open.iter_mut().find(|o| {
+            !o.done && o.tx.cpe.ip == client_ip && matches_order(&o.order, &x) == Match::Exact
+        }) {
+            attach(o, x);
+            return;
+        }
+        if self.pending.len() >= MAX_PENDING_EXCHANGES {
+            self.pending.pop_front();
+        }
+        self.pending.push_back(x);
+    }
+
+    /// A transaction that saw no fetch of its URL takes the CPE's other requests made while it
+    /// was waiting (a fetch of the wrong URL is still its fetch, and `file-url-mismatch`).
+    fn claim_loose(&mut self, o: &mut OpenTx, until: Nanos) {
+        if !o.fetch.is_empty() {
+            return;
+        }
+        let mut conn = None;
+        let mut kept = VecDeque::with_capacity(self.pending.len());
+        for x in std::mem::take(&mut self.pending) {
+            let fits = x.client.ip() == o.tx.cpe.ip
+                && x.request.ts + 5 * SECOND >= o.tx.start
+                && x.request.ts <= until
+                && conn.is_none_or(|c| c == x.conn)
+                && matches_order(&o.order, &x) == Match::Loose;
+            if fits {
+                conn = Some(x.conn);
+                attach(o, x);
+            } else {
+                kept.push_back(x);
+            }
+        }
+        self.pending = kept;
+    }
+
+    fn on_connection(&mut self, c: ConnRecord, out: &mut impl FnMut(Output)) {
+        for o in &mut self.open {
+            if let Some(slot) = o.conns.iter_mut().find(|(id, _)| *id == c.id) {
+                slot.1 = Some(c);
+                return;
+            }
+        }
+        // Connections of no transaction and no session.
+        let port = c.server.port();
+        let cwmp_port = matches!(port, 7547 | 7548 | 80 | 8080 | 443 | 8443 | 7557);
+        if c.end == ConnEnd::HandshakeFailed && cwmp_port {
+            // A transaction waiting for a fetch from this server owns the failure.
+            if let Some(o) = self.open.iter_mut().find(|o| {
+                !o.done
+                    && o.tx.cpe.ip == c.client.ip()
+                    && split_url(&o.order.url)
+                        .is_some_and(|(host, p, _)| p == port && host == c.server.ip().to_string())
+            }) {
+                o.tx.findings
+                    .push(rules::handshake_failed(&c, "file server"));
+                return;
+            }
+            out(Output::Finding(rules::handshake_failed(&c, "server")));
+        } else if c.tls && cwmp_port {
+            out(Output::Finding(rules::tls_opaque(&c)));
+        }
+    }
+
+    fn on_session(&mut self, mut s: Session, out: &mut impl FnMut(Output)) {
+        s.findings = findings::session::check_session(&s, &self.thresholds);
+        let key = cpe_key(&s);
+        self.now = self.now.max(s.end);
+
+        // 1. TransferCompletes (and `M Download` keys) close transactions ordered earlier.
+        self.match_transfer_completes(&mut s, &key);
+        // 2. Reboots and bootstraps after an update.
+        self.judge_boot_events(&mut s, &key);
+        // 3. A later Inform without `7 TRANSFER COMPLETE` while a transfer awaits its report.
+        self.judge_missing_reports(&s, &key);
+        // 4. Downloads ordered in this session open transactions.
+        self.open_orders(&mut s, &key, out);
+
+        out(Output::Session(s));
+    }
+
+    fn match_transfer_completes(&mut self, s: &mut Session, key: &str) {
+        let inform_events: Vec<(String, String)> = s
+            .inform()
+            .map(|i| {
+                i.events
+                    .iter()
+                    .map(|e| (e.code.trim().to_owned(), e.command_key.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tc_messages: Vec<usize> = s
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.from_cpe
+                    && m.envelopes
+                        .iter()
+                        .any(|e| matches!(e.rpc, Rpc::TransferComplete(_)))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut matched: Option<u64> = None;
+        for index in tc_messages {
+            let Some(tc) = s.messages.get(index).and_then(|m| {
+                m.envelopes.iter().find_map(|e| match &e.rpc {
+                    Rpc::TransferComplete(t) => Some(t.clone()),
+                    _ => None,
+                })
+            }) else {
+                continue;
+            };
+            let frame = s.messages.get(index).map(|m| m.last_frame);
+            let pos = self
+                .open
+                .iter()
+                .position(|o| !o.done && o.cpe_key == key && o.order.command_key == tc.command_key);
+            match pos {
+                Some(pos) => {
+                    let thresholds = self.thresholds.clone();
+                    let Some(o) = self.open.get_mut(pos) else {
+                        continue;
+                    };
+                    label_tc_session(s);
+                    add_session_steps(o, s);
+                    o.tx.sessions.push(s.number);
+                    o.tc_times = Some((tc.start_time.clone(), tc.complete_time.clone()));
+                    o.clock_offset = clock_offset(s);
+                    o.tc_session_unanswered = !s
+                        .envelopes()
+                        .any(|(_, e)| matches!(e.rpc, Rpc::InformResponse { .. }));
+                    rules::after_versions(o, s);
+                    rules::device_changed(o, s);
+                    rules::transfer_complete(o, &tc, frame, &thresholds);
+                    o.done = true;
+                    o.release_at = s.end + LINGER;
+                    matched = Some(o.tx.number);
+                }
+                None => {
+                    let repeated = self
+                        .recent
+                        .get(key)
+                        .is_some_and(|r| r.keys.iter().any(|(k, _)| *k == tc.command_key));
+                    let f = if repeated {
+                        Finding::new(
+                            "transfer-complete-repeated",
+                            Severity::Warning,
+                            format!(
+                                "TransferComplete for CommandKey \"{}\" was already reported in an earlier session",
+                                tc.command_key
+                            ),
+                        )
+                    } else {
+                        Finding::new(
+                            "command-key-mismatch",
+                            Severity::Error,
+                            format!(
+                                "TransferComplete CommandKey \"{}\" matches no outstanding Download of this CPE",
+                                tc.command_key
+                            ),
+                        )
+                    };
+                    s.findings.push(f.frames(frame).at_message(index));
+                }
+            }
+        }
+        // `M Download` must carry the CommandKey of an outstanding (or just reported) Download.
+        for (code, command_key) in &inform_events {
+            if code != "M Download" && code != "M ScheduleDownload" && code != "M Upload" {
+                continue;
+            }
+            let known = self
+                .open
+                .iter()
+                .any(|o| o.cpe_key == key && o.order.command_key == *command_key)
+                || self
+                    .recent
+                    .get(key)
+                    .is_some_and(|r| r.keys.iter().any(|(k, _)| k == command_key));
+            if !known {
+                let frame = s
+                    .messages
+                    .iter()
+                    .position(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))));
+                let mut f = Finding::new(
+                    "command-key-mismatch",
+                    Severity::Error,
+                    format!(
+                        "{code} event CommandKey \"{command_key}\" matches no outstanding Download of this CPE"
+                    ),
+                );
+                if let Some(i) = frame {
+                    f = f
+                        .frames(s.messages.get(i).map(|m| m.last_frame))
+                        .at_message(i);
+                }
+                // It concerns the transfer this session reports, when there is one.
+                match matched.and_then(|n| self.open.iter_mut().find(|o| o.tx.number == n)) {
+                    Some(o) => o.tx.findings.push(f),
+                    None => s.findings.push(f),
+                }
+            }
+        }
+    }
+
+    fn judge_boot_events(&mut self, s: &mut Session, key: &str) {
+        let Some(inform) = s.inform() else {
+            return;
+        };
+        let codes: Vec<String> = inform
+            .events
+            .iter()
+            .map(|e| e.code.trim().to_owned())
+            .collect();
+        let boot = codes.iter().any(|c| c == "1 BOOT");
+        let bootstrap = codes.iter().any(|c| c == "0 BOOTSTRAP");
+        let m_reboot = codes.iter().any(|c| c == "M Reboot");
+        if !boot && !bootstrap {
+            return;
+        }
+        // Judged only for CPEs that received an update in this capture.
+        let config_open = self
+            .open
+            .iter()
+            .filter(|o| o.cpe_key == key && o.tx.kind == Kind::ConfigurationUpdate)
+            .count();
+        let firmware_open = self
+            .open
+            .iter()
+            .any(|o| o.cpe_key == key && o.tx.kind == Kind::FirmwareUpgrade);
+        let updated = self.recent.get(key).and_then(|r| r.updated);
+        let position = s
+            .messages
+            .iter()
+            .position(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))));
+        let frame = position
+            .and_then(|i| s.messages.get(i))
+            .map(|m| m.last_frame);
+        let at = |f: Finding| match position {
+            Some(i) => f.frames(frame).at_message(i),
+            None => f,
+        };
+        let after_update = config_open > 0 || firmware_open || updated.is_some();
+        if bootstrap && after_update {
+            let f = at(Finding::new(
+                "unexpected-bootstrap",
+                Severity::Error,
+                "0 BOOTSTRAP after an update: the CPE was factory-reset or its ACS URL changed",
+            ));
+            self.push_to_open_or_session(key, s, f);
+        }
+        if boot
+            && !m_reboot
+            && !firmware_open
+            && updated != Some(Kind::FirmwareUpgrade)
+            && (config_open > 0 || updated == Some(Kind::ConfigurationUpdate))
+        {
+            let f = at(Finding::new(
+                "unexpected-reboot",
+                Severity::Warning,
+                "1 BOOT after a configuration download (no reboot is intended; no M Reboot)",
+            ));
+            self.push_to_open_or_session(key, s, f);
+        }
+    }
+
+    /// Gives a finding to the CPE's open transaction, or to the session when there is none.
+    fn push_to_open_or_session(&mut self, key: &str, s: &mut Session, f: Finding) {
+        match self.open.iter_mut().rev().find(|o| o.cpe_key == key) {
+            Some(o) => o.tx.findings.push(f),
+            None => s.findings.push(f),
+        }
+    }
+
+    fn judge_missing_reports(&mut self, s: &Session, key: &str) {
+        let Some(inform) = s.inform() else {
+            return;
+        };
+        let reports = inform
+            .events
+            .iter()
+            .any(|e| e.code.trim() == "7 TRANSFER COMPLETE")
+            || s.envelopes()
+                .any(|(_, e)| matches!(e.rpc, Rpc::TransferComplete(_)));
+        if reports {
+            return;
+        }
+        let frame = s
+            .messages
+            .iter()
+            .find(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))))
+            .map(|m| m.last_frame);
+        for o in self.open.iter_mut().filter(|o| {
+            !o.done
+                && o.cpe_key == key
+                && o.tx.download_status == Some(1)
+                && !o.missing_reported
+                && !o.tx.sessions.contains(&s.number)
+        }) {
+            o.missing_reported = true;
+            o.tx.findings.push(
+                Finding::new(
+                    "transfer-complete-missing",
+                    Severity::Error,
+                    format!(
+                        "a later Inform (session s{}) lacks 7 TRANSFER COMPLETE while Download \"{}\" awaits its TransferComplete",
+                        s.number, o.order.command_key
+                    ),
+                )
+                .frames(frame),
+            );
+        }
+    }
+
+    fn open_orders(&mut self, s: &mut Session, key: &str, out: &mut impl FnMut(Output)) {
+        let orders: Vec<(usize, Order, Option<String>)> = s
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !m.from_cpe)
+            .flat_map(|(i, m)| {
+                m.envelopes.iter().filter_map(move |e| {
+                    let id = e.header.id.clone();
+                    match &e.rpc {
+                        Rpc::Download(d) => Some((
+                            i,
+                            Order {
+                                command_key: d.command_key.clone(),
+                                file_type: d.file_type.clone(),
+                                url: d.url.clone(),
+                                username: d.username.clone(),
+                                file_size: d.file_size.filter(|n| *n > 0),
+                                upload: false,
+                            },
+                            id,
+                        )),
+                        rpc @ Rpc::Other { name, .. } if name == "Upload" => Some((
+                            i,
+                            Order {
+                                command_key: rpc.arg("CommandKey").unwrap_or("").to_owned(),
+                                file_type: rpc.arg("FileType").unwrap_or("").to_owned(),
+                                url: rpc.arg("URL").unwrap_or("").to_owned(),
+                                username: rpc.arg("Username").unwrap_or("").to_owned(),
+                                file_size: None,
+                                upload: true,
+                            },
+                            id,
+                        )),
+                        _ => None,
+                    }
+                })
+            })
+            .collect();
+        if orders.is_empty() {
+            return;
+        }
+        label_order_session(s);
+        for (index, order, id) in orders {
+            let number = self.next_number;
+            self.next_number += 1;
+            let device = s.device.clone();
+            let mut o = OpenTx {
+                tx: Transaction {
+                    number,
+                    kind: Kind::of(&order.file_type, order.upload),
+                    cpe: Cpe {
+                        ip: s.cpe_ip,
+                        device: device.clone(),
+                    },
+                    acs: s.acs,
+                    file_server: None,
+                    command_key: order.command_key.clone(),
+                    file_type: order.file_type.clone(),
+                    url: order.url.clone(),
+                    announced_size: order.file_size,
+                    received_bytes: None,
+                    download_status: None,
+                    outcome: Outcome::Incomplete,
+                    fault: None,
+                    sessions: vec![s.number],
+                    steps: Vec::new(),
+                    findings: Vec::new(),
+                    versions: Vec::new(),
+                    start: s.messages.get(index).map(|m| m.ts).unwrap_or(s.start),
+                    end: s.end,
+                },
+                order,
+                cpe_key: key.to_owned(),
+                fetch: Vec::new(),
+                conns: Vec::new(),
+                done: false,
+                release_at: 0,
+                tc_times: None,
+                tc_session_unanswered: false,
+                missing_reported: false,
+                device_at_order: device,
+                clock_offset: None,
+            };
+            add_session_steps(&mut o, s);
+            rules::before_versions(&mut o, s);
+            rules::order_answer(&mut o, s, index, id.as_deref());
+            // Exchanges that finished before this session did.
+            let cpe_ip = s.cpe_ip;
+            let mut kept = VecDeque::with_capacity(self.pending.len());
+            for x in std::mem::take(&mut self.pending) {
+                if x.client.ip() == cpe_ip
+                    && x.request.ts + 5 * SECOND >= o.tx.start
+                    && matches_order(&o.order, &x) == Match::Exact
+                {
+                    attach(&mut o, x);
+                } else {
+                    kept.push_back(x);
+                }
+            }
+            self.pending = kept;
+            if o.done {
+                o.release_at = s.end + LINGER;
+            }
+            if self.open.len() >= MAX_OPEN {
+                // Bounded memory: the oldest transaction is handed on as it stands.
+                let oldest = self.open.remove(0);
+                self.emit(oldest, out);
+            }
+            self.open.push(o);
+        }
+    }
+}
+
+/// How well an exchange fits an order's URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Match {
+    /// Same host, port and path.
+    Exact,
+    /// Same kind of request to another place (a wrong URL is still this transfer's fetch).
+    Loose,
+    No,
+}
+
+fn matches_order(order: &Order, x: &HttpExchange) -> Match {
+    let method_ok = if order.upload {
+        matches!(x.request.method.as_str(), "PUT" | "POST")
+    } else {
+        x.request.method == "GET"
+    };
+    if !method_ok {
+        return Match::No;
+    }
+    let Some((host, port, path)) = split_url(&order.url) else {
+        return Match::No;
+    };
+    let same_path = target_path(&x.request.uri) == path;
+    let host_header = x.request.host.as_deref().map(|h| {
+        h.rsplit_once(':')
+            .map_or(h, |(h, _)| h)
+            .to_ascii_lowercase()
+    });
+    let same_host = x.server.ip().to_string() == host || host_header.as_deref() == Some(&host);
+    let same_port = x.server.port() == port;
+    if same_path && same_host && same_port {
+        Match::Exact
+    } else if x.server.port() == 7547 || x.request.body_len > 0 && !order.upload {
+        Match::No
+    } else {
+        Match::Loose
+    }
+}
+
+fn attach(o: &mut OpenTx, x: HttpExchange) {
+    if !o.conns.iter().any(|(id, _)| *id == x.conn) {
+        o.conns.push((x.conn, None));
+    }
+    o.tx.file_server.get_or_insert(x.server);
+    o.fetch.push(x);
+    ladder::label_fetch(o);
+}
+
+/// Steps 2–8 for the session that carried the Download.
+fn label_order_session(s: &mut Session) {
+    ladder::label_session(s, ladder::ORDER_STEPS);
+}
+
+/// Steps 14–22 for the session that carried the TransferComplete.
+fn label_tc_session(s: &mut Session) {
+    ladder::label_session(s, ladder::REPORT_STEPS);
+}
+
+/// The CPE's clock minus the capture's, from its Inform's CurrentTime.
+fn clock_offset(s: &Session) -> Option<Nanos> {
+    let m = s
+        .messages
+        .iter()
+        .find(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))))?;
+    let current = crate::cwmp::parse_time(s.inform()?.current_time.as_deref()?)?;
+    Some(current - m.ts)
+}
+
+/// Copies a session's messages (and connection closes) into the transaction's steps.
+fn add_session_steps(o: &mut OpenTx, s: &Session) {
+    for m in &s.messages {
+        o.tx.steps.push(step_of_message(m, s.number));
+    }
+    let last_close = s
+        .connections
+        .iter()
+        .filter_map(|c| c.end.map(|(_, ts)| ts))
+        .max();
+    for c in &s.connections {
+        if let Some((end, ts)) = c.end {
+            let (step, what) = ladder::close_step(s, end);
+            let step = step.filter(|_| Some(ts) == last_close);
+            o.tx.steps.push(Step {
+                step,
+                what,
+                from: Party::Cpe,
+                to: Party::Acs,
+                frame: None,
+                first_frame: None,
+                ts,
+                session: Some(s.number),
+            });
+        }
+    }
+    o.tx.end = o.tx.end.max(s.end);
+}
+
+fn step_of_message(m: &SessionMessage, session: u64) -> Step {
+    let (from, to) = if m.from_cpe {
+        (Party::Cpe, Party::Acs)
+    } else {
+        (Party::Acs, Party::Cpe)
+    };
+    Step {
+        step: m.step,
+        what: ladder::describe_message(m),
+        from,
+        to,
+        frame: Some(m.last_frame),
+        first_frame: (m.frame != m.last_frame).then_some(m.frame),
+        ts: m.ts,
+        session: Some(session),
+    }
 }

@@ -1,0 +1,300 @@
+//! Numbering messages against the reference ladder of flow.md: steps 2–8 for the session that
+//! carries the Download, 9–12 for the file fetch, 14–22 for the session that reports it.
+
+use super::{OpenTx, Party, Step};
+use crate::cwmp::Rpc;
+use crate::http::auth::{Challenge, Credentials};
+use crate::session::{Session, SessionMessage};
+use crate::tcp::ConnEnd;
+
+/// The role a message plays in a session of the ladder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    FirstInform,
+    Challenge,
+    AuthInform,
+    InformResponse,
+    EmptyPost,
+    /// The ACS's response carrying the Download (when not with the InformResponse).
+    Order,
+    /// The CPE's DownloadResponse (or Fault) to it.
+    OrderAnswer,
+    TransferComplete,
+    TransferCompleteResponse,
+    FinalEmpty,
+}
+
+/// Step numbers per role, and for the connection close.
+pub struct StepTable {
+    steps: &'static [(Role, u32)],
+    close: u32,
+}
+
+pub const ORDER_STEPS: StepTable = StepTable {
+    steps: &[
+        (Role::FirstInform, 2),
+        (Role::Challenge, 3),
+        (Role::AuthInform, 4),
+        (Role::InformResponse, 5),
+        (Role::EmptyPost, 5),
+        (Role::Order, 5),
+        (Role::OrderAnswer, 6),
+        (Role::FinalEmpty, 7),
+    ],
+    close: 8,
+};
+
+pub const REPORT_STEPS: StepTable = StepTable {
+    steps: &[
+        (Role::FirstInform, 14),
+        (Role::Challenge, 15),
+        (Role::AuthInform, 16),
+        (Role::InformResponse, 17),
+        (Role::TransferComplete, 18),
+        (Role::TransferCompleteResponse, 19),
+        (Role::EmptyPost, 20),
+        (Role::FinalEmpty, 21),
+    ],
+    close: 22,
+};
+
+fn has(m: &SessionMessage, pred: impl Fn(&Rpc) -> bool) -> bool {
+    m.envelopes.iter().any(|e| pred(&e.rpc))
+}
+
+/// Sets `step` on the messages of `s` per `table`.
+pub fn label_session(s: &mut Session, table: StepTable) {
+    let Some(first) = s
+        .messages
+        .iter()
+        .position(|m| m.from_cpe && has(m, |r| matches!(r, Rpc::Inform(_))))
+    else {
+        return;
+    };
+    let ended_by = s.ended_by;
+    let mut answered = false;
+    let mut ordered = false;
+    let mut roles: Vec<Option<Role>> = vec![None; s.messages.len()];
+    for (i, m) in s.messages.iter().enumerate().skip(first) {
+        let role = if i == first {
+            Some(Role::FirstInform)
+        } else if !answered && m.http.status == Some(401) {
+            Some(Role::Challenge)
+        } else if !answered && m.from_cpe && has(m, |r| matches!(r, Rpc::Inform(_))) {
+            Some(Role::AuthInform)
+        } else if !m.from_cpe && has(m, |r| matches!(r, Rpc::InformResponse { .. })) {
+            answered = true;
+            if has(m, |r| matches!(r, Rpc::Download(_))) {
+                ordered = true;
+            }
+            Some(Role::InformResponse)
+        } else if !m.from_cpe && Some(m.last_frame) == ended_by {
+            Some(Role::FinalEmpty)
+        } else if !m.from_cpe
+            && has(m, |r| {
+                matches!(r, Rpc::Download(_))
+                    || matches!(r, Rpc::Other { name, .. } if name == "Upload")
+            })
+        {
+            ordered = true;
+            Some(Role::Order)
+        } else if m.from_cpe
+            && ordered
+            && has(m, |r| {
+                matches!(r, Rpc::DownloadResponse(_) | Rpc::Fault(_))
+                    || matches!(r, Rpc::Other { name, .. } if name == "UploadResponse")
+            })
+        {
+            Some(Role::OrderAnswer)
+        } else if m.from_cpe && has(m, |r| matches!(r, Rpc::TransferComplete(_))) {
+            Some(Role::TransferComplete)
+        } else if !m.from_cpe
+            && has(
+                m,
+                |r| matches!(r, Rpc::Other { name, .. } if name == "TransferCompleteResponse"),
+            )
+        {
+            Some(Role::TransferCompleteResponse)
+        } else if m.from_cpe && m.envelopes.is_empty() && m.http.body_len == 0 && answered {
+            Some(Role::EmptyPost)
+        } else {
+            None
+        };
+        if let Some(slot) = roles.get_mut(i) {
+            *slot = role;
+        }
+    }
+    // The empty POST belongs to the order exchange only before the Download arrives.
+    for (m, role) in s.messages.iter_mut().zip(roles) {
+        m.step = role.and_then(|r| {
+            table
+                .steps
+                .iter()
+                .find(|(role, _)| *role == r)
+                .map(|(_, n)| *n)
+        });
+    }
+    if table.close == 8 {
+        // In the order session an empty POST after the Download is no ladder step.
+        let mut seen_order = false;
+        for m in &mut s.messages {
+            if m.step == Some(5) && !m.from_cpe && has(m, |r| matches!(r, Rpc::Download(_))) {
+                seen_order = true;
+            } else if seen_order && m.step == Some(5) && m.from_cpe {
+                m.step = None;
+            }
+        }
+    }
+}
+
+/// The step of a session's connection close: 8 or 22 for the connection the session ended
+/// on, nothing for earlier ones.
+pub fn close_step(s: &Session, end: ConnEnd) -> (Option<u32>, String) {
+    let order = s.messages.iter().any(|m| matches!(m.step, Some(2..=7)));
+    let report = s.messages.iter().any(|m| matches!(m.step, Some(14..=21)));
+    let what = match end {
+        ConnEnd::Closed => "connection closed",
+        ConnEnd::Reset => "connection reset",
+        ConnEnd::Idle => "connection idle, released",
+        ConnEnd::HandshakeFailed => "handshake failed",
+        ConnEnd::CaptureEnded => "capture ended",
+    }
+    .to_owned();
+    let step = if order {
+        Some(8)
+    } else if report {
+        Some(22)
+    } else {
+        None
+    };
+    (step, what)
+}
+
+fn challenge_text(challenges: &[Challenge]) -> String {
+    match challenges.first() {
+        Some(Challenge::Digest(d)) => {
+            let mut t = "Digest".to_owned();
+            if let Some(realm) = &d.realm {
+                t.push_str(&format!(" realm={realm}"));
+            }
+            if d.stale == Some(true) {
+                t.push_str(" stale");
+            }
+            t
+        }
+        Some(Challenge::Basic { realm }) => match realm {
+            Some(r) => format!("Basic realm={r}"),
+            None => "Basic".to_owned(),
+        },
+        Some(Challenge::Other { scheme }) => scheme.clone(),
+        None => String::new(),
+    }
+}
+
+fn auth_suffix(c: &Option<Credentials>) -> String {
+    match c {
+        Some(c) => format!(" (+{})", c.scheme()),
+        None => String::new(),
+    }
+}
+
+/// A short description of a session message for transaction steps.
+pub fn describe_message(m: &SessionMessage) -> String {
+    let summary = crate::report::message_summary(m);
+    match (&m.http.method, m.http.status) {
+        (Some(method), _) => {
+            let body = if summary.is_empty() {
+                if m.http.body_len == 0 && method == "POST" {
+                    "POST (empty)".to_owned()
+                } else {
+                    format!("{method} {}", m.http.uri.as_deref().unwrap_or(""))
+                }
+            } else {
+                format!("{method} {summary}")
+            };
+            format!("{body}{}", auth_suffix(&m.credentials))
+        }
+        (None, Some(401)) => format!("401 {}", challenge_text(&m.challenges))
+            .trim_end()
+            .to_owned(),
+        (None, Some(status)) => {
+            if summary.is_empty() {
+                if m.http.body_len == 0 {
+                    format!("{status} (empty)")
+                } else {
+                    format!("{status} {}", m.http.reason.as_deref().unwrap_or(""))
+                        .trim_end()
+                        .to_owned()
+                }
+            } else {
+                format!("{status} {summary}")
+            }
+        }
+        (None, None) => String::new(),
+    }
+}
+
+/// Rebuilds the fetch steps (9–12) of a transaction from its file exchanges.
+pub fn label_fetch(o: &mut OpenTx) {
+    o.tx.steps
+        .retain(|s| s.from != Party::FileServer && s.to != Party::FileServer);
+    let mut challenged = false;
+    let mut first = true;
+    for x in &o.fetch {
+        let req = &x.request;
+        let step = if first {
+            Some(9)
+        } else if challenged {
+            Some(11)
+        } else {
+            None
+        };
+        first = false;
+        o.tx.steps.push(Step {
+            step,
+            what: format!(
+                "{} {}{}",
+                req.method,
+                req.uri,
+                auth_suffix(&req.credentials)
+            ),
+            from: Party::Cpe,
+            to: Party::FileServer,
+            frame: Some(req.last_frame),
+            first_frame: (req.frame != req.last_frame).then_some(req.frame),
+            ts: req.ts,
+            session: None,
+        });
+        if let Some(resp) = &x.response {
+            let (step, what) = if resp.status == 401 {
+                challenged = true;
+                (
+                    Some(10),
+                    format!("401 {}", challenge_text(&resp.challenges))
+                        .trim_end()
+                        .to_owned(),
+                )
+            } else {
+                let size = if resp.complete {
+                    format!("{} bytes", resp.body_len)
+                } else {
+                    format!("{} bytes, cut short", resp.body_len)
+                };
+                (
+                    Some(12),
+                    format!("{} {} · {size}", resp.status, resp.reason).replace("  ", " "),
+                )
+            };
+            o.tx.steps.push(Step {
+                step,
+                what,
+                from: Party::FileServer,
+                to: Party::Cpe,
+                frame: Some(resp.last_frame),
+                first_frame: (resp.frame != resp.last_frame).then_some(resp.frame),
+                ts: resp.ts,
+                session: None,
+            });
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Transactions rebuilt from real traffic: the reference captures show steps 2–12 and 14–22 with
+//! outcome success; the third-party captures give the transactions, outcomes and transfer
+//! findings that their step-by-step README implies.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+fn transactions(r: &Value) -> &Vec<Value> {
+    r["transactions"].as_array().expect("transactions")
+}
+
+fn steps(t: &Value) -> Vec<(Option<u64>, Option<u64>)> {
+    t["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_u64(), s["frame"].as_u64()))
+        .collect()
+}
+
+fn codes(list: &Value) -> Vec<String> {
+    let mut c: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect();
+    c.sort();
+    c
+}
+
+fn severities(r: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    for t in transactions(r) {
+        all.extend(t["deviations"].as_array().unwrap().iter().cloned());
+    }
+    for s in sessions(r) {
+        all.extend(s["deviations"].as_array().unwrap().iter().cloned());
+    }
+    all.extend(r["deviations"].as_array().unwrap().iter().cloned());
+    all.iter()
+        .map(|d| d["severity"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn reference_captures_are_clean_successes_with_every_step() {
+    for name in [
+        "reference-config-update",
+        "reference-maxenvelopes1",
+        "reference-cookie",
+        "reference-firmware",
+        "reference-connection-request",
+    ] {
+        let r = report(&[&capture(&format!("{name}.pcap"))]);
+        let t = transactions(&r);
+        assert_eq!(t.len(), 1, "{name}");
+        let t = &t[0];
+        assert_eq!(t["outcome"], "success", "{name}");
+        assert_eq!(t["download_status"], 1, "{name}");
+        assert_eq!(t["received_bytes"], t["announced_size"], "{name}");
+        assert_eq!(t["sessions"], serde_json::json!(["s1", "s2"]), "{name}");
+        let observed: Vec<u64> = steps(t).iter().filter_map(|(s, _)| *s).collect();
+        for step in (2..=12).chain(14..=22) {
+            assert!(
+                observed.contains(&step),
+                "{name}: step {step} observed: {observed:?}"
+            );
+        }
+        let bad: Vec<String> = severities(&r).into_iter().filter(|s| s != "info").collect();
+        assert!(bad.is_empty(), "{name}: no warning or error, got {bad:?}");
+        let kind = if name.contains("firmware") {
+            "firmware-upgrade"
+        } else {
+            "configuration-update"
+        };
+        assert_eq!(t["kind"], kind);
+    }
+}
+
+#[test]
+fn reference_ladder_frames() {
+    let r = report(&[&capture("reference-config-update.pcap")]);
+    let t = &transactions(&r)[0];
+    let numbered: Vec<(u64, Option<u64>)> = steps(t)
+        .into_iter()
+        .filter_map(|(s, f)| s.map(|s| (s, f)))
+        .collect();
+    assert_eq!(
+        numbered,
+        [
+            (2, Some(4)),
+            (3, Some(6)),
+            (4, Some(8)),
+            (5, Some(9)),
+            (6, Some(10)),
+            (7, Some(11)),
+            (8, None),
+            (9, Some(18)),
+            (10, Some(20)),
+            (11, Some(22)),
+            (12, Some(23)),
+            (14, Some(30)),
+            (15, Some(32)),
+            (16, Some(34)),
+            (17, Some(35)),
+            (18, Some(36)),
+            (19, Some(37)),
+            (20, Some(38)),
+            (21, Some(39)),
+            (22, None)
+        ]
+    );
+    let versions = t["versions"].as_array().unwrap();
+    let config = versions
+        .iter()
+        .find(|v| {
+            v["parameter"]
+                .as_str()
+                .unwrap()
+                .contains("VendorConfigFile")
+        })
+        .unwrap();
+    assert_eq!(
+        (config["before"].as_str(), config["after"].as_str()),
+        (Some("1.0.0"), Some("1.1.1"))
+    );
+    // The session messages carry the same step numbers.
+    let s1 = &sessions(&r)[0];
+    let session_steps: Vec<Option<u64>> = s1["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["step"].as_u64())
+        .collect();
+    assert_eq!(
+        session_steps,
+        [Some(2), Some(3), Some(4), Some(5), Some(6), Some(7)]
+    );
+}
+
+#[test]
+fn cwmp_sim_transaction_and_its_quirks() {
+    let r = report(&[&shared("cwmp/cwmp_sim_digest_config_update.pcap")]);
+    let t = transactions(&r);
+    assert_eq!(t.len(), 1);
+    let t = &t[0];
+    assert_eq!(t["command_key"], "dev-cfgupd-DV2301A0000");
+    assert_eq!(t["outcome"], "success");
+    assert_eq!(t["received_bytes"], 1025);
+    assert_eq!(
+        t["announced_size"],
+        Value::Null,
+        "FileSize 0 announces nothing"
+    );
+    assert_eq!(t["sessions"], serde_json::json!(["s2", "s3"]));
+    let fetch: Vec<(Option<u64>, Option<u64>)> = steps(t)
+        .into_iter()
+        .filter(|(s, _)| matches!(s, Some(9..=12)))
+        .collect();
+    assert_eq!(
+        fetch,
+        [
+            (Some(9), Some(49)),
+            (Some(10), Some(51)),
+            (Some(11), Some(53)),
+            (Some(12), Some(56))
+        ]
+    );
+    let found = codes(&t["deviations"]);
+    assert!(
+        found.contains(&"basic-auth-cleartext".to_owned()),
+        "pre-emptive Basic to the file server: {found:?}"
+    );
+    assert!(
+        found.contains(&"command-key-mismatch".to_owned()),
+        "M Download with an empty CommandKey: {found:?}"
+    );
+}
+
+#[test]
+fn genieacs_fetch_before_the_session_ends() {
+    let r = report(&[&shared("cwmp/genieacs_genieacs_sim_config_update.pcap")]);
+    let t = &transactions(&r)[0];
+    assert_eq!(t["command_key"], "1a21c7f82410000");
+    assert_eq!(t["outcome"], "success");
+    assert_eq!(t["received_bytes"], 1025);
+    assert_eq!(t["announced_size"], 1025);
+    assert_eq!(t["file_server"], "127.0.0.11:7567");
+    let fetch: Vec<(Option<u64>, Option<u64>)> = steps(t)
+        .into_iter()
+        .filter(|(s, _)| matches!(s, Some(9..=12)))
+        .collect();
+    assert_eq!(fetch, [(Some(9), Some(21)), (Some(12), Some(27))]);
+    assert!(codes(&t["deviations"]).contains(&"transfer-times-inconsistent".to_owned()));
+}
+
+#[test]
+fn netcwmp_fault_after_a_complete_fetch() {
+    let r = report(&[&shared("cwmp/netcwmp_digest_session.pcap")]);
+    let t = &transactions(&r)[0];
+    assert_eq!(t["outcome"], "failed");
+    assert_eq!(t["fault"]["code"], 9001);
+    assert_eq!(t["fault"]["meaning"], "Request denied");
+    assert_eq!(t["received_bytes"], 1025);
+    let found = codes(&t["deviations"]);
+    assert!(found.contains(&"transfer-fault".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"transfer-contradicts-capture".to_owned()),
+        "{found:?}"
+    );
+    let fault = t["deviations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "transfer-fault")
+        .unwrap();
+    assert!(fault["message"].as_str().unwrap().contains("9001"));
+    assert_eq!(fault["frames"], serde_json::json!([47]));
+}
+
+#[test]
+fn fleet_fetches_are_told_apart_by_url() {
+    let r = report(&[&shared("cwmp/cwmp_sim_fleet5.pcap")]);
+    let t = transactions(&r);
+    assert_eq!(t.len(), 5);
+    let mut finals: Vec<(String, u64)> = t
+        .iter()
+        .map(|t| {
+            let frame = steps(t)
+                .into_iter()
+                .find(|(s, _)| *s == Some(12))
+                .and_then(|(_, f)| f)
+                .expect("step 12");
+            (t["cpe"]["serial"].as_str().unwrap().to_owned(), frame)
+        })
+        .collect();
+    finals.sort();
+    assert_eq!(
+        finals,
+        [
+            ("DV230200000".to_owned(), 241),
+            ("DV230200001".to_owned(), 240),
+            ("DV230200002".to_owned(), 249),
+            ("DV230200003".to_owned(), 252),
+            ("DV230200004".to_owned(), 255)
+        ]
+    );
+    assert!(
+        t.iter()
+            .all(|t| t["outcome"] == "success" && t["received_bytes"] == 1025)
+    );
+    assert_eq!(r["summary"]["by_outcome"]["success"], 5);
+}
+
+#[test]
+fn firmware_with_unchanged_software_version() {
+    let r = report(&[&shared("cwmp/cwmp_sim_firmware_nginx.pcap")]);
+    let t = &transactions(&r)[0];
+    assert_eq!(t["kind"], "firmware-upgrade");
+    assert_eq!(t["received_bytes"], 204800);
+    assert_eq!(t["announced_size"], 204800);
+    let found = codes(&t["deviations"]);
+    assert!(found.contains(&"version-unchanged".to_owned()), "{found:?}");
+    let fetch: Vec<(Option<u64>, Option<u64>)> = steps(t)
+        .into_iter()
+        .filter(|(s, _)| matches!(s, Some(9..=12)))
+        .collect();
+    assert_eq!(fetch, [(Some(9), Some(50)), (Some(12), Some(241))]);
+}
+
+#[test]
+fn transaction_filter_and_fail_on() {
+    let fleet = shared("cwmp/cwmp_sim_fleet5.pcap");
+    let (out, _, ok) = cwmpscope(&["analyze", "--format", "json", "--transaction", "t3", &fleet]);
+    assert!(ok);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(transactions(&r).len(), 1);
+    assert_eq!(transactions(&r)[0]["id"], "t3");
+    let wanted = &transactions(&r)[0]["sessions"];
+    let shown: Vec<Value> = sessions(&r).iter().map(|s| s["id"].clone()).collect();
+    assert_eq!(
+        Value::Array(shown),
+        *wanted,
+        "only the transaction's sessions"
+    );
+
+    let bin = env!("CARGO_BIN_EXE_cwmpscope");
+    let status = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    let reference = capture("reference-config-update.pcap");
+    assert_eq!(
+        status(&["analyze", "--fail-on", "warning", &reference]),
+        Some(0)
+    );
+    assert_eq!(status(&["analyze", "--fail-on", "error", &fleet]), Some(1));
+    assert_eq!(status(&["analyze", &fleet]), Some(0));
+    assert_eq!(
+        status(&["analyze", "--slow-response", "-3", &fleet]),
+        Some(2)
+    );
+}
