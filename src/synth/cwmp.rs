@@ -181,7 +181,8 @@ pub struct Quirks {
     pub inform_max_envelopes: Option<u32>,
     /// cwmp namespace of the ACS's envelopes, when it differs from the CPE's.
     pub acs_cwmp_ns: Option<String>,
-    /// Added to every Inform's CurrentTime (the CPE's clock is off).
+    /// The CPE's clock is off by this much: added to every Inform's CurrentTime and to the
+    /// transfer times the CPE reports.
     pub clock_offset: Nanos,
     /// RetryCount of the Informs.
     pub retry_count: u32,
@@ -890,8 +891,8 @@ impl FlowBuilder {
             post_at = At::FromStart(times.closed + o.timing.cpe_think - s.connection.start);
             soap::download_response(
                 0,
-                &format_ts(times.started),
-                &format_ts(times.completed),
+                &format_ts(times.started + o.quirks.clock_offset),
+                &format_ts(times.completed + o.quirks.clock_offset),
                 &o.soap,
             )
         } else {
@@ -961,10 +962,13 @@ impl FlowBuilder {
             self.cpe_post(&mut s, Some(&answer), None);
         }
         let (fault_code, fault_string) = q.transfer_fault.clone().unwrap_or_default();
-        let (start_time, complete_time) = q
-            .transfer_times
-            .clone()
-            .unwrap_or_else(|| (format_ts(fetch.started), format_ts(fetch.completed)));
+        let (start_time, complete_time) = q.transfer_times.clone().unwrap_or_else(|| {
+            // The CPE reports the times by its own clock.
+            (
+                format_ts(fetch.started + q.clock_offset),
+                format_ts(fetch.completed + q.clock_offset),
+            )
+        });
         let tc_body = soap::transfer_complete(
             key,
             fault_code,

@@ -984,7 +984,7 @@ pub fn catalogue() -> Vec<Case> {
         "transfer-complete-repeated",
         "transfer-complete-repeated",
         flow,
-        vec![("transfer-complete-repeated", Transaction)],
+        vec![("transfer-complete-repeated", Session)],
         Some("cfgupd-0001"),
         Some("success"),
     );
