@@ -206,8 +206,9 @@ pub struct Quirks {
     /// The ACS sets HoldRequests in the TRANSFER COMPLETE session's InformResponse, and the
     /// CPE sends its TransferComplete anyway.
     pub hold_requests_ignored: bool,
-    /// In the TRANSFER COMPLETE session the CPE sends its empty POST first; the ACS asks
-    /// GetParameterValues, and after answering it the CPE sends its TransferComplete.
+    /// In the TRANSFER COMPLETE session the CPE sends its empty POST right after the
+    /// InformResponse; the ACS asks GetParameterValues, and the CPE sends its TransferComplete
+    /// (answered by the ACS) before it answers the GetParameterValues.
     pub request_after_empty_post: bool,
     /// The CPE sends its empty POST before the TransferCompleteResponse arrived.
     pub pipelined_empty_post: bool,
@@ -950,6 +951,7 @@ impl FlowBuilder {
             self.response_envelope(&inform_id, &soap::inform_response(1, &o.soap), true)
         };
         self.acs_reply(&mut s, 200, Some(&inform_response), false);
+        let mut late_answer = None;
         if q.request_after_empty_post {
             self.cpe_post(&mut s, None, None);
             let names = ["InternetGatewayDevice.DeviceInfo.SoftwareVersion"];
@@ -958,8 +960,7 @@ impl FlowBuilder {
             self.acs_reply(&mut s, 200, Some(&gpv), false);
             let values = [(names[0].to_string(), o.software_version.1.clone())];
             let answer = soap::get_parameter_values_response(&values, &o.soap);
-            let answer = self.response_envelope(&gpv_id, &answer, false);
-            self.cpe_post(&mut s, Some(&answer), None);
+            late_answer = Some(self.response_envelope(&gpv_id, &answer, false));
         }
         let (fault_code, fault_string) = q.transfer_fault.clone().unwrap_or_default();
         let (start_time, complete_time) = q.transfer_times.clone().unwrap_or_else(|| {
@@ -992,13 +993,11 @@ impl FlowBuilder {
             self.acs_reply(&mut s, 200, Some(&tc_response), false);
         } else {
             self.acs_reply(&mut s, 200, Some(&tc_response), false);
-            if !q.request_after_empty_post {
-                self.cpe_post(&mut s, None, None);
+            match &late_answer {
+                // The CPE already sent its empty POST; it answers the GetParameterValues now.
+                Some(answer) => self.cpe_post(&mut s, Some(answer), None),
+                None => self.cpe_post(&mut s, None, None),
             }
-        }
-        if q.request_after_empty_post {
-            // The CPE already sent its empty POST: the ACS ends the session now.
-            self.cpe_post(&mut s, None, None);
         }
         self.acs_reply(&mut s, o.empty_response_status, None, false);
         self.close_session(s)

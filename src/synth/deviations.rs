@@ -1039,6 +1039,8 @@ pub fn catalogue() -> Vec<Case> {
             ("rollback-suspected", Transaction),
             ("transfer-complete-missing", Transaction),
             ("rpc-unanswered", Session),
+            // The empty response answers a request, not the CPE's empty POST or last response.
+            ("session-not-terminated", Session),
         ],
         None,
         Some("incomplete"),
