@@ -89,6 +89,9 @@ pub struct Connection {
     /// Data segments to drop from the capture: the segment holding this stream offset (0 = the
     /// first data byte) in this direction is absent although the receiver acknowledges it.
     pub lose: Vec<(Dir, u64)>,
+    /// Data segments to send twice: the segment holding this stream offset in this direction
+    /// is followed by an identical retransmission (on top of the profile's random ones).
+    pub retransmit: Vec<(Dir, u64)>,
 }
 
 impl Connection {
@@ -104,6 +107,7 @@ impl Connection {
             end: End::ClientFinFirst,
             end_at: At::After(MS),
             lose: Vec::new(),
+            retransmit: Vec::new(),
         }
     }
 
@@ -468,7 +472,12 @@ fn render_connection(
             } else {
                 packets.push(data);
                 stats.data_segments += 1;
-                if rng.chance(profile.retransmit) {
+                let scripted = conn.retransmit.iter().any(|&(dir, off)| {
+                    dir == step.dir
+                        && (base_offset + seg.start as u64..base_offset + seg.end as u64)
+                            .contains(&off)
+                });
+                if rng.chance(profile.retransmit) || scripted {
                     packets.push(Packet {
                         ts: seg.ts + RETRANSMIT_DELAY,
                         ..data
@@ -907,6 +916,39 @@ mod tests {
                 assert_eq!(byte.is_none(), lost, "{d:?} offset {i}");
             }
         }
+    }
+
+    #[test]
+    fn scripted_retransmissions_repeat_exactly_the_chosen_segments() {
+        let mut conn = sample(0, 40000);
+        conn.retransmit.push((Dir::ToClient, 1500));
+        conn.retransmit.push((Dir::ToClient, 1600));
+        let mut sink = Collect::default();
+        let report = render([conn], &Profile::clean(4), &mut sink).unwrap();
+        assert_eq!(
+            report.retransmissions, 1,
+            "both offsets fall in one segment"
+        );
+        let segs: Vec<Seg> = sink.frames.iter().map(|f| parse(&f.2)).collect();
+        let server_data: Vec<&Seg> = segs
+            .iter()
+            .filter(|s| s.src_port == 7547 && !s.payload.is_empty())
+            .collect();
+        assert_eq!(
+            server_data.len(),
+            4,
+            "3000 bytes in 3 segments, one sent twice"
+        );
+        let second = server_data.get(1).expect("second segment");
+        let copies: Vec<&&Seg> = server_data.iter().filter(|s| s.seq == second.seq).collect();
+        assert_eq!(
+            copies.len(),
+            2,
+            "the segment holding 1460..2920 is sent twice"
+        );
+        assert_eq!(copies[0].payload, copies[1].payload);
+        assert_eq!(copies[0].payload.len(), 1460);
+        assert_eq!(reassemble(&sink.frames, 40000)[1].len(), 3000);
     }
 
     #[test]

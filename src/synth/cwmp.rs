@@ -144,6 +144,80 @@ pub struct CwmpOptions {
     pub soap: SoapStyle,
     /// Delays.
     pub timing: Timing,
+    /// Responses carry their request's `cwmp:ID`, as TR-069 requires. Off by default (every
+    /// envelope gets a fresh ID), which keeps the captures of existing seeds byte-identical.
+    pub echo_request_ids: bool,
+    /// Misbehaviours and rarer variations of the CPE, ACS and file server (all off by default).
+    pub quirks: Quirks,
+}
+
+/// How the file server answers the fetch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FileServerReply {
+    /// The file (after the challenge, when the server authenticates).
+    #[default]
+    File,
+    /// This status (404, 403, 500, …) with a short text body instead of the file, after the
+    /// challenge.
+    Status(u16),
+    /// 401 again to the GET that carried credentials; the CPE gives up.
+    RejectsCredentials,
+    /// The server challenges and the CPE closes without retrying with the Download's
+    /// credentials.
+    CredentialsUnused,
+}
+
+/// Misbehaviours and rarer variations of the peers, each off by default. Each applies to the
+/// pieces a [`FlowBuilder`] builds while it is set (`FlowBuilder::opts` can be changed between
+/// pieces).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// From the second ACS authentication on, the CPE first sends credentials with the
+    /// previous nonce; the ACS answers `401` with `stale=true` and a new nonce, and the CPE
+    /// authenticates again.
+    pub stale_nonce: bool,
+    /// MaxEnvelopes written in the Informs, when it differs from what the ACS acts on
+    /// ([`CwmpOptions::max_envelopes`]).
+    pub inform_max_envelopes: Option<u32>,
+    /// cwmp namespace of the ACS's envelopes, when it differs from the CPE's.
+    pub acs_cwmp_ns: Option<String>,
+    /// The CPE's clock is off by this much: added to every Inform's CurrentTime and to the
+    /// transfer times the CPE reports.
+    pub clock_offset: Nanos,
+    /// RetryCount of the Informs.
+    pub retry_count: u32,
+    /// The ACS sets a session cookie in its first 200 (without the session changing
+    /// connection).
+    pub acs_sets_cookie: bool,
+    /// The CPE does not return the cookie the ACS set.
+    pub cookie_not_returned: bool,
+    /// The CPE answers the Connection Request with 204 without challenging it.
+    pub connection_request_unchallenged: bool,
+    /// Events of the TRANSFER COMPLETE Inform, replacing the usual ones.
+    pub transfer_complete_events: Option<Vec<(String, String)>>,
+    /// CommandKey the CPE reports in TransferComplete and `M Download`, when it differs from
+    /// the Download's.
+    pub transfer_complete_key: Option<String>,
+    /// FaultCode and FaultString of the TransferComplete (the Inform then lacks
+    /// `4 VALUE CHANGE` and reports the old versions).
+    pub transfer_fault: Option<(u32, String)>,
+    /// StartTime and CompleteTime of the TransferComplete, replacing the observed ones.
+    pub transfer_times: Option<(String, String)>,
+    /// The ACS sets HoldRequests in the TRANSFER COMPLETE session's InformResponse, and the
+    /// CPE sends its TransferComplete anyway.
+    pub hold_requests_ignored: bool,
+    /// In the TRANSFER COMPLETE session the CPE sends its empty POST right after the
+    /// InformResponse; the ACS asks GetParameterValues, and the CPE sends its TransferComplete
+    /// (answered by the ACS) before it answers the GetParameterValues.
+    pub request_after_empty_post: bool,
+    /// The CPE sends its empty POST before the TransferCompleteResponse arrived.
+    pub pipelined_empty_post: bool,
+    /// FileSize announced in the Download, when it differs from the file served.
+    pub announced_file_size: Option<u64>,
+    /// Path the CPE GETs, when it differs from the Download URL's.
+    pub fetch_path: Option<String>,
+    /// How the file server answers.
+    pub file_server_reply: FileServerReply,
 }
 
 impl Default for CwmpOptions {
@@ -186,6 +260,8 @@ impl Default for CwmpOptions {
             config_version: ("1.1.0".to_string(), "1.1.1".to_string()),
             soap: SoapStyle::default(),
             timing: Timing::default(),
+            echo_request_ids: false,
+            quirks: Quirks::default(),
         }
     }
 }
@@ -277,6 +353,7 @@ pub struct FlowBuilder {
     acs_auth: Authenticator,
     file_auth: Authenticator,
     nonce_uses: u32,
+    last_id: String,
     flow: Flow,
 }
 
@@ -294,6 +371,7 @@ impl FlowBuilder {
             acs_auth,
             file_auth,
             nonce_uses: 0,
+            last_id: String::new(),
             flow: Flow::default(),
         }
     }
@@ -302,6 +380,11 @@ impl FlowBuilder {
     pub fn finish(mut self) -> Flow {
         self.flow.connections.sort_by_key(|c| c.start);
         self.flow
+    }
+
+    /// The flow built so far (in the order the pieces were added).
+    pub fn flow(&self) -> &Flow {
+        &self.flow
     }
 
     /// Adds a finished connection to the flow and returns its last packet's time.
@@ -330,10 +413,52 @@ impl FlowBuilder {
         c
     }
 
-    fn next_message_id(&mut self) -> String {
+    /// A fresh `cwmp:ID` (also remembered as [`FlowBuilder::last_id`]).
+    pub fn next_message_id(&mut self) -> String {
         let id = self.next_id;
         self.next_id += 1;
-        id.to_string()
+        self.last_id = id.to_string();
+        self.last_id.clone()
+    }
+
+    /// The `cwmp:ID` most recently handed out.
+    pub fn last_id(&self) -> &str {
+        &self.last_id
+    }
+
+    /// The envelope style of the ACS's messages (the CPE's, unless
+    /// [`Quirks::acs_cwmp_ns`] is set).
+    pub fn acs_style(&self) -> SoapStyle {
+        match &self.opts.quirks.acs_cwmp_ns {
+            Some(ns) => SoapStyle {
+                cwmp_ns: ns.clone(),
+                ..self.opts.soap.clone()
+            },
+            None => self.opts.soap.clone(),
+        }
+    }
+
+    /// An ACS envelope around `body` with a fresh ID.
+    pub fn acs_envelope(&mut self, body: &str) -> String {
+        let header = SoapHeader::id(&self.next_message_id());
+        soap::envelope(&self.acs_style(), &header, body)
+    }
+
+    /// An envelope answering the request whose ID was `request_id`: it carries that ID when
+    /// [`CwmpOptions::echo_request_ids`] is set, a fresh one otherwise. `from_acs` selects the
+    /// ACS's style.
+    pub fn response_envelope(&mut self, request_id: &str, body: &str, from_acs: bool) -> String {
+        let id = if self.opts.echo_request_ids {
+            request_id.to_string()
+        } else {
+            self.next_message_id()
+        };
+        let style = if from_acs {
+            self.acs_style()
+        } else {
+            self.opts.soap.clone()
+        };
+        soap::envelope(&style, &SoapHeader::id(&id), body)
     }
 
     /// The Inform parameter list; `after` selects the post-transfer versions.
@@ -394,9 +519,13 @@ impl FlowBuilder {
                 .iter()
                 .map(|(code, key)| (code.to_string(), key.to_string()))
                 .collect(),
-            max_envelopes: self.opts.max_envelopes,
-            current_time: format_ts(at),
-            retry_count: 0,
+            max_envelopes: self
+                .opts
+                .quirks
+                .inform_max_envelopes
+                .unwrap_or(self.opts.max_envelopes),
+            current_time: format_ts(at + self.opts.quirks.clock_offset),
+            retry_count: self.opts.quirks.retry_count,
             parameters: self.inform_parameters(after),
         };
         let header = SoapHeader {
@@ -470,10 +599,24 @@ impl FlowBuilder {
         body: Option<&str>,
         set_cookie: bool,
     ) {
-        let mut msg = HttpMessage::response(status);
-        if status == 401 {
-            msg = msg.header_opt("WWW-Authenticate", self.acs_auth.challenge());
-        }
+        let challenge = if status == 401 {
+            self.acs_auth.challenge()
+        } else {
+            None
+        };
+        self.acs_reply_with(session, status, challenge, body, set_cookie);
+    }
+
+    /// Like [`FlowBuilder::acs_reply`] with an explicit `WWW-Authenticate` value (or none).
+    pub fn acs_reply_with(
+        &mut self,
+        session: &mut AcsSession,
+        status: u16,
+        challenge: Option<String>,
+        body: Option<&str>,
+        set_cookie: bool,
+    ) {
+        let mut msg = HttpMessage::response(status).header_opt("WWW-Authenticate", challenge);
         if set_cookie {
             let cookie = format!("session={}", self.rng.hex(16));
             msg = msg.header("Set-Cookie", format!("{cookie}; Path=/"));
@@ -481,6 +624,9 @@ impl FlowBuilder {
         }
         if let Some(body) = body {
             msg = msg.body(SOAP_CONTENT_TYPE, body);
+        }
+        if self.opts.quirks.cookie_not_returned {
+            session.cookie = None;
         }
         let delay = self.opts.timing.acs_think + self.opts.timing.rtt;
         session.connection.server_sends(delay, msg.to_bytes());
@@ -494,16 +640,33 @@ impl FlowBuilder {
             self.cpe_post(session, Some(inform), None);
             return;
         }
-        self.cpe_post(session, Some(inform), None);
-        self.acs_reply(session, 401, None, false);
+        if self.opts.quirks.stale_nonce
+            && self.nonce_uses > 0
+            && self.opts.acs_auth == AuthScheme::Digest
+        {
+            // Credentials computed with the previous session's nonce, which has expired.
+            let old = self.acs_authorization();
+            self.cpe_post(session, Some(inform), old);
+            let stale = self.acs_auth.stale_challenge(&mut self.rng);
+            self.acs_reply_with(session, 401, stale, None, false);
+            self.nonce_uses = 0;
+        } else {
+            self.cpe_post(session, Some(inform), None);
+            self.acs_reply(session, 401, None, false);
+        }
+        let auth = self.acs_authorization();
+        self.cpe_post(session, Some(inform), auth);
+    }
+
+    /// The CPE's `Authorization` value for its next ACS request (the nonce's next use).
+    pub fn acs_authorization(&mut self) -> Option<String> {
         self.nonce_uses += 1;
-        let auth = self.acs_auth.authorization(
+        self.acs_auth.authorization(
             &self.opts.acs_credentials,
             &self.opts.acs_path,
             self.nonce_uses,
             &mut self.rng,
-        );
-        self.cpe_post(session, Some(inform), auth);
+        )
     }
 
     /// Closes the current connection (CPE FIN) and continues the session on a new one,
@@ -536,6 +699,12 @@ impl FlowBuilder {
         };
         let think = o.timing.cpe_think + o.timing.rtt;
         c.client_sends(0, get(None));
+        if o.quirks.connection_request_unchallenged {
+            c.server_sends(think, HttpMessage::response(204).to_bytes());
+            self.flow.http_requests += 1;
+            self.flow.http_responses += 1;
+            return self.add_connection(c);
+        }
         c.server_sends(
             think,
             HttpMessage::response(401)
@@ -594,36 +763,65 @@ impl FlowBuilder {
         let client = self.cpe_endpoint();
         let host = o.file_server.to_string();
         let mut c = self.new_connection(client, o.file_server, start);
+        let path = o.quirks.fetch_path.as_deref().unwrap_or(&o.file_path);
         let get = |auth: Option<String>| {
-            HttpMessage::request("GET", &o.file_path, &host)
+            HttpMessage::request("GET", path, &host)
                 .header("User-Agent", "cwmp-cpe/1.0")
                 .header_opt("Authorization", auth)
                 .to_bytes()
         };
         let think = o.timing.file_server_think + o.timing.rtt;
+        let reply = o.quirks.file_server_reply;
         c.client_sends(0, get(None));
         self.flow.http_requests += 1;
         if o.file_auth != AuthScheme::None {
-            c.server_sends(
-                think,
-                HttpMessage::response(401)
-                    .header_opt("WWW-Authenticate", self.file_auth.challenge())
+            let challenge = HttpMessage::response(401)
+                .header_opt("WWW-Authenticate", self.file_auth.challenge())
+                .to_bytes();
+            c.server_sends(think, challenge.clone());
+            self.flow.http_responses += 1;
+            if reply != FileServerReply::CredentialsUnused {
+                let auth =
+                    self.file_auth
+                        .authorization(&o.file_credentials, path, 1, &mut self.rng);
+                c.client_sends(o.timing.cpe_think, get(auth));
+                self.flow.http_requests += 1;
+                if reply == FileServerReply::RejectsCredentials {
+                    c.server_sends(think, challenge);
+                    self.flow.http_responses += 1;
+                }
+            }
+        }
+        let answer = match reply {
+            FileServerReply::File => Some(
+                HttpMessage::response(200)
+                    .body("application/octet-stream", self.file_content())
                     .to_bytes(),
-            );
-            let auth =
-                self.file_auth
-                    .authorization(&o.file_credentials, &o.file_path, 1, &mut self.rng);
-            c.client_sends(o.timing.cpe_think, get(auth));
-            self.flow.http_requests += 1;
+            ),
+            FileServerReply::Status(status) => Some(
+                HttpMessage::response(status)
+                    .body(
+                        "text/plain",
+                        format!("{status} {}\n", super::http::reason_phrase(status)),
+                    )
+                    .to_bytes(),
+            ),
+            // Without authentication these two replies have nothing to refuse: the file.
+            FileServerReply::RejectsCredentials | FileServerReply::CredentialsUnused
+                if o.file_auth == AuthScheme::None =>
+            {
+                Some(
+                    HttpMessage::response(200)
+                        .body("application/octet-stream", self.file_content())
+                        .to_bytes(),
+                )
+            }
+            FileServerReply::RejectsCredentials | FileServerReply::CredentialsUnused => None,
+        };
+        if let Some(answer) = answer {
+            c.server_sends(think, answer);
             self.flow.http_responses += 1;
         }
-        c.server_sends(
-            think,
-            HttpMessage::response(200)
-                .body("application/octet-stream", self.file_content())
-                .to_bytes(),
-        );
-        self.flow.http_responses += 1;
         let schedule = c.schedule();
         let started = schedule.steps.first().copied().unwrap_or(start);
         let completed = schedule.data_done;
@@ -648,6 +846,7 @@ impl FlowBuilder {
         let o = self.opts.clone();
         let mut s = self.open_acs_session(start);
         let inform = self.inform_envelope(&[(first_event, "")], start, false);
+        let inform_id = self.last_id.clone();
         self.authenticated_inform(&mut s, &inform);
         let download = DownloadArgs {
             command_key: o.command_key.clone(),
@@ -655,7 +854,7 @@ impl FlowBuilder {
             url: o.file_url(),
             username: o.file_credentials.username.clone(),
             password: o.file_credentials.password.clone(),
-            file_size: o.file_size,
+            file_size: o.quirks.announced_file_size.unwrap_or(o.file_size),
             target_file_name: o
                 .file_path
                 .rsplit('/')
@@ -664,21 +863,19 @@ impl FlowBuilder {
                 .to_string(),
             delay_seconds: 0,
         };
-        let inform_response = self.envelope(&soap::inform_response(1, &o.soap));
-        let download_envelope = self.envelope(&soap::download(&download, &o.soap));
+        let inform_response =
+            self.response_envelope(&inform_id, &soap::inform_response(1, &o.soap), true);
+        let download_envelope = self.acs_envelope(&soap::download(&download, &o.soap));
+        let download_id = self.last_id.clone();
+        let set_cookie = o.cookie_across_connections || o.quirks.acs_sets_cookie;
         if o.max_envelopes >= 2 {
             let body = format!("{inform_response}{download_envelope}");
-            self.acs_reply(&mut s, 200, Some(&body), o.cookie_across_connections);
+            self.acs_reply(&mut s, 200, Some(&body), set_cookie);
             if o.cookie_across_connections {
                 self.switch_connection(&mut s);
             }
         } else {
-            self.acs_reply(
-                &mut s,
-                200,
-                Some(&inform_response),
-                o.cookie_across_connections,
-            );
+            self.acs_reply(&mut s, 200, Some(&inform_response), set_cookie);
             if o.cookie_across_connections {
                 self.switch_connection(&mut s);
             }
@@ -695,14 +892,14 @@ impl FlowBuilder {
             post_at = At::FromStart(times.closed + o.timing.cpe_think - s.connection.start);
             soap::download_response(
                 0,
-                &format_ts(times.started),
-                &format_ts(times.completed),
+                &format_ts(times.started + o.quirks.clock_offset),
+                &format_ts(times.completed + o.quirks.clock_offset),
                 &o.soap,
             )
         } else {
             soap::download_response(1, UNKNOWN_TIME, UNKNOWN_TIME, &o.soap)
         };
-        let response = self.envelope(&response);
+        let response = self.response_envelope(&download_id, &response, false);
         self.cpe_post_at(&mut s, post_at, Some(&response), None);
         self.acs_reply(&mut s, o.empty_response_status, None, false);
         (self.close_session(s), fetched)
@@ -711,27 +908,74 @@ impl FlowBuilder {
     /// Session 2 at `start`: Inform with `7 TRANSFER COMPLETE`, `4 VALUE CHANGE`,
     /// `M Download` (and `1 BOOT` for firmware) through authentication, InformResponse,
     /// TransferComplete (FaultCode 0, NoMoreRequests), TransferCompleteResponse, empty POST,
-    /// empty response, CPE FIN. Returns the last packet time.
+    /// empty response, CPE FIN. Returns the last packet time. [`Quirks`] change the events,
+    /// CommandKey, fault, times and the order of the session's messages.
     pub fn transfer_complete_session(&mut self, start: Nanos, fetch: FetchTimes) -> Nanos {
         let o = self.opts.clone();
+        let q = &o.quirks;
+        let key = q.transfer_complete_key.as_deref().unwrap_or(&o.command_key);
         let mut s = self.open_acs_session(start);
         let mut events: Vec<(&str, &str)> = Vec::new();
-        if o.file_kind == FileKind::Firmware {
-            events.push(("1 BOOT", ""));
+        match &q.transfer_complete_events {
+            Some(list) => events.extend(list.iter().map(|(c, k)| (c.as_str(), k.as_str()))),
+            None => {
+                if o.file_kind == FileKind::Firmware {
+                    events.push(("1 BOOT", ""));
+                }
+                events.push(("7 TRANSFER COMPLETE", ""));
+                if q.transfer_fault.is_none() {
+                    events.push(("4 VALUE CHANGE", ""));
+                }
+                events.push(("M Download", key));
+            }
         }
-        events.push(("7 TRANSFER COMPLETE", ""));
-        events.push(("4 VALUE CHANGE", ""));
-        events.push(("M Download", &o.command_key));
-        let inform = self.inform_envelope(&events, start, true);
+        let inform = self.inform_envelope(&events, start, q.transfer_fault.is_none());
+        let inform_id = self.last_id.clone();
         self.authenticated_inform(&mut s, &inform);
-        let inform_response = self.envelope(&soap::inform_response(1, &o.soap));
+        let inform_response = if q.hold_requests_ignored {
+            let header = SoapHeader {
+                id: Some(if o.echo_request_ids {
+                    inform_id
+                } else {
+                    self.next_message_id()
+                }),
+                no_more_requests: None,
+                hold_requests: Some(true),
+            };
+            soap::envelope(
+                &self.acs_style(),
+                &header,
+                &soap::inform_response(1, &o.soap),
+            )
+        } else {
+            self.response_envelope(&inform_id, &soap::inform_response(1, &o.soap), true)
+        };
         self.acs_reply(&mut s, 200, Some(&inform_response), false);
+        let mut late_answer = None;
+        if q.request_after_empty_post {
+            self.cpe_post(&mut s, None, None);
+            let names = ["InternetGatewayDevice.DeviceInfo.SoftwareVersion"];
+            let gpv = self.acs_envelope(&soap::get_parameter_values(&names, &o.soap));
+            let gpv_id = self.last_id.clone();
+            self.acs_reply(&mut s, 200, Some(&gpv), false);
+            let values = [(names[0].to_string(), o.software_version.1.clone())];
+            let answer = soap::get_parameter_values_response(&values, &o.soap);
+            late_answer = Some(self.response_envelope(&gpv_id, &answer, false));
+        }
+        let (fault_code, fault_string) = q.transfer_fault.clone().unwrap_or_default();
+        let (start_time, complete_time) = q.transfer_times.clone().unwrap_or_else(|| {
+            // The CPE reports the times by its own clock.
+            (
+                format_ts(fetch.started + q.clock_offset),
+                format_ts(fetch.completed + q.clock_offset),
+            )
+        });
         let tc_body = soap::transfer_complete(
-            &o.command_key,
-            0,
-            "",
-            &format_ts(fetch.started),
-            &format_ts(fetch.completed),
+            key,
+            fault_code,
+            &fault_string,
+            &start_time,
+            &complete_time,
             &o.soap,
         );
         let header = SoapHeader {
@@ -739,10 +983,37 @@ impl FlowBuilder {
             no_more_requests: Some(true),
             hold_requests: None,
         };
+        let tc_id = self.last_id.clone();
         let tc = soap::envelope(&o.soap, &header, &tc_body);
         self.cpe_post(&mut s, Some(&tc), None);
-        let tc_response = self.envelope(&soap::transfer_complete_response(&o.soap));
-        self.acs_reply(&mut s, 200, Some(&tc_response), false);
+        let tc_response =
+            self.response_envelope(&tc_id, &soap::transfer_complete_response(&o.soap), true);
+        if q.pipelined_empty_post {
+            self.cpe_post(&mut s, None, None);
+            self.acs_reply(&mut s, 200, Some(&tc_response), false);
+        } else {
+            self.acs_reply(&mut s, 200, Some(&tc_response), false);
+            match &late_answer {
+                // The CPE already sent its empty POST; it answers the GetParameterValues now.
+                Some(answer) => self.cpe_post(&mut s, Some(answer), None),
+                None => self.cpe_post(&mut s, None, None),
+            }
+        }
+        self.acs_reply(&mut s, o.empty_response_status, None, false);
+        self.close_session(s)
+    }
+
+    /// A session that only reports `events` at `start`: Inform through authentication,
+    /// InformResponse, empty POST, empty response, CPE FIN. Returns the last packet time.
+    pub fn inform_only_session(&mut self, start: Nanos, events: &[(&str, &str)]) -> Nanos {
+        let o = self.opts.clone();
+        let mut s = self.open_acs_session(start);
+        let inform = self.inform_envelope(events, start, false);
+        let inform_id = self.last_id.clone();
+        self.authenticated_inform(&mut s, &inform);
+        let inform_response =
+            self.response_envelope(&inform_id, &soap::inform_response(1, &o.soap), true);
+        self.acs_reply(&mut s, 200, Some(&inform_response), false);
         self.cpe_post(&mut s, None, None);
         self.acs_reply(&mut s, o.empty_response_status, None, false);
         self.close_session(s)

@@ -163,6 +163,16 @@ impl Authenticator {
         }
     }
 
+    /// A Digest challenge saying the client's nonce has expired (`stale=true`) after a new
+    /// nonce was drawn from `rng`; `None` unless the scheme is Digest.
+    pub fn stale_challenge(&mut self, rng: &mut SplitMix64) -> Option<String> {
+        if self.scheme != AuthScheme::Digest {
+            return None;
+        }
+        self.nonce = rng.hex(32);
+        self.challenge().map(|c| format!("{c}, stale=true"))
+    }
+
     /// The `Authorization` value answering the current challenge for a request of `uri`, as
     /// the `nc`-th use of the nonce. The Digest `response` is 32 random hex digits (never
     /// verified by anyone), everything else well-formed.
@@ -270,6 +280,11 @@ mod tests {
             basic.authorization(&creds, "/", 1, &mut rng).unwrap(),
             "Basic Y3BlOmNwZXBhc3M="
         );
+        let mut renewed = digest.clone();
+        let stale = renewed.stale_challenge(&mut rng).unwrap();
+        assert!(stale.ends_with(", stale=true"));
+        assert_ne!(renewed.nonce, digest.nonce);
+        assert!(stale.contains(&renewed.nonce));
         let none = Authenticator::new(AuthScheme::None, "ACS", &mut rng);
         assert!(none.challenge().is_none());
     }

@@ -5,7 +5,8 @@
 //!
 //! Layers, each usable alone: [`rng`] (seeded PRNG), [`packet`] (frame bytes), [`writer`]
 //! (pcap/pcapng/gzip/split), [`conversation`] (TCP scripts to timestamped frames), [`http`] and
-//! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts).
+//! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts), [`deviations`] (one
+//! flow per finding code of the deviation catalogue, and the accepted clean variants).
 //!
 //! ```no_run
 //! use cwmpscope::synth::{self, conversation::Profile, cwmp, writer::OutputOptions};
@@ -21,6 +22,7 @@
 
 pub mod conversation;
 pub mod cwmp;
+pub mod deviations;
 pub mod http;
 pub mod packet;
 pub mod rng;

@@ -279,6 +279,52 @@ pub fn transfer_complete_response(style: &SoapStyle) -> String {
     format!("<{c}:TransferCompleteResponse/>\n")
 }
 
+/// A GetParameterValues request body for `names`.
+pub fn get_parameter_values(names: &[&str], style: &SoapStyle) -> String {
+    let c = &style.cwmp_prefix;
+    let mut body = format!(
+        "<{c}:GetParameterValues>\n<ParameterNames soap-enc:arrayType=\"xsd:string[{}]\">\n",
+        names.len()
+    );
+    for name in names {
+        let _ = writeln!(body, "<string>{}</string>", xml_escape(name));
+    }
+    let _ = writeln!(body, "</ParameterNames>\n</{c}:GetParameterValues>");
+    body
+}
+
+/// A GetParameterValuesResponse body listing `(name, value)` pairs (typed xsd:string).
+pub fn get_parameter_values_response(parameters: &[(String, String)], style: &SoapStyle) -> String {
+    let c = &style.cwmp_prefix;
+    let mut body = format!(
+        "<{c}:GetParameterValuesResponse>\n\
+         <ParameterList soap-enc:arrayType=\"{c}:ParameterValueStruct[{}]\">\n",
+        parameters.len()
+    );
+    for (name, value) in parameters {
+        let _ = writeln!(
+            body,
+            "<ParameterValueStruct>\n<Name>{}</Name>\n<Value xsi:type=\"xsd:string\">{}</Value>\n\
+             </ParameterValueStruct>",
+            xml_escape(name),
+            xml_escape(value)
+        );
+    }
+    let _ = writeln!(body, "</ParameterList>\n</{c}:GetParameterValuesResponse>");
+    body
+}
+
+/// A body holding one RPC element `name` in the cwmp namespace with `inner` as its content
+/// (`<c:name/>` when `inner` is empty): any RPC the other builders do not cover.
+pub fn rpc(name: &str, inner: &str, style: &SoapStyle) -> String {
+    let c = &style.cwmp_prefix;
+    if inner.is_empty() {
+        format!("<{c}:{name}/>\n")
+    } else {
+        format!("<{c}:{name}>\n{inner}</{c}:{name}>\n")
+    }
+}
+
 /// A SOAP Fault body carrying a `cwmp:Fault`.
 pub fn fault(fault_code: u32, fault_string: &str, style: &SoapStyle) -> String {
     let c = &style.cwmp_prefix;
@@ -371,6 +417,10 @@ mod tests {
             transfer_complete("k", 0, "", UNKNOWN_TIME, UNKNOWN_TIME, &style),
             transfer_complete_response(&style),
             fault(9016, "no", &style),
+            get_parameter_values(&["A.B", "C"], &style),
+            get_parameter_values_response(&[("A.B".into(), "1".into())], &style),
+            rpc("UploadResponse", "<Status>1</Status>\n", &style),
+            rpc("GetRPCMethods", "", &style),
         ] {
             element_names(&envelope(&style, &SoapHeader::id("x"), &body));
         }
