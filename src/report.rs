@@ -342,6 +342,9 @@ pub struct StepReport {
     pub to: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// A connection close rather than a message.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub close: bool,
     /// Seconds since the transaction's first step (for ladders).
     #[serde(skip)]
     pub rel: f64,
@@ -416,7 +419,11 @@ impl TransactionReport {
             received_bytes: t.received_bytes,
             download_status: t.download_status,
             outcome: t.outcome,
-            fault: t.fault.as_ref().map(fault_json),
+            fault: t
+                .fault
+                .as_ref()
+                .filter(|f| f.code != Some(0))
+                .map(fault_json),
             sessions: t.sessions.iter().map(|n| format!("s{n}")).collect(),
             start: format_ts(t.start),
             end: format_ts(t.end),
@@ -441,6 +448,7 @@ impl TransactionReport {
                     from: party(s.from),
                     to: party(s.to),
                     session: s.session.map(|n| format!("s{n}")),
+                    close: s.close,
                     rel: (s.ts - origin) as f64 / 1e9,
                 })
                 .collect(),

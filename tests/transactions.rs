@@ -96,7 +96,7 @@ fn reference_ladder_frames() {
             (5, Some(9)),
             (6, Some(10)),
             (7, Some(11)),
-            (8, None),
+            (8, Some(12)),
             (9, Some(18)),
             (10, Some(20)),
             (11, Some(22)),
@@ -109,7 +109,7 @@ fn reference_ladder_frames() {
             (19, Some(37)),
             (20, Some(38)),
             (21, Some(39)),
-            (22, None)
+            (22, Some(40))
         ]
     );
     let versions = t["versions"].as_array().unwrap();

@@ -352,11 +352,14 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         && !failed
         && s.termination != Termination::CaptureEnded
     {
-        let authenticated = v
-            .exchanges
-            .iter()
-            .skip(first + 1)
-            .any(|ex| v.status_of(ex).is_some_and(|st| (200..300).contains(&st)));
+        // Got past the challenge: a later request succeeded, or carried credentials that the
+        // ACS did not refuse with another 401 (a 503 after authenticating is not an auth failure).
+        let authenticated = v.exchanges.iter().skip(first + 1).any(|ex| {
+            let status = v.status_of(ex);
+            status.is_some_and(|st| (200..300).contains(&st))
+                || (v.msg(ex.request).is_some_and(|m| m.credentials.is_some())
+                    && status.is_some_and(|st| st != 401))
+        });
         if !authenticated && let Some(ex) = v.exchanges.get(first) {
             let ri = ex.response.unwrap_or(ex.request);
             out.push(at(

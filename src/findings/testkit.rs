@@ -125,6 +125,7 @@ impl Ladder {
                     acs,
                     ts: T0,
                     end: None,
+                    end_frame: None,
                     stats: None,
                     handshake_seen: true,
                 }],

@@ -465,6 +465,11 @@ pub fn write_transaction(
             .map(|n| n.to_string())
             .unwrap_or_else(|| "·".to_owned());
         match &step.frame {
+            Some(frame) if step.close => writeln!(
+                w,
+                "  {number:>4} {:>8.3}   ╳ {label}   frame {frame}",
+                step.rel
+            )?,
             Some(frame) => {
                 let row = ladder_row(
                     column(step.from, acs, file),

@@ -165,6 +165,8 @@ pub struct SessionConn {
     pub acs: SocketAddr,
     pub ts: Nanos,
     pub end: Option<(ConnEnd, Nanos)>,
+    /// The frame of the first FIN or RST of the connection.
+    pub end_frame: Option<FrameRef>,
     /// The reassembler's counters, once the connection closed.
     pub stats: Option<ConnStats>,
     /// Whether the three-way handshake was seen.

@@ -208,7 +208,14 @@ impl SessionTracker {
                 };
                 self.add_note(conn, state.session, note);
             }
-            HttpEvent::Rst { .. } | HttpEvent::Fin { .. } => {}
+            HttpEvent::Rst { conn, frame, .. } | HttpEvent::Fin { conn, frame, .. } => {
+                let session = self.conns.get(&conn).and_then(|c| c.session);
+                if let Some(open) = session.and_then(|n| self.open.get_mut(&n))
+                    && let Some(c) = open.session.connections.iter_mut().find(|c| c.id == conn)
+                {
+                    c.end_frame.get_or_insert(frame);
+                }
+            }
             HttpEvent::ConnClosed {
                 info,
                 ts,
@@ -644,6 +651,7 @@ impl SessionTracker {
                 acs,
                 ts: conn_ts,
                 end: None,
+                end_frame: None,
                 stats: None,
                 handshake_seen,
             }],
@@ -697,6 +705,7 @@ impl SessionTracker {
                 acs: state.server,
                 ts: state.opened,
                 end: None,
+                end_frame: None,
                 stats: None,
                 handshake_seen: state.handshake_seen,
             });

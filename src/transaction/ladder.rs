@@ -264,6 +264,7 @@ pub fn label_fetch(o: &mut OpenTx) {
             first_frame: (req.frame != req.last_frame).then_some(req.frame),
             ts: req.ts,
             session: None,
+            close: false,
         });
         if let Some(resp) = &x.response {
             let (step, what) = if resp.status == 401 {
@@ -294,6 +295,7 @@ pub fn label_fetch(o: &mut OpenTx) {
                 first_frame: (resp.frame != resp.last_frame).then_some(resp.frame),
                 ts: resp.ts,
                 session: None,
+                close: false,
             });
         }
     }

@@ -98,6 +98,8 @@ pub struct Step {
     pub ts: Nanos,
     /// Session number, for messages of a CWMP session.
     pub session: Option<u64>,
+    /// A connection close rather than a message (`frame` is its first FIN or RST).
+    pub close: bool,
 }
 
 /// The CPE a transaction concerns.
@@ -176,6 +178,12 @@ struct OpenTx {
     device_at_order: Option<crate::cwmp::DeviceId>,
     /// The CPE's clock minus the capture's, from the reporting Inform's CurrentTime.
     clock_offset: Option<Nanos>,
+    /// When the session that carried the order ended.
+    order_session_end: Nanos,
+    /// Frame of the CPE's answer to the order (DownloadResponse).
+    answer_frame: Option<FrameRef>,
+    /// Frame of the reporting session's Inform.
+    report_inform_frame: Option<FrameRef>,
 }
 
 /// A CPE's recently finished transactions (CommandKeys), to recognize a repeated
@@ -425,6 +433,8 @@ impl TransactionTracker {
         self.match_transfer_completes(&mut s, &key);
         // 2. Reboots and bootstraps after an update.
         self.judge_boot_events(&mut s, &key);
+        // 2b. A TRANSFER COMPLETE session that got no InformResponse (so no TransferComplete).
+        self.judge_unanswered_report(&mut s, &key);
         // 3. A later Inform without `7 TRANSFER COMPLETE` while a transfer awaits its report.
         self.judge_missing_reports(&s, &key);
         // 4. Downloads ordered in this session open transactions.
@@ -456,6 +466,8 @@ impl TransactionTracker {
             .map(|(i, _)| i)
             .collect();
         let mut matched: Option<u64> = None;
+        // A TransferComplete sent again in this session (after a 401) is the same report.
+        let mut seen_keys: Vec<String> = Vec::new();
         for index in tc_messages {
             let Some(tc) = s.messages.get(index).and_then(|m| {
                 m.envelopes.iter().find_map(|e| match &e.rpc {
@@ -465,11 +477,14 @@ impl TransactionTracker {
             }) else {
                 continue;
             };
+            if seen_keys.contains(&tc.command_key) {
+                continue;
+            }
+            seen_keys.push(tc.command_key.clone());
             let frame = s.messages.get(index).map(|m| m.last_frame);
-            let pos = self
-                .open
-                .iter()
-                .position(|o| !o.done && o.cpe_key == key && o.order.command_key == tc.command_key);
+            let pos = self.open.iter().position(|o| {
+                !o.done && same_cpe(o, s, key) && o.order.command_key == tc.command_key
+            });
             match pos {
                 Some(pos) => {
                     let thresholds = self.thresholds.clone();
@@ -481,6 +496,7 @@ impl TransactionTracker {
                     o.tx.sessions.push(s.number);
                     o.tc_times = Some((tc.start_time.clone(), tc.complete_time.clone()));
                     o.clock_offset = clock_offset(s);
+                    o.report_inform_frame = inform_frame(s);
                     o.tc_session_unanswered = !s
                         .envelopes()
                         .any(|(_, e)| matches!(e.rpc, Rpc::InformResponse { .. }));
@@ -495,7 +511,10 @@ impl TransactionTracker {
                     let repeated = self
                         .recent
                         .get(key)
-                        .is_some_and(|r| r.keys.iter().any(|(k, _)| *k == tc.command_key));
+                        .is_some_and(|r| r.keys.iter().any(|(k, _)| *k == tc.command_key))
+                        || self.open.iter().any(|o| {
+                            o.done && same_cpe(o, s, key) && o.order.command_key == tc.command_key
+                        });
                     let f = if repeated {
                         Finding::new(
                             "transfer-complete-repeated",
@@ -627,6 +646,55 @@ impl TransactionTracker {
         }
     }
 
+    fn judge_unanswered_report(&mut self, s: &mut Session, key: &str) {
+        let Some(inform) = s.inform() else {
+            return;
+        };
+        let announces = inform
+            .events
+            .iter()
+            .any(|e| e.code.trim() == "7 TRANSFER COMPLETE");
+        let keys: Vec<String> = inform
+            .events
+            .iter()
+            .filter(|e| e.code.trim().starts_with("M "))
+            .map(|e| e.command_key.clone())
+            .collect();
+        let answered = s
+            .envelopes()
+            .any(|(_, e)| matches!(e.rpc, Rpc::InformResponse { .. } | Rpc::TransferComplete(_)));
+        if !announces || answered {
+            return;
+        }
+        let frame = inform_frame(s);
+        let pos = self
+            .open
+            .iter()
+            .position(|o| !o.done && o.cpe_key == key && keys.contains(&o.order.command_key))
+            .or_else(|| {
+                self.open
+                    .iter()
+                    .position(|o| !o.done && o.cpe_key == key && o.tx.download_status == Some(1))
+            });
+        if let Some(o) = pos.and_then(|p| self.open.get_mut(p)) {
+            label_tc_session(s);
+            add_session_steps(o, s);
+            o.tx.sessions.push(s.number);
+            o.missing_reported = false;
+            o.tx.findings.push(
+                Finding::new(
+                    "rollback-suspected",
+                    Severity::Warning,
+                    format!(
+                        "the TRANSFER COMPLETE session s{} got no InformResponse: a Thomson CPE rolls the configuration back",
+                        s.number
+                    ),
+                )
+                .frames(frame),
+            );
+        }
+    }
+
     fn judge_missing_reports(&mut self, s: &Session, key: &str) {
         let Some(inform) = s.inform() else {
             return;
@@ -651,6 +719,7 @@ impl TransactionTracker {
                 && o.tx.download_status == Some(1)
                 && !o.missing_reported
                 && !o.tx.sessions.contains(&s.number)
+                && s.start >= o.order_session_end
         }) {
             o.missing_reported = true;
             o.tx.findings.push(
@@ -750,6 +819,9 @@ impl TransactionTracker {
                 missing_reported: false,
                 device_at_order: device,
                 clock_offset: None,
+                order_session_end: s.end,
+                answer_frame: None,
+                report_inform_frame: None,
             };
             add_session_steps(&mut o, s);
             rules::before_versions(&mut o, s);
@@ -779,6 +851,12 @@ impl TransactionTracker {
             self.open.push(o);
         }
     }
+}
+
+/// Whether a transaction is of the CPE of this session (by serial number; by IP when the
+/// session carries no DeviceId, e.g. one without its Inform).
+fn same_cpe(o: &OpenTx, s: &Session, key: &str) -> bool {
+    o.cpe_key == key || (s.serial().is_none_or(str::is_empty) && o.tx.cpe.ip == s.cpe_ip)
 }
 
 /// How well an exchange fits an order's URL.
@@ -839,6 +917,14 @@ fn label_tc_session(s: &mut Session) {
     ladder::label_session(s, ladder::REPORT_STEPS);
 }
 
+/// The frame of the session's Inform.
+fn inform_frame(s: &Session) -> Option<FrameRef> {
+    s.messages
+        .iter()
+        .find(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))))
+        .map(|m| m.last_frame)
+}
+
 /// The CPE's clock minus the capture's, from its Inform's CurrentTime.
 fn clock_offset(s: &Session) -> Option<Nanos> {
     let m = s
@@ -868,10 +954,11 @@ fn add_session_steps(o: &mut OpenTx, s: &Session) {
                 what,
                 from: Party::Cpe,
                 to: Party::Acs,
-                frame: None,
+                frame: c.end_frame,
                 first_frame: None,
                 ts,
                 session: Some(s.number),
+                close: true,
             });
         }
     }
@@ -893,5 +980,6 @@ fn step_of_message(m: &SessionMessage, session: u64) -> Step {
         first_frame: (m.frame != m.last_frame).then_some(m.frame),
         ts: m.ts,
         session: Some(session),
+        close: false,
     }
 }

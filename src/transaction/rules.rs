@@ -83,8 +83,12 @@ pub fn order_answer(o: &mut OpenTx, s: &Session, index: usize, id: Option<&str>)
     let mut fallback = None;
     for m in answers {
         for e in &m.envelopes {
-            let fits = matches!(e.rpc, Rpc::DownloadResponse(_) | Rpc::Fault(_))
-                || matches!(&e.rpc, Rpc::Other { name, .. } if name == "UploadResponse");
+            let fits = match &e.rpc {
+                Rpc::Fault(_) => true,
+                Rpc::DownloadResponse(_) => !o.order.upload,
+                Rpc::Other { name, .. } => o.order.upload && name == "UploadResponse",
+                _ => false,
+            };
             if !fits {
                 continue;
             }
@@ -101,6 +105,7 @@ pub fn order_answer(o: &mut OpenTx, s: &Session, index: usize, id: Option<&str>)
 }
 
 fn apply_answer(o: &mut OpenTx, rpc: &Rpc, frame: FrameRef) {
+    o.answer_frame = Some(frame);
     match rpc {
         Rpc::DownloadResponse(d) => {
             o.tx.download_status = d.status;
@@ -180,6 +185,8 @@ struct Fetch {
     received: Option<u64>,
     first_request_ts: Option<Nanos>,
     final_end_ts: Option<Nanos>,
+    /// The capture lost bytes of the final answer.
+    lost: bool,
 }
 
 fn fetch_of(o: &OpenTx) -> Fetch {
@@ -190,6 +197,7 @@ fn fetch_of(o: &OpenTx) -> Fetch {
         received: None,
         first_request_ts: o.fetch.first().map(|x| x.request.ts),
         final_end_ts: None,
+        lost: false,
     };
     for x in &o.fetch {
         if let Some(r) = &x.response
@@ -199,8 +207,9 @@ fn fetch_of(o: &OpenTx) -> Fetch {
             f.final_frame = Some(r.last_frame);
             f.final_complete = r.complete;
             f.final_end_ts = Some(r.end_ts);
+            f.lost = r.gap_bytes > 0;
             if (200..300).contains(&r.status) {
-                f.received = Some(r.body_len.saturating_sub(r.gap_bytes));
+                f.received = Some(r.body_len);
             }
         }
     }
@@ -215,14 +224,17 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
     let key = o.order.command_key.clone();
 
     if o.tx.download_status == Some(1) && o.fetch.is_empty() && !o.order.upload {
-        out.push(Finding::new(
-            "file-not-fetched",
-            Severity::Warning,
-            format!(
-                "DownloadResponse Status 1 for \"{key}\" but no GET of {} in the capture",
-                o.order.url
-            ),
-        ));
+        out.push(
+            Finding::new(
+                "file-not-fetched",
+                Severity::Warning,
+                format!(
+                    "DownloadResponse Status 1 for \"{key}\" but no GET of {} in the capture",
+                    o.order.url
+                ),
+            )
+            .frames(o.answer_frame),
+        );
     }
     if let Some((host, port, path)) = super::split_url(&o.order.url) {
         for x in &o.fetch {
@@ -350,10 +362,12 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         );
     }
     let ok_fetch = fetch.final_status.is_some_and(|s| (200..300).contains(&s));
-    let mut size_wrong = false;
-    if ok_fetch {
+    // A body with bytes lost by the capture is not judged: what the CPE got is unknown.
+    let judged = !fetch.lost;
+    let mut cut_short = false;
+    if ok_fetch && judged {
         if !fetch.final_complete {
-            size_wrong = true;
+            cut_short = true;
             out.push(
                 Finding::new(
                     "file-size-mismatch",
@@ -372,7 +386,6 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         } else if let (Some(announced), Some(received)) = (o.order.file_size, fetch.received)
             && announced != received
         {
-            size_wrong = true;
             out.push(
                 Finding::new(
                     "file-size-mismatch",
@@ -406,8 +419,9 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
     if let Some(fault) = &o.tx.fault
         && o.tc_times.is_some()
         && !o.fetch.is_empty()
+        && judged
     {
-        let visibly_failed = !ok_fetch || size_wrong;
+        let visibly_failed = !ok_fetch || cut_short;
         match fault.code {
             Some(0) if visibly_failed => out.push(
                 Finding::new(
@@ -462,11 +476,14 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
                     && let (Some(b), Some(a)) = (before, after)
                     && a == b
                 {
-                    out.push(Finding::new(
-                        "version-unchanged",
-                        Severity::Warning,
-                        format!("after FaultCode 0, {name} is still {a}"),
-                    ));
+                    out.push(
+                        Finding::new(
+                            "version-unchanged",
+                            Severity::Warning,
+                            format!("after FaultCode 0, {name} is still {a}"),
+                        )
+                        .frames(o.report_inform_frame),
+                    );
                     break;
                 }
             }
@@ -559,14 +576,17 @@ fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Fin
 /// Findings for a transaction still waiting at the end of the capture.
 pub fn at_capture_end(o: &mut OpenTx, _th: &Thresholds) {
     if o.tx.download_status == Some(1) && !o.missing_reported {
-        o.tx.findings.push(Finding::new(
-            "transfer-complete-missing",
-            Severity::Error,
-            format!(
-                "Download \"{}\" answered Status 1, but no TransferComplete by the end of the capture",
-                o.order.command_key
-            ),
-        ));
+        o.tx.findings.push(
+            Finding::new(
+                "transfer-complete-missing",
+                Severity::Error,
+                format!(
+                    "Download \"{}\" answered Status 1, but no TransferComplete by the end of the capture",
+                    o.order.command_key
+                ),
+            )
+            .frames(o.answer_frame),
+        );
     }
 }
 
