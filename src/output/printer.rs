@@ -42,6 +42,9 @@ struct JsonStream {
     sessions: usize,
     transactions: usize,
     deflated: DeflateEncoder<Vec<u8>>,
+    /// One transaction serialized, handed to the encoder in one write (the encoder does work
+    /// per write call, so small writes are costly).
+    scratch: Vec<u8>,
     findings: Vec<Deviation>,
 }
 
@@ -74,6 +77,7 @@ impl Printer {
                 sessions: 0,
                 transactions: 0,
                 deflated: DeflateEncoder::new(Vec::new(), Compression::fast()),
+                scratch: Vec::new(),
                 findings: Vec::new(),
             }),
             _ => Mode::Collect {
@@ -137,12 +141,13 @@ impl Printer {
                 match &mut self.mode {
                     Mode::Ndjson => json::write_ndjson(out, "transaction", &report)?,
                     Mode::Json(j) => {
+                        j.scratch.clear();
                         if j.transactions > 0 {
-                            j.deflated.write_all(b",")?;
+                            j.scratch.push(b',');
                         }
                         j.transactions += 1;
-                        serde_json::to_writer(&mut j.deflated, &report)
-                            .map_err(io::Error::other)?;
+                        serde_json::to_writer(&mut j.scratch, &report).map_err(io::Error::other)?;
+                        j.deflated.write_all(&j.scratch)?;
                     }
                     Mode::Collect { transactions, .. } => transactions.push(report),
                 }
