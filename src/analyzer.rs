@@ -1,17 +1,27 @@
 //! The pipeline: frames in, finished sessions and transactions out. It wires the stages together
-//! (decode → reassemble → HTTP → sessions → transactions) and keeps the capture-wide counters; no protocol logic here.
+//! (decode → reassemble → HTTP → sessions → transactions) and keeps the capture-wide counters;
+//! no protocol logic here.
+//!
+//! Two halves: the front (frame decoding, TCP reassembly, HTTP) runs on the caller's thread;
+//! the back (CWMP decoding, sessions, transactions, findings) runs on the caller's thread too
+//! with `threads = 1`, or on a worker thread fed by a bounded queue of owned HTTP events. Both
+//! give the same outputs in the same order.
 
 use crate::capture::Frame;
 use crate::findings::Thresholds;
-use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
+use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpMessage, HttpSink};
 use crate::report::{CaptureSummary, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
-use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
+use crate::tcp::{
+    ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent, StreamSink,
+};
 use crate::transaction::{Output, TransactionTracker};
-use crate::types::{Nanos, format_ts};
+use crate::types::{ConnId, Dir, FrameRef, Nanos, format_ts};
 use crate::wire::{Decoded, Decoder};
 use rustc_hash::FxHashSet;
 use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 /// Settings of every stage.
 #[derive(Clone, Debug)]
@@ -20,6 +30,8 @@ pub struct AnalyzerConfig {
     pub http: HttpConfig,
     pub session: SessionConfig,
     pub thresholds: Thresholds,
+    /// 1: everything on the caller's thread; 2 or more: the back half on a worker thread.
+    pub threads: usize,
 }
 
 impl Default for AnalyzerConfig {
@@ -33,6 +45,7 @@ impl Default for AnalyzerConfig {
             },
             session: SessionConfig::default(),
             thresholds: Thresholds::default(),
+            threads: 2,
         }
     }
 }
@@ -41,6 +54,9 @@ impl Default for AnalyzerConfig {
 const MAX_HOSTS: usize = 1 << 20;
 /// How often (in capture time) timers run.
 const TICK: Nanos = 1_000_000_000;
+/// HTTP events handed to the worker at once, and batches in flight.
+const BATCH: usize = 256;
+const BATCHES_IN_FLIGHT: usize = 64;
 
 /// Capture-wide counters.
 #[derive(Clone, Debug, Default)]
@@ -51,30 +67,293 @@ pub struct Counters {
     pub last_ts: Option<Nanos>,
 }
 
-/// The analysis core: push frames, collect finished sessions.
+/// An HTTP-stage event that owns its data, to cross to the worker thread.
+#[allow(clippy::large_enum_variant)]
+enum OwnedEvent {
+    ConnOpen(ConnInfo),
+    Message(HttpMessage),
+    Malformed {
+        conn: ConnId,
+        dir: Dir,
+        frame: FrameRef,
+        ts: Nanos,
+        offset: u64,
+        reason: String,
+    },
+    Gap {
+        conn: ConnId,
+        dir: Dir,
+        frame: FrameRef,
+        ts: Nanos,
+        len: u64,
+    },
+    Rst {
+        conn: ConnId,
+        dir: Dir,
+        frame: FrameRef,
+        ts: Nanos,
+    },
+    Fin {
+        conn: ConnId,
+        dir: Dir,
+        frame: FrameRef,
+        ts: Nanos,
+    },
+    ConnClosed {
+        info: ConnInfo,
+        ts: Nanos,
+        end: ConnEnd,
+        stats: ConnStats,
+        was_http: bool,
+        tls: bool,
+    },
+    /// Capture time moved on.
+    Advance(Nanos),
+}
+
+impl OwnedEvent {
+    fn from_event(ev: HttpEvent<'_>) -> OwnedEvent {
+        match ev {
+            HttpEvent::ConnOpen(info) => OwnedEvent::ConnOpen(info.clone()),
+            HttpEvent::Message(m) => OwnedEvent::Message(m),
+            HttpEvent::Malformed {
+                conn,
+                dir,
+                frame,
+                ts,
+                offset,
+                reason,
+            } => OwnedEvent::Malformed {
+                conn,
+                dir,
+                frame,
+                ts,
+                offset,
+                reason,
+            },
+            HttpEvent::Gap {
+                conn,
+                dir,
+                frame,
+                ts,
+                len,
+            } => OwnedEvent::Gap {
+                conn,
+                dir,
+                frame,
+                ts,
+                len,
+            },
+            HttpEvent::Rst {
+                conn,
+                dir,
+                frame,
+                ts,
+            } => OwnedEvent::Rst {
+                conn,
+                dir,
+                frame,
+                ts,
+            },
+            HttpEvent::Fin {
+                conn,
+                dir,
+                frame,
+                ts,
+            } => OwnedEvent::Fin {
+                conn,
+                dir,
+                frame,
+                ts,
+            },
+            HttpEvent::ConnClosed {
+                info,
+                ts,
+                end,
+                stats,
+                was_http,
+                tls,
+            } => OwnedEvent::ConnClosed {
+                info: info.clone(),
+                ts,
+                end,
+                stats: stats.clone(),
+                was_http,
+                tls,
+            },
+        }
+    }
+}
+
+/// The back half: sessions and transactions.
+struct Back {
+    sessions: SessionTracker,
+    transactions: TransactionTracker,
+}
+
+impl Back {
+    fn on_http(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Output)) {
+        let transactions = &mut self.transactions;
+        self.sessions
+            .push(ev, &mut |item: Completed| transactions.push(item, out));
+    }
+
+    fn on_owned(&mut self, ev: OwnedEvent, out: &mut impl FnMut(Output)) {
+        match ev {
+            OwnedEvent::ConnOpen(info) => self.on_http(HttpEvent::ConnOpen(&info), out),
+            OwnedEvent::Message(m) => self.on_http(HttpEvent::Message(m), out),
+            OwnedEvent::Malformed {
+                conn,
+                dir,
+                frame,
+                ts,
+                offset,
+                reason,
+            } => self.on_http(
+                HttpEvent::Malformed {
+                    conn,
+                    dir,
+                    frame,
+                    ts,
+                    offset,
+                    reason,
+                },
+                out,
+            ),
+            OwnedEvent::Gap {
+                conn,
+                dir,
+                frame,
+                ts,
+                len,
+            } => self.on_http(
+                HttpEvent::Gap {
+                    conn,
+                    dir,
+                    frame,
+                    ts,
+                    len,
+                },
+                out,
+            ),
+            OwnedEvent::Rst {
+                conn,
+                dir,
+                frame,
+                ts,
+            } => self.on_http(
+                HttpEvent::Rst {
+                    conn,
+                    dir,
+                    frame,
+                    ts,
+                },
+                out,
+            ),
+            OwnedEvent::Fin {
+                conn,
+                dir,
+                frame,
+                ts,
+            } => self.on_http(
+                HttpEvent::Fin {
+                    conn,
+                    dir,
+                    frame,
+                    ts,
+                },
+                out,
+            ),
+            OwnedEvent::ConnClosed {
+                info,
+                ts,
+                end,
+                stats,
+                was_http,
+                tls,
+            } => self.on_http(
+                HttpEvent::ConnClosed {
+                    info: &info,
+                    ts,
+                    end,
+                    stats: &stats,
+                    was_http,
+                    tls,
+                },
+                out,
+            ),
+            OwnedEvent::Advance(now) => self.advance(now, out),
+        }
+    }
+
+    fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
+        let transactions = &mut self.transactions;
+        self.sessions
+            .advance(now, &mut |item: Completed| transactions.push(item, out));
+        self.transactions.advance(now, out);
+    }
+
+    fn finish(&mut self, out: &mut impl FnMut(Output)) {
+        let transactions = &mut self.transactions;
+        self.sessions
+            .finish(&mut |item: Completed| transactions.push(item, out));
+        self.transactions.finish(out);
+    }
+}
+
+/// The back half on a worker thread.
+struct Worker {
+    batches: SyncSender<Vec<OwnedEvent>>,
+    outputs: Receiver<Output>,
+    handle: JoinHandle<Back>,
+    /// Events not yet sent.
+    batch: Vec<OwnedEvent>,
+}
+
+/// Where the back half runs.
+enum BackHalf {
+    Inline(Back),
+    Threaded(Worker),
+    /// After `finish` joined the worker.
+    Done(Back),
+}
+
+/// The analysis core: push frames, collect finished sessions, transactions and findings.
 pub struct Analyzer {
     decoder: Decoder,
     tcp: Reassembler,
     http: HttpLayer,
-    sessions: SessionTracker,
-    transactions: TransactionTracker,
+    back: BackHalf,
     counters: Counters,
     hosts: FxHashSet<IpAddr>,
     next_tick: Option<Nanos>,
 }
 
-struct ToHttp<'a, F: FnMut(Output)> {
-    http: &'a mut HttpLayer,
-    sessions: &'a mut SessionTracker,
-    transactions: &'a mut TransactionTracker,
-    hosts: &'a mut FxHashSet<IpAddr>,
+/// Receives the front half's HTTP events: straight into the back half, or into the batch for
+/// the worker.
+struct ToBack<'a, F: FnMut(Output)> {
+    back: &'a mut BackHalf,
     out: &'a mut F,
 }
 
-struct ToSessions<'a, F: FnMut(Output)> {
-    sessions: &'a mut SessionTracker,
-    transactions: &'a mut TransactionTracker,
-    out: &'a mut F,
+impl<F: FnMut(Output)> HttpSink for ToBack<'_, F> {
+    fn on_http(&mut self, ev: HttpEvent<'_>) {
+        match self.back {
+            BackHalf::Inline(back) | BackHalf::Done(back) => back.on_http(ev, self.out),
+            BackHalf::Threaded(worker) => {
+                worker.batch.push(OwnedEvent::from_event(ev));
+                if worker.batch.len() >= BATCH {
+                    worker.send();
+                }
+            }
+        }
+    }
+}
+
+struct ToHttp<'a, F: FnMut(Output)> {
+    http: &'a mut HttpLayer,
+    hosts: &'a mut FxHashSet<IpAddr>,
+    next: ToBack<'a, F>,
 }
 
 impl<F: FnMut(Output)> StreamSink for ToHttp<'_, F> {
@@ -85,39 +364,76 @@ impl<F: FnMut(Output)> StreamSink for ToHttp<'_, F> {
             self.hosts.insert(info.client.ip());
             self.hosts.insert(info.server.ip());
         }
-        let mut next = ToSessions {
-            sessions: self.sessions,
-            transactions: self.transactions,
-            out: self.out,
-        };
-        self.http.on_stream(ev, &mut next);
+        self.http.on_stream(ev, &mut self.next);
     }
 }
 
-impl<F: FnMut(Output)> HttpSink for ToSessions<'_, F> {
-    fn on_http(&mut self, ev: HttpEvent<'_>) {
-        let (transactions, out) = (&mut *self.transactions, &mut *self.out);
-        self.sessions
-            .push(ev, &mut |item: Completed| transactions.push(item, out));
+impl Worker {
+    fn spawn(mut back: Back) -> Worker {
+        let (batches, batch_rx) = sync_channel::<Vec<OwnedEvent>>(BATCHES_IN_FLIGHT);
+        let (output_tx, outputs) = std::sync::mpsc::channel::<Output>();
+        let handle = std::thread::spawn(move || {
+            let mut out = |item: Output| {
+                // The receiver lives as long as the analyzer; a send fails only while it is
+                // being dropped, when the outputs no longer matter.
+                let _ = output_tx.send(item);
+            };
+            for batch in batch_rx {
+                for ev in batch {
+                    back.on_owned(ev, &mut out);
+                }
+            }
+            back.finish(&mut out);
+            back
+        });
+        Worker {
+            batches,
+            outputs,
+            handle,
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // A closed channel means the worker panicked; `finish` reports it.
+        let _ = self.batches.send(batch);
+    }
+
+    /// Hands on whatever the worker finished so far.
+    fn drain(&self, out: &mut impl FnMut(Output)) {
+        while let Ok(item) = self.outputs.try_recv() {
+            out(item);
+        }
     }
 }
 
 impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
+        let back = Back {
+            sessions: SessionTracker::new(cfg.session),
+            transactions: TransactionTracker::new(cfg.thresholds),
+        };
         Analyzer {
             decoder: Decoder::new(),
             tcp: Reassembler::new(cfg.reassembly),
             http: HttpLayer::new(cfg.http),
-            sessions: SessionTracker::new(cfg.session),
-            transactions: TransactionTracker::new(cfg.thresholds),
+            back: if cfg.threads > 1 {
+                BackHalf::Threaded(Worker::spawn(back))
+            } else {
+                BackHalf::Inline(back)
+            },
             counters: Counters::default(),
             hosts: FxHashSet::default(),
             next_tick: None,
         }
     }
 
-    /// Feeds one frame; sessions that finished because of it (or of the time it carries) go
-    /// to `out`.
+    /// Feeds one frame; what finished because of it (or of the time it carries) goes to `out`
+    /// (with a worker thread, possibly a little later: at a following call).
     pub fn push(&mut self, frame: &Frame<'_>, out: &mut impl FnMut(Output)) {
         let c = &mut self.counters;
         c.packets += 1;
@@ -128,10 +444,11 @@ impl Analyzer {
         if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
             let mut sink = ToHttp {
                 http: &mut self.http,
-                sessions: &mut self.sessions,
-                transactions: &mut self.transactions,
                 hosts: &mut self.hosts,
-                out,
+                next: ToBack {
+                    back: &mut self.back,
+                    out,
+                },
             };
             self.tcp.push(&seg, &mut sink);
         }
@@ -148,42 +465,79 @@ impl Analyzer {
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
         let mut sink = ToHttp {
             http: &mut self.http,
-            sessions: &mut self.sessions,
-            transactions: &mut self.transactions,
             hosts: &mut self.hosts,
-            out,
+            next: ToBack {
+                back: &mut self.back,
+                out,
+            },
         };
         self.tcp.advance(now, &mut sink);
-        let transactions = &mut self.transactions;
-        self.sessions
-            .advance(now, &mut |item: Completed| transactions.push(item, out));
-        self.transactions.advance(now, out);
+        match &mut self.back {
+            BackHalf::Inline(back) | BackHalf::Done(back) => back.advance(now, out),
+            BackHalf::Threaded(worker) => {
+                worker.batch.push(OwnedEvent::Advance(now));
+                worker.send();
+                worker.drain(out);
+            }
+        }
     }
 
     /// End of input: every open connection and session is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
         let mut sink = ToHttp {
             http: &mut self.http,
-            sessions: &mut self.sessions,
-            transactions: &mut self.transactions,
             hosts: &mut self.hosts,
-            out,
+            next: ToBack {
+                back: &mut self.back,
+                out,
+            },
         };
         self.tcp.finish(&mut sink);
-        let transactions = &mut self.transactions;
-        self.sessions
-            .finish(&mut |item: Completed| transactions.push(item, out));
-        self.transactions.finish(out);
+        let back = std::mem::replace(
+            &mut self.back,
+            BackHalf::Inline(Back {
+                sessions: SessionTracker::new(SessionConfig::default()),
+                transactions: TransactionTracker::new(Thresholds::default()),
+            }),
+        );
+        self.back = match back {
+            BackHalf::Inline(mut back) | BackHalf::Done(mut back) => {
+                back.finish(out);
+                BackHalf::Done(back)
+            }
+            BackHalf::Threaded(mut worker) => {
+                worker.send();
+                let Worker {
+                    batches,
+                    outputs,
+                    handle,
+                    ..
+                } = worker;
+                // Closing the queue lets the worker finish.
+                drop(batches);
+                let back = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                while let Ok(item) = outputs.try_recv() {
+                    out(item);
+                }
+                BackHalf::Done(back)
+            }
+        };
     }
 
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
 
-    /// The `capture` part of the report, as of now.
+    /// The `capture` part of the report, as of now (complete after `finish`).
     pub fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
         let d = self.decoder.stats();
         let t = self.tcp.stats();
+        let http_messages = match &self.back {
+            BackHalf::Inline(back) | BackHalf::Done(back) => back.sessions.stats().http_messages,
+            BackHalf::Threaded(_) => 0,
+        };
         CaptureSummary {
             files,
             packets: self.counters.packets,
@@ -199,7 +553,7 @@ impl Analyzer {
             },
             hosts: self.hosts.len() as u64,
             tcp_connections: t.connections,
-            http_messages: self.sessions.stats().http_messages,
+            http_messages,
             warnings,
         }
     }

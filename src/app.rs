@@ -54,6 +54,10 @@ pub struct AnalyzeArgs {
     /// Only this transaction (its id in the report, e.g. t3) and its sessions.
     #[arg(long, value_name = "ID")]
     pub transaction: Option<String>,
+    /// Threads for the analysis: 1 runs it all on one thread; 2 (the default) splits it in two
+    /// halves. The results are the same either way.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub threads: u8,
     /// Exit with status 1 when a finding of this severity or worse is reported.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -217,6 +221,7 @@ fn analyze(
     };
     let mut analyzer = Analyzer::new(AnalyzerConfig {
         thresholds,
+        threads: usize::from(args.threads),
         ..AnalyzerConfig::default()
     });
     let filters = Filters {
