@@ -285,7 +285,7 @@ mod tests {
                 CaptureReader::from_reader("ref", Box::new(io::Cursor::new(bytes.clone())), 0)
                     .unwrap();
             while let Some(frame) = reader.next_frame().unwrap() {
-                analyzer.push(&frame, &mut *out);
+                analyzer.push(&frame, &mut |o| out(o));
             }
         });
         let threaded = outputs_of(|analyzer, out| {
@@ -384,7 +384,12 @@ mod tests {
         let reader = CaptureReader::from_reader("-", Box::new(source), 0).unwrap();
         let handle = spawn_reader(MergedReader::new(vec![reader]).unwrap(), sender).unwrap();
         let started = Instant::now();
-        let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+        // A closed connection lingers, then its session waits for a continuation before it is
+        // reported: together shorter than the pause.
+        let mut config = AnalyzerConfig::default();
+        config.reassembly.close_linger = 400_000_000;
+        config.session.continuation_wait = 400_000_000;
+        let mut analyzer = Analyzer::new(config);
         let mut first_session_at = None;
         let mut out = |o: Output| {
             if matches!(o, Output::Session(_)) && first_session_at.is_none() {
