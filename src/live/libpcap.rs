@@ -104,7 +104,10 @@ impl LiveCapture {
 
     /// Starts the capture thread; frames go to `sender` (which should drop when full). The
     /// thread runs until [`Breaker::stop`], a capture error, or the analysis side going away.
-    pub fn start(mut self, mut sender: BatchSender) -> std::io::Result<(Breaker, JoinHandle<LiveStats>)> {
+    pub fn start(
+        mut self,
+        mut sender: BatchSender,
+    ) -> std::io::Result<(Breaker, JoinHandle<LiveStats>)> {
         let breaker = Breaker(self.capture.breakloop_handle());
         let handle = std::thread::Builder::new()
             .name("cwmpscope-capture".into())

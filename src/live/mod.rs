@@ -179,7 +179,9 @@ impl StopFlag {
 pub type SharedSender = Arc<Mutex<BatchSender>>;
 
 fn lock(sender: &SharedSender) -> MutexGuard<'_, BatchSender> {
-    sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    sender
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A byte source that hands the frames decoded so far to the analysis before each read, since
@@ -220,7 +222,10 @@ pub struct ReaderEnd {
 /// Reads every frame of `reader` on a new thread and hands them over through `sender`; the
 /// thread ends (dropping the sender) at the end of input, on an input error, or when the
 /// analysis side is gone.
-pub fn spawn_reader(mut reader: MergedReader, sender: SharedSender) -> io::Result<JoinHandle<ReaderEnd>> {
+pub fn spawn_reader(
+    mut reader: MergedReader,
+    sender: SharedSender,
+) -> io::Result<JoinHandle<ReaderEnd>> {
     std::thread::Builder::new()
         .name("cwmpscope-reader".into())
         .spawn(move || {
@@ -367,7 +372,10 @@ mod tests {
     #[test]
     fn a_quiet_live_source_still_gets_its_finished_sessions_reported() {
         let bytes = reference();
-        assert_eq!(u32::from_le_bytes(bytes[..4].try_into().unwrap()), 0xa1b2c3d4);
+        assert_eq!(
+            u32::from_le_bytes(bytes[..4].try_into().unwrap()),
+            0xa1b2c3d4
+        );
         // Up to the end of the first session's connection (frame 17 is before the fetch).
         let (first, rest) = live_like(&bytes, 17);
         let (tx, rx) = frame_queue(2, Overflow::Block);
@@ -400,10 +408,16 @@ mod tests {
             idle_after: Duration::from_millis(300),
             ..PumpConfig::default()
         };
-        assert_eq!(pump(&rx, &mut analyzer, &mut out, &cfg, &|| false), PumpEnd::Exhausted);
+        assert_eq!(
+            pump(&rx, &mut analyzer, &mut out, &cfg, &|| false),
+            PumpEnd::Exhausted
+        );
         handle.join().unwrap();
         let at = first_session_at.expect("a session was reported");
-        assert!(at < pause, "first session reported after {at:?}, not during the pause");
+        assert!(
+            at < pause,
+            "first session reported after {at:?}, not during the pause"
+        );
     }
 
     #[test]
@@ -417,9 +431,13 @@ mod tests {
             setter.set();
         });
         let started = Instant::now();
-        let end = pump(&rx, &mut analyzer, &mut |_| {}, &PumpConfig::default(), &|| {
-            stop.is_set()
-        });
+        let end = pump(
+            &rx,
+            &mut analyzer,
+            &mut |_| {},
+            &PumpConfig::default(),
+            &|| stop.is_set(),
+        );
         assert_eq!(end, PumpEnd::Stopped);
         assert!(started.elapsed() < Duration::from_secs(2));
         drop(tx);

@@ -364,7 +364,12 @@ mod tests {
         assert_eq!(tx.dropped(), 6);
         assert_eq!(rx.dropped(), 6);
         assert_eq!(rx.queued(), 4);
-        let first: Vec<u64> = rx.try_recv().unwrap().frames().map(|f| f.frame.number).collect();
+        let first: Vec<u64> = rx
+            .try_recv()
+            .unwrap()
+            .frames()
+            .map(|f| f.frame.number)
+            .collect();
         assert_eq!(first, vec![1, 2]);
     }
 
