@@ -487,7 +487,7 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
     let mut pipeline = Pipeline::new(&args.report, vec![args.interface.clone()], true)?;
     let capture = LiveCapture::open(&cfg).map_err(|e| RunError::Capture(e.to_string()))?;
     let stop = StopFlag::on_signals()?;
-    let (tx, rx) = frame_queue(QUEUE_DEPTH, Overflow::Drop);
+    let (tx, rx) = frame_queue(crate::live::LIVE_QUEUE_DEPTH, Overflow::Drop);
     let (breaker, handle) = capture.start(tx)?;
     writeln!(
         err,

@@ -70,7 +70,10 @@ fn file_stdin_and_gzip_give_identical_reports() {
         let bytes = std::fs::read(path).expect("capture");
         let from_file = without_names(common::report(&[path]));
         assert!(
-            !from_file["sessions"].as_array().expect("sessions").is_empty(),
+            !from_file["sessions"]
+                .as_array()
+                .expect("sessions")
+                .is_empty(),
             "{path}: no session"
         );
 
@@ -146,8 +149,12 @@ fn stdin_text_streams_ladders_and_session_lines_then_the_table() {
     );
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    let s1 = text.find("s1  CPE THOMSON TG784n CP0923JT0XX").expect("s1 line");
-    let s2 = text.find("s2  CPE THOMSON TG784n CP0923JT0XX").expect("s2 line");
+    let s1 = text
+        .find("s1  CPE THOMSON TG784n CP0923JT0XX")
+        .expect("s1 line");
+    let s2 = text
+        .find("s2  CPE THOMSON TG784n CP0923JT0XX")
+        .expect("s2 line");
     let ladder = text.find("t1  configuration update").expect("t1 ladder");
     let summary = text.find("-: 42 packets").expect("summary at the end");
     let table = text.find("\nsessions\n").expect("session table");
@@ -170,7 +177,10 @@ fn without_the_feature_live_says_how_to_get_it() {
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains("cargo build --release --features live"), "{err}");
+        assert!(
+            err.contains("cargo build --release --features live"),
+            "{err}"
+        );
         assert!(err.contains("apt-get install -y libpcap-dev"), "{err}");
         assert!(err.contains("tcpdump -i lo -U"), "{err}");
         assert!(err.contains("| cwmpscope analyze -r -"), "{err}");

@@ -154,6 +154,8 @@ pub struct Disconnected;
 struct Shared {
     dropped: AtomicU64,
     queued: AtomicU64,
+    /// Batches sent and not yet received.
+    in_flight: AtomicU64,
 }
 
 /// The reading end: copies frames into the current batch and hands full batches over.
@@ -217,10 +219,18 @@ impl BatchSender {
         let full = std::mem::replace(&mut self.current, FrameBatch::placeholder());
         let frames = full.len() as u64;
         match self.overflow {
-            Overflow::Block => self.tx.send(full).map_err(|_| Disconnected)?,
-            Overflow::Drop => match self.tx.try_send(full) {
+            Overflow::Block => {
+                self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                self.tx.send(full).map_err(|_| Disconnected)?;
+            }
+            Overflow::Drop => match {
+                // Counted before the send, so the receiver never counts it down first.
+                self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                self.tx.try_send(full)
+            } {
                 Ok(()) => {}
                 Err(TrySendError::Full(mut back)) => {
+                    self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                     self.shared.dropped.fetch_add(frames, Ordering::Relaxed);
                     back.clear();
                     self.current = back;
@@ -234,9 +244,14 @@ impl BatchSender {
         Ok(())
     }
 
-    /// Hands the current batch over if its first frame waited at least `age`.
+    /// Hands the current batch over if its first frame waited at least `age` and the
+    /// analysis has nothing else queued. While it is busy, the batch keeps filling up, so a
+    /// burst travels in few large batches instead of many small ones.
     pub fn flush_if_older(&mut self, age: Duration) -> Result<(), Disconnected> {
-        if !self.current.is_empty() && self.current.age() >= age {
+        if !self.current.is_empty()
+            && self.current.age() >= age
+            && self.shared.in_flight.load(Ordering::SeqCst) == 0
+        {
             self.flush()
         } else {
             Ok(())
@@ -276,12 +291,16 @@ impl BatchSender {
 impl BatchReceiver {
     /// The next batch, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<FrameBatch, RecvTimeoutError> {
-        self.rx.recv_timeout(timeout)
+        let batch = self.rx.recv_timeout(timeout)?;
+        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(batch)
     }
 
     /// The next batch if one is waiting.
     pub fn try_recv(&self) -> Result<FrameBatch, TryRecvError> {
-        self.rx.try_recv()
+        let batch = self.rx.try_recv()?;
+        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(batch)
     }
 
     /// Gives an analyzed batch back to the reader for reuse.
@@ -392,6 +411,29 @@ mod tests {
         assert!(tx.allocated <= tx.max_batches);
         drop(tx);
         assert_eq!(consumer.join().unwrap(), 20_000);
+    }
+
+    #[test]
+    fn an_old_batch_waits_while_the_analysis_is_busy() {
+        let (mut tx, rx) = frame_queue(4, Overflow::Drop);
+        tx.push(&frame(1, b"a")).unwrap();
+        tx.flush_if_older(Duration::ZERO).unwrap();
+        // The analysis has not taken batch 1: batch 2 keeps filling.
+        tx.push(&frame(2, b"b")).unwrap();
+        tx.flush_if_older(Duration::ZERO).unwrap();
+        tx.push(&frame(3, b"c")).unwrap();
+        let first = rx.try_recv().unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(rx.try_recv().is_err());
+        // Now it is idle: the waiting batch goes.
+        tx.flush_if_older(Duration::ZERO).unwrap();
+        let second: Vec<u64> = rx
+            .try_recv()
+            .unwrap()
+            .frames()
+            .map(|f| f.frame.number)
+            .collect();
+        assert_eq!(second, vec![2, 3]);
     }
 
     #[test]
