@@ -223,21 +223,22 @@ impl BatchSender {
                 self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
                 self.tx.send(full).map_err(|_| Disconnected)?;
             }
-            Overflow::Drop => match {
+            Overflow::Drop => {
                 // Counted before the send, so the receiver never counts it down first.
                 self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                self.tx.try_send(full)
-            } {
-                Ok(()) => {}
-                Err(TrySendError::Full(mut back)) => {
-                    self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-                    self.shared.dropped.fetch_add(frames, Ordering::Relaxed);
-                    back.clear();
-                    self.current = back;
-                    return Ok(());
+                let sent = self.tx.try_send(full);
+                match sent {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(mut back)) => {
+                        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                        self.shared.dropped.fetch_add(frames, Ordering::Relaxed);
+                        back.clear();
+                        self.current = back;
+                        return Ok(());
+                    }
+                    Err(TrySendError::Disconnected(_)) => return Err(Disconnected),
                 }
-                Err(TrySendError::Disconnected(_)) => return Err(Disconnected),
-            },
+            }
         }
         self.current = self.spare_batch()?;
         self.shared.queued.fetch_add(frames, Ordering::Relaxed);
