@@ -14,9 +14,9 @@ use crate::report::ReportOptions;
 use crate::transaction::Output;
 use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
-use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Parser)]
@@ -204,7 +204,11 @@ impl RunError {
 }
 
 /// Runs a parsed command line, writing the report to `out` and warnings to `err`.
-pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
+pub fn run(
+    cli: Cli,
+    out: &mut (dyn Write + Send),
+    err: &mut dyn Write,
+) -> Result<Outcome, RunError> {
     match cli.command {
         Command::Analyze(args) => match args.interface {
             Some(interface) => live(
@@ -256,7 +260,9 @@ struct Pipeline {
     analyzer: Analyzer,
     printer: Printer,
     write_error: Option<io::Error>,
-    output_failed: Cell<bool>,
+    output_failed: AtomicBool,
+    /// `Analyzer::finish` already ran.
+    finished: bool,
     fail_on: Option<FailOn>,
     files: Vec<String>,
 }
@@ -285,7 +291,8 @@ impl Pipeline {
             }),
             printer,
             write_error: None,
-            output_failed: Cell::new(false),
+            output_failed: AtomicBool::new(false),
+            finished: false,
             fail_on: report.fail_on,
             files,
         })
@@ -296,7 +303,7 @@ impl Pipeline {
     fn parts<'a>(
         &'a mut self,
         out: &'a mut dyn Write,
-    ) -> (&'a mut Analyzer, impl FnMut(Output) + 'a, &'a Cell<bool>) {
+    ) -> (&'a mut Analyzer, impl FnMut(Output) + 'a, &'a AtomicBool) {
         let printer = &mut self.printer;
         let write_error = &mut self.write_error;
         let failed = &self.output_failed;
@@ -307,11 +314,50 @@ impl Pipeline {
                     && let Err(e) = printer.push(item, out)
                 {
                     *write_error = Some(e);
-                    failed.set(true);
+                    failed.store(true, Ordering::Relaxed);
                 }
             },
             failed,
         )
+    }
+
+    /// Runs `feed` with the printer on its own thread: the analysis hands it finished items
+    /// through a bounded queue (building and serializing report objects then costs the
+    /// analysis nothing). `feed` gets the analyzer, the output callback and the write-failure
+    /// flag.
+    fn with_printer_thread<R>(
+        &mut self,
+        out: &mut (dyn Write + Send),
+        feed: impl FnOnce(&mut Analyzer, &mut dyn FnMut(Output), &AtomicBool) -> R,
+    ) -> R {
+        let printer = &mut self.printer;
+        let write_error = &mut self.write_error;
+        let failed = &self.output_failed;
+        let analyzer = &mut self.analyzer;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(1024);
+            let printing = scope.spawn(move || {
+                for item in rx {
+                    if write_error.is_none()
+                        && let Err(e) = printer.push(item, out)
+                    {
+                        *write_error = Some(e);
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+            let mut on_output = move |item: Output| {
+                // A closed queue means the printer stopped on a write error, reported later.
+                let _ = tx.send(item);
+            };
+            let result = feed(analyzer, &mut on_output, failed);
+            // Closing the queue ends the printer's loop.
+            drop(on_output);
+            printing
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            result
+        })
     }
 
     /// End of input: finishes the analysis, prints the warnings and the rest of the report.
@@ -321,7 +367,7 @@ impl Pipeline {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Result<Outcome, RunError> {
-        {
+        if !self.finished {
             let (analyzer, mut on_output, _) = self.parts(out);
             analyzer.finish(&mut on_output);
         }
@@ -349,7 +395,7 @@ impl Pipeline {
 fn analyze(
     names: &[String],
     report: &ReportArgs,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
     if names.is_empty() {
@@ -368,10 +414,9 @@ fn analyze(
     let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
     let mut reader = MergedReader::new(readers)?;
     let mut pipeline = Pipeline::new(report, files, false)?;
-    let mut read_error: Option<InputError> = None;
-    {
-        let (analyzer, mut on_output, failed) = pipeline.parts(out);
-        while !failed.get() {
+    let read_error = pipeline.with_printer_thread(out, |analyzer, mut on_output, failed| {
+        let mut read_error: Option<InputError> = None;
+        while !failed.load(Ordering::Relaxed) {
             match reader.next_frame() {
                 Ok(Some(frame)) => analyzer.push(&frame, &mut on_output),
                 Ok(None) => break,
@@ -381,7 +426,10 @@ fn analyze(
                 }
             }
         }
-    }
+        analyzer.finish(&mut on_output);
+        read_error
+    });
+    pipeline.finished = true;
     let mut warnings: Vec<String> = reader.warnings().iter().map(warning_text).collect();
     if let Some(e) = &read_error {
         warnings.push(format!("{e}; the frames before it were analyzed"));
@@ -422,7 +470,7 @@ fn analyze_streaming(
             analyzer,
             &mut on_output,
             &PumpConfig::default(),
-            &|| stop.is_set() || failed.get(),
+            &|| stop.is_set() || failed.load(Ordering::Relaxed),
         )
     };
     let mut warnings = Vec::new();
@@ -499,14 +547,14 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
         let (analyzer, mut on_output, failed) = pipeline.parts(out);
         let cfg = PumpConfig::default();
         let end = pump(&rx, analyzer, &mut on_output, &cfg, &|| {
-            stop.is_set() || failed.get()
+            stop.is_set() || failed.load(Ordering::Relaxed)
         });
         if end == PumpEnd::Stopped {
             // Wake the capture thread and analyze what it still hands over, for a while.
             breaker.stop();
             let deadline = Instant::now() + Duration::from_secs(2);
             pump(&rx, analyzer, &mut on_output, &cfg, &|| {
-                Instant::now() > deadline || failed.get()
+                Instant::now() > deadline || failed.load(Ordering::Relaxed)
             });
         }
     }
