@@ -4,6 +4,10 @@
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
 use crate::findings::Thresholds;
+use crate::live::queue::{Overflow, frame_queue};
+use crate::live::{
+    FlushBeforeRead, PumpConfig, PumpEnd, QUEUE_DEPTH, SharedSender, StopFlag, pump, spawn_reader,
+};
 use crate::output::Format;
 use crate::output::printer::{Filters, Printer};
 use crate::report::ReportOptions;
@@ -12,6 +16,8 @@ use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +35,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyze saved captures (pcap, pcapng, gzip-compressed, or `-` for stdin).
     Analyze(AnalyzeArgs),
+    /// Capture on a network interface and report sessions as they complete (built with the
+    /// `live` feature; Ctrl-C stops and prints the rest).
+    Live(LiveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +48,38 @@ pub struct AnalyzeArgs {
     /// Capture file to read (repeatable), as with tcpdump/tshark.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Vec<String>,
+    /// Capture live on this interface instead (as `cwmpscope live -i IFACE`).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["files", "read"])]
+    pub interface: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Options of `cwmpscope live`.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (`eth0`, `lo`, `any`).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// BPF capture filter, as with tcpdump (e.g. 'tcp port 7547 or tcp port 80').
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPLEN)]
+    pub snaplen: u32,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Snap length of live capture (as tcpdump's default).
+pub const DEFAULT_SNAPLEN: u32 = 262_144;
+
+/// What to report and how: shared by `analyze` and `live`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -152,6 +193,9 @@ pub enum RunError {
     NoInput,
     #[error("{0}")]
     Usage(String),
+    /// Live capture could not start (or is not built in).
+    #[error("{0}")]
+    Capture(String),
     #[error("{0}")]
     Output(#[from] io::Error),
 }
@@ -170,7 +214,24 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
     match cli.command {
-        Command::Analyze(args) => analyze(args, out, err),
+        Command::Analyze(args) => match args.interface {
+            Some(interface) => live(
+                LiveArgs {
+                    interface,
+                    filter: None,
+                    snaplen: DEFAULT_SNAPLEN,
+                    no_promisc: false,
+                    report: args.report,
+                },
+                out,
+                err,
+            ),
+            None => {
+                let names: Vec<String> = args.files.iter().chain(&args.read).cloned().collect();
+                analyze(&names, &args.report, out, err)
+            }
+        },
+        Command::Live(args) => live(args, out, err),
     }
 }
 
@@ -198,16 +259,158 @@ fn warning_text(w: &InputWarning) -> String {
     }
 }
 
+/// The analyzer and printer of one run, and how its outputs reach the printer.
+struct Pipeline {
+    analyzer: Analyzer,
+    printer: Printer,
+    write_error: Option<io::Error>,
+    output_failed: AtomicBool,
+    /// `Analyzer::finish` already ran.
+    finished: bool,
+    fail_on: Option<FailOn>,
+    files: Vec<String>,
+}
+
+impl Pipeline {
+    fn new(report: &ReportArgs, files: Vec<String>, streaming: bool) -> Result<Self, RunError> {
+        let thresholds = report.thresholds.thresholds()?;
+        let opts = ReportOptions {
+            show_secrets: report.show_secrets,
+            files: files.clone(),
+        };
+        let filters = Filters {
+            cpe: report.cpe.clone(),
+            transaction: report.transaction.clone(),
+        };
+        let color = use_color(report.color);
+        let printer = if streaming {
+            Printer::new_streaming(report.format, opts, filters, color)
+        } else {
+            Printer::new(report.format, opts, filters, color)
+        };
+        Ok(Pipeline {
+            analyzer: Analyzer::new(AnalyzerConfig {
+                thresholds,
+                threads: usize::from(report.threads),
+                ..AnalyzerConfig::default()
+            }),
+            printer,
+            write_error: None,
+            output_failed: AtomicBool::new(false),
+            finished: false,
+            fail_on: report.fail_on,
+            files,
+        })
+    }
+
+    /// Splits into the analyzer, the output callback (which stops printing after a write
+    /// error and remembers it) and a flag telling whether that happened.
+    fn parts<'a>(
+        &'a mut self,
+        out: &'a mut dyn Write,
+    ) -> (&'a mut Analyzer, impl FnMut(Output) + 'a, &'a AtomicBool) {
+        let printer = &mut self.printer;
+        let write_error = &mut self.write_error;
+        let failed = &self.output_failed;
+        (
+            &mut self.analyzer,
+            move |item: Output| {
+                if write_error.is_none()
+                    && let Err(e) = printer.push(item, out)
+                {
+                    *write_error = Some(e);
+                    failed.store(true, Ordering::Relaxed);
+                }
+            },
+            failed,
+        )
+    }
+
+    /// Runs `feed` with the printer on its own thread: the analysis hands it finished items
+    /// through a bounded queue (building and serializing report objects then costs the
+    /// analysis nothing). `feed` gets the analyzer, the output callback and the write-failure
+    /// flag.
+    fn with_printer_thread<R>(
+        &mut self,
+        out: &mut (dyn Write + Send),
+        feed: impl FnOnce(&mut Analyzer, &mut dyn FnMut(Output), &AtomicBool) -> R,
+    ) -> R {
+        let printer = &mut self.printer;
+        let write_error = &mut self.write_error;
+        let failed = &self.output_failed;
+        let analyzer = &mut self.analyzer;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(1024);
+            let printing = scope.spawn(move || {
+                for item in rx {
+                    if write_error.is_none()
+                        && let Err(e) = printer.push(item, out)
+                    {
+                        *write_error = Some(e);
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+            let mut on_output = move |item: Output| {
+                // A closed queue means the printer stopped on a write error, reported later.
+                let _ = tx.send(item);
+            };
+            let result = feed(analyzer, &mut on_output, failed);
+            // Closing the queue ends the printer's loop.
+            drop(on_output);
+            printing
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            result
+        })
+    }
+
+    /// End of input: finishes the analysis, prints the warnings and the rest of the report.
+    fn conclude(
+        mut self,
+        warnings: Vec<String>,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Result<Outcome, RunError> {
+        if !self.finished {
+            let (analyzer, mut on_output, _) = self.parts(out);
+            analyzer.finish(&mut on_output);
+        }
+        if let Some(e) = self.write_error {
+            return Err(RunError::Output(e));
+        }
+        for w in &warnings {
+            writeln!(err, "cwmpscope: warning: {w}")?;
+        }
+        let capture = self.analyzer.capture_summary(self.files, warnings);
+        let summary = self.printer.finish(capture, out)?;
+        let failing = match self.fail_on {
+            Some(FailOn::Error) => summary.by_severity.error > 0,
+            Some(FailOn::Warning) => summary.by_severity.error + summary.by_severity.warning > 0,
+            None => false,
+        };
+        Ok(if failing {
+            Outcome::FindingsFound
+        } else {
+            Outcome::Analyzed
+        })
+    }
+}
+
 fn analyze(
-    args: AnalyzeArgs,
+    names: &[String],
+    report: &ReportArgs,
     out: &mut (dyn Write + Send),
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
-    let names: Vec<String> = args.files.iter().chain(&args.read).cloned().collect();
     if names.is_empty() {
         return Err(RunError::NoInput);
     }
-    let thresholds = args.thresholds.thresholds()?;
+    // Check the options before waiting on any input.
+    report.thresholds.thresholds()?;
+    if names.iter().any(|n| n == "-") {
+        return analyze_streaming(names, report, out, err);
+    }
     let mut readers = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let index = u16::try_from(i).unwrap_or(u16::MAX);
@@ -215,44 +418,10 @@ fn analyze(
     }
     let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
     let mut reader = MergedReader::new(readers)?;
-    let opts = ReportOptions {
-        show_secrets: args.show_secrets,
-        files: files.clone(),
-    };
-    let mut analyzer = Analyzer::new(AnalyzerConfig {
-        thresholds,
-        threads: usize::from(args.threads),
-        ..AnalyzerConfig::default()
-    });
-    let filters = Filters {
-        cpe: args.cpe.clone(),
-        transaction: args.transaction.clone(),
-    };
-    let printer = Printer::new(args.format, opts, filters, use_color(args.color));
-    // The printer (building report objects and serializing them) runs on its own thread: the
-    // analysis hands it finished items through a bounded queue.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(1024);
-    let output_failed = std::sync::atomic::AtomicBool::new(false);
-    let mut read_error: Option<InputError> = None;
-    let (printer, write_error) = std::thread::scope(|scope| {
-        let printing = scope.spawn(|| {
-            let mut printer = printer;
-            let mut write_error = None;
-            for item in rx {
-                if write_error.is_none()
-                    && let Err(e) = printer.push(item, out)
-                {
-                    write_error = Some(e);
-                    output_failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            (printer, write_error)
-        });
-        let mut on_output = move |item: Output| {
-            // A closed queue means the printer stopped on a write error, reported below.
-            let _ = tx.send(item);
-        };
-        loop {
+    let mut pipeline = Pipeline::new(report, files, false)?;
+    let read_error = pipeline.with_printer_thread(out, |analyzer, mut on_output, failed| {
+        let mut read_error: Option<InputError> = None;
+        while !failed.load(Ordering::Relaxed) {
             match reader.next_frame() {
                 Ok(Some(frame)) => analyzer.push(&frame, &mut on_output),
                 Ok(None) => break,
@@ -261,37 +430,170 @@ fn analyze(
                     break;
                 }
             }
-            if output_failed.load(std::sync::atomic::Ordering::Relaxed) {
-                break;
-            }
         }
         analyzer.finish(&mut on_output);
-        // Closing the queue ends the printer's loop.
-        drop(on_output);
-        printing
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        read_error
     });
-    if let Some(e) = write_error {
-        return Err(RunError::Output(e));
-    }
+    pipeline.finished = true;
     let mut warnings: Vec<String> = reader.warnings().iter().map(warning_text).collect();
     if let Some(e) = &read_error {
         warnings.push(format!("{e}; the frames before it were analyzed"));
     }
-    for w in &warnings {
-        writeln!(err, "cwmpscope: warning: {w}")?;
+    pipeline.conclude(warnings, out, err)
+}
+
+/// Input that includes stdin: read on its own thread, analyzed as it arrives (see
+/// [`crate::live`]), reported as sessions complete.
+fn analyze_streaming(
+    names: &[String],
+    report: &ReportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, RunError> {
+    let (tx, rx) = frame_queue(QUEUE_DEPTH, Overflow::Block);
+    let sender: SharedSender = Arc::new(Mutex::new(tx));
+    let mut readers = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let index = u16::try_from(i).unwrap_or(u16::MAX);
+        readers.push(match input_spec(name) {
+            InputSpec::Stdin => {
+                let source = FlushBeforeRead::new(io::stdin(), Arc::clone(&sender));
+                CaptureReader::from_reader("-", Box::new(source), index)?
+            }
+            spec => CaptureReader::open(&spec, index)?,
+        });
     }
-    let capture = analyzer.capture_summary(files, warnings);
-    let summary = printer.finish(capture, out)?;
-    let failing = match args.fail_on {
-        Some(FailOn::Error) => summary.by_severity.error > 0,
-        Some(FailOn::Warning) => summary.by_severity.error + summary.by_severity.warning > 0,
-        None => false,
+    let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
+    let reader = MergedReader::new(readers)?;
+    let mut pipeline = Pipeline::new(report, files, true)?;
+    let stop = StopFlag::on_signals()?;
+    let handle = spawn_reader(reader, sender)?;
+    let end = {
+        let (analyzer, mut on_output, failed) = pipeline.parts(out);
+        pump(
+            &rx,
+            analyzer,
+            &mut on_output,
+            &PumpConfig::default(),
+            &|| stop.is_set() || failed.load(Ordering::Relaxed),
+        )
     };
-    Ok(if failing {
-        Outcome::FindingsFound
+    let mut warnings = Vec::new();
+    match end {
+        PumpEnd::Exhausted => {
+            let reader_end = handle.join().unwrap_or_default();
+            warnings.extend(reader_end.warnings.iter().map(warning_text));
+            if let Some(e) = &reader_end.error {
+                warnings.push(format!("{e}; the frames before it were analyzed"));
+            }
+        }
+        // The reader may be waiting on a quiet pipe: it is left behind.
+        PumpEnd::Stopped => {
+            warnings.push("interrupted; the frames read before were analyzed".into())
+        }
+    }
+    pipeline.conclude(warnings, out, err)
+}
+
+/// The pipe that does what `live` does without libpcap in cwmpscope.
+fn equivalent_pipe(args: &LiveArgs) -> String {
+    let mut tcpdump = format!("tcpdump -i {} -U", args.interface);
+    if args.no_promisc {
+        tcpdump.push_str(" -p");
+    }
+    if args.snaplen != DEFAULT_SNAPLEN {
+        tcpdump.push_str(&format!(" -s {}", args.snaplen));
+    }
+    tcpdump.push_str(" -w -");
+    if let Some(filter) = &args.filter {
+        tcpdump.push_str(&format!(" '{filter}'"));
+    }
+    format!("{tcpdump} | cwmpscope analyze -r -")
+}
+
+/// Why `live` cannot run in a build without the `live` feature, in one line.
+pub fn live_unavailable(args: &LiveArgs) -> String {
+    format!(
+        "live capture is not built in: rebuild with `cargo build --release --features live` \
+         (needs `apt-get install -y libpcap-dev`), or use the equivalent pipe: {}",
+        equivalent_pipe(args)
+    )
+}
+
+#[cfg(not(feature = "live"))]
+fn live(args: LiveArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result<Outcome, RunError> {
+    Err(RunError::Capture(live_unavailable(&args)))
+}
+
+#[cfg(feature = "live")]
+fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
+    use crate::live::libpcap::{LiveCapture, LiveConfig};
+    use std::time::{Duration, Instant};
+
+    let cfg = LiveConfig {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        snaplen: i32::try_from(args.snaplen.clamp(64, 1 << 20)).unwrap_or(i32::MAX),
+        promisc: !args.no_promisc,
+        buffer_size: 32 << 20,
+    };
+    let mut pipeline = Pipeline::new(&args.report, vec![args.interface.clone()], true)?;
+    let capture = LiveCapture::open(&cfg).map_err(|e| RunError::Capture(e.to_string()))?;
+    let stop = StopFlag::on_signals()?;
+    let (tx, rx) = frame_queue(crate::live::LIVE_QUEUE_DEPTH, Overflow::Drop);
+    let (breaker, handle) = capture.start(tx)?;
+    writeln!(
+        err,
+        "cwmpscope: capturing on {}; Ctrl-C stops and prints the rest",
+        args.interface
+    )?;
+    err.flush()?;
+    {
+        let (analyzer, mut on_output, failed) = pipeline.parts(out);
+        let cfg = PumpConfig::default();
+        let end = pump(&rx, analyzer, &mut on_output, &cfg, &|| {
+            stop.is_set() || failed.load(Ordering::Relaxed)
+        });
+        if end == PumpEnd::Stopped {
+            // Wake the capture thread and analyze what it still hands over, for a while.
+            breaker.stop();
+            let deadline = Instant::now() + Duration::from_secs(2);
+            pump(&rx, analyzer, &mut on_output, &cfg, &|| {
+                Instant::now() > deadline || failed.load(Ordering::Relaxed)
+            });
+        }
+    }
+    // Once the queue is closed the capture thread is ending; give it a moment to be done.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while !handle.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = if handle.is_finished() {
+        handle.join().ok()
     } else {
-        Outcome::Analyzed
-    })
+        None
+    };
+    let dropped = rx.dropped();
+    let mut warnings = Vec::new();
+    if dropped > 0 {
+        warnings.push(format!(
+            "{dropped} frames dropped by cwmpscope: the analysis fell behind the capture"
+        ));
+    }
+    if let Some(e) = stats.as_ref().and_then(|s| s.error.as_ref()) {
+        warnings.push(format!("{}: capture stopped: {e}", args.interface));
+    }
+    let count = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let captured = stats
+        .as_ref()
+        .map_or_else(|| rx.queued() + dropped, |s| s.captured);
+    writeln!(
+        err,
+        "cwmpscope: {}: {captured} packets captured, {dropped} dropped by cwmpscope (analysis behind), \
+         {} dropped by the kernel, {} dropped by the interface",
+        args.interface,
+        count(stats.as_ref().and_then(|s| s.kernel_dropped)),
+        count(stats.as_ref().and_then(|s| s.if_dropped)),
+    )?;
+    pipeline.conclude(warnings, out, err)
 }

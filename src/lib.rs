@@ -16,6 +16,7 @@ pub mod capture;
 pub mod cwmp;
 pub mod findings;
 pub mod http;
+pub mod live;
 pub mod output;
 pub mod report;
 pub mod session;

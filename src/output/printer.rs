@@ -12,6 +12,7 @@ use crate::transaction::Output;
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 /// What to show.
@@ -48,8 +49,26 @@ struct JsonStream {
     findings: Vec<Deviation>,
 }
 
+/// Sessions kept for the closing table of streaming text (older ones are counted, not kept).
+const STREAM_KEPT_SESSIONS: usize = 10_000;
+/// Transaction findings kept for the closing findings list of streaming text.
+const STREAM_KEPT_FINDINGS: usize = 10_000;
+
+/// What streaming text keeps for its closing table and findings (bounded).
+#[derive(Default)]
+struct TextStream {
+    sessions: VecDeque<SessionReport>,
+    omitted_sessions: usize,
+    /// Findings of transactions (with the transaction id) and of the capture.
+    findings: VecDeque<(String, Deviation)>,
+    /// The sessions of the transactions shown (used with a transaction filter).
+    selected_sessions: Vec<String>,
+}
+
 enum Mode {
     Ndjson,
+    /// Text as it completes: transaction ladders, one line per session; table at the end.
+    TextStream(TextStream),
     Json(JsonStream),
     /// Everything kept until the end (text, and JSON for one transaction).
     Collect {
@@ -69,7 +88,20 @@ pub struct Printer {
     color: bool,
 }
 
+impl TextStream {
+    fn keep_finding(&mut self, owner: String, d: Deviation) {
+        if self.findings.len() >= STREAM_KEPT_FINDINGS {
+            self.findings.pop_front();
+        }
+        self.findings.push_back((owner, d));
+    }
+}
+
 impl Printer {
+    fn style(&self) -> text::Style {
+        text::Style { color: self.color }
+    }
+
     pub fn new(format: Format, opts: ReportOptions, filters: Filters, color: bool) -> Printer {
         let mode = match format {
             Format::Ndjson => Mode::Ndjson,
@@ -96,6 +128,22 @@ impl Printer {
         }
     }
 
+    /// Like [`Printer::new`], for input that arrives over time (a pipe, a live capture): text
+    /// is written as it completes (each transaction's ladder, one line per session) and closed
+    /// by the session table and findings; the other formats are as with `new`.
+    pub fn new_streaming(
+        format: Format,
+        opts: ReportOptions,
+        filters: Filters,
+        color: bool,
+    ) -> Printer {
+        let mut printer = Printer::new(format, opts, filters, color);
+        if format == Format::Text {
+            printer.mode = Mode::TextStream(TextStream::default());
+        }
+        printer
+    }
+
     /// The counts so far (of what is shown).
     pub fn summary(&self) -> &Summary {
         &self.summary
@@ -103,6 +151,7 @@ impl Printer {
 
     /// One finished session, transaction or capture-level finding.
     pub fn push(&mut self, item: Output, out: &mut dyn Write) -> io::Result<()> {
+        let style = self.style();
         match item {
             Output::Session(s) => {
                 let report = SessionReport::build(&s, &self.opts);
@@ -124,6 +173,16 @@ impl Printer {
                         serde_json::to_writer(&mut *out, &report).map_err(io::Error::other)?;
                     }
                     Mode::Collect { sessions, .. } => sessions.push(report),
+                    Mode::TextStream(stream) => {
+                        if self.filters.transaction.is_none() {
+                            text::write_session_line(out, &report, style)?;
+                        }
+                        if stream.sessions.len() >= STREAM_KEPT_SESSIONS {
+                            stream.sessions.pop_front();
+                            stream.omitted_sessions += 1;
+                        }
+                        stream.sessions.push_back(report);
+                    }
                 }
             }
             Output::Transaction(t) => {
@@ -150,6 +209,25 @@ impl Printer {
                         j.deflated.write_all(&j.scratch)?;
                     }
                     Mode::Collect { transactions, .. } => transactions.push(report),
+                    Mode::TextStream(stream) => {
+                        let session_findings: Vec<&Deviation> = stream
+                            .sessions
+                            .iter()
+                            .filter(|s| report.sessions.contains(&s.id))
+                            .flat_map(|s| &s.deviations)
+                            .collect();
+                        writeln!(out)?;
+                        text::write_transaction_ladder(out, &report, session_findings, style)?;
+                        writeln!(out)?;
+                        if self.filters.transaction.is_some() {
+                            stream
+                                .selected_sessions
+                                .extend(report.sessions.iter().cloned());
+                        }
+                        for d in report.deviations {
+                            stream.keep_finding(report.id.clone(), d);
+                        }
+                    }
                 }
             }
             Output::Finding(f) => {
@@ -162,10 +240,14 @@ impl Printer {
                     Mode::Ndjson => json::write_ndjson(out, "finding", &d)?,
                     Mode::Json(j) => j.findings.push(d),
                     Mode::Collect { findings, .. } => findings.push(d),
+                    Mode::TextStream(stream) => {
+                        text::write_finding_line(out, &d, style)?;
+                        stream.keep_finding("capture".to_owned(), d);
+                    }
                 }
             }
         }
-        if matches!(self.mode, Mode::Ndjson) {
+        if matches!(self.mode, Mode::Ndjson | Mode::TextStream(_)) {
             out.flush()?;
         }
         Ok(())
@@ -190,6 +272,34 @@ impl Printer {
                 out.write_all(b",\"summary\":")?;
                 serde_json::to_writer(&mut *out, &summary).map_err(io::Error::other)?;
                 out.write_all(b"}\n")?;
+            }
+            Mode::TextStream(stream) => {
+                // With --transaction, only the sessions of the transaction shown.
+                let shown = |s: &&SessionReport| {
+                    self.filters.transaction.is_none() || stream.selected_sessions.contains(&s.id)
+                };
+                let mut findings: Vec<(&str, &Deviation)> = stream
+                    .findings
+                    .iter()
+                    .map(|(owner, d)| (owner.as_str(), d))
+                    .collect();
+                findings.extend(
+                    stream
+                        .sessions
+                        .iter()
+                        .filter(shown)
+                        .flat_map(|s| s.deviations.iter().map(|d| (s.id.as_str(), d))),
+                );
+                let sessions: Vec<&SessionReport> = stream.sessions.iter().filter(shown).collect();
+                text::write_closing(
+                    out,
+                    &capture,
+                    &summary,
+                    &sessions,
+                    findings,
+                    stream.omitted_sessions,
+                    text::Style { color: self.color },
+                )?;
             }
             Mode::Collect {
                 mut sessions,

@@ -2,7 +2,8 @@
 //! arrow per HTTP message with its RPCs, time and frames), then a session table.
 
 use crate::report::{
-    CaptureSummary, Deviation, MessageReport, Report, SessionReport, Severity, TransactionReport,
+    CaptureSummary, Deviation, MessageReport, Report, SessionReport, Severity, Summary,
+    TransactionReport,
 };
 use crate::tcp::ConnEnd;
 use crate::transaction::Outcome;
@@ -69,8 +70,10 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 fn write_header(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let c = &report.capture;
-    let sum = &report.summary;
+    write_header_parts(w, &report.capture, &report.summary)
+}
+
+fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) -> io::Result<()> {
     let name = match c.files.as_slice() {
         [] => "-".to_owned(),
         [one] => one.clone(),
@@ -363,6 +366,23 @@ pub fn write_transaction(
     report: &Report,
     style: Style,
 ) -> io::Result<()> {
+    let session_findings: Vec<&Deviation> = report
+        .sessions
+        .iter()
+        .filter(|s| t.sessions.contains(&s.id))
+        .flat_map(|s| &s.deviations)
+        .collect();
+    write_transaction_ladder(w, t, session_findings, style)
+}
+
+/// One transaction as [`write_transaction`] draws it, given the findings of its sessions
+/// (placed under the arrows of their frames).
+pub fn write_transaction_ladder(
+    w: &mut dyn Write,
+    t: &TransactionReport,
+    session_findings: Vec<&Deviation>,
+    style: Style,
+) -> io::Result<()> {
     let cpe = {
         let parts: Vec<&str> = [&t.cpe.manufacturer, &t.cpe.product_class, &t.cpe.serial]
             .into_iter()
@@ -435,12 +455,6 @@ pub fn write_transaction(
     let heads = format!("{cpe_head:<acs$}{acs_head:<file_lane$}{file_head}");
     writeln!(w, "  {:>4} {:>8}   {heads}", "step", "+s")?;
     // Findings of the transaction and of its sessions, placed under the step of their frame.
-    let session_findings: Vec<&Deviation> = report
-        .sessions
-        .iter()
-        .filter(|s| t.sessions.contains(&s.id))
-        .flat_map(|s| &s.deviations)
-        .collect();
     let mut pending: Vec<&Deviation> = t.deviations.iter().chain(session_findings).collect();
     // Step 13 (the CPE applies the file) is not on the wire: shown after the fetch when the
     // report followed.
@@ -506,6 +520,15 @@ fn write_findings(w: &mut dyn Write, report: &Report, style: Style) -> io::Resul
         all.extend(s.deviations.iter().map(|d| (s.id.as_str(), d)));
     }
     all.extend(report.deviations.iter().map(|d| ("capture", d)));
+    write_findings_list(w, all, style)
+}
+
+/// Findings with their owner (transaction, session or `capture`), worst first.
+fn write_findings_list(
+    w: &mut dyn Write,
+    mut all: Vec<(&str, &Deviation)>,
+    style: Style,
+) -> io::Result<()> {
     if all.is_empty() {
         return Ok(());
     }
@@ -581,4 +604,64 @@ pub fn write_table(w: &mut dyn Write, sessions: &[&SessionReport]) -> io::Result
         writeln!(w, "{}", fmt_row(row))?;
     }
     Ok(())
+}
+
+/// Streaming text (pipes and live capture): one line per session as it completes, with its
+/// findings under it.
+pub fn write_session_line(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::Result<()> {
+    let events = if s.events.is_empty() {
+        "no Inform".to_owned()
+    } else {
+        truncate(&s.events.join(", "), 60)
+    };
+    writeln!(
+        w,
+        "{}  {} · {} · {:.2}s · {} · {} rpcs · {}",
+        style.bold(&s.id),
+        cpe_label(s),
+        clock(&s.start),
+        s.duration,
+        events,
+        s.rpcs.total(),
+        s.termination
+    )?;
+    for d in &s.deviations {
+        write!(w, "  ")?;
+        write_deviation(w, d, style)?;
+    }
+    Ok(())
+}
+
+/// Streaming text: a finding of no session or transaction, as it is found.
+pub fn write_finding_line(w: &mut dyn Write, d: &Deviation, style: Style) -> io::Result<()> {
+    write!(w, "capture ")?;
+    write_deviation(w, d, style)
+}
+
+/// Streaming text: what closes the output at the end of input or on interruption: the
+/// summary lines, the session table (`omitted` earlier sessions no longer kept) and every
+/// finding.
+pub fn write_closing(
+    w: &mut dyn Write,
+    capture: &CaptureSummary,
+    summary: &Summary,
+    sessions: &[&SessionReport],
+    findings: Vec<(&str, &Deviation)>,
+    omitted: usize,
+    style: Style,
+) -> io::Result<()> {
+    writeln!(w)?;
+    write_header_parts(w, capture, summary)?;
+    if !sessions.is_empty() {
+        writeln!(w)?;
+        write_table(w, sessions)?;
+    }
+    if omitted > 0 {
+        writeln!(
+            w,
+            "  ({omitted} earlier {} not kept for this table)",
+            if omitted == 1 { "session" } else { "sessions" }
+        )?;
+    }
+    write_findings_list(w, findings, style)
 }

@@ -1,0 +1,160 @@
+//! Live capture through libpcap (feature `live`): a capture thread that never waits for the
+//! analysis (a full queue drops and counts), with libpcap's own drop counters at the end.
+
+use super::queue::{BatchSender, Disconnected};
+use crate::capture::{Frame, LinkType};
+use crate::types::{FrameRef, Nanos};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How to open the interface.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// Interface name (`eth0`, `lo`, `any`).
+    pub interface: String,
+    /// BPF filter expression, as with tcpdump.
+    pub filter: Option<String>,
+    /// Bytes kept of each packet.
+    pub snaplen: i32,
+    /// Put the interface in promiscuous mode.
+    pub promisc: bool,
+    /// Kernel buffer size in bytes.
+    pub buffer_size: i32,
+}
+
+/// The longest a frame waits in a half-filled batch before it is handed over.
+const BATCH_LATENCY: Duration = Duration::from_millis(20);
+/// libpcap's read timeout: how often the capture thread looks at the stop request when quiet.
+const READ_TIMEOUT_MS: i32 = 100;
+
+/// Counters of a finished capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Packets libpcap delivered to cwmpscope.
+    pub captured: u64,
+    /// libpcap's `ps_recv`: packets the filter accepted (kernel count).
+    pub received: Option<u32>,
+    /// libpcap's `ps_drop`: dropped by the kernel (buffer full).
+    pub kernel_dropped: Option<u32>,
+    /// libpcap's `ps_ifdrop`: dropped by the interface or its driver.
+    pub if_dropped: Option<u32>,
+    /// Why the capture stopped early, if it failed.
+    pub error: Option<String>,
+}
+
+/// An open capture, not started yet.
+pub struct LiveCapture {
+    capture: pcap::Capture<pcap::Active>,
+    link: LinkType,
+}
+
+/// Wakes the capture thread out of a blocking read.
+pub struct Breaker(pcap::BreakLoop);
+
+impl Breaker {
+    /// Makes the capture thread's current or next read return, so it stops.
+    pub fn stop(&self) {
+        self.0.breakloop();
+    }
+}
+
+/// Why an interface could not be opened (the message names it and says what went wrong).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OpenError(pub String);
+
+impl LiveCapture {
+    /// Opens the interface and applies the filter; errors name the interface (and say that
+    /// capturing needs root or `cap_net_raw`).
+    pub fn open(cfg: &LiveConfig) -> Result<LiveCapture, OpenError> {
+        let iface = &cfg.interface;
+        let fail = |what: &str, e: pcap::Error| {
+            let mut msg = format!("{iface}: {what}: {e}");
+            let text = e.to_string();
+            if text.contains("ermission") || text.contains("not permitted") {
+                msg.push_str(
+                    " (capturing needs root, or: setcap cap_net_raw,cap_net_admin=eip on the binary)",
+                );
+            }
+            OpenError(msg)
+        };
+        let mut capture = pcap::Capture::from_device(iface.as_str())
+            .map_err(|e| fail("cannot open", e))?
+            .promisc(cfg.promisc)
+            .snaplen(cfg.snaplen)
+            .immediate_mode(true)
+            .timeout(READ_TIMEOUT_MS)
+            .buffer_size(cfg.buffer_size)
+            .open()
+            .map_err(|e| fail("cannot capture", e))?;
+        if let Some(filter) = &cfg.filter {
+            capture
+                .filter(filter, true)
+                .map_err(|e| fail("bad filter", e))?;
+        }
+        let link = LinkType(u32::try_from(capture.get_datalink().0).unwrap_or(u32::MAX));
+        if !crate::wire::is_supported(link) {
+            return Err(OpenError(format!(
+                "{iface}: unsupported link type {}",
+                link.0
+            )));
+        }
+        Ok(LiveCapture { capture, link })
+    }
+
+    /// Starts the capture thread; frames go to `sender` (which should drop when full). The
+    /// thread runs until [`Breaker::stop`], a capture error, or the analysis side going away.
+    pub fn start(
+        mut self,
+        mut sender: BatchSender,
+    ) -> std::io::Result<(Breaker, JoinHandle<LiveStats>)> {
+        let breaker = Breaker(self.capture.breakloop_handle());
+        let handle = std::thread::Builder::new()
+            .name("cwmpscope-capture".into())
+            .spawn(move || {
+                let mut stats = LiveStats::default();
+                loop {
+                    match self.capture.next_packet() {
+                        Ok(packet) => {
+                            stats.captured += 1;
+                            let h = packet.header;
+                            let ts = Nanos::from(h.ts.tv_sec)
+                                .saturating_mul(1_000_000_000)
+                                .saturating_add(Nanos::from(h.ts.tv_usec).saturating_mul(1000));
+                            let frame = Frame {
+                                frame: FrameRef::new(0, stats.captured),
+                                ts,
+                                link: self.link,
+                                orig_len: h.len,
+                                data: packet.data,
+                            };
+                            if sender.push(&frame) == Err(Disconnected)
+                                || sender.flush_if_older(BATCH_LATENCY) == Err(Disconnected)
+                            {
+                                break;
+                            }
+                        }
+                        Err(pcap::Error::TimeoutExpired) => {
+                            if sender.flush() == Err(Disconnected) {
+                                break;
+                            }
+                        }
+                        // What a live capture returns after `pcap_breakloop`.
+                        Err(pcap::Error::NoMorePackets) => break,
+                        Err(e) => {
+                            stats.error = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                let _ = sender.flush();
+                if let Ok(s) = self.capture.stats() {
+                    stats.received = Some(s.received);
+                    stats.kernel_dropped = Some(s.dropped);
+                    stats.if_dropped = Some(s.if_dropped);
+                }
+                stats
+            })?;
+        Ok((breaker, handle))
+    }
+}

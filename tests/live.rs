@@ -1,0 +1,165 @@
+//! Live capture on the loopback interface while tcpreplay replays a capture onto it: every
+//! transaction of the capture is reported with the outcome and CommandKey that the analysis of
+//! the file gives (frame numbers and timestamps differ). Needs root (or cap_net_raw) and
+//! tcpreplay; skipped with a message otherwise, except in CI, where it must run.
+#![cfg(feature = "live")]
+
+mod common;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// Whether this test can run here; says why not (and fails in CI).
+fn can_run() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let tcpreplay = Command::new("tcpreplay")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let missing = match (root, tcpreplay) {
+        (true, true) => return true,
+        (false, _) => "root (capturing on lo and replaying need it)",
+        (true, false) => "tcpreplay",
+    };
+    assert!(!in_ci(), "live capture test needs {missing} in CI");
+    eprintln!("skipping the live capture test: needs {missing}");
+    false
+}
+
+/// Captures on `lo` with `filter` while `file` is replayed (`speed` times the original pace),
+/// stops with SIGINT, and returns the JSON report and the statistics line.
+fn capture_replay(file: &str, filter: &str, speed: &str) -> (Value, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
+        .args(["live", "-i", "lo", "-f", filter, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cwmpscope live");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first stderr line");
+    assert!(line.contains("capturing on lo"), "cwmpscope live: {line}");
+    let replay = Command::new("tcpreplay")
+        .args(["-q", "-i", "lo", "-x", speed, file])
+        .output()
+        .expect("run tcpreplay");
+    assert!(
+        replay.status.success(),
+        "tcpreplay: {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).expect("stdout");
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("cwmpscope live did not stop after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr");
+    assert_eq!(status.code(), Some(0), "cwmpscope live: {rest}");
+    let report = serde_json::from_str(&reader.join().expect("stdout reader")).expect("JSON");
+    (report, rest)
+}
+
+/// What must match between a live capture and the file: per transaction its kind, CPE,
+/// CommandKey, outcome, DownloadResponse Status and URL.
+fn transactions(report: &Value) -> Vec<String> {
+    let mut all: Vec<String> = report["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {} {} {} {}",
+                t["kind"],
+                t["cpe"]["serial"],
+                t["command_key"],
+                t["outcome"],
+                t["download_status"],
+                t["url"]
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Per session: CPE, Inform events and RPC count.
+fn sessions(report: &Value) -> Vec<String> {
+    let mut all: Vec<String> = common::sessions(report)
+        .iter()
+        .map(|s| format!("{} {} {}", s["cpe"]["serial"], s["events"], s["rpcs"]))
+        .collect();
+    all.sort();
+    all
+}
+
+fn compare(file: &str, filter: &str, speed: &str, expected_transactions: usize) {
+    let from_file = common::report(&[file]);
+    let (live, stats) = capture_replay(file, filter, speed);
+    assert!(
+        stats.contains("0 dropped by cwmpscope"),
+        "the queue dropped frames: {stats}"
+    );
+    let packets = from_file["capture"]["packets"].as_u64().expect("packets");
+    assert_eq!(
+        live["capture"]["packets"].as_u64(),
+        Some(packets),
+        "every replayed packet captured ({stats})"
+    );
+    let expected = transactions(&from_file);
+    assert_eq!(expected.len(), expected_transactions);
+    assert_eq!(transactions(&live), expected);
+    assert_eq!(sessions(&live), sessions(&from_file));
+}
+
+#[test]
+fn live_capture_of_a_replay_reports_every_transaction() {
+    if !can_run() {
+        return;
+    }
+    compare(
+        &common::capture("reference-config-update.pcap"),
+        "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5",
+        "1",
+        1,
+    );
+
+    // A larger generated campaign: 200 CPEs.
+    let path = std::env::temp_dir().join(format!("cwmpscope-live-{}.pcap", std::process::id()));
+    let path = path.to_str().expect("path").to_owned();
+    let made = Command::new(env!("CARGO_BIN_EXE_cwmpscope-capgen"))
+        .args(["reference", "--cpes", "200", "-o", &path])
+        .status()
+        .expect("run cwmpscope-capgen");
+    assert!(made.success());
+    compare(&path, "net 192.0.2.0/24 or net 10.77.0.0/16", "4", 200);
+    std::fs::remove_file(&path).ok();
+}
