@@ -370,6 +370,8 @@ pub struct TransactionReport {
     pub url: String,
     pub announced_size: Option<u64>,
     pub received_bytes: Option<u64>,
+    /// 64-bit hash of the file as delivered (16 hex digits): equal hashes, equal files.
+    pub file_hash: Option<String>,
     pub download_status: Option<u32>,
     pub outcome: Outcome,
     pub fault: Option<FaultReport>,
@@ -416,6 +418,7 @@ impl TransactionReport {
             url: redact_url(&t.url, opts),
             announced_size: t.announced_size,
             received_bytes: t.received_bytes,
+            file_hash: t.file_hash.map(|h| format!("{h:016x}")),
             download_status: t.download_status,
             outcome: t.outcome,
             fault: t

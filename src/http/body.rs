@@ -359,6 +359,84 @@ pub struct BodyStore {
     raw: Vec<u8>,
     raw_overflowed: bool,
     truncated: bool,
+    hash: StreamHash,
+}
+
+/// A 64-bit hash of a byte stream that does not depend on how the stream was cut into pieces
+/// (bytes are mixed a 64-bit word at a time, a partial word carried over to the next piece).
+/// Not cryptographic: it tells whether two transfers delivered the same bytes.
+#[derive(Clone, Debug)]
+pub struct StreamHash {
+    state: u64,
+    carry: [u8; 8],
+    carry_len: usize,
+    len: u64,
+}
+
+impl Default for StreamHash {
+    fn default() -> Self {
+        StreamHash {
+            state: 0x243f_6a88_85a3_08d3,
+            carry: [0; 8],
+            carry_len: 0,
+            len: 0,
+        }
+    }
+}
+
+impl StreamHash {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn mix(&mut self, word: u64) {
+        self.state = (self.state ^ word).wrapping_mul(Self::K).rotate_left(31);
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.carry_len > 0 {
+            let take = (8 - self.carry_len).min(data.len());
+            let (head, rest) = data.split_at(take);
+            if let Some(slot) = self.carry.get_mut(self.carry_len..self.carry_len + take) {
+                slot.copy_from_slice(head);
+            }
+            self.carry_len += take;
+            data = rest;
+            if self.carry_len < 8 {
+                return;
+            }
+            let word = u64::from_le_bytes(self.carry);
+            self.mix(word);
+            self.carry_len = 0;
+        }
+        let mut words = data.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.mix(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if let Some(slot) = self.carry.get_mut(..rest.len()) {
+            slot.copy_from_slice(rest);
+        }
+        self.carry_len = rest.len();
+    }
+
+    /// The hash of everything added so far.
+    pub fn value(&self) -> u64 {
+        let mut h = self.clone();
+        let mut last = [0u8; 8];
+        if let (Some(dst), Some(src)) = (last.get_mut(..h.carry_len), h.carry.get(..h.carry_len)) {
+            dst.copy_from_slice(src);
+        }
+        h.mix(u64::from_le_bytes(last));
+        h.mix(h.len);
+        let mut x = h.state;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
 }
 
 impl BodyStore {
@@ -381,7 +459,13 @@ impl BodyStore {
             raw: Vec::new(),
             raw_overflowed: false,
             truncated: false,
+            hash: StreamHash::default(),
         }
+    }
+
+    /// Hash of the wire body bytes fed so far.
+    pub fn hash(&self) -> u64 {
+        self.hash.value()
     }
 
     /// Adds wire body bytes (already de-chunked).
@@ -389,6 +473,7 @@ impl BodyStore {
         if data.is_empty() {
             return;
         }
+        self.hash.update(data);
         match &mut self.decoding {
             Decoding::Identity => {
                 let room = self.limit.saturating_sub(self.decoded.len());
@@ -756,5 +841,27 @@ mod tests {
             ContentCoding::from_header("gzip, br"),
             ContentCoding::Identity
         );
+    }
+
+    #[test]
+    fn stream_hash_ignores_how_the_stream_is_cut() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mut whole = StreamHash::default();
+        whole.update(&data);
+        for cut in [1usize, 3, 7, 8, 9, 64, 999] {
+            let mut pieces = StreamHash::default();
+            for piece in data.chunks(cut) {
+                pieces.update(piece);
+            }
+            assert_eq!(pieces.value(), whole.value(), "pieces of {cut}");
+        }
+        let mut other = StreamHash::default();
+        other.update(&data[..999]);
+        assert_ne!(other.value(), whole.value());
+        let mut flipped = data.clone();
+        flipped[500] ^= 1;
+        let mut f = StreamHash::default();
+        f.update(&flipped);
+        assert_ne!(f.value(), whole.value());
     }
 }

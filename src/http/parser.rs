@@ -655,6 +655,7 @@ impl DirParser {
             body_truncated: false,
             complete: true,
             gap_bytes: 0,
+            body_hash: 0,
             answers: None,
             request_method: None,
             interim: false,
@@ -825,6 +826,7 @@ fn finish_draft(draft: Draft, complete: bool) -> HttpMessage {
     if let BodyFraming::Chunked(mut dec) = framing {
         msg.headers.extend(dec.take_trailers());
     }
+    msg.body_hash = store.hash();
     let (body, truncated) = store.finish();
     msg.body = body;
     msg.body_truncated = truncated;

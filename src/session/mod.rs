@@ -197,6 +197,8 @@ pub struct ExchangeResponse {
     pub content_length: Option<u64>,
     /// Body bytes on the wire (after de-chunking), lost bytes included.
     pub body_len: u64,
+    /// Hash of the body bytes (see `http::body::StreamHash`).
+    pub body_hash: u64,
     /// False when the body was cut short (connection ended, capture gap).
     pub complete: bool,
     pub gap_bytes: u64,

@@ -122,6 +122,8 @@ pub struct Transaction {
     pub url: String,
     pub announced_size: Option<u64>,
     pub received_bytes: Option<u64>,
+    /// Hash of the file body as delivered (see `http::body::StreamHash`).
+    pub file_hash: Option<u64>,
     pub download_status: Option<u32>,
     pub outcome: Outcome,
     pub fault: Option<FaultStruct>,
@@ -919,6 +921,7 @@ impl TransactionTracker {
                     url: order.url.clone(),
                     announced_size: order.file_size,
                     received_bytes: None,
+                    file_hash: None,
                     download_status: None,
                     outcome: Outcome::Incomplete,
                     fault: None,

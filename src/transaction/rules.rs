@@ -187,6 +187,8 @@ struct Fetch {
     final_end_ts: Option<Nanos>,
     /// The capture lost bytes of the final answer.
     lost: bool,
+    /// Hash of the final 2xx body (when no byte of it was lost).
+    hash: Option<u64>,
 }
 
 fn fetch_of(o: &OpenTx) -> Fetch {
@@ -198,6 +200,7 @@ fn fetch_of(o: &OpenTx) -> Fetch {
         first_request_ts: o.fetch.first().map(|x| x.request.ts),
         final_end_ts: None,
         lost: false,
+        hash: None,
     };
     for x in &o.fetch {
         if let Some(r) = &x.response
@@ -210,6 +213,7 @@ fn fetch_of(o: &OpenTx) -> Fetch {
             f.lost = r.gap_bytes > 0;
             if (200..300).contains(&r.status) {
                 f.received = Some(r.body_len);
+                f.hash = (r.gap_bytes == 0).then_some(r.body_hash);
             }
         }
     }
@@ -220,6 +224,7 @@ fn fetch_of(o: &OpenTx) -> Fetch {
 pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
     let fetch = fetch_of(o);
     o.tx.received_bytes = fetch.received;
+    o.tx.file_hash = fetch.hash;
     let mut out: Vec<Finding> = Vec::new();
     let key = o.order.command_key.clone();
 
