@@ -660,17 +660,18 @@ fn cpe_address(number: u64) -> IpAddr {
 }
 
 /// A subscriber device's address and port for connection `number` of traffic kind `kind`
-/// (4096 devices per kind, ports cycling through 1024..65024 so a 4-tuple repeats only after
-/// 256 million connections).
+/// (4064 devices per kind, host bytes 1 to 254; ports cycle through 1024..65024, so a 4-tuple
+/// repeats only after 260 million connections).
 fn client_endpoint(kind: u8, number: u64) -> SocketAddr {
-    let device = number % 4096;
-    let port = 1024 + (number / 4096) % 64_000;
+    const DEVICES: u64 = 16 * 254;
+    let device = number % DEVICES;
+    let port = 1024 + (number / DEVICES) % 64_000;
     SocketAddr::new(
         IpAddr::V4(Ipv4Addr::new(
             10,
             kind.wrapping_mul(16),
-            (device / 256) as u8,
-            (device % 256) as u8,
+            1 + (device / 254) as u8,
+            1 + (device % 254) as u8,
         )),
         port as u16,
     )
@@ -890,7 +891,11 @@ mod tests {
         assert_ne!(cpe_address(0), cpe_address(1));
         assert_ne!(cpe_address(253), cpe_address(254));
         assert_eq!(cpe_address(0), IpAddr::V4(Ipv4Addr::new(100, 64, 0, 1)));
-        assert_ne!(client_endpoint(0, 5), client_endpoint(0, 5 + 4096));
+        assert_ne!(client_endpoint(0, 5), client_endpoint(0, 5 + 16 * 254));
+        assert_eq!(
+            client_endpoint(0, 0),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)), 1024)
+        );
         assert_ne!(client_endpoint(0, 5), client_endpoint(1, 5));
     }
 
