@@ -14,12 +14,27 @@ use rustc_hash::FxHashSet;
 use std::net::IpAddr;
 
 /// Settings of every stage.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct AnalyzerConfig {
     pub reassembly: ReassemblyConfig,
     pub http: HttpConfig,
     pub session: SessionConfig,
     pub thresholds: Thresholds,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            reassembly: ReassemblyConfig::default(),
+            // Only bodies that may be CWMP are stored; file transfers are counted.
+            http: HttpConfig {
+                keep_all_bodies: false,
+                ..HttpConfig::default()
+            },
+            session: SessionConfig::default(),
+            thresholds: Thresholds::default(),
+        }
+    }
 }
 
 /// Hosts counted at most (the count saturates beyond).

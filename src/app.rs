@@ -4,10 +4,9 @@
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
 use crate::findings::Thresholds;
-use crate::output::{Format, json, text};
-use crate::report::{
-    CpeInfo, Deviation, Report, ReportOptions, SessionReport, Summary, TransactionReport, deviation,
-};
+use crate::output::Format;
+use crate::output::printer::{Filters, Printer};
+use crate::report::ReportOptions;
 use crate::transaction::Output;
 use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
@@ -183,17 +182,6 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn matches_cpe(cpe: &CpeInfo, filters: &[String]) -> bool {
-    filters.is_empty()
-        || filters.iter().any(|f| {
-            cpe.ip == *f
-                || cpe
-                    .serial
-                    .as_deref()
-                    .is_some_and(|serial| serial.eq_ignore_ascii_case(f))
-        })
-}
-
 fn warning_text(w: &InputWarning) -> String {
     match w {
         InputWarning::Cut { path, frames } => format!(
@@ -227,59 +215,18 @@ fn analyze(
         thresholds,
         ..AnalyzerConfig::default()
     });
-    let ndjson = args.format == Format::Ndjson;
-    let mut collected = Collected::default();
+    let filters = Filters {
+        cpe: args.cpe.clone(),
+        transaction: args.transaction.clone(),
+    };
+    let mut printer = Printer::new(args.format, opts, filters, use_color(args.color));
     let mut write_error: Option<io::Error> = None;
     let mut read_error: Option<InputError> = None;
     let output_failed = std::cell::Cell::new(false);
     {
         let mut on_output = |item: Output| {
-            let written = match item {
-                Output::Session(s) => {
-                    let report = SessionReport::build(&s, &opts);
-                    if !matches_cpe(&report.cpe, &args.cpe) || args.transaction.is_some() && ndjson
-                    {
-                        return;
-                    }
-                    collected.summary.add_session(&report);
-                    if ndjson {
-                        json::write_ndjson(out, "session", &report)
-                    } else {
-                        collected.sessions.push(report);
-                        Ok(())
-                    }
-                }
-                Output::Transaction(t) => {
-                    let report = TransactionReport::build(&t, &opts);
-                    if !matches_cpe(&report.cpe, &args.cpe)
-                        || args.transaction.as_ref().is_some_and(|id| *id != report.id)
-                    {
-                        return;
-                    }
-                    collected.summary.add_transaction(&report);
-                    if ndjson {
-                        json::write_ndjson(out, "transaction", &report)
-                    } else {
-                        collected.transactions.push(report);
-                        Ok(())
-                    }
-                }
-                Output::Finding(f) => {
-                    if args.transaction.is_some() {
-                        return;
-                    }
-                    let d = deviation(&f, &opts);
-                    collected.summary.add_findings(std::slice::from_ref(&d));
-                    if ndjson {
-                        json::write_ndjson(out, "finding", &d)
-                    } else {
-                        collected.findings.push(d);
-                        Ok(())
-                    }
-                }
-            };
-            if let Err(e) = written.and_then(|_| if ndjson { out.flush() } else { Ok(()) })
-                && write_error.is_none()
+            if write_error.is_none()
+                && let Err(e) = printer.push(item, out)
             {
                 write_error = Some(e);
                 output_failed.set(true);
@@ -311,38 +258,7 @@ fn analyze(
         writeln!(err, "cwmpscope: warning: {w}")?;
     }
     let capture = analyzer.capture_summary(files, warnings);
-    let summary = collected.summary.clone();
-    match args.format {
-        Format::Ndjson => json::write_ndjson_end(out, &capture, &summary)?,
-        Format::Json | Format::Text => {
-            let mut sessions = collected.sessions;
-            if let Some(id) = &args.transaction {
-                // Only the sessions of the selected transaction.
-                let wanted: Vec<&String> = collected
-                    .transactions
-                    .iter()
-                    .filter(|t| t.id == *id)
-                    .flat_map(|t| &t.sessions)
-                    .collect();
-                sessions.retain(|s| wanted.contains(&&s.id));
-            }
-            let report = Report::new(
-                capture,
-                sessions,
-                collected.transactions,
-                collected.findings,
-            );
-            if args.format == Format::Json {
-                json::write_json(out, &report)?;
-            } else {
-                let style = text::Style {
-                    color: use_color(args.color),
-                };
-                text::write_report(out, &report, style)?;
-            }
-        }
-    }
-    out.flush()?;
+    let summary = printer.finish(capture, out)?;
     let failing = match args.fail_on {
         Some(FailOn::Error) => summary.by_severity.error > 0,
         Some(FailOn::Warning) => summary.by_severity.error + summary.by_severity.warning > 0,
@@ -353,13 +269,4 @@ fn analyze(
     } else {
         Outcome::Analyzed
     })
-}
-
-/// What a run collected for the printers that need everything at the end.
-#[derive(Default)]
-struct Collected {
-    sessions: Vec<SessionReport>,
-    transactions: Vec<TransactionReport>,
-    findings: Vec<Deviation>,
-    summary: Summary,
 }

@@ -10,7 +10,6 @@ use crate::transaction::{Outcome, Party, Transaction};
 use crate::types::{FrameRef, Nanos, format_ts};
 use serde::Serialize;
 use serde::ser::SerializeMap;
-use serde_json::{Map, Value, json};
 
 /// What replaces a secret in every output unless secrets are shown.
 pub const REDACTED: &str = "<redacted>";
@@ -166,17 +165,17 @@ pub struct MessageReport {
     pub body_bytes: u64,
     pub complete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth: Option<Value>,
+    pub auth: Option<AuthReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub challenges: Vec<Value>,
+    pub challenges: Vec<AuthReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cookies: Vec<Value>,
+    pub cookies: Vec<NameValue>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub set_cookies: Vec<Value>,
+    pub set_cookies: Vec<NameValue>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub envelopes: Vec<Value>,
+    pub envelopes: Vec<EnvelopeReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub malformed: Option<Value>,
+    pub malformed: Option<MalformedReport>,
     /// Time since the session's first message, in seconds (for ladders).
     #[serde(skip)]
     pub rel: f64,
@@ -373,7 +372,7 @@ pub struct TransactionReport {
     pub received_bytes: Option<u64>,
     pub download_status: Option<u32>,
     pub outcome: Outcome,
-    pub fault: Option<Value>,
+    pub fault: Option<FaultReport>,
     pub sessions: Vec<String>,
     pub start: String,
     pub end: String,
@@ -599,75 +598,129 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
         cookies: m
             .cookies
             .iter()
-            .map(|(k, v)| json!({"name": k, "value": opts.secret(v)}))
+            .map(|(k, v)| NameValue::new(k, opts.secret(v)))
             .collect(),
         set_cookies: m
             .set_cookies
             .iter()
-            .map(|(k, v)| json!({"name": k, "value": opts.secret(v)}))
+            .map(|(k, v)| NameValue::new(k, opts.secret(v)))
             .collect(),
         envelopes: m.envelopes.iter().map(|e| envelope_json(e, opts)).collect(),
-        malformed: m
-            .malformed
-            .as_ref()
-            .map(|e| json!({"offset": e.offset, "reason": e.reason})),
+        malformed: m.malformed.as_ref().map(|e| MalformedReport {
+            offset: e.offset,
+            reason: e.reason.clone(),
+        }),
         rel: (m.ts - session_start) as f64 / 1e9,
         summary: message_summary(m),
         ts_nanos: m.ts,
     }
 }
 
-fn put(map: &mut Map<String, Value>, key: &str, v: &Option<String>) {
-    if let Some(v) = v {
-        map.insert(key.to_owned(), Value::String(v.clone()));
-    }
+/// A `name=value` pair (cookies).
+#[derive(Clone, Debug, Serialize)]
+pub struct NameValue {
+    pub name: String,
+    pub value: String,
 }
 
-fn digest_json(d: &DigestParams, map: &mut Map<String, Value>) {
-    put(map, "username", &d.username);
-    put(map, "realm", &d.realm);
-    put(map, "nonce", &d.nonce);
-    put(map, "uri", &d.uri);
-    put(map, "qop", &d.qop);
-    put(map, "nc", &d.nc);
-    put(map, "cnonce", &d.cnonce);
-    put(map, "opaque", &d.opaque);
-    put(map, "algorithm", &d.algorithm);
-    if let Some(stale) = d.stale {
-        map.insert("stale".into(), Value::Bool(stale));
-    }
-}
-
-fn credentials_json(c: &Credentials, opts: &ReportOptions) -> Value {
-    let mut map = Map::new();
-    map.insert("scheme".into(), Value::String(c.scheme().to_owned()));
-    match c {
-        Credentials::Basic { username, password } => {
-            put(&mut map, "username", username);
-            if let Some(p) = password {
-                map.insert("password".into(), Value::String(opts.secret(p)));
-            }
+impl NameValue {
+    fn new(name: &str, value: String) -> Self {
+        NameValue {
+            name: name.to_owned(),
+            value,
         }
-        Credentials::Digest(d) => {
-            digest_json(d, &mut map);
-            if let Some(r) = &d.response {
-                map.insert("response".into(), Value::String(opts.secret(r)));
-            }
-        }
-        Credentials::Other { .. } => {}
     }
-    Value::Object(map)
 }
 
-fn challenge_json(c: &Challenge) -> Value {
-    let mut map = Map::new();
-    map.insert("scheme".into(), Value::String(c.scheme().to_owned()));
-    match c {
-        Challenge::Basic { realm } => put(&mut map, "realm", realm),
-        Challenge::Digest(d) => digest_json(d, &mut map),
-        Challenge::Other { .. } => {}
+/// Why a body could not be decoded.
+#[derive(Clone, Debug, Serialize)]
+pub struct MalformedReport {
+    pub offset: u64,
+    pub reason: String,
+}
+
+/// Credentials (`Authorization`) or a challenge (`WWW-Authenticate`), as on the wire; secrets
+/// (`password`, Digest `response`) redacted unless shown.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuthReport {
+    pub scheme: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qop: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opaque: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+impl AuthReport {
+    fn digest(scheme: &str, d: &DigestParams) -> AuthReport {
+        AuthReport {
+            scheme: scheme.to_owned(),
+            username: d.username.clone(),
+            realm: d.realm.clone(),
+            nonce: d.nonce.clone(),
+            uri: d.uri.clone(),
+            qop: d.qop.clone(),
+            nc: d.nc.clone(),
+            cnonce: d.cnonce.clone(),
+            opaque: d.opaque.clone(),
+            algorithm: d.algorithm.clone(),
+            stale: d.stale,
+            ..AuthReport::default()
+        }
     }
-    Value::Object(map)
+}
+
+fn credentials_json(c: &Credentials, opts: &ReportOptions) -> AuthReport {
+    match c {
+        Credentials::Basic { username, password } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            username: username.clone(),
+            password: password.as_deref().map(|p| opts.secret(p)),
+            ..AuthReport::default()
+        },
+        Credentials::Digest(d) => AuthReport {
+            response: d.response.as_deref().map(|r| opts.secret(r)),
+            ..AuthReport::digest(c.scheme(), d)
+        },
+        Credentials::Other { .. } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            ..AuthReport::default()
+        },
+    }
+}
+
+fn challenge_json(c: &Challenge) -> AuthReport {
+    match c {
+        Challenge::Basic { realm } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            realm: realm.clone(),
+            ..AuthReport::default()
+        },
+        Challenge::Digest(d) => AuthReport::digest(c.scheme(), d),
+        Challenge::Other { .. } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            ..AuthReport::default()
+        },
+    }
 }
 
 /// Whether a parameter or argument name holds a secret.
@@ -678,101 +731,212 @@ pub fn is_secret_name(name: &str) -> bool {
         .any(|s| lower.ends_with(s))
 }
 
-fn fault_json(f: &FaultStruct) -> Value {
-    json!({
-        "code": f.code,
-        "string": f.string,
-        "meaning": f.code.and_then(fault_meaning),
-    })
+/// A CWMP fault with its meaning.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultReport {
+    pub code: Option<u32>,
+    pub string: String,
+    pub meaning: Option<&'static str>,
 }
 
-fn envelope_json(e: &Envelope, opts: &ReportOptions) -> Value {
-    let mut map = Map::new();
-    map.insert(
-        "cwmp".into(),
-        e.ns.as_ref()
-            .map(|n| Value::String(ns_uri(n)))
-            .unwrap_or(Value::Null),
-    );
+fn fault_json(f: &FaultStruct) -> FaultReport {
+    FaultReport {
+        code: f.code,
+        string: f.string.clone(),
+        meaning: f.code.and_then(fault_meaning),
+    }
+}
+
+/// One SOAP envelope: its header fields and its RPC with the arguments.
+#[derive(Clone, Debug, Serialize)]
+pub struct EnvelopeReport {
+    pub cwmp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_requests: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_more_requests: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_timeout: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supported_cwmp_versions: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_cwmp_version: Option<String>,
+    pub rpc: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<RpcArgs>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceIdReport {
+    pub manufacturer: String,
+    pub oui: String,
+    pub product_class: String,
+    pub serial_number: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EventReport {
+    pub code: String,
+    pub command_key: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ParameterReport {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub xsi_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ParameterFaultReport {
+    pub parameter: String,
+    pub fault: FaultReport,
+}
+
+/// The arguments of an RPC: typed for the RPCs the analysis relies on, `[path, value]` pairs
+/// for every other.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum RpcArgs {
+    Inform {
+        device_id: DeviceIdReport,
+        events: Vec<EventReport>,
+        max_envelopes: Option<u32>,
+        current_time: Option<String>,
+        retry_count: Option<u32>,
+        parameters: Vec<ParameterReport>,
+    },
+    InformResponse {
+        max_envelopes: Option<u32>,
+    },
+    Download {
+        command_key: String,
+        file_type: String,
+        url: String,
+        username: String,
+        password: String,
+        file_size: Option<u64>,
+        target_file_name: String,
+        delay_seconds: Option<u32>,
+        success_url: String,
+        failure_url: String,
+    },
+    DownloadResponse {
+        status: Option<u32>,
+        start_time: String,
+        complete_time: String,
+    },
+    TransferComplete {
+        command_key: String,
+        fault: FaultReport,
+        start_time: String,
+        complete_time: String,
+    },
+    Fault {
+        faultcode: String,
+        faultstring: String,
+        fault: FaultReport,
+        parameter_faults: Vec<ParameterFaultReport>,
+    },
+    Other(Vec<(String, String)>),
+}
+
+fn envelope_json(e: &Envelope, opts: &ReportOptions) -> EnvelopeReport {
     let h = &e.header;
-    put(&mut map, "id", &h.id);
-    if let Some(v) = h.hold_requests {
-        map.insert("hold_requests".into(), Value::Bool(v));
-    }
-    if let Some(v) = h.no_more_requests {
-        map.insert("no_more_requests".into(), Value::Bool(v));
-    }
-    if let Some(v) = h.session_timeout {
-        map.insert("session_timeout".into(), json!(v));
-    }
-    put(
-        &mut map,
-        "supported_cwmp_versions",
-        &h.supported_cwmp_versions,
-    );
-    put(&mut map, "use_cwmp_version", &h.use_cwmp_version);
-    map.insert("rpc".into(), Value::String(e.rpc.name().to_owned()));
     let args = match &e.rpc {
-        Rpc::Inform(i) => json!({
-            "device_id": {
-                "manufacturer": i.device_id.manufacturer,
-                "oui": i.device_id.oui,
-                "product_class": i.device_id.product_class,
-                "serial_number": i.device_id.serial_number,
+        Rpc::Inform(i) => Some(RpcArgs::Inform {
+            device_id: DeviceIdReport {
+                manufacturer: i.device_id.manufacturer.clone(),
+                oui: i.device_id.oui.clone(),
+                product_class: i.device_id.product_class.clone(),
+                serial_number: i.device_id.serial_number.clone(),
             },
-            "events": i.events.iter().map(|ev| json!({"code": ev.code, "command_key": ev.command_key})).collect::<Vec<_>>(),
-            "max_envelopes": i.max_envelopes,
-            "current_time": i.current_time,
-            "retry_count": i.retry_count,
-            "parameters": i.parameters.iter().map(|p| {
-                let value = if is_secret_name(&p.name) { opts.secret(&p.value) } else { p.value.clone() };
-                json!({"name": p.name, "value": value, "type": p.xsi_type})
-            }).collect::<Vec<_>>(),
+            events: i
+                .events
+                .iter()
+                .map(|ev| EventReport {
+                    code: ev.code.clone(),
+                    command_key: ev.command_key.clone(),
+                })
+                .collect(),
+            max_envelopes: i.max_envelopes,
+            current_time: i.current_time.clone(),
+            retry_count: i.retry_count,
+            parameters: i
+                .parameters
+                .iter()
+                .map(|p| ParameterReport {
+                    name: p.name.clone(),
+                    value: if is_secret_name(&p.name) {
+                        opts.secret(&p.value)
+                    } else {
+                        p.value.clone()
+                    },
+                    xsi_type: p.xsi_type.clone(),
+                })
+                .collect(),
         }),
-        Rpc::InformResponse { max_envelopes } => json!({"max_envelopes": max_envelopes}),
-        Rpc::Download(d) => json!({
-            "command_key": d.command_key,
-            "file_type": d.file_type,
-            "url": d.url,
-            "username": d.username,
-            "password": opts.secret(&d.password),
-            "file_size": d.file_size,
-            "target_file_name": d.target_file_name,
-            "delay_seconds": d.delay_seconds,
-            "success_url": d.success_url,
-            "failure_url": d.failure_url,
+        Rpc::InformResponse { max_envelopes } => Some(RpcArgs::InformResponse {
+            max_envelopes: *max_envelopes,
         }),
-        Rpc::DownloadResponse(d) => json!({
-            "status": d.status,
-            "start_time": d.start_time,
-            "complete_time": d.complete_time,
+        Rpc::Download(d) => Some(RpcArgs::Download {
+            command_key: d.command_key.clone(),
+            file_type: d.file_type.clone(),
+            url: d.url.clone(),
+            username: d.username.clone(),
+            password: opts.secret(&d.password),
+            file_size: d.file_size,
+            target_file_name: d.target_file_name.clone(),
+            delay_seconds: d.delay_seconds,
+            success_url: d.success_url.clone(),
+            failure_url: d.failure_url.clone(),
         }),
-        Rpc::TransferComplete(t) => json!({
-            "command_key": t.command_key,
-            "fault": fault_json(&t.fault),
-            "start_time": t.start_time,
-            "complete_time": t.complete_time,
+        Rpc::DownloadResponse(d) => Some(RpcArgs::DownloadResponse {
+            status: d.status,
+            start_time: d.start_time.clone(),
+            complete_time: d.complete_time.clone(),
         }),
-        Rpc::Fault(f) => json!({
-            "faultcode": f.soap_faultcode,
-            "faultstring": f.soap_faultstring,
-            "fault": fault_json(&f.cwmp),
-            "parameter_faults": f.parameter_faults.iter().map(|p| json!({
-                "parameter": p.parameter_name, "fault": fault_json(&p.fault)
-            })).collect::<Vec<_>>(),
+        Rpc::TransferComplete(t) => Some(RpcArgs::TransferComplete {
+            command_key: t.command_key.clone(),
+            fault: fault_json(&t.fault),
+            start_time: t.start_time.clone(),
+            complete_time: t.complete_time.clone(),
         }),
-        Rpc::Other { args, .. } => Value::Array(redact_args(args, opts)),
-        Rpc::Empty => Value::Null,
+        Rpc::Fault(f) => Some(RpcArgs::Fault {
+            faultcode: f.soap_faultcode.clone(),
+            faultstring: f.soap_faultstring.clone(),
+            fault: fault_json(&f.cwmp),
+            parameter_faults: f
+                .parameter_faults
+                .iter()
+                .map(|p| ParameterFaultReport {
+                    parameter: p.parameter_name.clone(),
+                    fault: fault_json(&p.fault),
+                })
+                .collect(),
+        }),
+        Rpc::Other { args, .. } => Some(RpcArgs::Other(redact_args(args, opts))),
+        Rpc::Empty => None,
     };
-    if !args.is_null() {
-        map.insert("args".into(), args);
+    EnvelopeReport {
+        cwmp: e.ns.as_ref().map(ns_uri),
+        id: h.id.clone(),
+        hold_requests: h.hold_requests,
+        no_more_requests: h.no_more_requests,
+        session_timeout: h.session_timeout,
+        supported_cwmp_versions: h.supported_cwmp_versions.clone(),
+        use_cwmp_version: h.use_cwmp_version.clone(),
+        rpc: e.rpc.name().to_owned(),
+        args,
     }
-    Value::Object(map)
 }
 
 /// Generic arguments as `[path, value]` pairs; a value whose own name, or the `Name` just
 /// before it, designates a secret is redacted.
-fn redact_args(args: &[(String, String)], opts: &ReportOptions) -> Vec<Value> {
+fn redact_args(args: &[(String, String)], opts: &ReportOptions) -> Vec<(String, String)> {
     let mut last_name_secret = false;
     args.iter()
         .map(|(path, value)| {
@@ -786,7 +950,7 @@ fn redact_args(args: &[(String, String)], opts: &ReportOptions) -> Vec<Value> {
             } else {
                 value.clone()
             };
-            json!([path, shown])
+            (path.clone(), shown)
         })
         .collect()
 }

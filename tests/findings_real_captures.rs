@@ -25,7 +25,9 @@ fn session_codes(path: &str) -> Vec<(String, Vec<String>)> {
 }
 
 fn expect(path: &str, expected: &[(&str, &[&str])]) {
-    let got = session_codes(path);
+    let mut got = session_codes(path);
+    // Sessions are reported in the order they complete; compare in the order they started.
+    got.sort_by_key(|(id, _)| id.trim_start_matches('s').parse::<u64>().unwrap_or(0));
     let want: Vec<(String, Vec<String>)> = expected
         .iter()
         .map(|(id, codes)| {

@@ -203,6 +203,9 @@ pub trait HttpSink {
 pub struct HttpConfig {
     /// Largest body stored per message (the rest is counted, not kept).
     pub max_body: usize,
+    /// Store every body (up to `max_body`); when false only bodies that may be CWMP are
+    /// stored (SOAP/XML, POSTs and their answers) and file transfers are only counted.
+    pub keep_all_bodies: bool,
     /// Largest header block accepted before the stream is declared malformed.
     pub max_header_bytes: usize,
     /// Largest number of header fields in one message.
@@ -215,6 +218,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_body: 4 << 20,
+            keep_all_bodies: true,
             max_header_bytes: 64 << 10,
             max_headers: 128,
             max_pending_requests: 64,
@@ -864,7 +868,7 @@ mod tests {
             cfg_small in any::<bool>(),
         ) {
             let cfg = if cfg_small {
-                HttpConfig { max_body: 8, max_header_bytes: 40, max_headers: 2, max_pending_requests: 1 }
+                HttpConfig { max_body: 8, max_header_bytes: 40, max_headers: 2, max_pending_requests: 1, keep_all_bodies: false }
             } else {
                 HttpConfig::default()
             };

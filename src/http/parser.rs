@@ -618,10 +618,15 @@ impl DirParser {
         let coding = msg
             .header("Content-Encoding")
             .map_or(ContentCoding::Identity, ContentCoding::from_header);
+        let limit = if cx.cfg.keep_all_bodies || body_worth_keeping(&msg) {
+            cx.cfg.max_body
+        } else {
+            0
+        };
         self.mode = Mode::Body(Box::new(Draft {
             msg,
             framing: body,
-            store: BodyStore::new(cx.cfg.max_body, coding),
+            store: BodyStore::new(limit, coding),
         }));
         Step::Advance(end)
     }
@@ -1138,6 +1143,34 @@ fn response_framing(
         Some(true) => Ok(Framing::Chunked),
         Some(false) => Ok(Framing::Close),
         None => Ok(content_length(headers)?.map_or(Framing::Close, Framing::Length)),
+    }
+}
+
+/// Whether a body may be CWMP and is worth storing: SOAP/XML, a POST, or the answer to a POST.
+/// File transfers (the answer to a GET, octet-streams, images, HTML) are counted, not stored.
+fn body_worth_keeping(msg: &HttpMessage) -> bool {
+    if let Some(ct) = msg.header("Content-Type") {
+        let ct = ct.trim().to_ascii_lowercase();
+        if ct.contains("xml") || ct.contains("soap") {
+            return true;
+        }
+        let binary = [
+            "application/octet-stream",
+            "image/",
+            "video/",
+            "audio/",
+            "text/html",
+        ];
+        if binary.iter().any(|b| ct.starts_with(b)) {
+            return false;
+        }
+    }
+    match &msg.start {
+        StartLine::Request { method, .. } => method.eq_ignore_ascii_case("POST"),
+        StartLine::Response { .. } => msg
+            .request_method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("POST")),
     }
 }
 

@@ -2,6 +2,7 @@
 //! model of [`crate::report`], never the analysis state.
 
 pub mod json;
+pub mod printer;
 pub mod text;
 
 /// Output format chosen on the command line.

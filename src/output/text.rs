@@ -180,18 +180,18 @@ fn arrow_label(m: &MessageReport) -> String {
         label.push_str(" (empty)");
     }
     if let Some(ch) = m.challenges.first() {
-        let scheme = ch.get("scheme").and_then(|v| v.as_str()).unwrap_or("");
-        let realm = ch.get("realm").and_then(|v| v.as_str());
+        let scheme = ch.scheme.as_str();
+        let realm = ch.realm.as_deref();
         label = format!("{} {scheme}", m.status.unwrap_or_default());
         if let Some(realm) = realm {
             label.push_str(&format!(" realm={realm}"));
         }
-        if ch.get("stale").and_then(|v| v.as_bool()) == Some(true) {
+        if ch.stale == Some(true) {
             label.push_str(" stale");
         }
     }
     if let Some(auth) = &m.auth {
-        let scheme = auth.get("scheme").and_then(|v| v.as_str()).unwrap_or("?");
+        let scheme = auth.scheme.as_str();
         label.push_str(&format!(" (+{scheme})"));
     }
     if !m.complete {
@@ -402,18 +402,11 @@ pub fn write_transaction(
         let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "?".to_owned());
         writeln!(w, "    {short} {} → {}", show(&v.before), show(&v.after))?;
     }
-    if let Some(fault) = &t.fault
-        && fault
-            .get("code")
-            .and_then(|c| c.as_u64())
-            .is_some_and(|c| c != 0)
-    {
-        writeln!(
-            w,
-            "    fault {} {}",
-            fault["code"],
-            fault.get("meaning").and_then(|m| m.as_str()).unwrap_or("")
-        )?;
+    if let Some(fault) = &t.fault {
+        let code = fault
+            .code
+            .map_or_else(|| "without a code".to_owned(), |c| c.to_string());
+        writeln!(w, "    fault {code} {}", fault.meaning.unwrap_or(""))?;
     }
     let lane = |from: &str, to: &str| from == "file-server" || to == "file-server";
     let labels: Vec<String> = t.steps.iter().map(|s| s.what.clone()).collect();
