@@ -160,7 +160,11 @@ impl RunError {
 }
 
 /// Runs a parsed command line, writing the report to `out` and warnings to `err`.
-pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
+pub fn run(
+    cli: Cli,
+    out: &mut (dyn Write + Send),
+    err: &mut dyn Write,
+) -> Result<Outcome, RunError> {
     match cli.command {
         Command::Analyze(args) => analyze(args, out, err),
     }
@@ -192,7 +196,7 @@ fn warning_text(w: &InputWarning) -> String {
 
 fn analyze(
     args: AnalyzeArgs,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
     let names: Vec<String> = args.files.iter().chain(&args.read).cloned().collect();
@@ -219,18 +223,29 @@ fn analyze(
         cpe: args.cpe.clone(),
         transaction: args.transaction.clone(),
     };
-    let mut printer = Printer::new(args.format, opts, filters, use_color(args.color));
-    let mut write_error: Option<io::Error> = None;
+    let printer = Printer::new(args.format, opts, filters, use_color(args.color));
+    // The printer (building report objects and serializing them) runs on its own thread: the
+    // analysis hands it finished items through a bounded queue.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(1024);
+    let output_failed = std::sync::atomic::AtomicBool::new(false);
     let mut read_error: Option<InputError> = None;
-    let output_failed = std::cell::Cell::new(false);
-    {
-        let mut on_output = |item: Output| {
-            if write_error.is_none()
-                && let Err(e) = printer.push(item, out)
-            {
-                write_error = Some(e);
-                output_failed.set(true);
+    let (printer, write_error) = std::thread::scope(|scope| {
+        let printing = scope.spawn(|| {
+            let mut printer = printer;
+            let mut write_error = None;
+            for item in rx {
+                if write_error.is_none()
+                    && let Err(e) = printer.push(item, out)
+                {
+                    write_error = Some(e);
+                    output_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
+            (printer, write_error)
+        });
+        let mut on_output = move |item: Output| {
+            // A closed queue means the printer stopped on a write error, reported below.
+            let _ = tx.send(item);
         };
         loop {
             match reader.next_frame() {
@@ -241,12 +256,17 @@ fn analyze(
                     break;
                 }
             }
-            if output_failed.get() {
+            if output_failed.load(std::sync::atomic::Ordering::Relaxed) {
                 break;
             }
         }
         analyzer.finish(&mut on_output);
-    }
+        // Closing the queue ends the printer's loop.
+        drop(on_output);
+        printing
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    });
     if let Some(e) = write_error {
         return Err(RunError::Output(e));
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let mut err = io::stderr();
     match run(cli, &mut out, &mut err) {
         Ok(Outcome::Analyzed) => ExitCode::SUCCESS,

@@ -186,6 +186,131 @@ struct OpenTx {
     report_inform_frame: Option<FrameRef>,
 }
 
+/// Open transactions, bucketed by the CPE's IP address: almost every look-up concerns one CPE.
+#[derive(Default)]
+struct OpenSet {
+    by_ip: FxHashMap<IpAddr, Vec<OpenTx>>,
+    len: usize,
+}
+
+impl OpenSet {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, o: OpenTx) {
+        self.len += 1;
+        self.by_ip.entry(o.tx.cpe.ip).or_default().push(o);
+    }
+
+    fn of_ip(&self, ip: IpAddr) -> &[OpenTx] {
+        self.by_ip.get(&ip).map_or(&[], Vec::as_slice)
+    }
+
+    fn of_ip_mut(&mut self, ip: IpAddr) -> &mut [OpenTx] {
+        self.by_ip.get_mut(&ip).map_or(&mut [], Vec::as_mut_slice)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &OpenTx> {
+        self.by_ip.values().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut OpenTx> {
+        self.by_ip.values_mut().flatten()
+    }
+
+    /// The first transaction of that CPE's bucket satisfying `pred`, else the first anywhere
+    /// (a CPE whose address changed between sessions).
+    fn find_mut(&mut self, ip: IpAddr, pred: impl Fn(&OpenTx) -> bool) -> Option<&mut OpenTx> {
+        if self.of_ip(ip).iter().any(&pred) {
+            return self.of_ip_mut(ip).iter_mut().find(|o| pred(o));
+        }
+        self.iter_mut().find(|o| pred(o))
+    }
+
+    /// The transaction with the lowest number (the oldest), removed.
+    fn remove_oldest(&mut self) -> Option<OpenTx> {
+        let oldest = self.iter().map(|o| o.tx.number).min()?;
+        self.take_where(|o| o.tx.number == oldest).pop()
+    }
+
+    /// Removes and returns the transactions that satisfy `pred`.
+    fn take_where(&mut self, mut pred: impl FnMut(&OpenTx) -> bool) -> Vec<OpenTx> {
+        let mut taken = Vec::new();
+        for bucket in self.by_ip.values_mut() {
+            let mut i = 0;
+            while i < bucket.len() {
+                if bucket.get(i).is_some_and(&mut pred) {
+                    taken.push(bucket.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        self.by_ip.retain(|_, b| !b.is_empty());
+        self.len -= taken.len();
+        taken.sort_by_key(|o| o.tx.number);
+        taken
+    }
+}
+
+/// Exchanges waiting for their transaction, bucketed by the client's IP address.
+#[derive(Default)]
+struct Pending {
+    by_ip: FxHashMap<IpAddr, VecDeque<HttpExchange>>,
+    len: usize,
+}
+
+impl Pending {
+    fn push(&mut self, x: HttpExchange) {
+        if self.len >= MAX_PENDING_EXCHANGES {
+            // Bounded memory: the oldest exchange of the fullest bucket goes.
+            if let Some(bucket) = self.by_ip.values_mut().max_by_key(|b| b.len())
+                && bucket.pop_front().is_some()
+            {
+                self.len -= 1;
+            }
+        }
+        self.len += 1;
+        self.by_ip.entry(x.client.ip()).or_default().push_back(x);
+    }
+
+    /// Takes the exchanges of `ip` that satisfy `pred`, in order.
+    fn take(&mut self, ip: IpAddr, mut pred: impl FnMut(&HttpExchange) -> bool) -> Vec<HttpExchange> {
+        let Some(bucket) = self.by_ip.get_mut(&ip) else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(bucket.len());
+        for x in bucket.drain(..) {
+            if pred(&x) {
+                taken.push(x);
+            } else {
+                kept.push_back(x);
+            }
+        }
+        *bucket = kept;
+        if bucket.is_empty() {
+            self.by_ip.remove(&ip);
+        }
+        self.len -= taken.len();
+        taken
+    }
+
+    /// Forgets exchanges older than `limit`.
+    fn expire(&mut self, limit: Nanos) {
+        let mut dropped = 0;
+        for bucket in self.by_ip.values_mut() {
+            while bucket.front().is_some_and(|x| x.request.ts < limit) {
+                bucket.pop_front();
+                dropped += 1;
+            }
+        }
+        self.by_ip.retain(|_, b| !b.is_empty());
+        self.len -= dropped;
+    }
+}
+
 /// A CPE's recently finished transactions (CommandKeys), to recognize a repeated
 /// TransferComplete.
 #[derive(Default)]
@@ -208,10 +333,10 @@ const MAX_RECENT_CPES: usize = 100_000;
 pub struct TransactionTracker {
     thresholds: Thresholds,
     history: findings::CpeHistory,
-    open: Vec<OpenTx>,
+    open: OpenSet,
     /// File exchanges not yet claimed by a transaction (the fetch may finish before the
     /// session that ordered it).
-    pending: VecDeque<HttpExchange>,
+    pending: Pending,
     recent: FxHashMap<String, Recent>,
     next_number: u64,
     now: Nanos,
@@ -263,8 +388,8 @@ impl TransactionTracker {
         TransactionTracker {
             thresholds,
             history: findings::CpeHistory::default(),
-            open: Vec::new(),
-            pending: VecDeque::new(),
+            open: OpenSet::default(),
+            pending: Pending::default(),
             recent: FxHashMap::default(),
             next_number: 1,
             now: 0,
@@ -292,34 +417,21 @@ impl TransactionTracker {
     /// or whose wait ran out.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
         self.now = self.now.max(now);
-        let mut i = 0;
-        while i < self.open.len() {
-            let ready = self.open.get(i).is_some_and(|o| {
-                o.done && (o.release_at <= now || o.conns.iter().all(|(_, r)| r.is_some()))
-            });
-            if ready {
-                let mut o = self.open.swap_remove(i);
-                let until = o.tx.end;
-                self.claim_loose(&mut o, until);
-                self.emit(o, out);
-            } else {
-                i += 1;
-            }
+        let ready = self.open.take_where(|o| {
+            o.done && (o.release_at <= now || o.conns.iter().all(|(_, r)| r.is_some()))
+        });
+        for mut o in ready {
+            let until = o.tx.end;
+            self.claim_loose(&mut o, until);
+            self.emit(o, out);
         }
-        while self
-            .pending
-            .front()
-            .is_some_and(|x| x.request.ts + PENDING_EXCHANGE_AGE < now)
-        {
-            self.pending.pop_front();
-        }
+        self.pending.expire(now - PENDING_EXCHANGE_AGE);
     }
 
     /// End of input: every transaction is handed on; those still waiting for their
     /// TransferComplete are `incomplete`.
     pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
-        let mut all: Vec<OpenTx> = std::mem::take(&mut self.open);
-        all.sort_by_key(|o| o.tx.number);
+        let all = self.open.take_where(|_| true);
         for mut o in all {
             self.claim_loose(&mut o, Nanos::MAX);
             if !o.done {
@@ -327,7 +439,7 @@ impl TransactionTracker {
             }
             self.emit(o, out);
         }
-        self.pending.clear();
+        self.pending = Pending::default();
     }
 
     fn emit(&mut self, mut o: OpenTx, out: &mut impl FnMut(Output)) {
@@ -360,16 +472,16 @@ impl TransactionTracker {
         // Only an exact URL match is attached at once; anything else waits, in case the
         // transaction it belongs to is not open yet (its session still finishing).
         let client_ip = x.client.ip();
-        if let Some(o) = self.open.iter_mut().find(|o| {
-            !o.done && o.tx.cpe.ip == client_ip && matches_order(&o.order, &x) == Match::Exact
-        }) {
+        if let Some(o) = self
+            .open
+            .of_ip_mut(client_ip)
+            .iter_mut()
+            .find(|o| !o.done && matches_order(&o.order, &x) == Match::Exact)
+        {
             attach(o, x);
             return;
         }
-        if self.pending.len() >= MAX_PENDING_EXCHANGES {
-            self.pending.pop_front();
-        }
-        self.pending.push_back(x);
+        self.pending.push(x);
     }
 
     /// A transaction that saw no fetch of its URL takes the CPE's other requests made while it
@@ -379,25 +491,25 @@ impl TransactionTracker {
             return;
         }
         let mut conn = None;
-        let mut kept = VecDeque::with_capacity(self.pending.len());
-        for x in std::mem::take(&mut self.pending) {
-            let fits = x.client.ip() == o.tx.cpe.ip
-                && x.request.ts + 5 * SECOND >= o.tx.start
+        let (start, order) = (o.tx.start, o.order.clone());
+        let taken = self.pending.take(o.tx.cpe.ip, |x| {
+            let fits = x.request.ts + 5 * SECOND >= start
                 && x.request.ts <= until
                 && conn.is_none_or(|c| c == x.conn)
-                && matches_order(&o.order, &x) == Match::Loose;
+                && matches_order(&order, x) == Match::Loose;
             if fits {
                 conn = Some(x.conn);
-                attach(o, x);
-            } else {
-                kept.push_back(x);
             }
+            fits
+        });
+        for x in taken {
+            attach(o, x);
         }
-        self.pending = kept;
     }
 
     fn on_connection(&mut self, c: ConnRecord, out: &mut impl FnMut(Output)) {
-        for o in &mut self.open {
+        // A fetch connection's client is the CPE.
+        for o in self.open.of_ip_mut(c.client.ip()) {
             if let Some(slot) = o.conns.iter_mut().find(|(id, _)| *id == c.id) {
                 slot.1 = Some(c);
                 return;
@@ -408,9 +520,8 @@ impl TransactionTracker {
         let cwmp_port = matches!(port, 7547 | 7548 | 80 | 8080 | 443 | 8443 | 7557);
         if c.end == ConnEnd::HandshakeFailed && cwmp_port {
             // A transaction waiting for a fetch from this server owns the failure.
-            if let Some(o) = self.open.iter_mut().find(|o| {
+            if let Some(o) = self.open.of_ip_mut(c.client.ip()).iter_mut().find(|o| {
                 !o.done
-                    && o.tx.cpe.ip == c.client.ip()
                     && split_url(&o.order.url)
                         .is_some_and(|(host, p, _)| p == port && host == c.server.ip().to_string())
             }) {
@@ -482,15 +593,12 @@ impl TransactionTracker {
             }
             seen_keys.push(tc.command_key.clone());
             let frame = s.messages.get(index).map(|m| m.last_frame);
-            let pos = self.open.iter().position(|o| {
+            let thresholds = self.thresholds.clone();
+            let found = self.open.find_mut(s.cpe_ip, |o| {
                 !o.done && same_cpe(o, s, key) && o.order.command_key == tc.command_key
             });
-            match pos {
-                Some(pos) => {
-                    let thresholds = self.thresholds.clone();
-                    let Some(o) = self.open.get_mut(pos) else {
-                        continue;
-                    };
+            match found {
+                Some(o) => {
                     label_tc_session(s);
                     add_session_steps(o, s);
                     o.tx.sessions.push(s.number);
@@ -512,7 +620,7 @@ impl TransactionTracker {
                         .recent
                         .get(key)
                         .is_some_and(|r| r.keys.iter().any(|(k, _)| *k == tc.command_key))
-                        || self.open.iter().any(|o| {
+                        || self.open.of_ip(s.cpe_ip).iter().any(|o| {
                             o.done && same_cpe(o, s, key) && o.order.command_key == tc.command_key
                         });
                     let f = if repeated {
@@ -545,6 +653,7 @@ impl TransactionTracker {
             }
             let known = self
                 .open
+                .of_ip(s.cpe_ip)
                 .iter()
                 .any(|o| o.cpe_key == key && o.order.command_key == *command_key)
                 || self
@@ -595,11 +704,13 @@ impl TransactionTracker {
         // Judged only for CPEs that received an update in this capture.
         let config_open = self
             .open
+            .of_ip(s.cpe_ip)
             .iter()
             .filter(|o| o.cpe_key == key && o.tx.kind == Kind::ConfigurationUpdate)
             .count();
         let firmware_open = self
             .open
+            .of_ip(s.cpe_ip)
             .iter()
             .any(|o| o.cpe_key == key && o.tx.kind == Kind::FirmwareUpgrade);
         let updated = self.recent.get(key).and_then(|r| r.updated);
@@ -640,7 +751,13 @@ impl TransactionTracker {
 
     /// Gives a finding to the CPE's open transaction, or to the session when there is none.
     fn push_to_open_or_session(&mut self, key: &str, s: &mut Session, f: Finding) {
-        match self.open.iter_mut().rev().find(|o| o.cpe_key == key) {
+        match self
+            .open
+            .of_ip_mut(s.cpe_ip)
+            .iter_mut()
+            .rev()
+            .find(|o| o.cpe_key == key)
+        {
             Some(o) => o.tx.findings.push(f),
             None => s.findings.push(f),
         }
@@ -667,16 +784,16 @@ impl TransactionTracker {
             return;
         }
         let frame = inform_frame(s);
-        let pos = self
-            .open
+        let bucket = self.open.of_ip_mut(s.cpe_ip);
+        let pos = bucket
             .iter()
             .position(|o| !o.done && o.cpe_key == key && keys.contains(&o.order.command_key))
             .or_else(|| {
-                self.open
+                bucket
                     .iter()
                     .position(|o| !o.done && o.cpe_key == key && o.tx.download_status == Some(1))
             });
-        if let Some(o) = pos.and_then(|p| self.open.get_mut(p)) {
+        if let Some(o) = pos.and_then(|p| bucket.get_mut(p)) {
             label_tc_session(s);
             add_session_steps(o, s);
             o.tx.sessions.push(s.number);
@@ -713,7 +830,7 @@ impl TransactionTracker {
             .iter()
             .find(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))))
             .map(|m| m.last_frame);
-        for o in self.open.iter_mut().filter(|o| {
+        for o in self.open.of_ip_mut(s.cpe_ip).iter_mut().filter(|o| {
             !o.done
                 && o.cpe_key == key
                 && o.tx.download_status == Some(1)
@@ -827,25 +944,20 @@ impl TransactionTracker {
             rules::before_versions(&mut o, s);
             rules::order_answer(&mut o, s, index, id.as_deref());
             // Exchanges that finished before this session did.
-            let cpe_ip = s.cpe_ip;
-            let mut kept = VecDeque::with_capacity(self.pending.len());
-            for x in std::mem::take(&mut self.pending) {
-                if x.client.ip() == cpe_ip
-                    && x.request.ts + 5 * SECOND >= o.tx.start
-                    && matches_order(&o.order, &x) == Match::Exact
-                {
-                    attach(&mut o, x);
-                } else {
-                    kept.push_back(x);
-                }
+            let (start, order) = (o.tx.start, o.order.clone());
+            let taken = self.pending.take(s.cpe_ip, |x| {
+                x.request.ts + 5 * SECOND >= start && matches_order(&order, x) == Match::Exact
+            });
+            for x in taken {
+                attach(&mut o, x);
             }
-            self.pending = kept;
             if o.done {
                 o.release_at = s.end + LINGER;
             }
-            if self.open.len() >= MAX_OPEN {
+            if self.open.len() >= MAX_OPEN
+                && let Some(oldest) = self.open.remove_oldest()
+            {
                 // Bounded memory: the oldest transaction is handed on as it stands.
-                let oldest = self.open.remove(0);
                 self.emit(oldest, out);
             }
             self.open.push(o);
