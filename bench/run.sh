@@ -102,6 +102,7 @@ timed() {
 }
 
 : >"$BENCH_DIR/stderr.log"
+LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 F1=$(capture "$SIZE")
 F2=$(capture $(( SIZE * 2 )))
 B1=$(stat -c %s "$F1")
@@ -128,8 +129,8 @@ fi
 TS_B=$(stat -c %s "$TS_FILE")
 TS_P=$(tcpdump -r "$TS_FILE" --count 2>/dev/null | awk '{ print $1; exit }' || true)
 [ -n "$TS_P" ] || TS_P=$(( P1 * TS_B / B1 ))
-echo "== tshark on $TS_FILE ($TS_B bytes), 1 run" >&2
-read -r TSHARK_S TSHARK_KB < <(timed 1 tshark -n -r "$TS_FILE" -d tcp.port==7547,http \
+echo "== tshark on $TS_FILE ($TS_B bytes), best of $RUNS" >&2
+read -r TSHARK_S TSHARK_KB < <(timed "$RUNS" tshark -n -r "$TS_FILE" -d tcp.port==7547,http \
     -Y 'http.request or http.response' \
     -T fields -e http.request.method -e http.response.code -e xml.tag)
 read -r SLICE_JSON_S _ < <(timed "$RUNS" "$CWMPSCOPE" analyze --format json "$TS_FILE")
@@ -162,6 +163,7 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
     echo "  $B1 bytes, $P1 packets, $T1 transactions; double: $B2 bytes, $T2 transactions"
     echo "  $(cat "$F1.stats")"
     echo "tshark slice: $TS_B bytes, $TS_P packets"
+    echo "load average before / after: $LOAD_BEFORE / $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
     echo
     printf '%-28s %10s %12s %14s\n' tool MB/s packets/s "peak RSS MB"
     printf '%-28s %10s %12s %14s\n' "cwmpscope --format json" "$JSON_MBPS" "$(pps "$P1" "$JSON_S")" "$(mb "$JSON_KB")"
