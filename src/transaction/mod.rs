@@ -276,7 +276,11 @@ impl Pending {
     }
 
     /// Takes the exchanges of `ip` that satisfy `pred`, in order.
-    fn take(&mut self, ip: IpAddr, mut pred: impl FnMut(&HttpExchange) -> bool) -> Vec<HttpExchange> {
+    fn take(
+        &mut self,
+        ip: IpAddr,
+        mut pred: impl FnMut(&HttpExchange) -> bool,
+    ) -> Vec<HttpExchange> {
         let Some(bucket) = self.by_ip.get_mut(&ip) else {
             return Vec::new();
         };
