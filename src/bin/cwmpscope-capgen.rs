@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use cwmpscope::synth::campaign::{CampaignOptions, write_campaign};
 use cwmpscope::synth::conversation::{Profile, SECOND, Segmentation};
 use cwmpscope::synth::cwmp::{CwmpOptions, Flow, reference_flow};
 use cwmpscope::synth::http::AuthScheme;
@@ -9,8 +10,9 @@ use cwmpscope::synth::packet::{LinkEncap, VlanTags};
 use cwmpscope::synth::write_capture_files;
 use cwmpscope::synth::writer::{Format, OutputOptions, TsResolution};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Generate synthetic TR-069 (CWMP) captures, deterministic for a given seed.
 ///
@@ -18,6 +20,8 @@ use std::process::ExitCode;
 /// --format pcapng --gzip --frames-per-file 40 -o out.pcapng
 ///
 /// Split files are named like tcpdump's: out.pcapng, out.pcapng1, out.pcapng2, ...
+///
+/// Benchmark capture: cwmpscope-capgen bench --size 1G --seed 1 -o campaign.pcap
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -37,6 +41,43 @@ enum Scenario {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// The benchmark capture: a provisioning campaign (thousands of CPEs running the reference
+    /// flow and its variants, a few percent failing, sessions overlapping) with unrelated web
+    /// and TLS traffic, written as a stream until the file reaches --size.
+    Bench {
+        /// Capture size to reach: bytes, or with a K, M or G suffix (powers of 1024).
+        #[arg(long, default_value = "1G", value_parser = parse_size)]
+        size: u64,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (pcap).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// Parses `1500`, `64K`, `200M`, `1G` (powers of 1024; a trailing `B` or `iB` is accepted).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (t.get(..i), 10),
+        Some((i, 'm' | 'M')) => (t.get(..i), 20),
+        Some((i, 'g' | 'G')) => (t.get(..i), 30),
+        Some((i, 't' | 'T')) => (t.get(..i), 40),
+        _ => (Some(t), 0),
+    };
+    let value: u64 = digits
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| format!("not a size: {text:?} (examples: 500M, 1G)"))?;
+    value
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size too large: {text:?}"))
 }
 
 #[derive(clap::Args, Debug)]
@@ -265,8 +306,70 @@ fn flow_of(args: &FlowArgs, seed: u64) -> Flow {
     flow
 }
 
+fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let opts = CampaignOptions::new(seed, size);
+    let report = write_campaign(&opts, &OutputOptions::default(), output)
+        .with_context(|| format!("writing {}", output.display()))?;
+    let s = &report.stats;
+    let payload = s.payload.total().max(1) as f64;
+    let share = |n: u64| 100.0 * n as f64 / payload;
+    let span = match (report.first_ts, report.last_ts) {
+        (Some(a), Some(b)) => (b - a) as f64 / SECOND as f64,
+        _ => 0.0,
+    };
+    eprintln!(
+        "wrote {} in {:.1} s",
+        output.display(),
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "cpes {}  transactions {} (success {}, failed {}, incomplete {})",
+        s.cpes,
+        s.transactions(),
+        s.success,
+        s.failed,
+        s.incomplete
+    );
+    let scenarios: Vec<String> = s
+        .by_scenario
+        .iter()
+        .map(|(k, n)| format!("{k:?} {n}"))
+        .collect();
+    eprintln!("scenarios: {}", scenarios.join(", "));
+    eprintln!(
+        "connections {} (web {} with {} requests, tls {}), cwmp http requests {}",
+        s.connections, s.web_connections, s.web_requests, s.tls_connections, s.cwmp_http_requests
+    );
+    eprintln!(
+        "payload: files {:.1} %, cwmp {:.1} %, web {:.1} %, tls {:.1} % of {} bytes",
+        share(s.payload.files),
+        share(s.payload.cwmp),
+        share(s.payload.web),
+        share(s.payload.tls),
+        s.payload.total()
+    );
+    eprintln!(
+        "frames {}  bytes {}  capture time {:.0} s",
+        report.frames, report.bytes, span
+    );
+    // One machine-readable line for scripts.
+    println!(
+        "cpes={} transactions={} success={} failed={} incomplete={} frames={} bytes={}",
+        s.cpes,
+        s.transactions(),
+        s.success,
+        s.failed,
+        s.incomplete,
+        report.frames,
+        report.bytes
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.scenario {
+        Scenario::Bench { size, seed, output } => bench(size, seed, &output),
         Scenario::Reference {
             flow,
             transport,
@@ -317,5 +420,24 @@ fn main() -> ExitCode {
             eprintln!("cwmpscope-capgen: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1500"), Ok(1500));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("200m"), Ok(200 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("3MB"), Ok(3 << 20));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("1.5G").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 }

@@ -6,7 +6,8 @@
 //! Layers, each usable alone: [`rng`] (seeded PRNG), [`packet`] (frame bytes), [`writer`]
 //! (pcap/pcapng/gzip/split), [`conversation`] (TCP scripts to timestamped frames), [`http`] and
 //! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts), [`deviations`] (one
-//! flow per finding code of the deviation catalogue, and the accepted clean variants).
+//! flow per finding code of the deviation catalogue, and the accepted clean variants),
+//! [`campaign`] (the benchmark capture: thousands of CPEs and unrelated traffic, streamed).
 //!
 //! ```no_run
 //! use cwmpscope::synth::{self, conversation::Profile, cwmp, writer::OutputOptions};
@@ -20,6 +21,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod campaign;
 pub mod conversation;
 pub mod cwmp;
 pub mod deviations;
