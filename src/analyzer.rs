@@ -56,7 +56,7 @@ const MAX_HOSTS: usize = 1 << 20;
 const TICK: Nanos = 1_000_000_000;
 /// HTTP events handed to the worker at once, and batches in flight.
 const BATCH: usize = 256;
-const BATCHES_IN_FLIGHT: usize = 64;
+const BATCHES_IN_FLIGHT: usize = 8;
 
 /// Capture-wide counters.
 #[derive(Clone, Debug, Default)]

@@ -340,7 +340,7 @@ impl Pipeline {
         let failed = &self.output_failed;
         let analyzer = &mut self.analyzer;
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(1024);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(128);
             let printing = scope.spawn(move || {
                 for item in rx {
                     if write_error.is_none()

@@ -16,10 +16,11 @@ const SESSIONS_PER_CPE: usize = 4;
 /// CPEs remembered by default.
 pub const DEFAULT_MAX_CPES: usize = 100_000;
 
-/// How a CPE is recognised: its serial number, else its IP address.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// How a CPE is recognised: its serial number (kept as a 64-bit hash: every CPE of a capture
+/// has an entry, so it must be small), else its IP address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum CpeKey {
-    Serial(String),
+    Serial(u64),
     Ip(IpAddr),
 }
 
@@ -81,13 +82,19 @@ impl CpeHistory {
 
     /// Judges a finished session against the CPE's earlier ones, then remembers it.
     pub fn check(&mut self, s: &Session, th: &Thresholds) -> Vec<Finding> {
-        let key = match s.serial().map(str::trim).filter(|x| !x.is_empty()) {
-            Some(serial) => CpeKey::Serial(serial.to_owned()),
+        let serial = s.serial().map(str::trim).filter(|x| !x.is_empty());
+        let key = match serial {
+            Some(serial) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = rustc_hash::FxHasher::default();
+                serial.hash(&mut h);
+                CpeKey::Serial(h.finish())
+            }
             None => CpeKey::Ip(s.cpe_ip),
         };
-        let who = match &key {
-            CpeKey::Serial(serial) => format!("CPE {serial}"),
-            CpeKey::Ip(ip) => format!("CPE {ip}"),
+        let who = match serial {
+            Some(serial) => format!("CPE {serial}"),
+            None => format!("CPE {}", s.cpe_ip),
         };
         let current = PastSession {
             number: s.number,
@@ -188,8 +195,9 @@ impl CpeHistory {
         self.next_stamp += 1;
         let stamp = self.next_stamp;
         self.recency.push_back((key.clone(), stamp));
-        if self.recency.len() > self.max_cpes.saturating_mul(4).max(64) {
-            // Drop outdated entries so the queue stays proportional to the map.
+        if self.recency.len() > self.cpes.len().saturating_mul(2).max(64) {
+            // Drop outdated entries so the queue stays proportional to the CPEs remembered
+            // (not to the sessions seen).
             let cpes = &self.cpes;
             self.recency.retain(|(k, st)| {
                 *st == stamp || cpes.get(k).is_some_and(|state| state.stamp == *st)

@@ -317,11 +317,11 @@ impl Pending {
     }
 }
 
-/// A CPE's recently finished transactions (CommandKeys), to recognize a repeated
-/// TransferComplete.
+/// A CPE's recently finished transactions, to recognize a repeated TransferComplete: the
+/// hashes of their CommandKeys (a few bytes per CPE, since every CPE of a capture has one).
 #[derive(Default)]
 struct Recent {
-    keys: VecDeque<(String, u64)>,
+    keys: VecDeque<u64>,
     /// A configuration or firmware update happened for this CPE in the capture.
     updated: Option<Kind>,
 }
@@ -329,7 +329,9 @@ struct Recent {
 /// Limits of the transaction stage.
 const MAX_OPEN: usize = 100_000;
 const MAX_PENDING_EXCHANGES: usize = 10_000;
-const PENDING_EXCHANGE_AGE: Nanos = 3600 * SECOND;
+/// How long an exchange waits for its transaction (a fetch follows its Download within
+/// seconds; this is generous).
+const PENDING_EXCHANGE_AGE: Nanos = 600 * SECOND;
 /// How long a finished transaction waits for its file connections to close.
 const LINGER: Nanos = 60 * SECOND;
 const RECENT_KEYS: usize = 16;
@@ -343,7 +345,8 @@ pub struct TransactionTracker {
     /// File exchanges not yet claimed by a transaction (the fetch may finish before the
     /// session that ordered it).
     pending: Pending,
-    recent: FxHashMap<String, Recent>,
+    /// By hash of the CPE key.
+    recent: FxHashMap<u64, Recent>,
     next_number: u64,
     now: Nanos,
 }
@@ -455,9 +458,7 @@ impl TransactionTracker {
         if recent.keys.len() >= RECENT_KEYS {
             recent.keys.pop_front();
         }
-        recent
-            .keys
-            .push_back((o.order.command_key.clone(), o.tx.number));
+        recent.keys.push_back(hash_of(&o.order.command_key));
         if o.tx.outcome == Outcome::Success
             && matches!(o.tx.kind, Kind::ConfigurationUpdate | Kind::FirmwareUpgrade)
         {
@@ -467,11 +468,20 @@ impl TransactionTracker {
     }
 
     fn recent_of(&mut self, key: &str) -> &mut Recent {
-        if !self.recent.contains_key(key) && self.recent.len() >= MAX_RECENT_CPES {
+        let key = hash_of(key);
+        if !self.recent.contains_key(&key) && self.recent.len() >= MAX_RECENT_CPES {
             // Bounded memory: forget everything rather than grow without limit.
             self.recent.clear();
         }
-        self.recent.entry(key.to_owned()).or_default()
+        self.recent.entry(key).or_default()
+    }
+
+    /// Whether this CPE finished a transaction with this CommandKey.
+    fn recently_finished(&self, key: &str, command_key: &str) -> bool {
+        let wanted = hash_of(command_key);
+        self.recent
+            .get(&hash_of(key))
+            .is_some_and(|r| r.keys.contains(&wanted))
     }
 
     fn on_exchange(&mut self, x: HttpExchange) {
@@ -622,10 +632,7 @@ impl TransactionTracker {
                     matched = Some(o.tx.number);
                 }
                 None => {
-                    let repeated = self
-                        .recent
-                        .get(key)
-                        .is_some_and(|r| r.keys.iter().any(|(k, _)| *k == tc.command_key))
+                    let repeated = self.recently_finished(key, &tc.command_key)
                         || self.open.of_ip(s.cpe_ip).iter().any(|o| {
                             o.done && same_cpe(o, s, key) && o.order.command_key == tc.command_key
                         });
@@ -662,10 +669,7 @@ impl TransactionTracker {
                 .of_ip(s.cpe_ip)
                 .iter()
                 .any(|o| o.cpe_key == key && o.order.command_key == *command_key)
-                || self
-                    .recent
-                    .get(key)
-                    .is_some_and(|r| r.keys.iter().any(|(k, _)| k == command_key));
+                || self.recently_finished(key, command_key);
             if !known {
                 let frame = s
                     .messages
@@ -719,7 +723,7 @@ impl TransactionTracker {
             .of_ip(s.cpe_ip)
             .iter()
             .any(|o| o.cpe_key == key && o.tx.kind == Kind::FirmwareUpgrade);
-        let updated = self.recent.get(key).and_then(|r| r.updated);
+        let updated = self.recent.get(&hash_of(key)).and_then(|r| r.updated);
         let position = s
             .messages
             .iter()
@@ -970,6 +974,14 @@ impl TransactionTracker {
             self.open.push(o);
         }
     }
+}
+
+/// A 64-bit hash of a key (CPE serial, CommandKey) for the compact per-CPE memory.
+fn hash_of(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    text.hash(&mut h);
+    h.finish()
 }
 
 /// Whether a transaction is of the CPE of this session (by serial number; by IP when the
