@@ -194,7 +194,7 @@ impl CpeHistory {
     fn touch(&mut self, key: &CpeKey) -> u64 {
         self.next_stamp += 1;
         let stamp = self.next_stamp;
-        self.recency.push_back((key.clone(), stamp));
+        self.recency.push_back((*key, stamp));
         if self.recency.len() > self.cpes.len().saturating_mul(2).max(64) {
             // Drop outdated entries so the queue stays proportional to the CPEs remembered
             // (not to the sessions seen).
