@@ -1,7 +1,7 @@
 //! Turns the analysis outputs into report objects as they complete and hands them to the chosen
-//! printer: NDJSON writes each at once; JSON streams sessions straight out and keeps the
-//! transactions compressed until the end (memory grows by a few hundred bytes per transaction,
-//! not by the report's size); text collects everything for the ladders and tables.
+//! printer: NDJSON writes each at once; JSON streams sessions straight out and spools the
+//! transactions, compressed, to a temporary file until the end (memory does not grow with
+//! them); text collects everything for the ladders and tables.
 
 use super::{Format, json, text};
 use crate::report::{
@@ -37,12 +37,60 @@ impl Filters {
     }
 }
 
+/// Where finished transactions wait for the end of the JSON document: an anonymous temporary
+/// file (memory stays flat however many there are), or memory when no file can be made.
+enum Spool {
+    File(io::BufWriter<std::fs::File>),
+    Memory(Vec<u8>),
+}
+
+impl Spool {
+    fn new() -> Spool {
+        match tempfile::tempfile() {
+            Ok(f) => Spool::File(io::BufWriter::with_capacity(1 << 16, f)),
+            Err(_) => Spool::Memory(Vec::new()),
+        }
+    }
+
+    /// Copies what was spooled, inflated, to `out`.
+    fn replay(self, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Spool::File(w) => {
+                use std::io::Seek;
+                let mut f = w.into_inner().map_err(|e| e.into_error())?;
+                f.seek(io::SeekFrom::Start(0))?;
+                io::copy(&mut DeflateDecoder::new(io::BufReader::new(f)), out)?;
+            }
+            Spool::Memory(v) => {
+                io::copy(&mut DeflateDecoder::new(v.as_slice()), out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Spool::File(w) => w.write(buf),
+            Spool::Memory(v) => v.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Spool::File(w) => w.flush(),
+            Spool::Memory(_) => Ok(()),
+        }
+    }
+}
+
 /// The JSON document written piece by piece: `{"sessions":[…` as sessions complete, then the
-/// transactions (kept deflated meanwhile), the capture-level findings, `capture` and `summary`.
+/// transactions (spooled deflated meanwhile), the capture-level findings, `capture` and
+/// `summary`.
 struct JsonStream {
     sessions: usize,
     transactions: usize,
-    deflated: DeflateEncoder<Vec<u8>>,
+    deflated: DeflateEncoder<Spool>,
     /// One transaction serialized, handed to the encoder in one write (the encoder does work
     /// per write call, so small writes are costly).
     scratch: Vec<u8>,
@@ -108,7 +156,7 @@ impl Printer {
             Format::Json if filters.transaction.is_none() => Mode::Json(JsonStream {
                 sessions: 0,
                 transactions: 0,
-                deflated: DeflateEncoder::new(Vec::new(), Compression::fast()),
+                deflated: DeflateEncoder::new(Spool::new(), Compression::fast()),
                 scratch: Vec::new(),
                 findings: Vec::new(),
             }),
@@ -263,8 +311,7 @@ impl Printer {
                     out.write_all(b"{\"sessions\":[")?;
                 }
                 out.write_all(b"],\"transactions\":[")?;
-                let deflated = j.deflated.finish()?;
-                io::copy(&mut DeflateDecoder::new(deflated.as_slice()), out)?;
+                j.deflated.finish()?.replay(out)?;
                 out.write_all(b"],\"deviations\":")?;
                 serde_json::to_writer(&mut *out, &j.findings).map_err(io::Error::other)?;
                 out.write_all(b",\"capture\":")?;
