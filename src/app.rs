@@ -70,12 +70,19 @@ pub struct LiveArgs {
     /// Do not put the interface in promiscuous mode.
     #[arg(long)]
     pub no_promisc: bool,
+    /// Kernel capture buffer in KiB (as tcpdump -B): it absorbs bursts while the analysis
+    /// catches up.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = DEFAULT_BUFFER_KIB)]
+    pub buffer_size: u32,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
 /// Snap length of live capture (as tcpdump's default).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
+
+/// Kernel capture buffer of `live`, in KiB (256 MiB).
+pub const DEFAULT_BUFFER_KIB: u32 = 262_144;
 
 /// What to report and how: shared by `analyze` and `live`.
 #[derive(Debug, Args)]
@@ -221,6 +228,7 @@ pub fn run(
                     filter: None,
                     snaplen: DEFAULT_SNAPLEN,
                     no_promisc: false,
+                    buffer_size: DEFAULT_BUFFER_KIB,
                     report: args.report,
                 },
                 out,
@@ -535,7 +543,8 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
         filter: args.filter.clone(),
         snaplen: i32::try_from(args.snaplen.clamp(64, 1 << 20)).unwrap_or(i32::MAX),
         promisc: !args.no_promisc,
-        buffer_size: 32 << 20,
+        buffer_size: i32::try_from(u64::from(args.buffer_size.max(1024)) * 1024)
+            .unwrap_or(i32::MAX),
     };
     let mut pipeline = Pipeline::new(&args.report, vec![args.interface.clone()], true)?;
     let capture = LiveCapture::open(&cfg).map_err(|e| RunError::Capture(e.to_string()))?;

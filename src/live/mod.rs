@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Batches in flight between the reading thread and the analysis thread (a pipe or file).
 pub const QUEUE_DEPTH: usize = 32;
 /// Batches in flight for live capture: a burst of up to this many megabytes is absorbed.
-pub const LIVE_QUEUE_DEPTH: usize = 64;
+pub const LIVE_QUEUE_DEPTH: usize = 128;
 
 /// When and how the analysis thread moves the clock on by itself.
 #[derive(Clone, Debug)]
