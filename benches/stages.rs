@@ -138,7 +138,7 @@ impl StreamSink for StreamCount {
 struct HttpCount(u64);
 
 impl HttpSink for HttpCount {
-    fn on_http(&mut self, _ev: HttpEvent<'_>) {
+    fn on_http(&mut self, _ev: HttpEvent) {
         self.0 += 1;
     }
 }

@@ -4,19 +4,17 @@
 //!
 //! Two halves: the front (frame decoding, TCP reassembly, HTTP) runs on the caller's thread;
 //! the back (CWMP decoding, sessions, transactions, findings) runs on the caller's thread too
-//! with `threads = 1`, or on a worker thread fed by a bounded queue of owned HTTP events. Both
+//! with `threads = 1`, or on a worker thread fed by a bounded queue of HTTP events. Both
 //! give the same outputs in the same order.
 
 use crate::capture::Frame;
 use crate::findings::Thresholds;
-use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpMessage, HttpSink};
+use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
 use crate::report::{CaptureSummary, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
-use crate::tcp::{
-    ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent, StreamSink,
-};
+use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
 use crate::transaction::{Output, TransactionTracker};
-use crate::types::{ConnId, Dir, FrameRef, Nanos, format_ts};
+use crate::types::{Nanos, format_ts};
 use crate::wire::{Decoded, Decoder};
 use rustc_hash::FxHashSet;
 use std::net::IpAddr;
@@ -67,122 +65,13 @@ pub struct Counters {
     pub last_ts: Option<Nanos>,
 }
 
-/// An HTTP-stage event that owns its data, to cross to the worker thread.
+/// What the worker thread receives: the front half's HTTP events (they own their data), and
+/// the capture clock.
 #[allow(clippy::large_enum_variant)]
-enum OwnedEvent {
-    ConnOpen(ConnInfo),
-    Message(HttpMessage),
-    Malformed {
-        conn: ConnId,
-        dir: Dir,
-        frame: FrameRef,
-        ts: Nanos,
-        offset: u64,
-        reason: String,
-    },
-    Gap {
-        conn: ConnId,
-        dir: Dir,
-        frame: FrameRef,
-        ts: Nanos,
-        len: u64,
-    },
-    Rst {
-        conn: ConnId,
-        dir: Dir,
-        frame: FrameRef,
-        ts: Nanos,
-    },
-    Fin {
-        conn: ConnId,
-        dir: Dir,
-        frame: FrameRef,
-        ts: Nanos,
-    },
-    ConnClosed {
-        info: ConnInfo,
-        ts: Nanos,
-        end: ConnEnd,
-        stats: ConnStats,
-        was_http: bool,
-        tls: bool,
-    },
+enum BackEvent {
+    Http(HttpEvent),
     /// Capture time moved on.
     Advance(Nanos),
-}
-
-impl OwnedEvent {
-    fn from_event(ev: HttpEvent<'_>) -> OwnedEvent {
-        match ev {
-            HttpEvent::ConnOpen(info) => OwnedEvent::ConnOpen(info.clone()),
-            HttpEvent::Message(m) => OwnedEvent::Message(m),
-            HttpEvent::Malformed {
-                conn,
-                dir,
-                frame,
-                ts,
-                offset,
-                reason,
-            } => OwnedEvent::Malformed {
-                conn,
-                dir,
-                frame,
-                ts,
-                offset,
-                reason,
-            },
-            HttpEvent::Gap {
-                conn,
-                dir,
-                frame,
-                ts,
-                len,
-            } => OwnedEvent::Gap {
-                conn,
-                dir,
-                frame,
-                ts,
-                len,
-            },
-            HttpEvent::Rst {
-                conn,
-                dir,
-                frame,
-                ts,
-            } => OwnedEvent::Rst {
-                conn,
-                dir,
-                frame,
-                ts,
-            },
-            HttpEvent::Fin {
-                conn,
-                dir,
-                frame,
-                ts,
-            } => OwnedEvent::Fin {
-                conn,
-                dir,
-                frame,
-                ts,
-            },
-            HttpEvent::ConnClosed {
-                info,
-                ts,
-                end,
-                stats,
-                was_http,
-                tls,
-            } => OwnedEvent::ConnClosed {
-                info: info.clone(),
-                ts,
-                end,
-                stats: stats.clone(),
-                was_http,
-                tls,
-            },
-        }
-    }
 }
 
 /// The back half: sessions and transactions.
@@ -192,97 +81,16 @@ struct Back {
 }
 
 impl Back {
-    fn on_http(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Output)) {
+    fn on_http(&mut self, ev: HttpEvent, out: &mut impl FnMut(Output)) {
         let transactions = &mut self.transactions;
         self.sessions
             .push(ev, &mut |item: Completed| transactions.push(item, out));
     }
 
-    fn on_owned(&mut self, ev: OwnedEvent, out: &mut impl FnMut(Output)) {
+    fn on_event(&mut self, ev: BackEvent, out: &mut impl FnMut(Output)) {
         match ev {
-            OwnedEvent::ConnOpen(info) => self.on_http(HttpEvent::ConnOpen(&info), out),
-            OwnedEvent::Message(m) => self.on_http(HttpEvent::Message(m), out),
-            OwnedEvent::Malformed {
-                conn,
-                dir,
-                frame,
-                ts,
-                offset,
-                reason,
-            } => self.on_http(
-                HttpEvent::Malformed {
-                    conn,
-                    dir,
-                    frame,
-                    ts,
-                    offset,
-                    reason,
-                },
-                out,
-            ),
-            OwnedEvent::Gap {
-                conn,
-                dir,
-                frame,
-                ts,
-                len,
-            } => self.on_http(
-                HttpEvent::Gap {
-                    conn,
-                    dir,
-                    frame,
-                    ts,
-                    len,
-                },
-                out,
-            ),
-            OwnedEvent::Rst {
-                conn,
-                dir,
-                frame,
-                ts,
-            } => self.on_http(
-                HttpEvent::Rst {
-                    conn,
-                    dir,
-                    frame,
-                    ts,
-                },
-                out,
-            ),
-            OwnedEvent::Fin {
-                conn,
-                dir,
-                frame,
-                ts,
-            } => self.on_http(
-                HttpEvent::Fin {
-                    conn,
-                    dir,
-                    frame,
-                    ts,
-                },
-                out,
-            ),
-            OwnedEvent::ConnClosed {
-                info,
-                ts,
-                end,
-                stats,
-                was_http,
-                tls,
-            } => self.on_http(
-                HttpEvent::ConnClosed {
-                    info: &info,
-                    ts,
-                    end,
-                    stats: &stats,
-                    was_http,
-                    tls,
-                },
-                out,
-            ),
-            OwnedEvent::Advance(now) => self.advance(now, out),
+            BackEvent::Http(ev) => self.on_http(ev, out),
+            BackEvent::Advance(now) => self.advance(now, out),
         }
     }
 
@@ -303,11 +111,11 @@ impl Back {
 
 /// The back half on a worker thread.
 struct Worker {
-    batches: SyncSender<Vec<OwnedEvent>>,
+    batches: SyncSender<Vec<BackEvent>>,
     outputs: Receiver<Output>,
     handle: JoinHandle<Back>,
     /// Events not yet sent.
-    batch: Vec<OwnedEvent>,
+    batch: Vec<BackEvent>,
 }
 
 /// Where the back half runs.
@@ -337,11 +145,11 @@ struct ToBack<'a, F: FnMut(Output)> {
 }
 
 impl<F: FnMut(Output)> HttpSink for ToBack<'_, F> {
-    fn on_http(&mut self, ev: HttpEvent<'_>) {
+    fn on_http(&mut self, ev: HttpEvent) {
         match self.back {
             BackHalf::Inline(back) | BackHalf::Done(back) => back.on_http(ev, self.out),
             BackHalf::Threaded(worker) => {
-                worker.batch.push(OwnedEvent::from_event(ev));
+                worker.batch.push(BackEvent::Http(ev));
                 if worker.batch.len() >= BATCH {
                     worker.send();
                 }
@@ -370,7 +178,7 @@ impl<F: FnMut(Output)> StreamSink for ToHttp<'_, F> {
 
 impl Worker {
     fn spawn(mut back: Back) -> Worker {
-        let (batches, batch_rx) = sync_channel::<Vec<OwnedEvent>>(BATCHES_IN_FLIGHT);
+        let (batches, batch_rx) = sync_channel::<Vec<BackEvent>>(BATCHES_IN_FLIGHT);
         let (output_tx, outputs) = std::sync::mpsc::channel::<Output>();
         let handle = std::thread::spawn(move || {
             let mut out = |item: Output| {
@@ -380,7 +188,7 @@ impl Worker {
             };
             for batch in batch_rx {
                 for ev in batch {
-                    back.on_owned(ev, &mut out);
+                    back.on_event(ev, &mut out);
                 }
             }
             back.finish(&mut out);
@@ -475,7 +283,7 @@ impl Analyzer {
         match &mut self.back {
             BackHalf::Inline(back) | BackHalf::Done(back) => back.advance(now, out),
             BackHalf::Threaded(worker) => {
-                worker.batch.push(OwnedEvent::Advance(now));
+                worker.batch.push(BackEvent::Advance(now));
                 worker.send();
                 worker.drain(out);
             }

@@ -26,7 +26,7 @@ struct Glue<'a> {
 }
 
 impl HttpSink for Counts {
-    fn on_http(&mut self, ev: HttpEvent<'_>) {
+    fn on_http(&mut self, ev: HttpEvent) {
         match ev {
             HttpEvent::Message(m) => {
                 if m.is_request() {

@@ -122,9 +122,9 @@ impl HttpMessage {
 /// sent `Open`) and before its `ConnClosed`.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // messages are moved to the consumer, not stored in bulk
-pub enum HttpEvent<'a> {
+pub enum HttpEvent {
     /// A connection began.
-    ConnOpen(&'a ConnInfo),
+    ConnOpen(ConnInfo),
     /// A message ended (or was cut short: `complete == false`).
     Message(HttpMessage),
     /// The stream could not be parsed as HTTP at `offset` (byte offset in that direction's
@@ -181,13 +181,13 @@ pub enum HttpEvent<'a> {
     /// Last event of a connection; messages still open were emitted (incomplete) before it.
     ConnClosed {
         /// The connection as first seen.
-        info: &'a ConnInfo,
+        info: ConnInfo,
         /// Time of the end.
         ts: Nanos,
         /// How it ended.
         end: ConnEnd,
         /// The reassembler's counters.
-        stats: &'a ConnStats,
+        stats: ConnStats,
         /// Whether any HTTP was recognized on the connection.
         was_http: bool,
         /// Whether a direction started with a TLS record (HTTPS or other TLS).
@@ -198,7 +198,7 @@ pub enum HttpEvent<'a> {
 /// Receives the HTTP stage's output.
 pub trait HttpSink {
     /// Called for every event, in stream order.
-    fn on_http(&mut self, ev: HttpEvent<'_>);
+    fn on_http(&mut self, ev: HttpEvent);
 }
 
 /// Limits of the HTTP stage.
@@ -315,7 +315,7 @@ impl HttpLayer {
                 self.stats.connections += 1;
                 let state = ConnState::new(info.client, info.server, !info.handshake_seen);
                 self.conns.insert(info.id, state);
-                out.on_http(HttpEvent::ConnOpen(info));
+                out.on_http(HttpEvent::ConnOpen(info.clone()));
             }
             StreamEvent::Data {
                 conn,
@@ -487,10 +487,10 @@ impl HttpLayer {
             self.stats.tls_connections += 1;
         }
         out.on_http(HttpEvent::ConnClosed {
-            info,
+            info: info.clone(),
             ts,
             end,
-            stats,
+            stats: stats.clone(),
             was_http,
             tls,
         });
@@ -533,7 +533,7 @@ mod tests {
     struct Collect(Vec<Ev>);
 
     impl HttpSink for Collect {
-        fn on_http(&mut self, ev: HttpEvent<'_>) {
+        fn on_http(&mut self, ev: HttpEvent) {
             self.0.push(match ev {
                 HttpEvent::ConnOpen(_) => Ev::Open,
                 HttpEvent::Message(m) => Ev::Msg(m),

@@ -146,7 +146,7 @@ impl SessionTracker {
     }
 
     /// Consumes one HTTP-stage event; finished sessions go to `out`.
-    pub fn on_http(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Completed)) {
+    pub fn on_http(&mut self, ev: HttpEvent, out: &mut impl FnMut(Completed)) {
         match ev {
             HttpEvent::ConnOpen(info) => {
                 self.conns.insert(
@@ -223,7 +223,7 @@ impl SessionTracker {
                 stats,
                 was_http,
                 tls,
-            } => self.on_conn_closed(info.id, ts, end, Some(stats), was_http, tls, out),
+            } => self.on_conn_closed(info.id, ts, end, Some(&stats), was_http, tls, out),
         }
     }
 
@@ -1043,7 +1043,7 @@ impl SessionTracker {
 impl SessionTracker {
     /// Entry point used by the pipeline: one HTTP event in, finished sessions out, with the
     /// Connection Request tie-in applied after each message.
-    pub fn push(&mut self, ev: HttpEvent<'_>, out: &mut impl FnMut(Completed)) {
+    pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(Completed)) {
         let conn = match &ev {
             HttpEvent::Message(m) => Some(m.conn),
             _ => None,
