@@ -164,6 +164,21 @@ struct ToHttp<'a, F: FnMut(Output)> {
     next: ToBack<'a, F>,
 }
 
+impl<'a, F: FnMut(Output)> ToHttp<'a, F> {
+    fn new(
+        http: &'a mut HttpLayer,
+        hosts: &'a mut FxHashSet<IpAddr>,
+        back: &'a mut BackHalf,
+        out: &'a mut F,
+    ) -> Self {
+        ToHttp {
+            http,
+            hosts,
+            next: ToBack { back, out },
+        }
+    }
+}
+
 impl<F: FnMut(Output)> StreamSink for ToHttp<'_, F> {
     fn on_stream(&mut self, ev: StreamEvent<'_>) {
         if let StreamEvent::Open(info) = &ev
@@ -250,15 +265,10 @@ impl Analyzer {
         c.last_ts = Some(c.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
 
         if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
-            let mut sink = ToHttp {
-                http: &mut self.http,
-                hosts: &mut self.hosts,
-                next: ToBack {
-                    back: &mut self.back,
-                    out,
-                },
-            };
-            self.tcp.push(&seg, &mut sink);
+            self.tcp.push(
+                &seg,
+                &mut ToHttp::new(&mut self.http, &mut self.hosts, &mut self.back, out),
+            );
         }
         match self.next_tick {
             Some(t) if frame.ts < t => {}
@@ -271,15 +281,10 @@ impl Analyzer {
 
     /// Capture time moved on: releases idle connections and finishes waiting sessions.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
-        let mut sink = ToHttp {
-            http: &mut self.http,
-            hosts: &mut self.hosts,
-            next: ToBack {
-                back: &mut self.back,
-                out,
-            },
-        };
-        self.tcp.advance(now, &mut sink);
+        self.tcp.advance(
+            now,
+            &mut ToHttp::new(&mut self.http, &mut self.hosts, &mut self.back, out),
+        );
         match &mut self.back {
             BackHalf::Inline(back) | BackHalf::Done(back) => back.advance(now, out),
             BackHalf::Threaded(worker) => {
@@ -292,15 +297,12 @@ impl Analyzer {
 
     /// End of input: every open connection and session is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
-        let mut sink = ToHttp {
-            http: &mut self.http,
-            hosts: &mut self.hosts,
-            next: ToBack {
-                back: &mut self.back,
-                out,
-            },
-        };
-        self.tcp.finish(&mut sink);
+        self.tcp.finish(&mut ToHttp::new(
+            &mut self.http,
+            &mut self.hosts,
+            &mut self.back,
+            out,
+        ));
         let back = std::mem::replace(
             &mut self.back,
             BackHalf::Inline(Back {
