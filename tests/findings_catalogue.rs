@@ -11,11 +11,9 @@ use cwmpscope::synth::conversation::{Profile, Segmentation};
 use cwmpscope::synth::cwmp::Flow;
 use cwmpscope::synth::deviations::{Case, Scope, catalogue, clean_variants};
 use cwmpscope::synth::packet::{LinkEncap, VlanTags};
-use cwmpscope::synth::write_capture_files;
 use cwmpscope::synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 /// Codes and severities of the catalogue, read from the specification itself.
 fn spec_codes() -> Vec<(String, String)> {
@@ -78,32 +76,14 @@ fn profile_for(index: usize) -> Profile {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cwmpscope-catalogue-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(format!("{}.pcap", name.replace('/', "-")))
-}
-
 /// Renders `flow` with `profile` and returns the JSON report of the capture.
 fn analyze(name: &str, flow: &Flow, profile: &Profile) -> Value {
-    let path = scratch(name);
-    let (_, files) = write_capture_files(
+    report_of_connections(
+        &format!("catalogue-{name}.pcap"),
         flow.connections.clone(),
         profile,
         &OutputOptions::default(),
-        &path,
     )
-    .expect("capture written");
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.to_string_lossy().into_owned())
-        .collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let r = report(&refs);
-    for f in &files {
-        let _ = std::fs::remove_file(f);
-    }
-    r
 }
 
 /// One finding of a report, with where it was found.

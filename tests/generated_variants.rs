@@ -12,29 +12,10 @@ use cwmpscope::synth::packet::{LinkEncap, VlanTags};
 use cwmpscope::synth::write_capture_files;
 use cwmpscope::synth::writer::{Format, OutputOptions, TsResolution};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cwmpscope-gen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// Renders `flow` and analyzes the file(s); returns the JSON report.
 fn analyze(name: &str, opts: &CwmpOptions, profile: &Profile, output: &OutputOptions) -> Value {
-    let flow = reference_flow(opts);
-    let (_, files) =
-        write_capture_files(flow.connections, profile, output, &scratch(name)).expect("writes");
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.to_string_lossy().into_owned())
-        .collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let r = report(&refs);
-    for f in &files {
-        let _ = std::fs::remove_file(f);
-    }
-    r
+    report_of_connections(name, reference_flow(opts).connections, profile, output)
 }
 
 /// What must not change with the rendering: everything but frames, times, addresses, ports

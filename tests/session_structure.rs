@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use cwmpscope::synth::capture_bytes;
 use cwmpscope::synth::conversation::{At, Connection, End, Profile};
 use cwmpscope::synth::writer::OutputOptions;
 use cwmpscope::types::{Dir, Nanos};
@@ -72,17 +71,12 @@ fn whole_session(conn: &mut Connection, id: &str, event: &str) {
 }
 
 fn analyze(name: &str, connections: Vec<Connection>) -> Value {
-    let (_, bytes) =
-        capture_bytes(connections, &Profile::clean(1), &OutputOptions::default()).unwrap();
-    let path =
-        std::env::temp_dir().join(format!("cwmpscope-sess-{}-{name}.pcap", std::process::id()));
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(&bytes)
-        .unwrap();
-    let r = report(&[path.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&path);
-    r
+    report_of_connections(
+        &format!("session-{name}.pcap"),
+        connections,
+        &Profile::clean(1),
+        &OutputOptions::default(),
+    )
 }
 
 fn terminations(r: &Value) -> Vec<String> {

@@ -366,7 +366,7 @@ impl SessionTracker {
             }
             None => {
                 self.remember_request(conn_id, msg.index, RequestKind::Unassigned);
-                self.push_unassigned(conn_id, message, out);
+                self.push_unassigned(conn_id, message);
             }
         }
     }
@@ -409,7 +409,7 @@ impl SessionTracker {
                 self.stats.cwmp_messages += 1;
                 let message =
                     self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
-                self.push_unassigned(conn_id, message, out);
+                self.push_unassigned(conn_id, message);
             }
             RequestKind::ConnectionRequest => {
                 self.complete_exchange(&msg, out);
@@ -764,12 +764,7 @@ impl SessionTracker {
         }
     }
 
-    fn push_unassigned(
-        &mut self,
-        conn_id: ConnId,
-        message: SessionMessage,
-        out: &mut impl FnMut(Completed),
-    ) {
+    fn push_unassigned(&mut self, conn_id: ConnId, message: SessionMessage) {
         let limit = self.cfg.max_unassigned_messages;
         let Some(state) = self.conns.get_mut(&conn_id) else {
             return;
@@ -778,12 +773,12 @@ impl SessionTracker {
         if state.unassigned.len() >= limit {
             // Too long without an Inform: this is a session of its own (one that lacks its
             // Inform, or whose start the capture missed).
-            self.promote_unassigned(conn_id, out);
+            self.promote_unassigned(conn_id);
         }
     }
 
     /// Turns a connection's unassigned CWMP messages into a session without an Inform.
-    fn promote_unassigned(&mut self, conn_id: ConnId, _out: &mut impl FnMut(Completed)) {
+    fn promote_unassigned(&mut self, conn_id: ConnId) {
         let Some(state) = self.conns.get(&conn_id) else {
             return;
         };
@@ -817,7 +812,7 @@ impl SessionTracker {
                 || self.acs_endpoints.contains(&state.server)
                 || state.server.port() == 7547;
             if evidence {
-                self.promote_unassigned(conn_id, out);
+                self.promote_unassigned(conn_id);
             } else {
                 self.stats.other_http_messages += state.unassigned.len() as u64;
             }

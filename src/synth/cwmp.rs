@@ -304,6 +304,15 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// Every application byte of the flow, in script order, as text (for tests and inspection).
+    pub fn text(&self) -> String {
+        self.connections
+            .iter()
+            .flat_map(|c| c.steps.iter())
+            .map(|s| String::from_utf8_lossy(&s.bytes).into_owned())
+            .collect()
+    }
+
     /// Adds another flow's connections and counts (keeps the start-time order).
     pub fn merge(&mut self, other: Flow) {
         self.connections.extend(other.connections);
@@ -1042,20 +1051,12 @@ pub fn reference_flow(opts: &CwmpOptions) -> Flow {
 mod tests {
     use super::*;
 
-    fn all_bytes(flow: &Flow) -> String {
-        flow.connections
-            .iter()
-            .flat_map(|c| c.steps.iter())
-            .map(|s| String::from_utf8_lossy(&s.bytes).into_owned())
-            .collect()
-    }
-
     #[test]
     fn reference_flow_has_the_ladder_of_the_spec() {
         let flow = reference_flow(&CwmpOptions::default());
         assert_eq!(flow.connections.len(), 3);
         assert_eq!((flow.http_requests, flow.http_responses), (9, 9));
-        let text = all_bytes(&flow);
+        let text = flow.text();
         for needle in [
             "<EventCode>2 PERIODIC</EventCode>",
             "<cwmp:NoMoreRequests>1</cwmp:NoMoreRequests>",
@@ -1098,7 +1099,7 @@ mod tests {
             let b = FlowBuilder::new(opts.clone());
             assert_eq!(b.file_content().len() as u64, opts.file_size);
         }
-        let text = all_bytes(&reference_flow(&CwmpOptions::default()));
+        let text = reference_flow(&CwmpOptions::default()).text();
         assert!(text.contains("Content-Length: 1025\r\n"));
     }
 
@@ -1117,10 +1118,10 @@ mod tests {
         assert_eq!(cookie.connections.len(), 4);
         let second = String::from_utf8_lossy(&cookie.connections[1].steps[0].bytes).into_owned();
         assert!(second.contains("Cookie: session="), "{second}");
-        assert!(all_bytes(&cookie).contains("Set-Cookie: session="));
+        assert!(cookie.text().contains("Set-Cookie: session="));
 
         let fw = reference_flow(&CwmpOptions::firmware());
-        let text = all_bytes(&fw);
+        let text = fw.text();
         assert!(text.contains("<EventCode>1 BOOT</EventCode>"));
         assert!(text.contains("1 Firmware Upgrade Image"));
         assert!(text.contains(">8.7.1<") && text.contains(">8.6.9<"));
@@ -1130,7 +1131,7 @@ mod tests {
             ..CwmpOptions::default()
         });
         assert_eq!(status0.connections.len(), 2, "no TRANSFER COMPLETE session");
-        assert!(all_bytes(&status0).contains("<Status>0</Status>"));
+        assert!(status0.text().contains("<Status>0</Status>"));
         let file_conn = &status0.connections[1];
         let session = &status0.connections[0];
         assert!(file_conn.schedule().last < *session.schedule().steps.last().unwrap());
@@ -1144,7 +1145,7 @@ mod tests {
             cr.connections[0].client.ip(),
             CwmpOptions::default().acs.ip()
         );
-        let text = all_bytes(&cr);
+        let text = cr.text();
         assert!(text.contains("GET /cr HTTP/1.1") && text.contains("HTTP/1.1 204 No Content"));
         assert!(text.contains("6 CONNECTION REQUEST") && !text.contains("2 PERIODIC"));
 
@@ -1153,7 +1154,7 @@ mod tests {
             file_auth: AuthScheme::None,
             ..CwmpOptions::default()
         });
-        let text = all_bytes(&basic);
+        let text = basic.text();
         assert!(text.contains("Authorization: Basic Y3BlOmNwZXBhc3M="));
         assert_eq!((basic.http_requests, basic.http_responses), (8, 8));
     }
@@ -1167,6 +1168,6 @@ mod tests {
             ..CwmpOptions::default()
         });
         assert_eq!(a, b);
-        assert_ne!(all_bytes(&a), all_bytes(&c));
+        assert_ne!(a.text(), c.text());
     }
 }

@@ -1159,14 +1159,6 @@ pub fn catalogue() -> Vec<Case> {
 mod tests {
     use super::*;
 
-    fn text(flow: &Flow) -> String {
-        flow.connections
-            .iter()
-            .flat_map(|c| c.steps.iter())
-            .map(|s| String::from_utf8_lossy(&s.bytes).into_owned())
-            .collect()
-    }
-
     #[test]
     fn names_are_unique_and_every_case_expects_its_code() {
         let cases = catalogue();
@@ -1188,7 +1180,7 @@ mod tests {
 
     #[test]
     fn base_echoes_ids_and_ends_with_204() {
-        let t = text(&reference_flow(&base_options()));
+        let t = reference_flow(&base_options()).text();
         assert!(!t.contains("200 OK\r\nContent-Length: 0\r\n"));
         assert!(t.contains("HTTP/1.1 204 No Content"));
         // InformResponse answers Inform 1, DownloadResponse answers Download 2,
@@ -1216,13 +1208,12 @@ mod tests {
     fn breaks_are_in_the_bytes() {
         let cases = catalogue();
         let find = |name: &str| {
-            text(
-                &cases
-                    .iter()
-                    .find(|c| c.name == name)
-                    .expect("case exists")
-                    .flow,
-            )
+            cases
+                .iter()
+                .find(|c| c.name == name)
+                .expect("case exists")
+                .flow
+                .text()
         };
         assert!(find("auth-stale-nonce").contains("stale=true"));
         assert!(find("cwmp-id-mismatch").contains(">ffff</cwmp:ID>"));
@@ -1251,7 +1242,7 @@ mod tests {
         let variants = clean_variants();
         assert_eq!(variants.len(), 7);
         let stale = variants.iter().find(|(n, _)| *n == "stale-nonce").unwrap();
-        let t = text(&stale.1);
+        let t = stale.1.text();
         assert_eq!(t.matches("stale=true").count(), 1);
     }
 }

@@ -348,7 +348,6 @@ pub struct TransactionTracker {
     /// By hash of the CPE key.
     recent: FxHashMap<u64, Recent>,
     next_number: u64,
-    now: Nanos,
 }
 
 /// The key a CPE is known by: its serial number, else its IP.
@@ -401,7 +400,6 @@ impl TransactionTracker {
             pending: Pending::default(),
             recent: FxHashMap::default(),
             next_number: 1,
-            now: 0,
         }
     }
 
@@ -425,7 +423,6 @@ impl TransactionTracker {
     /// Capture time moved to `now`: hands on finished transactions whose connections closed
     /// or whose wait ran out.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
-        self.now = self.now.max(now);
         let ready = self.open.take_where(|o| {
             o.done && (o.release_at <= now || o.conns.iter().all(|(_, r)| r.is_some()))
         });
@@ -444,7 +441,7 @@ impl TransactionTracker {
         for mut o in all {
             self.claim_loose(&mut o, Nanos::MAX);
             if !o.done {
-                rules::at_capture_end(&mut o, &self.thresholds);
+                rules::at_capture_end(&mut o);
             }
             self.emit(o, out);
         }
@@ -554,7 +551,6 @@ impl TransactionTracker {
     fn on_session(&mut self, mut s: Session, out: &mut impl FnMut(Output)) {
         s.findings = findings::check_session_with_history(&s, &mut self.history, &self.thresholds);
         let key = cpe_key(&s);
-        self.now = self.now.max(s.end);
 
         // 1. TransferCompletes (and `M Download` keys) close transactions ordered earlier.
         self.match_transfer_completes(&mut s, &key);
@@ -609,7 +605,6 @@ impl TransactionTracker {
             }
             seen_keys.push(tc.command_key.clone());
             let frame = s.messages.get(index).map(|m| m.last_frame);
-            let thresholds = self.thresholds.clone();
             let found = self.open.find_mut(s.cpe_ip, |o| {
                 !o.done && same_cpe(o, s, key) && o.order.command_key == tc.command_key
             });
@@ -626,7 +621,7 @@ impl TransactionTracker {
                         .any(|(_, e)| matches!(e.rpc, Rpc::InformResponse { .. }));
                     rules::after_versions(o, s);
                     rules::device_changed(o, s);
-                    rules::transfer_complete(o, &tc, frame, &thresholds);
+                    rules::transfer_complete(o, &tc, frame);
                     o.done = true;
                     o.release_at = s.end + LINGER;
                     matched = Some(o.tx.number);

@@ -144,12 +144,7 @@ fn apply_answer(o: &mut OpenTx, rpc: &Rpc, frame: FrameRef) {
 }
 
 /// The TransferComplete that reports the transaction.
-pub fn transfer_complete(
-    o: &mut OpenTx,
-    tc: &TransferComplete,
-    frame: Option<FrameRef>,
-    _th: &Thresholds,
-) {
+pub fn transfer_complete(o: &mut OpenTx, tc: &TransferComplete, frame: Option<FrameRef>) {
     o.tx.fault = Some(tc.fault.clone());
     match tc.fault.code {
         Some(0) => o.tx.outcome = Outcome::Success,
@@ -579,7 +574,7 @@ fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Fin
 }
 
 /// Findings for a transaction still waiting at the end of the capture.
-pub fn at_capture_end(o: &mut OpenTx, _th: &Thresholds) {
+pub fn at_capture_end(o: &mut OpenTx) {
     if o.tx.download_status == Some(1) && !o.missing_reported {
         o.tx.findings.push(
             Finding::new(

@@ -104,3 +104,33 @@ pub fn oracle_available(tool: &str) -> bool {
     }
     found
 }
+
+/// A path for a generated capture in this test binary's scratch directory.
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cwmpscope-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name.replace('/', "-"))
+}
+
+/// Renders scripted connections with the generator, analyzes the capture file(s) in-process
+/// and removes them; returns the JSON report.
+pub fn report_of_connections(
+    name: &str,
+    connections: impl IntoIterator<Item = cwmpscope::synth::conversation::Connection>,
+    profile: &cwmpscope::synth::conversation::Profile,
+    output: &cwmpscope::synth::writer::OutputOptions,
+) -> Value {
+    let (_, files) =
+        cwmpscope::synth::write_capture_files(connections, profile, output, &scratch(name))
+            .expect("capture written");
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let r = report(&refs);
+    for f in &files {
+        let _ = std::fs::remove_file(f);
+    }
+    r
+}
