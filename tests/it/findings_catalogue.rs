@@ -5,7 +5,7 @@
 //! accepted variants of the reference flow must raise no warning or error, however awkwardly
 //! they are captured.
 
-mod common;
+use crate::common;
 use common::*;
 use cwmpscope::synth::conversation::{Profile, Segmentation};
 use cwmpscope::synth::cwmp::Flow;
@@ -15,20 +15,41 @@ use cwmpscope::synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Codes and severities of the catalogue, read from the specification itself.
+/// Codes and severities of the catalogue, read from its documentation (`docs/findings.md`):
+/// each code appears as `` `code` (severity`` in a heading or sentence, or as a table row
+/// `` | `code` | severity | ``. The first mention of a code counts.
 fn spec_codes() -> Vec<(String, String)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec/deviations.md");
-    let text = std::fs::read_to_string(path).expect("the deviation catalogue is readable");
-    text.lines()
-        .filter_map(|line| {
-            let mut cells = line.split('|').map(str::trim).skip(1);
-            let code = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
-            let severity = cells.next()?;
-            ["error", "warning", "info"]
-                .contains(&severity)
-                .then(|| (code.to_owned(), severity.to_owned()))
-        })
-        .collect()
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md");
+    let text = std::fs::read_to_string(path).expect("the findings catalogue is readable");
+    let mut codes: Vec<(String, String)> = Vec::new();
+    let parts: Vec<&str> = text.split('`').collect();
+    for (i, code) in parts.iter().enumerate().skip(1).step_by(2) {
+        let is_code = !code.is_empty()
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let Some(after) = parts.get(i + 1) else {
+            continue;
+        };
+        let after = after.trim_start();
+        let severity = after
+            .strip_prefix('(')
+            .or_else(|| after.strip_prefix('|'))
+            .map(|rest| {
+                rest.trim_start()
+                    .split(|c: char| !c.is_ascii_alphabetic())
+                    .next()
+                    .unwrap_or_default()
+            });
+        if let Some(severity) = severity
+            && is_code
+            && ["error", "warning", "info"].contains(&severity)
+            && !codes.iter().any(|(c, _)| c == code)
+        {
+            codes.push(((*code).to_owned(), severity.to_owned()));
+        }
+    }
+    codes
 }
 
 fn severity_of(codes: &[(String, String)], code: &str) -> Option<String> {

@@ -2,7 +2,7 @@
 //! quirks included) and the clean reference captures, which may only carry
 //! `empty-response-not-204`.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 
@@ -81,7 +81,7 @@ fn reference_captures_only_report_the_empty_200() {
 
 #[test]
 fn cwmp_sim_pre_emptive_basic_and_stale_nonces() {
-    let path = shared("cwmp/cwmp_sim_digest_config_update.pcap");
+    let path = capture("third-party/cwmp_sim_digest_config_update.pcap");
     expect(
         &path,
         &[
@@ -104,7 +104,7 @@ fn cwmp_sim_pre_emptive_basic_and_stale_nonces() {
     );
 
     expect(
-        &shared("cwmp/cwmp_sim_firmware_nginx.pcap"),
+        &capture("third-party/cwmp_sim_firmware_nginx.pcap"),
         &[
             ("s1", &["basic-auth-cleartext"]),
             ("s2", &["auth-stale-nonce"]),
@@ -123,12 +123,12 @@ fn cwmp_sim_fleet_of_five_interleaved() {
         want.push((format!("s{n}"), &["auth-stale-nonce"]));
     }
     let want: Vec<(&str, &[&str])> = want.iter().map(|(s, c)| (s.as_str(), *c)).collect();
-    expect(&shared("cwmp/cwmp_sim_fleet5.pcap"), &want);
+    expect(&capture("third-party/cwmp_sim_fleet5.pcap"), &want);
 }
 
 #[test]
 fn genieacs_basic_without_challenge_and_transfer_complete_in_a_periodic_session() {
-    let path = shared("cwmp/genieacs_genieacs_sim_config_update.pcap");
+    let path = capture("third-party/genieacs_genieacs_sim_config_update.pcap");
     expect(
         &path,
         &[
@@ -149,7 +149,7 @@ fn genieacs_basic_without_challenge_and_transfer_complete_in_a_periodic_session(
 
 #[test]
 fn netcwmp_empty_post_first_and_transfer_complete_without_m_download() {
-    let path = shared("cwmp/netcwmp_digest_session.pcap");
+    let path = capture("third-party/netcwmp_digest_session.pcap");
     expect(&path, &[("s1", &[]), ("s2", &["event-missing"])]);
     let r = report(&[&path]);
     let missing = deviations(&r, "s2", "event-missing");

@@ -2,7 +2,7 @@
 //! outcome success; the third-party captures give the transactions, outcomes and transfer
 //! findings that their step-by-step README implies.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 
@@ -142,7 +142,7 @@ fn reference_ladder_frames() {
 
 #[test]
 fn cwmp_sim_transaction_and_its_quirks() {
-    let r = report(&[&shared("cwmp/cwmp_sim_digest_config_update.pcap")]);
+    let r = report(&[&capture("third-party/cwmp_sim_digest_config_update.pcap")]);
     let t = transactions(&r);
     assert_eq!(t.len(), 1);
     let t = &t[0];
@@ -181,7 +181,9 @@ fn cwmp_sim_transaction_and_its_quirks() {
 
 #[test]
 fn genieacs_fetch_before_the_session_ends() {
-    let r = report(&[&shared("cwmp/genieacs_genieacs_sim_config_update.pcap")]);
+    let r = report(&[&capture(
+        "third-party/genieacs_genieacs_sim_config_update.pcap",
+    )]);
     let t = &transactions(&r)[0];
     assert_eq!(t["command_key"], "1a21c7f82410000");
     assert_eq!(t["outcome"], "success");
@@ -198,7 +200,7 @@ fn genieacs_fetch_before_the_session_ends() {
 
 #[test]
 fn netcwmp_fault_after_a_complete_fetch() {
-    let r = report(&[&shared("cwmp/netcwmp_digest_session.pcap")]);
+    let r = report(&[&capture("third-party/netcwmp_digest_session.pcap")]);
     let t = &transactions(&r)[0];
     assert_eq!(t["outcome"], "failed");
     assert_eq!(t["fault"]["code"], 9001);
@@ -222,7 +224,7 @@ fn netcwmp_fault_after_a_complete_fetch() {
 
 #[test]
 fn fleet_fetches_are_told_apart_by_url() {
-    let r = report(&[&shared("cwmp/cwmp_sim_fleet5.pcap")]);
+    let r = report(&[&capture("third-party/cwmp_sim_fleet5.pcap")]);
     let t = transactions(&r);
     assert_eq!(t.len(), 5);
     let mut finals: Vec<(String, u64)> = t
@@ -256,7 +258,7 @@ fn fleet_fetches_are_told_apart_by_url() {
 
 #[test]
 fn firmware_with_unchanged_software_version() {
-    let r = report(&[&shared("cwmp/cwmp_sim_firmware_nginx.pcap")]);
+    let r = report(&[&capture("third-party/cwmp_sim_firmware_nginx.pcap")]);
     let t = &transactions(&r)[0];
     assert_eq!(t["kind"], "firmware-upgrade");
     assert_eq!(t["received_bytes"], 204800);
@@ -272,7 +274,7 @@ fn firmware_with_unchanged_software_version() {
 
 #[test]
 fn transaction_filter_and_fail_on() {
-    let fleet = shared("cwmp/cwmp_sim_fleet5.pcap");
+    let fleet = capture("third-party/cwmp_sim_fleet5.pcap");
     let (out, _, ok) = cwmpscope(&["analyze", "--format", "json", "--transaction", "t3", &fleet]);
     assert!(ok);
     let r: Value = serde_json::from_str(&out).unwrap();

@@ -1,7 +1,7 @@
-//! Real CWMP traffic of third-party CPEs and ACSs (`../shared/captures/cwmp/`): each capture is
+//! Real CWMP traffic of third-party CPEs and ACSs (`captures/third-party/`): each capture is
 //! decoded into the sessions and messages its README describes, frame by frame.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 
@@ -11,7 +11,7 @@ fn rpc_count(s: &Value, name: &str) -> u64 {
 
 #[test]
 fn cwmp_sim_digest_config_update() {
-    let r = report(&[&shared("cwmp/cwmp_sim_digest_config_update.pcap")]);
+    let r = report(&[&capture("third-party/cwmp_sim_digest_config_update.pcap")]);
     assert_eq!(r["capture"]["packets"], 88);
     let s = sessions(&r);
     assert_eq!(
@@ -81,7 +81,7 @@ fn cwmp_sim_digest_config_update() {
 
 #[test]
 fn secrets_are_shown_only_on_request() {
-    let path = shared("cwmp/cwmp_sim_digest_config_update.pcap");
+    let path = capture("third-party/cwmp_sim_digest_config_update.pcap");
     let (out, _, ok) = cwmpscope(&["analyze", "--format", "json", "--show-secrets", &path]);
     assert!(ok);
     let r: Value = serde_json::from_str(&out).unwrap();
@@ -101,7 +101,9 @@ fn secrets_are_shown_only_on_request() {
 
 #[test]
 fn genieacs_with_cookies_and_no_challenge() {
-    let r = report(&[&shared("cwmp/genieacs_genieacs_sim_config_update.pcap")]);
+    let r = report(&[&capture(
+        "third-party/genieacs_genieacs_sim_config_update.pcap",
+    )]);
     assert_eq!(r["capture"]["packets"], 63);
     let s = sessions(&r);
     assert_eq!(s.len(), 3);
@@ -128,7 +130,7 @@ fn genieacs_with_cookies_and_no_challenge() {
 
 #[test]
 fn netcwmp_empty_post_before_inform_and_fault_9001() {
-    let r = report(&[&shared("cwmp/netcwmp_digest_session.pcap")]);
+    let r = report(&[&capture("third-party/netcwmp_digest_session.pcap")]);
     let s = sessions(&r);
     assert_eq!(s.len(), 2);
     assert_eq!(events(&s[0]), ["0 BOOTSTRAP"]);
@@ -154,7 +156,7 @@ fn netcwmp_empty_post_before_inform_and_fault_9001() {
 
 #[test]
 fn fleet_of_five_interleaved() {
-    let r = report(&[&shared("cwmp/cwmp_sim_fleet5.pcap")]);
+    let r = report(&[&capture("third-party/cwmp_sim_fleet5.pcap")]);
     assert_eq!(r["capture"]["packets"], 402);
     let s = sessions(&r);
     assert_eq!(s.len(), 15);
@@ -193,7 +195,7 @@ fn fleet_of_five_interleaved() {
 
 #[test]
 fn firmware_over_nginx() {
-    let r = report(&[&shared("cwmp/cwmp_sim_firmware_nginx.pcap")]);
+    let r = report(&[&capture("third-party/cwmp_sim_firmware_nginx.pcap")]);
     assert_eq!(r["capture"]["packets"], 280);
     let s = sessions(&r);
     assert_eq!(s.len(), 3);
@@ -210,7 +212,7 @@ fn firmware_over_nginx() {
 
 #[test]
 fn cpe_filter_by_serial_and_ip() {
-    let path = shared("cwmp/cwmp_sim_fleet5.pcap");
+    let path = capture("third-party/cwmp_sim_fleet5.pcap");
     let (out, _, ok) = cwmpscope(&["analyze", "--format", "json", "--cpe", "DV230200003", &path]);
     assert!(ok);
     let r: Value = serde_json::from_str(&out).unwrap();
@@ -230,7 +232,7 @@ fn cpe_filter_by_serial_and_ip() {
 
 #[test]
 fn ndjson_streams_one_session_per_line() {
-    let path = shared("cwmp/cwmp_sim_fleet5.pcap");
+    let path = capture("third-party/cwmp_sim_fleet5.pcap");
     let (out, _, ok) = cwmpscope(&["analyze", "--format", "ndjson", &path]);
     assert!(ok);
     let lines: Vec<Value> = out

@@ -6,7 +6,7 @@
 //! The format conversions use Wireshark's command-line tools (`tshark`, `editcap`) as an
 //! independent writer; CI installs them.
 
-mod common;
+use crate::common;
 
 use cwmpscope::capture::{CaptureReader, InputSpec, MergedReader};
 use cwmpscope::types::Nanos;
@@ -15,16 +15,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures");
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
 
-/// (directory, file, frames): the "frames" column of cwmp/README.md and the "packets" column
-/// of public/README.md.
+/// (directory, file, frames): the "frames" and "packets" columns of captures/README.md.
 const EXPECTED: &[(&str, &str, u64)] = &[
-    ("cwmp", "cwmp_sim_digest_config_update.pcap", 88),
-    ("cwmp", "genieacs_genieacs_sim_config_update.pcap", 63),
-    ("cwmp", "netcwmp_digest_session.pcap", 56),
-    ("cwmp", "cwmp_sim_fleet5.pcap", 402),
-    ("cwmp", "cwmp_sim_firmware_nginx.pcap", 280),
+    ("third-party", "cwmp_sim_digest_config_update.pcap", 88),
+    (
+        "third-party",
+        "genieacs_genieacs_sim_config_update.pcap",
+        63,
+    ),
+    ("third-party", "netcwmp_digest_session.pcap", 56),
+    ("third-party", "cwmp_sim_fleet5.pcap", 402),
+    ("third-party", "cwmp_sim_firmware_nginx.pcap", 280),
     (
         "public",
         "arkime_wireshark-retrans_xml-post-chunked.pcap",
@@ -97,11 +100,15 @@ fn real_captures_have_the_documented_frame_counts_and_all_decode_to_tcp() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(have_tshark, have_editcap)),
+    ignore = "needs tshark and editcap (apt-get install tshark)"
+)]
 fn same_frames_from_pcapng_nanosecond_pcap_and_gzip() {
     if !common::oracle_available("tshark") || !common::oracle_available("editcap") {
         return;
     }
-    let original = capture("cwmp", "cwmp_sim_digest_config_update.pcap");
+    let original = capture("third-party", "cwmp_sim_digest_config_update.pcap");
     let reference = frames_of(&mut open(&original));
     let dir = scratch_dir("capture_formats");
 
@@ -130,11 +137,15 @@ fn same_frames_from_pcapng_nanosecond_pcap_and_gzip() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(have_tshark, have_editcap)),
+    ignore = "needs tshark and editcap (apt-get install tshark)"
+)]
 fn rotated_files_merge_back_into_the_original_timeline() {
     if !common::oracle_available("tshark") || !common::oracle_available("editcap") {
         return;
     }
-    let original = capture("cwmp", "cwmp_sim_fleet5.pcap");
+    let original = capture("third-party", "cwmp_sim_fleet5.pcap");
     let reference = frames_of(&mut open(&original));
     assert!(reference.windows(2).all(|w| w[0].0 <= w[1].0));
     let dir = scratch_dir("capture_rotated");
@@ -180,7 +191,7 @@ fn rotated_files_merge_back_into_the_original_timeline() {
 
 #[test]
 fn a_real_capture_cut_mid_packet_keeps_the_frames_before_the_cut() {
-    let original = capture("cwmp", "netcwmp_digest_session.pcap");
+    let original = capture("third-party", "netcwmp_digest_session.pcap");
     let bytes = std::fs::read(&original).expect("capture");
     let dir = scratch_dir("capture_cut");
     let cut = dir.join("cut.pcap");

@@ -1,7 +1,7 @@
 //! The analysis gives the same report whatever the thread count: one thread, or the back half
 //! (sessions, transactions, findings) on a worker thread.
 
-mod common;
+use crate::common;
 use common::*;
 use cwmpscope::synth::conversation::Profile;
 use cwmpscope::synth::cwmp::{CwmpOptions, reference_flow};
@@ -32,9 +32,9 @@ fn one_or_two_threads_give_identical_reports() {
     .unwrap();
     let paths = [
         capture("reference-cookie.pcap"),
-        shared("cwmp/cwmp_sim_fleet5.pcap"),
-        shared("cwmp/genieacs_genieacs_sim_config_update.pcap"),
-        shared("public/zeek_http_1000-requests-one-dropped-response.pcap"),
+        capture("third-party/cwmp_sim_fleet5.pcap"),
+        capture("third-party/genieacs_genieacs_sim_config_update.pcap"),
+        capture("public/zeek_http_1000-requests-one-dropped-response.pcap"),
         generated.to_string_lossy().into_owned(),
     ];
     for path in &paths {

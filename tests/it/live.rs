@@ -4,7 +4,7 @@
 //! tcpreplay; skipped with a message otherwise, except in CI, where it must run.
 #![cfg(feature = "live")]
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -141,6 +141,10 @@ fn compare(file: &str, filter: &str, speed: &str, expected_transactions: usize) 
 }
 
 #[test]
+#[cfg_attr(
+    not(all(have_tcpreplay, is_root)),
+    ignore = "needs root and tcpreplay (apt-get install tcpreplay)"
+)]
 fn live_capture_of_a_replay_reports_every_transaction() {
     if !can_run() {
         return;

@@ -2,7 +2,7 @@
 //! one connection, every way a session ends, a capture that starts mid-session, malformed XML,
 //! chunked and compressed CWMP bodies.
 
-mod common;
+use crate::common;
 use common::*;
 use cwmpscope::synth::conversation::{At, Connection, End, Profile};
 use cwmpscope::synth::writer::OutputOptions;

@@ -2,7 +2,7 @@
 //! slow pipe, gzip (as a file and on stdin); stdin text streams ladders as they complete; a
 //! build without the `live` feature explains how to get live capture.
 
-mod common;
+use crate::common;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -63,8 +63,8 @@ fn json_of(out: &Output) -> Value {
 fn file_stdin_and_gzip_give_identical_reports() {
     let captures = [
         common::capture("reference-config-update.pcap"),
-        common::shared("cwmp/netcwmp_digest_session.pcap"),
-        common::shared("cwmp/cwmp_sim_fleet5.pcap"),
+        common::capture("third-party/netcwmp_digest_session.pcap"),
+        common::capture("third-party/cwmp_sim_fleet5.pcap"),
     ];
     for path in &captures {
         let bytes = std::fs::read(path).expect("capture");

@@ -2,7 +2,7 @@
 //! the analyzer finds every generated transaction, each with the outcome the generator
 //! expects, and no other; the unrelated web and TLS traffic yields no transaction.
 
-mod common;
+use crate::common;
 use common::*;
 use cwmpscope::synth::campaign::{CampaignOptions, CpeScenario, campaign_bytes};
 use cwmpscope::synth::conversation::SECOND;

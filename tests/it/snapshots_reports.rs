@@ -5,7 +5,7 @@
 //! Paths are relative to the package root (where `cargo test` runs), so the snapshots do not
 //! depend on where the repository lives.
 
-mod common;
+use crate::common;
 use common::cwmpscope;
 
 const REFERENCE: [&str; 5] = [
@@ -51,7 +51,7 @@ fn reference_captures_text() {
 #[test]
 fn third_party_captures_json() {
     for name in THIRD_PARTY {
-        let report = json_of(&format!("../shared/captures/cwmp/{name}.pcap"));
+        let report = json_of(&format!("captures/third-party/{name}.pcap"));
         insta::assert_json_snapshot!(format!("json-{name}"), report);
     }
 }

@@ -1,7 +1,7 @@
 //! The binary's contract for bad input: one clear line on stderr naming the file, exit 2, never
 //! a panic; a file cut in the middle of a packet is analyzed up to the cut and reported.
 
-mod common;
+use crate::common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -77,7 +77,10 @@ fn no_input_is_a_usage_error() {
 
 #[test]
 fn cut_file_is_analyzed_up_to_the_cut() {
-    let whole = std::fs::read(common::shared("cwmp/cwmp_sim_digest_config_update.pcap")).unwrap();
+    let whole = std::fs::read(common::capture(
+        "third-party/cwmp_sim_digest_config_update.pcap",
+    ))
+    .unwrap();
     // Cut in the middle of the last packet.
     let path = tmp("cut.pcap", &whole[..whole.len() - 20]);
     let out = run(&["analyze", "--format", "json", &path]);
@@ -130,7 +133,7 @@ fn garbage_never_panics() {
 
 #[test]
 fn stdin_behind_a_slow_pipe() {
-    let whole = std::fs::read(common::shared("cwmp/netcwmp_digest_session.pcap")).unwrap();
+    let whole = std::fs::read(common::capture("third-party/netcwmp_digest_session.pcap")).unwrap();
     let mut child = bin()
         .args(["analyze", "--format", "json", "-r", "-"])
         .stdin(Stdio::piped())

@@ -2,7 +2,7 @@
 //! nanosecond pcap, gzip and split output give the reference flow's HTTP message counts, and so
 //! do mangled renderings of the same flow.
 
-mod common;
+use crate::common;
 
 use cwmpscope::capture::LinkType;
 use cwmpscope::synth::conversation::{Profile, Segmentation};
@@ -111,6 +111,7 @@ fn in_parallel<T: Sync>(items: &[T], check: impl Fn(&T) + Sync) {
 }
 
 #[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
 fn every_link_type_and_container_gives_the_reference_http_counts() {
     if !common::oracle_available("tshark") {
         return;
@@ -189,6 +190,7 @@ fn every_link_type_and_container_gives_the_reference_http_counts() {
 }
 
 #[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
 fn checksums_are_valid_for_tshark() {
     if !common::oracle_available("tshark") {
         return;
@@ -216,6 +218,7 @@ fn checksums_are_valid_for_tshark() {
 }
 
 #[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
 fn mangled_renderings_give_the_same_http_counts() {
     if !common::oracle_available("tshark") {
         return;
@@ -266,6 +269,7 @@ fn mangled_renderings_give_the_same_http_counts() {
 }
 
 #[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
 fn split_output_spreads_frames_over_readable_files() {
     if !common::oracle_available("tshark") {
         return;
@@ -296,6 +300,7 @@ fn split_output_spreads_frames_over_readable_files() {
 }
 
 #[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
 fn pcapng_with_two_interfaces_of_different_link_types_and_resolutions() {
     if !common::oracle_available("tshark") {
         return;
@@ -350,6 +355,7 @@ fn generation_is_deterministic_per_seed() {
 }
 
 #[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
 fn capture_loss_is_reported_and_the_capture_stays_readable() {
     if !common::oracle_available("tshark") {
         return;

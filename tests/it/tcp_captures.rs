@@ -10,7 +10,7 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures");
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
 
 /// What one connection produced.
 #[derive(Debug, Default)]
@@ -155,11 +155,15 @@ const S2C: usize = Dir::ToClient.index();
 #[test]
 fn cwmp_captures_reassemble_without_gaps() {
     for (path, connections, messages) in [
-        ("cwmp/cwmp_sim_digest_config_update.pcap", 5, 26),
-        ("cwmp/genieacs_genieacs_sim_config_update.pcap", 5, 18),
-        ("cwmp/netcwmp_digest_session.pcap", 3, 18),
-        ("cwmp/cwmp_sim_fleet5.pcap", 20, 130),
-        ("cwmp/cwmp_sim_firmware_nginx.pcap", 5, 24),
+        ("third-party/cwmp_sim_digest_config_update.pcap", 5, 26),
+        (
+            "third-party/genieacs_genieacs_sim_config_update.pcap",
+            5,
+            18,
+        ),
+        ("third-party/netcwmp_digest_session.pcap", 3, 18),
+        ("third-party/cwmp_sim_fleet5.pcap", 20, 130),
+        ("third-party/cwmp_sim_firmware_nginx.pcap", 5, 24),
     ] {
         let (views, r) = reassemble(path);
         assert_eq!(views.0.len(), connections, "{path}");

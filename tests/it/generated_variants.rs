@@ -3,7 +3,7 @@
 //! type, pcapng, nanosecond pcap, gzip, split files) gives the same sessions as its clean form;
 //! capture loss is reported as a gap of the right size while the sessions are still rebuilt.
 
-mod common;
+use crate::common;
 use common::*;
 use cwmpscope::synth::conversation::{Profile, Segmentation};
 use cwmpscope::synth::cwmp::{CwmpOptions, reference_flow};

@@ -1,8 +1,8 @@
-//! Real HTTP captures from other projects (`../shared/captures/public/`): the TCP and HTTP
+//! Real HTTP captures from other projects (`captures/public/`): the TCP and HTTP
 //! stages give the request and response counts their README lists (TShark's, distinct messages).
 
-mod common;
-use common::shared;
+use crate::common;
+use common::capture;
 use cwmpscope::capture::{CaptureReader, InputSpec};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
 use cwmpscope::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
@@ -54,7 +54,7 @@ impl StreamSink for Glue<'_> {
 }
 
 fn count(name: &str) -> Counts {
-    let path = PathBuf::from(shared(&format!("public/{name}")));
+    let path = PathBuf::from(capture(&format!("public/{name}")));
     let mut reader = CaptureReader::open(&InputSpec::Path(path), 0).expect("opens");
     let mut decoder = Decoder::new();
     let mut tcp = Reassembler::new(ReassemblyConfig::default());

@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests: paths of captures, running the analyzer in-process.
-#![allow(dead_code)]
+//! Helpers of the integration tests: paths of captures, running the analyzer in-process.
 
 use clap::Parser;
 use cwmpscope::app::{Cli, run};
@@ -11,15 +10,6 @@ pub fn capture(name: &str) -> String {
     let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "captures", name]
         .iter()
         .collect();
-    p.to_string_lossy().into_owned()
-}
-
-/// A capture from the shared reference set beside the repository (`../shared/captures/...`).
-pub fn shared(rel: &str) -> String {
-    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "shared", "captures", rel]
-        .iter()
-        .collect();
-    assert!(p.exists(), "missing shared capture {}", p.display());
     p.to_string_lossy().into_owned()
 }
 

@@ -1,0 +1,22 @@
+//! The integration tests, as one test binary (one link instead of one per file): each module
+//! checks one part of the product from the outside, on shipped or generated captures.
+
+mod common;
+
+mod bench_campaign;
+mod capture_real_files;
+mod cli;
+mod cwmp_fixtures;
+mod findings_catalogue;
+mod findings_real_captures;
+mod generated_variants;
+mod live;
+mod live_inputs;
+mod public_http;
+mod session_structure;
+mod snapshots_reports;
+mod synth_tshark;
+mod tcp_captures;
+mod third_party_cwmp;
+mod threads;
+mod transactions;
