@@ -13,6 +13,7 @@
 pub mod analyzer;
 pub mod app;
 pub mod capture;
+pub mod catalogue;
 pub mod cwmp;
 pub mod findings;
 pub mod http;

@@ -552,7 +552,7 @@ impl SessionReport {
 /// A finding as the report shows it.
 pub fn deviation(f: &Finding, opts: &ReportOptions) -> Deviation {
     Deviation {
-        code: f.code,
+        code: f.code.id(),
         severity: f.severity,
         message: f.message.clone(),
         frames: f.frames.iter().map(|fr| opts.frame(*fr)).collect(),

@@ -3,7 +3,7 @@
 //! the number of CPEs is capped (the least recently seen is forgotten first).
 
 use super::session::{anchor_to_session, secs};
-use super::{Finding, Severity, Thresholds};
+use super::{Code, Finding, Severity, Thresholds};
 use crate::session::{Session, Termination};
 use crate::types::Nanos;
 use rustc_hash::FxHashMap;
@@ -112,8 +112,7 @@ impl CpeHistory {
             if p.start < current.end && current.start < p.end {
                 out.push(anchor_to_session(
                     Finding::new(
-                        "overlapping-sessions",
-                        Severity::Warning,
+                        Code::OverlappingSessions,
                         format!(
                             "{who} has session {} ({} – {}) open at the same time as session {} ({} – {})",
                             current.number,
@@ -143,13 +142,13 @@ impl CpeHistory {
             {
                 out.push(anchor_to_session(
                     Finding::new(
-                        "retry-count-nonzero",
-                        Severity::Warning,
+                        Code::RetryCountNonzero,
                         format!(
                             "{who}'s RetryCount grew from {before} (session {}) to {n}: its sessions keep failing",
                             prev.number
                         ),
-                    ),
+                    )
+                    .with_severity(Severity::Warning),
                     s,
                 ));
             }
@@ -160,8 +159,7 @@ impl CpeHistory {
                 if gap_s < low || gap_s > high {
                     out.push(anchor_to_session(
                         Finding::new(
-                            "retry-backoff-violation",
-                            Severity::Warning,
+                            Code::RetryBackoffViolation,
                             format!(
                                 "{who} retried {} s after failed session {} with RetryCount {n}; \
                                  the back-off window is [{low:.1}, {high:.1}] s",
@@ -258,7 +256,7 @@ mod tests {
     }
 
     fn codes_of(f: &[Finding]) -> Vec<(&'static str, Severity)> {
-        f.iter().map(|f| (f.code, f.severity)).collect()
+        f.iter().map(|f| (f.code.id(), f.severity)).collect()
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! - A session that was still open when the capture ended is not `session-not-terminated`.
 
 use super::datetime;
-use super::{Finding, Severity, Thresholds};
+use super::{Code, Finding, Thresholds};
 use crate::cwmp::{CwmpNs, Envelope, Rpc};
 use crate::http::auth::{Challenge, Credentials};
 use crate::session::{ConnectionRequest, MessageKind, Note, Session, SessionMessage, Termination};
@@ -41,8 +41,7 @@ pub fn orphan_connection_request(cr: &ConnectionRequest, th: &Thresholds) -> Fin
         .final_status
         .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
     Finding::new(
-        "connection-request-timing",
-        Severity::Warning,
+        Code::ConnectionRequestTiming,
         format!(
             "Connection Request to {} (answered {status}) was not followed by an Inform with \
              6 CONNECTION REQUEST within {} s",
@@ -185,8 +184,7 @@ fn capture_notes(s: &Session, out: &mut Vec<Finding>) {
                 from_cpe,
                 ..
             } => Finding::new(
-                "capture-gap",
-                Severity::Warning,
+                Code::CaptureGap,
                 format!(
                     "{len} bytes from the {} lost by the capture; messages around frame {} are incomplete",
                     side(*from_cpe),
@@ -200,8 +198,7 @@ fn capture_notes(s: &Session, out: &mut Vec<Finding>) {
                 reason,
                 ..
             } => Finding::new(
-                "malformed-message",
-                Severity::Error,
+                Code::MalformedMessage,
                 format!("HTTP framing unreadable at stream byte {offset}: {reason}"),
             )
             .frames([*frame]),
@@ -214,8 +211,7 @@ fn malformed_messages(s: &Session, out: &mut Vec<Finding>) {
         if let Some(bad) = &m.malformed {
             out.push(at(
                 Finding::new(
-                    "malformed-message",
-                    Severity::Error,
+                    Code::MalformedMessage,
                     format!(
                         "{} sent XML that cannot be parsed at body byte {}: {}",
                         side(m.from_cpe),
@@ -263,8 +259,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
     {
         out.push(at(
             Finding::new(
-                "basic-auth-cleartext",
-                Severity::Error,
+                Code::BasicAuthCleartext,
                 format!(
                     "CPE sent Authorization: Basic{} to the ACS over plain HTTP on {} of {} \
                      CWMP requests; the password is readable in the capture",
@@ -284,8 +279,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
     {
         out.push(at(
             Finding::new(
-                "basic-auth-cleartext",
-                Severity::Error,
+                Code::BasicAuthCleartext,
                 format!(
                     "ACS sent Authorization: Basic{} on the Connection Request GET over plain \
                      HTTP; the password is readable in the capture",
@@ -310,8 +304,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         if resp.challenges.iter().any(challenge_is_stale) {
             out.push(at(
                 Finding::new(
-                    "auth-stale-nonce",
-                    Severity::Info,
+                    Code::AuthStaleNonce,
                     "ACS answered 401 with stale=true: the CPE's Digest nonce expired and it must \
                      retry with the new one",
                 ),
@@ -335,8 +328,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
             failed = true;
             out.push(
                 Finding::new(
-                    "acs-auth-failed",
-                    Severity::Error,
+                    Code::AcsAuthFailed,
                     format!(
                         "ACS answered 401 to a request that already carried {scheme} credentials \
                          (wrong password, realm or nonce binding)"
@@ -364,8 +356,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
             let ri = ex.response.unwrap_or(ex.request);
             out.push(at(
                 Finding::new(
-                    "acs-auth-failed",
-                    Severity::Error,
+                    Code::AcsAuthFailed,
                     format!(
                         "the session ended ({}) after the ACS's 401 without the CPE ever \
                          authenticating",
@@ -389,8 +380,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
             let ri = ex.response.unwrap_or(ex.request);
             out.push(
                 Finding::new(
-                    "acs-auth-missing",
-                    Severity::Warning,
+                    Code::AcsAuthMissing,
                     "ACS accepted the Inform over plain HTTP without any challenge or credentials",
                 )
                 .frames(v.msg(ex.request).map(|m| m.last_frame))
@@ -406,8 +396,7 @@ fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         && let Some(status @ (200 | 204)) = cr.final_status
     {
         let mut f = Finding::new(
-            "connection-request-unauthenticated",
-            Severity::Error,
+            Code::ConnectionRequestUnauthenticated,
             format!(
                 "CPE {} answered the Connection Request GET {} with {status} without challenging it",
                 cr.cpe, cr.uri
@@ -442,8 +431,7 @@ fn structure(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         let names: Vec<&str> = m.rpc_names().collect();
         out.push(at(
             Finding::new(
-                "inform-not-first",
-                Severity::Error,
+                Code::InformNotFirst,
                 format!(
                     "the session's first CWMP request is {}, not an Inform",
                     names.join(" + ")
@@ -463,8 +451,7 @@ fn structure(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         .collect();
     if let (Some(&first), Some(&second)) = (informs.first(), informs.get(1)) {
         let mut f = Finding::new(
-            "multiple-informs",
-            Severity::Error,
+            Code::MultipleInforms,
             format!(
                 "{} Informs in one session (the first at frame {})",
                 informs.len(),
@@ -496,8 +483,7 @@ fn structure(v: &SessionView<'_>, out: &mut Vec<Finding>) {
                 .unwrap_or_default();
             out.push(at(
                 Finding::new(
-                    "acs-http-error",
-                    Severity::Error,
+                    Code::AcsHttpError,
                     format!("ACS answered {what} with HTTP {st} {reason}")
                         .trim_end()
                         .to_owned(),
@@ -524,8 +510,7 @@ fn structure(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         if early {
             out.push(at(
                 Finding::new(
-                    "pipelining",
-                    Severity::Warning,
+                    Code::Pipelining,
                     format!(
                         "CPE sent its next POST before the ACS answered the one at frame {}",
                         ra.last_frame.number
@@ -573,8 +558,7 @@ fn hold_and_empty_post(v: &SessionView<'_>, out: &mut Vec<Finding>) {
                 hold_reported = true;
                 out.push(at(
                     Finding::new(
-                        "hold-requests-violated",
-                        Severity::Error,
+                        Code::HoldRequestsViolated,
                         format!("CPE sent {name} while the ACS had set HoldRequests"),
                     ),
                     s,
@@ -588,8 +572,7 @@ fn hold_and_empty_post(v: &SessionView<'_>, out: &mut Vec<Finding>) {
                 after_empty_reported = true;
                 out.push(at(
                     Finding::new(
-                        "request-after-empty-post",
-                        Severity::Warning,
+                        Code::RequestAfterEmptyPost,
                         format!(
                             "CPE sent {name} after its empty POST at frame {}",
                             v.msg(e).map_or(0, |m| m.last_frame.number)
@@ -628,8 +611,7 @@ fn versions(v: &SessionView<'_>, out: &mut Vec<Finding>) {
                 unknown_reported.push(ns);
                 out.push(at(
                     Finding::new(
-                        "cwmp-version-mismatch",
-                        Severity::Warning,
+                        Code::CwmpVersionMismatch,
                         format!("{} used the unknown cwmp namespace {ns}", side(m.from_cpe)),
                     ),
                     s,
@@ -647,8 +629,7 @@ fn versions(v: &SessionView<'_>, out: &mut Vec<Finding>) {
     {
         out.push(at(
             Finding::new(
-                "cwmp-version-mismatch",
-                Severity::Warning,
+                Code::CwmpVersionMismatch,
                 format!("CPE uses {c} but the ACS answers with {a}"),
             ),
             s,
@@ -690,8 +671,7 @@ fn max_envelopes(v: &SessionView<'_>, out: &mut Vec<Finding>) {
             *done = true;
             out.push(at(
                 Finding::new(
-                    "max-envelopes-exceeded",
-                    Severity::Warning,
+                    Code::MaxEnvelopesExceeded,
                     format!(
                         "{} put {count} envelopes in one body but the {receiver}'s MaxEnvelopes is {limit}",
                         side(m.from_cpe)
@@ -760,8 +740,7 @@ fn rpc_pairing(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         for o in waiting {
             out.push(at(
                 Finding::new(
-                    "rpc-unanswered",
-                    Severity::Error,
+                    Code::RpcUnanswered,
                     format!(
                         "{who}'s {} got neither response nor fault before the session ended ({})",
                         o.name,
@@ -801,8 +780,7 @@ fn pair_envelope<'a>(
     if other.is_empty() {
         out.push(at(
             Finding::new(
-                "response-mismatch",
-                Severity::Error,
+                Code::ResponseMismatch,
                 format!(
                     "{} sent {name} but no request was outstanding",
                     side(sender)
@@ -821,8 +799,7 @@ fn pair_envelope<'a>(
     if !matches {
         out.push(at(
             Finding::new(
-                "response-mismatch",
-                Severity::Error,
+                Code::ResponseMismatch,
                 format!(
                     "{} answered {} (frame {}) with {name}",
                     side(sender),
@@ -844,8 +821,7 @@ fn pair_envelope<'a>(
         let got = id.map_or_else(|| "no cwmp:ID".to_owned(), |i| format!("cwmp:ID \"{i}\""));
         out.push(at(
             Finding::new(
-                "cwmp-id-mismatch",
-                Severity::Warning,
+                Code::CwmpIdMismatch,
                 format!(
                     "{name} carries {got} but its request {} had cwmp:ID \"{req_id}\"",
                     request.name
@@ -871,8 +847,7 @@ fn termination(v: &SessionView<'_>, out: &mut Vec<Finding>) {
             {
                 out.push(at(
                     Finding::new(
-                        "empty-response-not-204",
-                        Severity::Info,
+                        Code::EmptyResponseNot204,
                         "ACS ended the session with 200 and an empty body (Amendment 6 wants 204)",
                     ),
                     s,
@@ -889,8 +864,7 @@ fn termination(v: &SessionView<'_>, out: &mut Vec<Finding>) {
             };
             let last = s.messages.len().checked_sub(1);
             let mut f = Finding::new(
-                "session-not-terminated",
-                Severity::Warning,
+                Code::SessionNotTerminated,
                 format!("{how} before the ACS ended the session with an empty HTTP response"),
             );
             if let Some(i) = last {
@@ -928,8 +902,7 @@ fn cookies(v: &SessionView<'_>, out: &mut Vec<Finding>) {
                 reported.push((name, value));
                 out.push(
                     Finding::new(
-                        "cookie-not-returned",
-                        Severity::Warning,
+                        Code::CookieNotReturned,
                         format!(
                             "ACS set cookie {name}={value} (frame {}) but the CPE's next request lacks it",
                             s.messages.get(setter).map_or(0, |m| m.last_frame.number)
@@ -1005,8 +978,7 @@ fn inform_content(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
     for (event, why) in missing {
         out.push(at(
             Finding::new(
-                "event-missing",
-                Severity::Error,
+                Code::EventMissing,
                 format!("Inform events [{}] lack {event}: {why}", codes.join(", ")),
             ),
             s,
@@ -1025,8 +997,7 @@ fn inform_content(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
                 let times = codes.iter().filter(|x| event_number(x) == Some(n)).count();
                 out.push(at(
                     Finding::new(
-                        "event-duplicate",
-                        Severity::Warning,
+                        Code::EventDuplicate,
                         format!("event \"{c}\" appears {times} times in one Inform"),
                     ),
                     s,
@@ -1050,7 +1021,7 @@ fn inform_content(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
     }
     if !problems.is_empty() {
         out.push(at(
-            Finding::new("device-id-invalid", Severity::Warning, problems.join("; ")),
+            Finding::new(Code::DeviceIdInvalid, problems.join("; ")),
             s,
             ii,
         ));
@@ -1072,8 +1043,7 @@ fn inform_content(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
             };
             out.push(at(
                 Finding::new(
-                    "clock-skew",
-                    Severity::Info,
+                    Code::ClockSkew,
                     format!(
                         "Inform CurrentTime {} is {} s {dir} the capture time {}{zone}",
                         text.trim(),
@@ -1091,8 +1061,7 @@ fn inform_content(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
     if let Some(n) = inform.retry_count.filter(|&n| n > 0) {
         out.push(at(
             Finding::new(
-                "retry-count-nonzero",
-                Severity::Info,
+                Code::RetryCountNonzero,
                 format!("Inform RetryCount is {n}: the CPE's earlier sessions failed"),
             ),
             s,
@@ -1115,8 +1084,7 @@ fn timing(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
         if took > th.slow_response {
             out.push(
                 Finding::new(
-                    "slow-response",
-                    Severity::Warning,
+                    Code::SlowResponse,
                     format!(
                         "ACS took {} s to answer the request at frame {} (threshold {} s)",
                         secs(took),
@@ -1144,8 +1112,7 @@ fn timing(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
         if acs_asked && next.conn == resp.conn && took > th.slow_response {
             out.push(
                 Finding::new(
-                    "slow-response",
-                    Severity::Warning,
+                    Code::SlowResponse,
                     format!(
                         "CPE took {} s to answer the ACS's request at frame {} (threshold {} s)",
                         secs(took),
@@ -1197,8 +1164,7 @@ fn timing(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
         };
         out.push(
             Finding::new(
-                "session-timeout",
-                Severity::Error,
+                Code::SessionTimeout,
                 format!(
                     "{} s of silence inside the session, longer than {source}{more}",
                     secs(gap)
@@ -1238,7 +1204,7 @@ fn timing(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
         };
         if let Some(message) = message {
             out.push(
-                Finding::new("connection-request-timing", Severity::Warning, message)
+                Finding::new(Code::ConnectionRequestTiming, message)
                     .frames(cr.final_frame)
                     .frames([inform.last_frame])
                     .at_message(ii),
@@ -1261,8 +1227,7 @@ fn tcp(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
             && session_end.is_none_or(|end| ts < end)
         {
             let mut f = Finding::new(
-                "tcp-reset",
-                Severity::Error,
+                Code::TcpReset,
                 format!(
                     "connection {} ↔ {} was reset inside the CWMP session at {}",
                     c.cpe,
@@ -1289,8 +1254,7 @@ fn tcp(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
             }
             if !parts.is_empty() {
                 let mut f = Finding::new(
-                    "tcp-retransmissions",
-                    Severity::Warning,
+                    Code::TcpRetransmissions,
                     format!(
                         "retransmissions on {} ↔ {}: {} (threshold {:.1} %)",
                         c.cpe,
@@ -1312,6 +1276,7 @@ fn tcp(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::cwmp::{Header, TransferComplete};
+    use crate::findings::Severity;
     use crate::findings::testkit::*;
     use crate::tcp::ConnStats;
 
@@ -1952,7 +1917,7 @@ mod tests {
         let cr = l.s.connection_request.clone().unwrap();
         let f = orphan_connection_request(&cr, &Thresholds::default());
         assert_eq!(
-            (f.code, f.severity),
+            (f.code.id(), f.severity),
             ("connection-request-timing", Severity::Warning)
         );
         assert_eq!(frames(&f), [1000, 1001]);

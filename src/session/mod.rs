@@ -10,8 +10,8 @@ mod tracker;
 
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
+use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
-use crate::findings::Finding;
 use crate::http::auth::{Challenge, Credentials};
 use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, FrameRef, Nanos};

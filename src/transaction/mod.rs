@@ -13,7 +13,7 @@ mod ladder;
 mod rules;
 
 use crate::cwmp::{FaultStruct, Rpc};
-use crate::findings::{self, Finding, Severity, Thresholds};
+use crate::findings::{self, Code, Finding, Thresholds};
 use crate::session::{Completed, ConnRecord, HttpExchange, Session, SessionMessage};
 use crate::tcp::ConnEnd;
 use crate::types::{ConnId, FrameRef, Nanos};
@@ -633,8 +633,7 @@ impl TransactionTracker {
                         });
                     let f = if repeated {
                         Finding::new(
-                            "transfer-complete-repeated",
-                            Severity::Warning,
+                            Code::TransferCompleteRepeated,
                             format!(
                                 "TransferComplete for CommandKey \"{}\" was already reported in an earlier session",
                                 tc.command_key
@@ -642,8 +641,7 @@ impl TransactionTracker {
                         )
                     } else {
                         Finding::new(
-                            "command-key-mismatch",
-                            Severity::Error,
+                            Code::CommandKeyMismatch,
                             format!(
                                 "TransferComplete CommandKey \"{}\" matches no outstanding Download of this CPE",
                                 tc.command_key
@@ -671,8 +669,7 @@ impl TransactionTracker {
                     .iter()
                     .position(|m| m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))));
                 let mut f = Finding::new(
-                    "command-key-mismatch",
-                    Severity::Error,
+                    Code::CommandKeyMismatch,
                     format!(
                         "{code} event CommandKey \"{command_key}\" matches no outstanding Download of this CPE"
                     ),
@@ -733,8 +730,7 @@ impl TransactionTracker {
         let after_update = config_open > 0 || firmware_open || updated.is_some();
         if bootstrap && after_update {
             let f = at(Finding::new(
-                "unexpected-bootstrap",
-                Severity::Error,
+                Code::UnexpectedBootstrap,
                 "0 BOOTSTRAP after an update: the CPE was factory-reset or its ACS URL changed",
             ));
             self.push_to_open_or_session(key, s, f);
@@ -746,8 +742,7 @@ impl TransactionTracker {
             && (config_open > 0 || updated == Some(Kind::ConfigurationUpdate))
         {
             let f = at(Finding::new(
-                "unexpected-reboot",
-                Severity::Warning,
+                Code::UnexpectedReboot,
                 "1 BOOT after a configuration download (no reboot is intended; no M Reboot)",
             ));
             self.push_to_open_or_session(key, s, f);
@@ -805,8 +800,7 @@ impl TransactionTracker {
             o.missing_reported = false;
             o.tx.findings.push(
                 Finding::new(
-                    "rollback-suspected",
-                    Severity::Warning,
+                    Code::RollbackSuspected,
                     format!(
                         "the TRANSFER COMPLETE session s{} got no InformResponse: a Thomson CPE rolls the configuration back",
                         s.number
@@ -846,8 +840,7 @@ impl TransactionTracker {
             o.missing_reported = true;
             o.tx.findings.push(
                 Finding::new(
-                    "transfer-complete-missing",
-                    Severity::Error,
+                    Code::TransferCompleteMissing,
                     format!(
                         "a later Inform (session s{}) lacks 7 TRANSFER COMPLETE while Download \"{}\" awaits its TransferComplete",
                         s.number, o.order.command_key

@@ -4,7 +4,7 @@
 use super::{Kind, OpenTx, Outcome, SECOND, Step};
 use crate::cwmp::{FaultStruct, Rpc, TransferComplete, fault_meaning};
 use crate::findings::datetime::known_nanos;
-use crate::findings::{Finding, Severity, Thresholds};
+use crate::findings::{Code, Finding, Thresholds};
 use crate::http::auth::Credentials;
 use crate::session::{ConnRecord, Session};
 use crate::tcp::ConnEnd;
@@ -66,8 +66,7 @@ pub fn device_changed(o: &mut OpenTx, s: &Session) {
     };
     if before.oui != after.oui || before.serial_number != after.serial_number {
         o.tx.findings.push(Finding::new(
-            "device-id-invalid",
-            Severity::Warning,
+            Code::DeviceIdInvalid,
             format!(
                 "DeviceId changed within the transaction: {}-{} at the Download, {}-{} in session s{}",
                 before.oui, before.serial_number, after.oui, after.serial_number, s.number
@@ -128,8 +127,7 @@ fn apply_answer(o: &mut OpenTx, rpc: &Rpc, frame: FrameRef) {
             o.done = true;
             o.tx.findings.push(
                 Finding::new(
-                    "download-rejected",
-                    Severity::Error,
+                    Code::DownloadRejected,
                     format!(
                         "the CPE rejected Download \"{}\" with fault {}",
                         o.order.command_key,
@@ -152,8 +150,7 @@ pub fn transfer_complete(o: &mut OpenTx, tc: &TransferComplete, frame: Option<Fr
             o.tx.outcome = Outcome::Failed;
             o.tx.findings.push(
                 Finding::new(
-                    "transfer-fault",
-                    Severity::Error,
+                    Code::TransferFault,
                     format!(
                         "TransferComplete for \"{}\" reports {}{}",
                         tc.command_key,
@@ -226,8 +223,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
     if o.tx.download_status == Some(1) && o.fetch.is_empty() && !o.order.upload {
         out.push(
             Finding::new(
-                "file-not-fetched",
-                Severity::Warning,
+                Code::FileNotFetched,
                 format!(
                     "DownloadResponse Status 1 for \"{key}\" but no GET of {} in the capture",
                     o.order.url
@@ -241,8 +237,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             if super::matches_order(&o.order, x) != super::Match::Exact {
                 out.push(
                     Finding::new(
-                        "file-url-mismatch",
-                        Severity::Warning,
+                        Code::FileUrlMismatch,
                         format!(
                             "the CPE fetched {} from {} but the Download URL is {path} on {host}:{port}",
                             super::target_path(&x.request.uri),
@@ -262,8 +257,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         {
             out.push(
                 Finding::new(
-                    "basic-auth-cleartext",
-                    Severity::Error,
+                    Code::BasicAuthCleartext,
                     format!(
                         "{} {} to the file server {} carries Basic credentials on plain HTTP",
                         req.method, req.uri, x.server
@@ -294,8 +288,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         if same_scheme && !stale {
             out.push(
                 Finding::new(
-                    "file-auth-failed",
-                    Severity::Error,
+                    Code::FileAuthFailed,
                     format!(
                         "the file server answered 401 to {} {} with {} credentials",
                         x.request.method,
@@ -327,8 +320,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             .map(|r| r.last_frame);
         out.push(
             Finding::new(
-                "file-credentials-unused",
-                Severity::Error,
+                Code::FileCredentialsUnused,
                 format!(
                     "the file server challenged and the Download carried Username \"{}\", but the CPE never retried with credentials",
                     o.order.username
@@ -354,8 +346,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             .unwrap_or_default();
         out.push(
             Finding::new(
-                "file-http-error",
-                Severity::Error,
+                Code::FileHttpError,
                 format!("file server answered {status} {reason} to GET {uri}").replace("  ", " "),
             )
             .frames(fetch.final_frame),
@@ -370,8 +361,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             cut_short = true;
             out.push(
                 Finding::new(
-                    "file-size-mismatch",
-                    Severity::Error,
+                    Code::FileSizeMismatch,
                     format!(
                         "the file body was cut short: {} bytes received{}",
                         fetch.received.unwrap_or(0),
@@ -388,8 +378,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         {
             out.push(
                 Finding::new(
-                    "file-size-mismatch",
-                    Severity::Error,
+                    Code::FileSizeMismatch,
                     format!(
                         "received {received} bytes but the Download announced FileSize {announced}"
                     ),
@@ -405,8 +394,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         {
             out.push(
                 Finding::new(
-                    "capture-gap",
-                    Severity::Warning,
+                    Code::CaptureGap,
                     format!(
                         "{} bytes of the file server's answer to {} were lost by the capture; the transfer is judged on what was seen",
                         r.gap_bytes, x.request.uri
@@ -425,8 +413,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         match fault.code {
             Some(0) if visibly_failed => out.push(
                 Finding::new(
-                    "transfer-contradicts-capture",
-                    Severity::Warning,
+                    Code::TransferContradictsCapture,
                     format!(
                         "TransferComplete reports success (FaultCode 0) but the fetch visibly failed ({})",
                         match fetch.final_status {
@@ -440,8 +427,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             ),
             Some(code) if code != 0 && !visibly_failed => out.push(
                 Finding::new(
-                    "transfer-contradicts-capture",
-                    Severity::Warning,
+                    Code::TransferContradictsCapture,
                     format!(
                         "TransferComplete reports {} although the capture shows a complete {} of {} bytes",
                         fault_text(fault),
@@ -459,8 +445,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
     }
     if o.tc_times.is_some() && o.tc_session_unanswered {
         out.push(Finding::new(
-            "rollback-suspected",
-            Severity::Warning,
+            Code::RollbackSuspected,
             "the TRANSFER COMPLETE session got no InformResponse: a Thomson CPE rolls the configuration back",
         ));
     }
@@ -478,8 +463,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
                 {
                     out.push(
                         Finding::new(
-                            "version-unchanged",
-                            Severity::Warning,
+                            Code::VersionUnchanged,
                             format!("after FaultCode 0, {name} is still {a}"),
                         )
                         .frames(o.report_inform_frame),
@@ -495,8 +479,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         if c.end == ConnEnd::Reset && !fetch.final_complete {
             out.push(
                 Finding::new(
-                    "tcp-reset",
-                    Severity::Error,
+                    Code::TcpReset,
                     format!(
                         "the file connection {} → {} was reset during the transfer",
                         c.client, c.server
@@ -511,8 +494,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             if data > 0 && (retx as f64) / (data as f64) > th.retransmission_ratio {
                 out.push(
                     Finding::new(
-                        "tcp-retransmissions",
-                        Severity::Warning,
+                        Code::TcpRetransmissions,
                         format!(
                             "{retx} of {data} data segments from the {name} on {} → {} were retransmissions ({:.1} %)",
                             c.client,
@@ -536,9 +518,7 @@ fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Fin
             .iter()
             .find(|st: &&Step| st.step == Some(18))
             .and_then(|st| st.frame);
-    let finding = |msg: String| {
-        Finding::new("transfer-times-inconsistent", Severity::Warning, msg).frames(frame)
-    };
+    let finding = |msg: String| Finding::new(Code::TransferTimesInconsistent, msg).frames(frame);
     match (s, c) {
         (Some(s), Some(c)) if s > c => {
             return vec![finding(format!(
@@ -578,8 +558,7 @@ pub fn at_capture_end(o: &mut OpenTx) {
     if o.tx.download_status == Some(1) && !o.missing_reported {
         o.tx.findings.push(
             Finding::new(
-                "transfer-complete-missing",
-                Severity::Error,
+                Code::TransferCompleteMissing,
                 format!(
                     "Download \"{}\" answered Status 1, but no TransferComplete by the end of the capture",
                     o.order.command_key
@@ -593,8 +572,7 @@ pub fn at_capture_end(o: &mut OpenTx) {
 /// `handshake-failed` for a connection whose SYN was never answered.
 pub fn handshake_failed(c: &ConnRecord, what: &str) -> Finding {
     Finding::new(
-        "handshake-failed",
-        Severity::Error,
+        Code::HandshakeFailed,
         format!(
             "SYN from {} to the {what} {} never answered",
             c.client, c.server
@@ -606,8 +584,7 @@ pub fn handshake_failed(c: &ConnRecord, what: &str) -> Finding {
 /// `tls-opaque` for an encrypted connection.
 pub fn tls_opaque(c: &ConnRecord) -> Finding {
     Finding::new(
-        "tls-opaque",
-        Severity::Info,
+        Code::TlsOpaque,
         format!(
             "encrypted connection {} → {}: only timing and sizes are known",
             c.client, c.server
