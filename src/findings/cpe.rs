@@ -2,8 +2,8 @@
 //! the growing-RetryCount warning of `retry-count-nonzero`. A few numbers are kept per CPE, and
 //! the number of CPEs is capped (the least recently seen is forgotten first).
 
-use super::session::{anchor_to_session, secs};
-use super::{Code, Finding, Severity, Thresholds};
+use super::session::anchor_to_session;
+use super::{Code, Finding, Severity, Thresholds, secs};
 use crate::session::{Session, Termination};
 use crate::types::Nanos;
 use rustc_hash::FxHashMap;

@@ -1,16 +1,36 @@
-//! Findings: every deviation from the expected flow, with the stable codes, severities and
-//! thresholds of the deviation catalogue (deviations.md). Session rules judge one finished
-//! session (and a CPE's sessions over time); transaction rules live with the transactions.
+//! Findings: the stage after `transaction`, and the last of the core. It judges what the
+//! session and transaction stages state (finished sessions, transactions with their notes and
+//! evidence, connections of neither) against the catalogue of `crate::catalogue`, and hands the
+//! printers [`Output`]. The rules are grouped by what they judge:
+//!
+//! - [`session`]: one finished CWMP session on its own, one rule family per file;
+//! - [`cpe`]: a CPE's sessions over time (history kept across sessions);
+//! - [`transfer`]: a transaction (Download/Upload, fetch, TransferComplete);
+//! - [`connection`]: connections and Connection Requests of no session or transaction.
+//!
+//! The vocabulary (`Code`, `Finding`, `Severity`, `Thresholds`) lives in `crate::catalogue`, below
+//! `session` and `transaction`, so those stages can carry findings without depending on the
+//! rules; it is re-exported here.
 
+pub mod connection;
 pub mod cpe;
 pub mod datetime;
+mod judge;
 pub mod session;
 #[cfg(test)]
 mod testkit;
-
-pub use cpe::CpeHistory;
+pub mod transfer;
 
 pub use crate::catalogue::{Code, Finding, Severity, Thresholds};
+pub use cpe::CpeHistory;
+pub use judge::{Judge, Output};
+
+use crate::types::Nanos;
+
+/// Seconds with one decimal, for messages.
+fn secs(n: Nanos) -> String {
+    format!("{:.1}", n as f64 / 1e9)
+}
 
 /// Every session-level finding of a finished session: [`session::check_session`] plus the
 /// CPE-history rules of [`CpeHistory::check`] (which must see every session, in the order they

@@ -6,8 +6,10 @@
 //! finished [`Session`] at a time, handed to a callback as soon as it can no longer change, after
 //! which its state is freed.
 
+mod describe;
 mod tracker;
 
+pub use describe::message_summary;
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
 use crate::catalogue::Finding;

@@ -1,14 +1,17 @@
-//! The transfer findings of the catalogue (deviations.md, "Transfers", and the file-server side
-//! of "Authentication" and "TCP and capture"), judged on one transaction.
+//! Transfer findings: the catalogue's "Transfers" codes and the file-server side of
+//! authentication and TCP, judged on what the transaction stage hands on: its notes (in the
+//! order they were noticed) and the evidence of the whole transfer.
 
-use super::{Kind, OpenTx, Outcome, SECOND, Step};
-use crate::cwmp::{FaultStruct, Rpc, TransferComplete, fault_meaning};
-use crate::findings::datetime::known_nanos;
-use crate::findings::{Code, Finding, Thresholds};
+use super::datetime::known_nanos;
+use super::{Code, Finding, Thresholds, connection};
+use crate::cwmp::{FaultStruct, fault_meaning};
 use crate::http::auth::Credentials;
-use crate::session::{ConnRecord, Session};
 use crate::tcp::ConnEnd;
-use crate::types::{FrameRef, Nanos};
+use crate::transaction::matching::{Match, matches_order, split_url, target_path};
+use crate::transaction::{Evidence, FetchSummary, Kind, Note, Outcome, Transaction};
+use crate::types::Nanos;
+
+const SECOND: Nanos = 1_000_000_000;
 
 /// Tolerance between the times a CPE reports and what the capture shows.
 const TIME_TOLERANCE: Nanos = 2 * SECOND;
@@ -23,224 +26,168 @@ fn fault_text(f: &FaultStruct) -> String {
     }
 }
 
-/// Whether a parameter is one of the version parameters the ladder compares.
-fn version_param(name: &str) -> bool {
-    name.ends_with("DeviceInfo.SoftwareVersion")
-        || (name.contains("DeviceInfo.VendorConfigFile.") && name.ends_with(".Version"))
-}
-
-fn inform_params(s: &Session) -> Vec<(String, String)> {
-    s.inform()
-        .map(|i| {
-            i.parameters
-                .iter()
-                .filter(|p| version_param(&p.name))
-                .map(|p| (p.name.clone(), p.value.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Version parameters as the ordering session's Inform reported them.
-pub fn before_versions(o: &mut OpenTx, s: &Session) {
-    o.tx.versions = inform_params(s)
-        .into_iter()
-        .map(|(name, value)| (name, Some(value), None))
-        .collect();
-}
-
-/// Version parameters as the reporting session's Inform reported them.
-pub fn after_versions(o: &mut OpenTx, s: &Session) {
-    for (name, value) in inform_params(s) {
-        match o.tx.versions.iter_mut().find(|(n, _, _)| *n == name) {
-            Some(entry) => entry.2 = Some(value),
-            None => o.tx.versions.push((name, None, Some(value))),
-        }
-    }
-}
-
-/// `device-id-invalid`: the DeviceId changed between the Download and its report.
-pub fn device_changed(o: &mut OpenTx, s: &Session) {
-    let (Some(before), Some(after)) = (&o.device_at_order, &s.device) else {
-        return;
-    };
-    if before.oui != after.oui || before.serial_number != after.serial_number {
-        o.tx.findings.push(Finding::new(
+/// The finding of one note of the transaction stage.
+pub fn of_note(note: &Note) -> Finding {
+    match note {
+        Note::OrderRejected {
+            command_key,
+            fault,
+            frame,
+        } => Finding::new(
+            Code::DownloadRejected,
+            format!(
+                "the CPE rejected Download \"{command_key}\" with fault {}",
+                fault_text(fault)
+            ),
+        )
+        .frames([*frame]),
+        Note::TransferFault {
+            command_key,
+            fault,
+            frame,
+        } => Finding::new(
+            Code::TransferFault,
+            format!(
+                "TransferComplete for \"{command_key}\" reports {}{}",
+                fault_text(fault),
+                if fault.string.is_empty() {
+                    String::new()
+                } else {
+                    format!(": \"{}\"", fault.string)
+                }
+            ),
+        )
+        .frames(*frame),
+        Note::DeviceChanged {
+            before,
+            after,
+            session,
+        } => Finding::new(
             Code::DeviceIdInvalid,
             format!(
-                "DeviceId changed within the transaction: {}-{} at the Download, {}-{} in session s{}",
-                before.oui, before.serial_number, after.oui, after.serial_number, s.number
+                "DeviceId changed within the transaction: {}-{} at the Download, {}-{} in session s{session}",
+                before.oui, before.serial_number, after.oui, after.serial_number
             ),
-        ));
+        ),
+        Note::BootstrapAfterUpdate { frame, message } => at_inform(
+            Finding::new(
+                Code::UnexpectedBootstrap,
+                "0 BOOTSTRAP after an update: the CPE was factory-reset or its ACS URL changed",
+            ),
+            *frame,
+            *message,
+        ),
+        Note::BootAfterConfiguration { frame, message } => at_inform(
+            Finding::new(
+                Code::UnexpectedReboot,
+                "1 BOOT after a configuration download (no reboot is intended; no M Reboot)",
+            ),
+            *frame,
+            *message,
+        ),
+        Note::ReportUnanswered { session, frame } => Finding::new(
+            Code::RollbackSuspected,
+            format!(
+                "the TRANSFER COMPLETE session s{session} got no InformResponse: a Thomson CPE rolls the configuration back"
+            ),
+        )
+        .frames(*frame),
+        Note::ReportMissing {
+            session,
+            command_key,
+            frame,
+        } => Finding::new(
+            Code::TransferCompleteMissing,
+            format!(
+                "a later Inform (session s{session}) lacks 7 TRANSFER COMPLETE while Download \"{command_key}\" awaits its TransferComplete"
+            ),
+        )
+        .frames(*frame),
+        Note::NoReportAtEnd { command_key, frame } => Finding::new(
+            Code::TransferCompleteMissing,
+            format!(
+                "Download \"{command_key}\" answered Status 1, but no TransferComplete by the end of the capture"
+            ),
+        )
+        .frames(*frame),
+        Note::UnknownReport {
+            command_key,
+            frame,
+            message,
+        } => Finding::new(
+            Code::CommandKeyMismatch,
+            format!(
+                "TransferComplete CommandKey \"{command_key}\" matches no outstanding Download of this CPE"
+            ),
+        )
+        .frames(*frame)
+        .at_message(*message),
+        Note::RepeatedReport {
+            command_key,
+            frame,
+            message,
+        } => Finding::new(
+            Code::TransferCompleteRepeated,
+            format!(
+                "TransferComplete for CommandKey \"{command_key}\" was already reported in an earlier session"
+            ),
+        )
+        .frames(*frame)
+        .at_message(*message),
+        Note::UnknownEventKey {
+            event,
+            command_key,
+            frame,
+            message,
+        } => at_inform(
+            Finding::new(
+                Code::CommandKeyMismatch,
+                format!(
+                    "{event} event CommandKey \"{command_key}\" matches no outstanding Download of this CPE"
+                ),
+            ),
+            *frame,
+            *message,
+        ),
+        Note::FileServerUnreachable(c) => connection::handshake_failed(c, "file server"),
     }
 }
 
-/// The CPE's answer to the Download ordered at message `index`: DownloadResponse (Status 0 or
-/// 1) or a Fault.
-pub fn order_answer(o: &mut OpenTx, s: &Session, index: usize, id: Option<&str>) {
-    let answers = s.messages.iter().skip(index + 1).filter(|m| m.from_cpe);
-    let mut fallback = None;
-    for m in answers {
-        for e in &m.envelopes {
-            let fits = match &e.rpc {
-                Rpc::Fault(_) => true,
-                Rpc::DownloadResponse(_) => !o.order.upload,
-                Rpc::Other { name, .. } => o.order.upload && name == "UploadResponse",
-                _ => false,
-            };
-            if !fits {
-                continue;
-            }
-            if id.is_some() && e.header.id.as_deref() == id {
-                apply_answer(o, &e.rpc, m.last_frame);
-                return;
-            }
-            fallback.get_or_insert((e.rpc.clone(), m.last_frame));
-        }
-    }
-    if let Some((rpc, frame)) = fallback {
-        apply_answer(o, &rpc, frame);
+/// Ties a finding to the session's Inform message, when there is one.
+fn at_inform(f: Finding, frame: Option<crate::types::FrameRef>, message: Option<usize>) -> Finding {
+    match message {
+        Some(i) => f.frames(frame).at_message(i),
+        None => f,
     }
 }
 
-fn apply_answer(o: &mut OpenTx, rpc: &Rpc, frame: FrameRef) {
-    o.answer_frame = Some(frame);
-    match rpc {
-        Rpc::DownloadResponse(d) => {
-            o.tx.download_status = d.status;
-            if d.status == Some(0) {
-                o.tx.outcome = Outcome::Success;
-                o.done = true;
-            }
-        }
-        Rpc::Other { .. } => {
-            let status = rpc.arg("Status").and_then(|v| v.trim().parse().ok());
-            o.tx.download_status = status;
-            if status == Some(0) {
-                o.tx.outcome = Outcome::Success;
-                o.done = true;
-            }
-        }
-        Rpc::Fault(f) => {
-            o.tx.fault = Some(f.cwmp.clone());
-            o.tx.outcome = Outcome::Failed;
-            o.done = true;
-            o.tx.findings.push(
-                Finding::new(
-                    Code::DownloadRejected,
-                    format!(
-                        "the CPE rejected Download \"{}\" with fault {}",
-                        o.order.command_key,
-                        fault_text(&f.cwmp)
-                    ),
-                )
-                .frames([frame]),
-            );
-        }
-        _ => {}
-    }
-}
-
-/// The TransferComplete that reports the transaction.
-pub fn transfer_complete(o: &mut OpenTx, tc: &TransferComplete, frame: Option<FrameRef>) {
-    o.tx.fault = Some(tc.fault.clone());
-    match tc.fault.code {
-        Some(0) => o.tx.outcome = Outcome::Success,
-        _ => {
-            o.tx.outcome = Outcome::Failed;
-            o.tx.findings.push(
-                Finding::new(
-                    Code::TransferFault,
-                    format!(
-                        "TransferComplete for \"{}\" reports {}{}",
-                        tc.command_key,
-                        fault_text(&tc.fault),
-                        if tc.fault.string.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": \"{}\"", tc.fault.string)
-                        }
-                    ),
-                )
-                .frames(frame),
-            );
-        }
-    }
-}
-
-/// What the capture shows of the file transfer.
-struct Fetch {
-    /// The last response that was not a challenge.
-    final_status: Option<u16>,
-    final_frame: Option<FrameRef>,
-    final_complete: bool,
-    received: Option<u64>,
-    first_request_ts: Option<Nanos>,
-    final_end_ts: Option<Nanos>,
-    /// The capture lost bytes of the final answer.
-    lost: bool,
-    /// Hash of the final 2xx body (when no byte of it was lost).
-    hash: Option<u64>,
-}
-
-fn fetch_of(o: &OpenTx) -> Fetch {
-    let mut f = Fetch {
-        final_status: None,
-        final_frame: None,
-        final_complete: false,
-        received: None,
-        first_request_ts: o.fetch.first().map(|x| x.request.ts),
-        final_end_ts: None,
-        lost: false,
-        hash: None,
-    };
-    for x in &o.fetch {
-        if let Some(r) = &x.response
-            && r.status != 401
-        {
-            f.final_status = Some(r.status);
-            f.final_frame = Some(r.last_frame);
-            f.final_complete = r.complete;
-            f.final_end_ts = Some(r.end_ts);
-            f.lost = r.gap_bytes > 0;
-            if (200..300).contains(&r.status) {
-                f.received = Some(r.body_len);
-                f.hash = (r.gap_bytes == 0).then_some(r.body_hash);
-            }
-        }
-    }
-    f
-}
-
-/// Every rule that needs the whole transaction; runs once, when it is handed on.
-pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
-    let fetch = fetch_of(o);
-    o.tx.received_bytes = fetch.received;
-    o.tx.file_hash = fetch.hash;
+/// Every rule that needs the whole transaction, on the evidence handed on with it.
+pub fn judge(tx: &Transaction, ev: &Evidence, th: &Thresholds) -> Vec<Finding> {
+    let fetch = FetchSummary::of(&ev.fetch);
     let mut out: Vec<Finding> = Vec::new();
-    let key = o.order.command_key.clone();
+    let key = ev.order.command_key.clone();
 
-    if o.tx.download_status == Some(1) && o.fetch.is_empty() && !o.order.upload {
+    if tx.download_status == Some(1) && ev.fetch.is_empty() && !ev.order.upload {
         out.push(
             Finding::new(
                 Code::FileNotFetched,
                 format!(
                     "DownloadResponse Status 1 for \"{key}\" but no GET of {} in the capture",
-                    o.order.url
+                    ev.order.url
                 ),
             )
-            .frames(o.answer_frame),
+            .frames(ev.answer_frame),
         );
     }
-    if let Some((host, port, path)) = super::split_url(&o.order.url) {
-        for x in &o.fetch {
-            if super::matches_order(&o.order, x) != super::Match::Exact {
+    if let Some((host, port, path)) = split_url(&ev.order.url) {
+        for x in &ev.fetch {
+            if matches_order(&ev.order, x) != Match::Exact {
                 out.push(
                     Finding::new(
                         Code::FileUrlMismatch,
                         format!(
                             "the CPE fetched {} from {} but the Download URL is {path} on {host}:{port}",
-                            super::target_path(&x.request.uri),
+                            target_path(&x.request.uri),
                             x.server
                         ),
                     )
@@ -250,7 +197,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             }
         }
     }
-    for x in &o.fetch {
+    for x in &ev.fetch {
         let req = &x.request;
         if let Some(Credentials::Basic { .. }) = &req.credentials
             && x.server.port() != 443
@@ -269,7 +216,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         }
     }
     // file-auth-failed: a 401 answered a GET that carried credentials in the challenged scheme.
-    for x in &o.fetch {
+    for x in &ev.fetch {
         let Some(r) = &x.response else { continue };
         let Some(creds) = &x.request.credentials else {
             continue;
@@ -302,18 +249,18 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         }
     }
     // file-credentials-unused: challenged, the Download had a Username, never retried with one.
-    if let Some(pos) = o
+    if let Some(pos) = ev
         .fetch
         .iter()
         .position(|x| x.response.as_ref().is_some_and(|r| r.status == 401))
-        && !o.order.username.is_empty()
-        && !o
+        && !ev.order.username.is_empty()
+        && !ev
             .fetch
             .iter()
             .skip(pos + 1)
             .any(|x| x.request.credentials.is_some())
     {
-        let frame = o
+        let frame = ev
             .fetch
             .get(pos)
             .and_then(|x| x.response.as_ref())
@@ -323,7 +270,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
                 Code::FileCredentialsUnused,
                 format!(
                     "the file server challenged and the Download carried Username \"{}\", but the CPE never retried with credentials",
-                    o.order.username
+                    ev.order.username
                 ),
             )
             .frames(frame),
@@ -332,14 +279,14 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
     if let Some(status) = fetch.final_status
         && (status == 403 || status == 404 || status >= 500)
     {
-        let reason = o
+        let reason = ev
             .fetch
             .iter()
             .rev()
             .find_map(|x| x.response.as_ref().filter(|r| r.status == status))
             .map(|r| r.reason.clone())
             .unwrap_or_default();
-        let uri = o
+        let uri = ev
             .fetch
             .last()
             .map(|x| x.request.uri.clone())
@@ -365,7 +312,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
                     format!(
                         "the file body was cut short: {} bytes received{}",
                         fetch.received.unwrap_or(0),
-                        o.order
+                        ev.order
                             .file_size
                             .map(|n| format!(" of FileSize {n}"))
                             .unwrap_or_default()
@@ -373,7 +320,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
                 )
                 .frames(fetch.final_frame),
             );
-        } else if let (Some(announced), Some(received)) = (o.order.file_size, fetch.received)
+        } else if let (Some(announced), Some(received)) = (ev.order.file_size, fetch.received)
             && announced != received
         {
             out.push(
@@ -388,7 +335,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         }
     }
     // Capture loss inside the file transfer.
-    for x in &o.fetch {
+    for x in &ev.fetch {
         if let Some(r) = &x.response
             && r.gap_bytes > 0
         {
@@ -404,9 +351,9 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             );
         }
     }
-    if let Some(fault) = &o.tx.fault
-        && o.tc_times.is_some()
-        && !o.fetch.is_empty()
+    if let Some(fault) = &tx.fault
+        && ev.tc_times.is_some()
+        && !ev.fetch.is_empty()
         && judged
     {
         let visibly_failed = !ok_fetch || cut_short;
@@ -440,23 +387,23 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             _ => {}
         }
     }
-    if let Some((start, complete)) = o.tc_times.clone() {
-        out.extend(times_rule(o, &start, &complete, &fetch));
+    if let Some((start, complete)) = ev.tc_times.clone() {
+        out.extend(times_rule(tx, ev, &start, &complete, &fetch));
     }
-    if o.tc_times.is_some() && o.tc_session_unanswered {
+    if ev.tc_times.is_some() && ev.tc_session_unanswered {
         out.push(Finding::new(
             Code::RollbackSuspected,
             "the TRANSFER COMPLETE session got no InformResponse: a Thomson CPE rolls the configuration back",
         ));
     }
-    if o.tx.outcome == Outcome::Success && o.tc_times.is_some() {
-        let wanted = match o.tx.kind {
+    if tx.outcome == Outcome::Success && ev.tc_times.is_some() {
+        let wanted = match tx.kind {
             Kind::ConfigurationUpdate => Some("VendorConfigFile"),
             Kind::FirmwareUpgrade => Some("SoftwareVersion"),
             _ => None,
         };
         if let Some(wanted) = wanted {
-            for (name, before, after) in &o.tx.versions {
+            for (name, before, after) in &tx.versions {
                 if name.contains(wanted)
                     && let (Some(b), Some(a)) = (before, after)
                     && a == b
@@ -466,7 +413,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
                             Code::VersionUnchanged,
                             format!("after FaultCode 0, {name} is still {a}"),
                         )
-                        .frames(o.report_inform_frame),
+                        .frames(ev.report_inform_frame),
                     );
                     break;
                 }
@@ -474,7 +421,7 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
         }
     }
     // TCP on the file connections.
-    for (_, record) in &o.conns {
+    for (_, record) in &ev.conns {
         let Some(c) = record else { continue };
         if c.end == ConnEnd::Reset && !fetch.final_complete {
             out.push(
@@ -507,17 +454,19 @@ pub fn transfer(o: &mut OpenTx, th: &Thresholds) {
             }
         }
     }
-    o.tx.findings.extend(out);
+    out
 }
 
-fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Finding> {
-    let success = o.tx.fault.as_ref().is_some_and(|f| f.code == Some(0));
+fn times_rule(
+    tx: &Transaction,
+    ev: &Evidence,
+    start: &str,
+    complete: &str,
+    fetch: &FetchSummary,
+) -> Vec<Finding> {
+    let success = tx.fault.as_ref().is_some_and(|f| f.code == Some(0));
     let (s, c) = (known_nanos(start), known_nanos(complete));
-    let frame =
-        o.tx.steps
-            .iter()
-            .find(|st: &&Step| st.step == Some(18))
-            .and_then(|st| st.frame);
+    let frame = ev.report_frame;
     let finding = |msg: String| Finding::new(Code::TransferTimesInconsistent, msg).frames(frame);
     match (s, c) {
         (Some(s), Some(c)) if s > c => {
@@ -527,7 +476,11 @@ fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Fin
         }
         (Some(s), Some(c)) => {
             // Compare with the fetch, in the CPE's clock.
-            let offset = o.clock_offset.unwrap_or(0);
+            let offset = ev
+                .report_clock
+                .as_ref()
+                .and_then(|(current, ts)| known_nanos(current).map(|c| c - ts))
+                .unwrap_or(0);
             if let (Some(first), Some(end)) = (fetch.first_request_ts, fetch.final_end_ts) {
                 let (first, end) = (first + offset, end + offset);
                 if s > first + TIME_TOLERANCE
@@ -551,44 +504,4 @@ fn times_rule(o: &OpenTx, start: &str, complete: &str, fetch: &Fetch) -> Vec<Fin
         _ => {}
     }
     Vec::new()
-}
-
-/// Findings for a transaction still waiting at the end of the capture.
-pub fn at_capture_end(o: &mut OpenTx) {
-    if o.tx.download_status == Some(1) && !o.missing_reported {
-        o.tx.findings.push(
-            Finding::new(
-                Code::TransferCompleteMissing,
-                format!(
-                    "Download \"{}\" answered Status 1, but no TransferComplete by the end of the capture",
-                    o.order.command_key
-                ),
-            )
-            .frames(o.answer_frame),
-        );
-    }
-}
-
-/// `handshake-failed` for a connection whose SYN was never answered.
-pub fn handshake_failed(c: &ConnRecord, what: &str) -> Finding {
-    Finding::new(
-        Code::HandshakeFailed,
-        format!(
-            "SYN from {} to the {what} {} never answered",
-            c.client, c.server
-        ),
-    )
-    .frames([c.first_frame])
-}
-
-/// `tls-opaque` for an encrypted connection.
-pub fn tls_opaque(c: &ConnRecord) -> Finding {
-    Finding::new(
-        Code::TlsOpaque,
-        format!(
-            "encrypted connection {} → {}: only timing and sizes are known",
-            c.client, c.server
-        ),
-    )
-    .frames([c.first_frame])
 }
