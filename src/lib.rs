@@ -5,8 +5,11 @@
 //!
 //! ```text
 //! capture ─Frame→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpMessage→ cwmp ─Envelope→
-//!   session ─Session/HttpExchange→ transaction ─Session/Transaction/Finding→ report → output
+//!   session ─Completed→ transaction ─Tracked→ findings ─Output→ report → output
 //! ```
+//!
+//! Stages before `findings` record facts (`session::Note`, `transaction::Note`); `findings`
+//! judges them. The finding vocabulary (`catalogue`) sits below every stage.
 //!
 //! Shells around the core read capture files (`capture`) and print text or JSON (`output`).
 

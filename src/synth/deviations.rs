@@ -1,7 +1,7 @@
-//! One generated flow per finding code of the deviation catalogue: the reference flow broken in
-//! exactly one way, with the findings that break must raise (its own code, plus what it
-//! necessarily implies) and where they belong. Also the accepted variants of the reference flow,
-//! which must raise no warning or error.
+//! One generated flow per finding code of the catalogue (`catalogue::Code`): the reference
+//! flow broken in exactly one way, with the findings that break must raise (its own code, plus
+//! what it necessarily implies) and where they belong. Also the accepted variants of the
+//! reference flow, which must raise no warning or error.
 //!
 //! The base of every case is [`base_options`]: the reference ladder with echoed `cwmp:ID`s and
 //! a `204` ending each session, so that a clean run raises nothing at all, not even `info`.
@@ -311,7 +311,7 @@ fn tls_server_flight() -> Vec<u8> {
     out
 }
 
-/// Every catalogue case, in the order of deviations.md.
+/// Every catalogue case, in the order of docs/findings.md.
 pub fn catalogue() -> Vec<Case> {
     use Scope::{Capture, Session, Transaction};
     let base = base_options();

@@ -11,12 +11,13 @@
 //!
 //! - [`model`]: the finished transaction, and the notes and evidence handed on with it;
 //! - [`matching`]: which CPE a session is of, how an exchange fits an order's URL;
-//! - [`tracker`]: the stage itself;
+//! - [`tracker`]: the stage itself, with its bounded memory in `open`;
 //! - `ladder`: step numbers of the reference ladder.
 
 mod ladder;
 pub mod matching;
 pub mod model;
+mod open;
 pub mod tracker;
 
 pub use model::{
