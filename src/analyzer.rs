@@ -8,12 +8,12 @@
 //! give the same outputs in the same order.
 
 use crate::capture::Frame;
-use crate::findings::Thresholds;
+use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
 use crate::report::{CaptureSummary, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
-use crate::transaction::{Output, TransactionTracker};
+use crate::transaction::{Tracked, TransactionTracker};
 use crate::types::{Nanos, format_ts};
 use crate::wire::{Decoded, Decoder};
 use rustc_hash::FxHashSet;
@@ -74,17 +74,20 @@ enum BackEvent {
     Advance(Nanos),
 }
 
-/// The back half: sessions and transactions.
+/// The back half: sessions, transactions, findings.
 struct Back {
     sessions: SessionTracker,
     transactions: TransactionTracker,
+    judge: Judge,
 }
 
 impl Back {
     fn on_http(&mut self, ev: HttpEvent, out: &mut impl FnMut(Output)) {
-        let transactions = &mut self.transactions;
-        self.sessions
-            .push(ev, &mut |item: Completed| transactions.push(item, out));
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
+        self.sessions.push(ev, &mut |item: Completed| {
+            transactions.push(item, &mut judged)
+        });
     }
 
     fn on_event(&mut self, ev: BackEvent, out: &mut impl FnMut(Output)) {
@@ -95,17 +98,20 @@ impl Back {
     }
 
     fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
-        let transactions = &mut self.transactions;
-        self.sessions
-            .advance(now, &mut |item: Completed| transactions.push(item, out));
-        self.transactions.advance(now, out);
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
+        self.sessions.advance(now, &mut |item: Completed| {
+            transactions.push(item, &mut judged)
+        });
+        transactions.advance(now, &mut judged);
     }
 
     fn finish(&mut self, out: &mut impl FnMut(Output)) {
-        let transactions = &mut self.transactions;
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
         self.sessions
-            .finish(&mut |item: Completed| transactions.push(item, out));
-        self.transactions.finish(out);
+            .finish(&mut |item: Completed| transactions.push(item, &mut judged));
+        transactions.finish(&mut judged);
     }
 }
 
@@ -238,7 +244,8 @@ impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
         let back = Back {
             sessions: SessionTracker::new(cfg.session),
-            transactions: TransactionTracker::new(cfg.thresholds),
+            transactions: TransactionTracker::new(),
+            judge: Judge::new(cfg.thresholds),
         };
         Analyzer {
             decoder: Decoder::new(),
@@ -307,7 +314,8 @@ impl Analyzer {
             &mut self.back,
             BackHalf::Inline(Back {
                 sessions: SessionTracker::new(SessionConfig::default()),
-                transactions: TransactionTracker::new(Thresholds::default()),
+                transactions: TransactionTracker::new(),
+                judge: Judge::new(Thresholds::default()),
             }),
         );
         self.back = match back {

@@ -3,6 +3,7 @@
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
+use crate::findings::Output;
 use crate::findings::Thresholds;
 use crate::live::queue::{Overflow, frame_queue};
 use crate::live::{
@@ -11,7 +12,6 @@ use crate::live::{
 use crate::output::Format;
 use crate::output::printer::{Filters, Printer};
 use crate::report::ReportOptions;
-use crate::transaction::Output;
 use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};

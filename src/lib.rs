@@ -5,14 +5,18 @@
 //!
 //! ```text
 //! capture ─Frame→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpMessage→ cwmp ─Envelope→
-//!   session ─Session/HttpExchange→ transaction ─Session/Transaction/Finding→ report → output
+//!   session ─Completed→ transaction ─Tracked→ findings ─Output→ report → output
 //! ```
+//!
+//! Stages before `findings` record facts (`session::Note`, `transaction::Note`); `findings`
+//! judges them. The finding vocabulary (`catalogue`) sits below every stage.
 //!
 //! Shells around the core read capture files (`capture`) and print text or JSON (`output`).
 
 pub mod analyzer;
 pub mod app;
 pub mod capture;
+pub mod catalogue;
 pub mod cwmp;
 pub mod findings;
 pub mod http;

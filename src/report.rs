@@ -4,7 +4,7 @@
 use crate::cwmp::{CwmpNs, Envelope, FaultStruct, Rpc, fault_meaning};
 pub use crate::findings::{Finding, Severity};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
-use crate::session::{MessageKind, Session, SessionMessage};
+use crate::session::{MessageKind, Session, SessionMessage, message_summary};
 use crate::tcp::ConnEnd;
 use crate::transaction::{Outcome, Party, Transaction};
 use crate::types::{FrameRef, Nanos, format_ts};
@@ -552,7 +552,7 @@ impl SessionReport {
 /// A finding as the report shows it.
 pub fn deviation(f: &Finding, opts: &ReportOptions) -> Deviation {
     Deviation {
-        code: f.code,
+        code: f.code.id(),
         severity: f.severity,
         message: f.message.clone(),
         frames: f.frames.iter().map(|fr| opts.frame(*fr)).collect(),
@@ -956,42 +956,4 @@ fn redact_args(args: &[(String, String)], opts: &ReportOptions) -> Vec<(String, 
             (path.clone(), shown)
         })
         .collect()
-}
-
-/// A short description of a message's CWMP content for ladders: RPC names with their key
-/// arguments (events, CommandKey, Status, fault).
-pub fn message_summary(m: &SessionMessage) -> String {
-    let mut parts = Vec::new();
-    for e in &m.envelopes {
-        parts.push(match &e.rpc {
-            Rpc::Inform(i) => {
-                let events: Vec<&str> = i.events.iter().map(|e| e.code.as_str()).collect();
-                format!("Inform {}", events.join(", "))
-            }
-            Rpc::Download(d) => format!("Download {}", d.command_key),
-            Rpc::DownloadResponse(d) => match d.status {
-                Some(s) => format!("DownloadResponse Status {s}"),
-                None => "DownloadResponse".to_owned(),
-            },
-            Rpc::TransferComplete(t) => match t.fault.code {
-                Some(0) | None => format!("TransferComplete {}", t.command_key),
-                Some(code) => format!(
-                    "TransferComplete {} fault {code} {}",
-                    t.command_key,
-                    fault_meaning(code).unwrap_or("")
-                )
-                .trim_end()
-                .to_owned(),
-            },
-            Rpc::Fault(f) => match f.cwmp.code {
-                Some(code) => format!("Fault {code} {}", fault_meaning(code).unwrap_or(""))
-                    .trim_end()
-                    .to_owned(),
-                None => "Fault".to_owned(),
-            },
-            other => other.name().to_owned(),
-        });
-    }
-    parts.retain(|p| !p.is_empty());
-    parts.join(" + ")
 }

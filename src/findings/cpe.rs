@@ -2,8 +2,8 @@
 //! the growing-RetryCount warning of `retry-count-nonzero`. A few numbers are kept per CPE, and
 //! the number of CPEs is capped (the least recently seen is forgotten first).
 
-use super::session::{anchor_to_session, secs};
-use super::{Finding, Severity, Thresholds};
+use super::session::anchor_to_session;
+use super::{Code, Finding, Severity, Thresholds, secs};
 use crate::session::{Session, Termination};
 use crate::types::Nanos;
 use rustc_hash::FxHashMap;
@@ -112,8 +112,7 @@ impl CpeHistory {
             if p.start < current.end && current.start < p.end {
                 out.push(anchor_to_session(
                     Finding::new(
-                        "overlapping-sessions",
-                        Severity::Warning,
+                        Code::OverlappingSessions,
                         format!(
                             "{who} has session {} ({} – {}) open at the same time as session {} ({} – {})",
                             current.number,
@@ -143,13 +142,13 @@ impl CpeHistory {
             {
                 out.push(anchor_to_session(
                     Finding::new(
-                        "retry-count-nonzero",
-                        Severity::Warning,
+                        Code::RetryCountNonzero,
                         format!(
                             "{who}'s RetryCount grew from {before} (session {}) to {n}: its sessions keep failing",
                             prev.number
                         ),
-                    ),
+                    )
+                    .with_severity(Severity::Warning),
                     s,
                 ));
             }
@@ -160,8 +159,7 @@ impl CpeHistory {
                 if gap_s < low || gap_s > high {
                     out.push(anchor_to_session(
                         Finding::new(
-                            "retry-backoff-violation",
-                            Severity::Warning,
+                            Code::RetryBackoffViolation,
                             format!(
                                 "{who} retried {} s after failed session {} with RetryCount {n}; \
                                  the back-off window is [{low:.1}, {high:.1}] s",
@@ -230,137 +228,4 @@ pub fn backoff_window(retry_count: u32, th: &Thresholds) -> (f64, f64) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cwmp::Rpc;
-    use crate::findings::testkit::*;
-
-    /// A session of serial `sn` starting at `start` (normal, or failed), with this RetryCount.
-    fn session(number: u64, sn: &str, start: Nanos, normal: bool, retry: u32) -> Session {
-        let mut l = Ladder::new();
-        l.wait(start - T0).opened(&["2 PERIODIC"]);
-        if normal {
-            l.closed();
-        } else {
-            l.ends_abnormally(Termination::Closed);
-        }
-        if let Rpc::Inform(i) = &mut l.s.messages[0].envelopes[0].rpc {
-            i.device_id.serial_number = sn.to_owned();
-            i.retry_count = Some(retry);
-        }
-        let mut s = l.build();
-        s.number = number;
-        s.start = s.messages[0].ts;
-        if let Some(d) = &mut s.device {
-            d.serial_number = sn.to_owned();
-        }
-        s
-    }
-
-    fn codes_of(f: &[Finding]) -> Vec<(&'static str, Severity)> {
-        f.iter().map(|f| (f.code, f.severity)).collect()
-    }
-
-    #[test]
-    fn overlapping_sessions_of_one_cpe_even_out_of_order() {
-        let th = Thresholds::default();
-        let mut h = CpeHistory::default();
-        // Session 2 (other CPE) overlaps in time but is another device.
-        assert_eq!(h.check(&session(2, "B", T0, true, 0), &th), vec![]);
-        // Session 3 of A finishes first, session 1 of A (started earlier) later: overlap.
-        assert_eq!(
-            h.check(&session(3, "A", T0 + 20 * MS, true, 0), &th),
-            vec![]
-        );
-        let f = h.check(&session(1, "A", T0, true, 0), &th);
-        assert_eq!(codes_of(&f), [("overlapping-sessions", Severity::Warning)]);
-        assert!(f[0].message.contains("CPE A") && f[0].message.contains("session 3"));
-        assert_eq!(f[0].frames, [crate::types::FrameRef::new(0, 2)]);
-        assert_eq!(f[0].message_index, Some(0));
-        // A later session that starts after both ended does not overlap.
-        assert_eq!(h.check(&session(4, "A", T0 + 10 * S, true, 0), &th), vec![]);
-        assert_eq!(h.len(), 2);
-    }
-
-    #[test]
-    fn sessions_without_serial_are_matched_by_ip() {
-        let th = Thresholds::default();
-        let mut h = CpeHistory::default();
-        h.check(&session(1, "", T0, true, 0), &th);
-        let f = h.check(&session(2, "", T0 + 5 * MS, true, 0), &th);
-        assert_eq!(codes_of(&f), [("overlapping-sessions", Severity::Warning)]);
-        assert!(f[0].message.contains("CPE 192.0.2.1"));
-    }
-
-    #[test]
-    fn retry_back_off_window_after_a_failed_session() {
-        let th = Thresholds::default();
-        assert_eq!(backoff_window(1, &th), (5.0, 10.0));
-        assert_eq!(backoff_window(3, &th), (20.0, 40.0));
-        assert_eq!(backoff_window(15, &th), backoff_window(10, &th));
-
-        let failed = session(1, "A", T0, false, 0);
-        let failed_end = failed.end;
-        // RetryCount 1 → wait in [5, 10] s: 2 s is too early.
-        let mut h = CpeHistory::default();
-        h.check(&failed, &th);
-        let f = h.check(&session(2, "A", failed_end + 2 * S - 10 * MS, true, 1), &th);
-        assert_eq!(
-            codes_of(&f),
-            [
-                ("retry-count-nonzero", Severity::Warning),
-                ("retry-backoff-violation", Severity::Warning)
-            ]
-        );
-        assert!(
-            f[1].message.contains("2.0 s") && f[1].message.contains("[5.0, 10.0]"),
-            "{}",
-            f[1].message
-        );
-        assert!(f[0].message.contains("from 0") && f[0].message.contains("to 1"));
-        // 7 s is inside the window.
-        let mut h = CpeHistory::default();
-        h.check(&failed, &th);
-        let f = h.check(&session(2, "A", failed_end + 7 * S - 10 * MS, true, 1), &th);
-        assert_eq!(codes_of(&f), [("retry-count-nonzero", Severity::Warning)]);
-        // After a session that ended normally the gap is not judged, and a steady count
-        // does not grow.
-        let mut h = CpeHistory::default();
-        h.check(&session(1, "A", T0, true, 2), &th);
-        assert_eq!(h.check(&session(2, "A", T0 + S, true, 2), &th), vec![]);
-    }
-
-    #[test]
-    fn growing_retry_count_replaces_the_info() {
-        let th = Thresholds::default();
-        let mut h = CpeHistory::default();
-        let first = session(1, "A", T0, true, 1);
-        let f = crate::findings::check_session_with_history(&first, &mut h, &th);
-        assert_eq!(codes_of(&f), [("retry-count-nonzero", Severity::Info)]);
-        let second = session(2, "A", T0 + 60 * S, true, 2);
-        let f = crate::findings::check_session_with_history(&second, &mut h, &th);
-        assert_eq!(codes_of(&f), [("retry-count-nonzero", Severity::Warning)]);
-    }
-
-    #[test]
-    fn the_number_of_cpes_is_bounded_and_the_least_recent_goes_first() {
-        let th = Thresholds::default();
-        let mut h = CpeHistory::new(3);
-        for (n, sn) in ["A", "B", "C"].iter().enumerate() {
-            h.check(&session(n as u64, sn, T0 + n as i64 * S, true, 0), &th);
-        }
-        // A is used again, then D arrives: B is forgotten.
-        h.check(&session(10, "A", T0 + 10 * S, true, 0), &th);
-        h.check(&session(11, "D", T0 + 11 * S, true, 0), &th);
-        assert_eq!(h.len(), 3);
-        // B overlapping its earlier session is no longer noticed; A's still is.
-        assert_eq!(h.check(&session(12, "B", T0 + S, true, 0), &th), vec![]);
-        let f = h.check(&session(13, "A", T0 + 10 * S, true, 0), &th);
-        assert_eq!(codes_of(&f), [("overlapping-sessions", Severity::Warning)]);
-        for i in 0..1000u64 {
-            h.check(&session(100 + i, &format!("X{i}"), T0, true, 0), &th);
-        }
-        assert_eq!(h.len(), 3);
-        assert!(h.recency.len() <= 64 + 1);
-    }
-}
+mod tests;

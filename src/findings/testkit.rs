@@ -285,14 +285,14 @@ impl Ladder {
 
 /// The codes of some findings, sorted.
 pub fn codes(findings: &[Finding]) -> Vec<&'static str> {
-    let mut c: Vec<_> = findings.iter().map(|f| f.code).collect();
+    let mut c: Vec<_> = findings.iter().map(|f| f.code.id()).collect();
     c.sort_unstable();
     c
 }
 
 /// The only finding with this code.
 pub fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
-    let found: Vec<_> = findings.iter().filter(|f| f.code == code).collect();
+    let found: Vec<_> = findings.iter().filter(|f| f.code.id() == code).collect();
     assert_eq!(found.len(), 1, "{code} in {findings:#?}");
     found[0]
 }

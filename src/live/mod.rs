@@ -14,7 +14,7 @@ pub mod libpcap;
 
 use crate::analyzer::Analyzer;
 use crate::capture::{InputError, InputWarning, MergedReader};
-use crate::transaction::Output;
+use crate::findings::Output;
 use crate::types::Nanos;
 use queue::{BatchReceiver, BatchSender, Disconnected};
 use std::io::{self, Read};

@@ -4,11 +4,11 @@
 //! them); text collects everything for the ladders and tables.
 
 use super::{Format, json, text};
+use crate::findings::Output;
 use crate::report::{
     CaptureSummary, CpeInfo, Deviation, Report, ReportOptions, SessionReport, Summary,
     TransactionReport, deviation,
 };
-use crate::transaction::Output;
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;

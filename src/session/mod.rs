@@ -6,12 +6,14 @@
 //! finished [`Session`] at a time, handed to a callback as soon as it can no longer change, after
 //! which its state is freed.
 
+mod describe;
 mod tracker;
 
+pub use describe::message_summary;
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
+use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
-use crate::findings::Finding;
 use crate::http::auth::{Challenge, Credentials};
 use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, FrameRef, Nanos};

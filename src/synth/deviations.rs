@@ -1,7 +1,7 @@
-//! One generated flow per finding code of the deviation catalogue: the reference flow broken in
-//! exactly one way, with the findings that break must raise (its own code, plus what it
-//! necessarily implies) and where they belong. Also the accepted variants of the reference flow,
-//! which must raise no warning or error.
+//! One generated flow per finding code of the catalogue (`catalogue::Code`): the reference
+//! flow broken in exactly one way, with the findings that break must raise (its own code, plus
+//! what it necessarily implies) and where they belong. Also the accepted variants of the
+//! reference flow, which must raise no warning or error.
 //!
 //! The base of every case is [`base_options`]: the reference ladder with echoed `cwmp:ID`s and
 //! a `204` ending each session, so that a clean run raises nothing at all, not even `info`.
@@ -12,6 +12,7 @@ use super::cwmp::{
 };
 use super::http::{AuthScheme, HttpMessage};
 use super::soap::{self, SoapHeader};
+use crate::catalogue::Code;
 use crate::types::{Dir, Nanos, format_ts};
 use std::net::SocketAddr;
 
@@ -44,12 +45,12 @@ pub struct Case {
     /// cases).
     pub name: &'static str,
     /// The finding code the case is built to raise.
-    pub code: &'static str,
+    pub code: Code,
     /// The connections to render.
     pub flow: Flow,
     /// Every finding the flow must raise, of any severity, and nothing else: the case's own
     /// code and what its break necessarily implies.
-    pub expect: Vec<(&'static str, Scope)>,
+    pub expect: Vec<(Code, Scope)>,
     /// A concrete value the message of the case's finding must name (the status, fault code,
     /// key, seconds injected), when the value is unambiguous.
     pub message_names: Option<&'static str>,
@@ -310,15 +311,15 @@ fn tls_server_flight() -> Vec<u8> {
     out
 }
 
-/// Every catalogue case, in the order of deviations.md.
+/// Every catalogue case, in the order of docs/findings.md.
 pub fn catalogue() -> Vec<Case> {
     use Scope::{Capture, Session, Transaction};
     let base = base_options();
     let mut cases = Vec::new();
     let mut add = |name: &'static str,
-                   code: &'static str,
+                   code: Code,
                    flow: Flow,
-                   expect: Vec<(&'static str, Scope)>,
+                   expect: Vec<(Code, Scope)>,
                    message_names: Option<&'static str>,
                    outcome: Option<&'static str>| {
         cases.push(Case {
@@ -341,17 +342,17 @@ pub fn catalogue() -> Vec<Case> {
     // --- Authentication ---
     add(
         "acs-auth-missing",
-        "acs-auth-missing",
+        Code::AcsAuthMissing,
         quirk(&|o| o.acs_auth = AuthScheme::None),
-        vec![("acs-auth-missing", Session)],
+        vec![(Code::AcsAuthMissing, Session)],
         None,
         Some("success"),
     );
     add(
         "basic-auth-cleartext",
-        "basic-auth-cleartext",
+        Code::BasicAuthCleartext,
         quirk(&|o| o.acs_auth = AuthScheme::Basic),
-        vec![("basic-auth-cleartext", Session)],
+        vec![(Code::BasicAuthCleartext, Session)],
         Some("Basic"),
         Some("success"),
     );
@@ -372,11 +373,11 @@ pub fn catalogue() -> Vec<Case> {
         b.close_session(s);
         add(
             name,
-            "acs-auth-failed",
+            Code::AcsAuthFailed,
             b.finish(),
             vec![
-                ("acs-auth-failed", Session),
-                ("session-not-terminated", Session),
+                (Code::AcsAuthFailed, Session),
+                (Code::SessionNotTerminated, Session),
             ],
             Some("401"),
             None,
@@ -384,50 +385,50 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "auth-stale-nonce",
-        "auth-stale-nonce",
+        Code::AuthStaleNonce,
         quirk(&|o| o.quirks.stale_nonce = true),
-        vec![("auth-stale-nonce", Session)],
+        vec![(Code::AuthStaleNonce, Session)],
         Some("stale"),
         Some("success"),
     );
     add(
         "file-auth-failed",
-        "file-auth-failed",
+        Code::FileAuthFailed,
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::RejectsCredentials;
             o.quirks.transfer_fault =
                 Some((9012, "File transfer server authentication failure".into()));
         }),
         vec![
-            ("file-auth-failed", Transaction),
-            ("transfer-fault", Transaction),
+            (Code::FileAuthFailed, Transaction),
+            (Code::TransferFault, Transaction),
         ],
         Some("401"),
         Some("failed"),
     );
     add(
         "file-credentials-unused",
-        "file-credentials-unused",
+        Code::FileCredentialsUnused,
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::CredentialsUnused;
             o.quirks.transfer_fault =
                 Some((9012, "File transfer server authentication failure".into()));
         }),
         vec![
-            ("file-credentials-unused", Transaction),
-            ("transfer-fault", Transaction),
+            (Code::FileCredentialsUnused, Transaction),
+            (Code::TransferFault, Transaction),
         ],
         Some("fsuser"),
         Some("failed"),
     );
     add(
         "connection-request-unauthenticated",
-        "connection-request-unauthenticated",
+        Code::ConnectionRequestUnauthenticated,
         quirk(&|o| {
             o.connection_request = true;
             o.quirks.connection_request_unchallenged = true;
         }),
-        vec![("connection-request-unauthenticated", Session)],
+        vec![(Code::ConnectionRequestUnauthenticated, Session)],
         Some("204"),
         Some("success"),
     );
@@ -436,7 +437,7 @@ pub fn catalogue() -> Vec<Case> {
     // The CPE reports its TransferComplete before its Inform.
     add(
         "inform-not-first",
-        "inform-not-first",
+        Code::InformNotFirst,
         reference_with_tc_script(&base, |b, s, e| {
             let style = b.opts.soap.clone();
             b.cpe_post(s, Some(&e.tc), None);
@@ -451,14 +452,14 @@ pub fn catalogue() -> Vec<Case> {
             b.cpe_post(s, None, None);
             b.acs_reply(s, 204, None, false);
         }),
-        vec![("inform-not-first", Session)],
+        vec![(Code::InformNotFirst, Session)],
         Some("TransferComplete"),
         Some("success"),
     );
     // After the InformResponse the CPE sends its Inform again (with a new ID).
     add(
         "multiple-informs",
-        "multiple-informs",
+        Code::MultipleInforms,
         reference_with_tc_script(&base, |b, s, e| {
             let style = b.opts.soap.clone();
             b.authenticated_inform(s, &e.inform);
@@ -477,7 +478,7 @@ pub fn catalogue() -> Vec<Case> {
             b.acs_reply(s, 200, Some(&ir), false);
             tc_rest(b, s, &e);
         }),
-        vec![("multiple-informs", Session)],
+        vec![(Code::MultipleInforms, Session)],
         None,
         Some("success"),
     );
@@ -496,11 +497,11 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "acs-http-error",
-        "acs-http-error",
+        Code::AcsHttpError,
         flow,
         vec![
-            ("acs-http-error", Session),
-            ("session-not-terminated", Session),
+            (Code::AcsHttpError, Session),
+            (Code::SessionNotTerminated, Session),
         ],
         Some("500"),
         Some("success"),
@@ -514,41 +515,41 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "cwmp-id-mismatch",
-        "cwmp-id-mismatch",
+        Code::CwmpIdMismatch,
         flow,
-        vec![("cwmp-id-mismatch", Session)],
+        vec![(Code::CwmpIdMismatch, Session)],
         Some("ffff"),
         Some("success"),
     );
     add(
         "cwmp-version-mismatch",
-        "cwmp-version-mismatch",
+        Code::CwmpVersionMismatch,
         quirk(&|o| o.quirks.acs_cwmp_ns = Some("urn:dslforum-org:cwmp-1-2".into())),
-        vec![("cwmp-version-mismatch", Session)],
+        vec![(Code::CwmpVersionMismatch, Session)],
         Some("cwmp-1-2"),
         Some("success"),
     );
     add(
         "hold-requests-violated",
-        "hold-requests-violated",
+        Code::HoldRequestsViolated,
         quirk(&|o| o.quirks.hold_requests_ignored = true),
-        vec![("hold-requests-violated", Session)],
+        vec![(Code::HoldRequestsViolated, Session)],
         Some("TransferComplete"),
         Some("success"),
     );
     add(
         "request-after-empty-post",
-        "request-after-empty-post",
+        Code::RequestAfterEmptyPost,
         quirk(&|o| o.quirks.request_after_empty_post = true),
-        vec![("request-after-empty-post", Session)],
+        vec![(Code::RequestAfterEmptyPost, Session)],
         Some("TransferComplete"),
         Some("success"),
     );
     add(
         "max-envelopes-exceeded",
-        "max-envelopes-exceeded",
+        Code::MaxEnvelopesExceeded,
         quirk(&|o| o.quirks.inform_max_envelopes = Some(1)),
-        vec![("max-envelopes-exceeded", Session)],
+        vec![(Code::MaxEnvelopesExceeded, Session)],
         None,
         Some("success"),
     );
@@ -560,9 +561,9 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "rpc-unanswered",
-        "rpc-unanswered",
+        Code::RpcUnanswered,
         flow,
-        vec![("rpc-unanswered", Session)],
+        vec![(Code::RpcUnanswered, Session)],
         Some("Download"),
         Some("incomplete"),
     );
@@ -576,9 +577,9 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "response-mismatch",
-        "response-mismatch",
+        Code::ResponseMismatch,
         flow,
-        vec![("response-mismatch", Session)],
+        vec![(Code::ResponseMismatch, Session)],
         Some("UploadResponse"),
         Some("incomplete"),
     );
@@ -592,36 +593,36 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "session-not-terminated",
-        "session-not-terminated",
+        Code::SessionNotTerminated,
         flow,
-        vec![("session-not-terminated", Session)],
+        vec![(Code::SessionNotTerminated, Session)],
         None,
         Some("success"),
     );
     add(
         "empty-response-not-204",
-        "empty-response-not-204",
+        Code::EmptyResponseNot204,
         quirk(&|o| o.empty_response_status = 200),
-        vec![("empty-response-not-204", Session)],
+        vec![(Code::EmptyResponseNot204, Session)],
         Some("200"),
         Some("success"),
     );
     add(
         "pipelining",
-        "pipelining",
+        Code::Pipelining,
         quirk(&|o| o.quirks.pipelined_empty_post = true),
-        vec![("pipelining", Session)],
+        vec![(Code::Pipelining, Session)],
         None,
         Some("success"),
     );
     add(
         "cookie-not-returned",
-        "cookie-not-returned",
+        Code::CookieNotReturned,
         quirk(&|o| {
             o.quirks.acs_sets_cookie = true;
             o.quirks.cookie_not_returned = true;
         }),
-        vec![("cookie-not-returned", Session)],
+        vec![(Code::CookieNotReturned, Session)],
         None,
         Some("success"),
     );
@@ -637,9 +638,9 @@ pub fn catalogue() -> Vec<Case> {
     };
     add(
         "overlapping-sessions",
-        "overlapping-sessions",
+        Code::OverlappingSessions,
         flow,
-        vec![("overlapping-sessions", Session)],
+        vec![(Code::OverlappingSessions, Session)],
         None,
         Some("success"),
     );
@@ -657,9 +658,12 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "malformed-message",
-        "malformed-message",
+        Code::MalformedMessage,
         flow,
-        vec![("malformed-message", Session), ("rpc-unanswered", Session)],
+        vec![
+            (Code::MalformedMessage, Session),
+            (Code::RpcUnanswered, Session),
+        ],
         None,
         Some("success"),
     );
@@ -681,17 +685,17 @@ pub fn catalogue() -> Vec<Case> {
     };
     add(
         "event-missing",
-        "event-missing",
+        Code::EventMissing,
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&["7 TRANSFER COMPLETE", "4 VALUE CHANGE"])
         }),
-        vec![("event-missing", Session)],
+        vec![(Code::EventMissing, Session)],
         Some("M Download"),
         Some("success"),
     );
     add(
         "event-duplicate",
-        "event-duplicate",
+        Code::EventDuplicate,
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&[
                 "7 TRANSFER COMPLETE",
@@ -700,23 +704,23 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![("event-duplicate", Session)],
+        vec![(Code::EventDuplicate, Session)],
         Some("4 VALUE CHANGE"),
         Some("success"),
     );
     add(
         "device-id-invalid",
-        "device-id-invalid",
+        Code::DeviceIdInvalid,
         quirk(&|o| o.device.oui = "00147G".into()),
-        vec![("device-id-invalid", Session)],
+        vec![(Code::DeviceIdInvalid, Session)],
         Some("00147G"),
         Some("success"),
     );
     add(
         "clock-skew",
-        "clock-skew",
+        Code::ClockSkew,
         quirk(&|o| o.quirks.clock_offset = 3600 * SECOND),
-        vec![("clock-skew", Session)],
+        vec![(Code::ClockSkew, Session)],
         Some("3600"),
         Some("success"),
     );
@@ -734,9 +738,9 @@ pub fn catalogue() -> Vec<Case> {
     };
     add(
         "retry-count-nonzero",
-        "retry-count-nonzero",
+        Code::RetryCountNonzero,
         flow,
-        vec![("retry-count-nonzero", Session)],
+        vec![(Code::RetryCountNonzero, Session)],
         Some("3"),
         Some("success"),
     );
@@ -762,13 +766,13 @@ pub fn catalogue() -> Vec<Case> {
     };
     add(
         "retry-backoff-violation",
-        "retry-backoff-violation",
+        Code::RetryBackoffViolation,
         flow,
         vec![
-            ("retry-backoff-violation", Session),
-            ("retry-count-nonzero", Session),
-            ("acs-http-error", Session),
-            ("session-not-terminated", Session),
+            (Code::RetryBackoffViolation, Session),
+            (Code::RetryCountNonzero, Session),
+            (Code::AcsHttpError, Session),
+            (Code::SessionNotTerminated, Session),
         ],
         Some("1.5"),
         Some("success"),
@@ -785,9 +789,9 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "slow-response",
-        "slow-response",
+        Code::SlowResponse,
         flow,
-        vec![("slow-response", Session)],
+        vec![(Code::SlowResponse, Session)],
         Some("7.3"),
         Some("success"),
     );
@@ -803,15 +807,15 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "session-timeout",
-        "session-timeout",
+        Code::SessionTimeout,
         flow,
-        vec![("session-timeout", Session)],
+        vec![(Code::SessionTimeout, Session)],
         Some("40"),
         Some("success"),
     );
     add(
         "connection-request-timing",
-        "connection-request-timing",
+        Code::ConnectionRequestTiming,
         quirk(&|o| {
             o.connection_request = true;
             o.timing = Timing {
@@ -819,7 +823,7 @@ pub fn catalogue() -> Vec<Case> {
                 ..o.timing
             };
         }),
-        vec![("connection-request-timing", Session)],
+        vec![(Code::ConnectionRequestTiming, Session)],
         Some("45"),
         Some("success"),
     );
@@ -846,9 +850,9 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "download-rejected",
-        "download-rejected",
+        Code::DownloadRejected,
         flow,
-        vec![("download-rejected", Transaction)],
+        vec![(Code::DownloadRejected, Transaction)],
         Some("9001"),
         Some("failed"),
     );
@@ -857,39 +861,39 @@ pub fn catalogue() -> Vec<Case> {
     flow.connections.retain(|c| c.server != file_server);
     add(
         "file-not-fetched",
-        "file-not-fetched",
+        Code::FileNotFetched,
         flow,
-        vec![("file-not-fetched", Transaction)],
+        vec![(Code::FileNotFetched, Transaction)],
         Some("/configs/CP0000000001.cfg"),
         Some("success"),
     );
     add(
         "file-url-mismatch",
-        "file-url-mismatch",
+        Code::FileUrlMismatch,
         quirk(&|o| o.quirks.fetch_path = Some("/cfg/CP0000000001.cfg".into())),
-        vec![("file-url-mismatch", Transaction)],
+        vec![(Code::FileUrlMismatch, Transaction)],
         Some("/cfg/CP0000000001.cfg"),
         Some("success"),
     );
     add(
         "file-http-error",
-        "file-http-error",
+        Code::FileHttpError,
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::Status(404);
             o.quirks.transfer_fault = Some((9016, "Unable to access file".into()));
         }),
         vec![
-            ("file-http-error", Transaction),
-            ("transfer-fault", Transaction),
+            (Code::FileHttpError, Transaction),
+            (Code::TransferFault, Transaction),
         ],
         Some("404"),
         Some("failed"),
     );
     add(
         "file-size-mismatch",
-        "file-size-mismatch",
+        Code::FileSizeMismatch,
         quirk(&|o| o.quirks.announced_file_size = Some(2048)),
-        vec![("file-size-mismatch", Transaction)],
+        vec![(Code::FileSizeMismatch, Transaction)],
         Some("2048"),
         Some("success"),
     );
@@ -899,44 +903,44 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "transfer-complete-missing",
-        "transfer-complete-missing",
+        Code::TransferCompleteMissing,
         flow,
-        vec![("transfer-complete-missing", Transaction)],
+        vec![(Code::TransferCompleteMissing, Transaction)],
         Some("cfgupd-0001"),
         Some("incomplete"),
     );
     add(
         "command-key-mismatch",
-        "command-key-mismatch",
+        Code::CommandKeyMismatch,
         quirk(&|o| o.quirks.transfer_complete_key = Some("cfgupd-0002".into())),
         vec![
-            ("command-key-mismatch", Session),
-            ("transfer-complete-missing", Transaction),
+            (Code::CommandKeyMismatch, Session),
+            (Code::TransferCompleteMissing, Transaction),
         ],
         Some("cfgupd-0002"),
         Some("incomplete"),
     );
     add(
         "transfer-fault",
-        "transfer-fault",
+        Code::TransferFault,
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::Status(403);
             o.quirks.transfer_fault = Some((9016, "Unable to access file".into()));
         }),
         vec![
-            ("transfer-fault", Transaction),
-            ("file-http-error", Transaction),
+            (Code::TransferFault, Transaction),
+            (Code::FileHttpError, Transaction),
         ],
         Some("9016"),
         Some("failed"),
     );
     add(
         "transfer-contradicts-capture",
-        "transfer-contradicts-capture",
+        Code::TransferContradictsCapture,
         quirk(&|o| o.quirks.file_server_reply = FileServerReply::Status(404)),
         vec![
-            ("transfer-contradicts-capture", Transaction),
-            ("file-http-error", Transaction),
+            (Code::TransferContradictsCapture, Transaction),
+            (Code::FileHttpError, Transaction),
         ],
         Some("404"),
         None,
@@ -952,9 +956,9 @@ pub fn catalogue() -> Vec<Case> {
     );
     add(
         "transfer-times-inconsistent",
-        "transfer-times-inconsistent",
+        Code::TransferTimesInconsistent,
         flow,
-        vec![("transfer-times-inconsistent", Transaction)],
+        vec![(Code::TransferTimesInconsistent, Transaction)],
         None,
         Some("success"),
     );
@@ -982,15 +986,15 @@ pub fn catalogue() -> Vec<Case> {
     );
     add(
         "transfer-complete-repeated",
-        "transfer-complete-repeated",
+        Code::TransferCompleteRepeated,
         flow,
-        vec![("transfer-complete-repeated", Session)],
+        vec![(Code::TransferCompleteRepeated, Session)],
         Some("cfgupd-0001"),
         Some("success"),
     );
     add(
         "unexpected-reboot",
-        "unexpected-reboot",
+        Code::UnexpectedReboot,
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&[
                 "1 BOOT",
@@ -999,13 +1003,13 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![("unexpected-reboot", Transaction)],
+        vec![(Code::UnexpectedReboot, Transaction)],
         Some("1 BOOT"),
         Some("success"),
     );
     add(
         "unexpected-bootstrap",
-        "unexpected-bootstrap",
+        Code::UnexpectedBootstrap,
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&[
                 "0 BOOTSTRAP",
@@ -1014,15 +1018,15 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![("unexpected-bootstrap", Transaction)],
+        vec![(Code::UnexpectedBootstrap, Transaction)],
         Some("0 BOOTSTRAP"),
         Some("success"),
     );
     add(
         "version-unchanged",
-        "version-unchanged",
+        Code::VersionUnchanged,
         quirk(&|o| o.config_version = ("1.1.0".into(), "1.1.0".into())),
-        vec![("version-unchanged", Transaction)],
+        vec![(Code::VersionUnchanged, Transaction)],
         Some("1.1.0"),
         Some("success"),
     );
@@ -1030,17 +1034,17 @@ pub fn catalogue() -> Vec<Case> {
     // without an InformResponse: the CPE cannot send its TransferComplete.
     add(
         "rollback-suspected",
-        "rollback-suspected",
+        Code::RollbackSuspected,
         reference_with_tc_script(&base, |b, s, e| {
             b.authenticated_inform(s, &e.inform);
             b.acs_reply(s, 204, None, false);
         }),
         vec![
-            ("rollback-suspected", Transaction),
-            ("transfer-complete-missing", Transaction),
-            ("rpc-unanswered", Session),
+            (Code::RollbackSuspected, Transaction),
+            (Code::TransferCompleteMissing, Transaction),
+            (Code::RpcUnanswered, Session),
             // The empty response answers a request, not the CPE's empty POST or last response.
-            ("session-not-terminated", Session),
+            (Code::SessionNotTerminated, Session),
         ],
         None,
         Some("incomplete"),
@@ -1055,9 +1059,12 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "tcp-reset",
-        "tcp-reset",
+        Code::TcpReset,
         flow,
-        vec![("tcp-reset", Session), ("session-not-terminated", Session)],
+        vec![
+            (Code::TcpReset, Session),
+            (Code::SessionNotTerminated, Session),
+        ],
         None,
         Some("success"),
     );
@@ -1077,9 +1084,9 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "tcp-retransmissions",
-        "tcp-retransmissions",
+        Code::TcpRetransmissions,
         flow,
-        vec![("tcp-retransmissions", Session)],
+        vec![(Code::TcpRetransmissions, Session)],
         Some("%"),
         Some("success"),
     );
@@ -1104,9 +1111,9 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "capture-gap",
-        "capture-gap",
+        Code::CaptureGap,
         flow,
-        vec![("capture-gap", Transaction)],
+        vec![(Code::CaptureGap, Transaction)],
         None,
         Some("success"),
     );
@@ -1124,9 +1131,9 @@ pub fn catalogue() -> Vec<Case> {
     );
     add(
         "handshake-failed",
-        "handshake-failed",
+        Code::HandshakeFailed,
         flow,
-        vec![("handshake-failed", Capture)],
+        vec![(Code::HandshakeFailed, Capture)],
         Some("7547"),
         Some("success"),
     );
@@ -1146,9 +1153,9 @@ pub fn catalogue() -> Vec<Case> {
     );
     add(
         "tls-opaque",
-        "tls-opaque",
+        Code::TlsOpaque,
         flow,
-        vec![("tls-opaque", Capture)],
+        vec![(Code::TlsOpaque, Capture)],
         Some("443"),
         Some("success"),
     );

@@ -1,9 +1,10 @@
 //! Numbering messages against the reference ladder of flow.md: steps 2–8 for the session that
 //! carries the Download, 9–12 for the file fetch, 14–22 for the session that reports it.
 
-use super::{OpenTx, Party, Step};
+use super::{Party, Step};
 use crate::cwmp::Rpc;
 use crate::http::auth::{Challenge, Credentials};
+use crate::session::HttpExchange;
 use crate::session::{Session, SessionMessage};
 use crate::tcp::ConnEnd;
 
@@ -200,7 +201,7 @@ fn auth_suffix(c: &Option<Credentials>) -> String {
 
 /// A short description of a session message for transaction steps.
 pub fn describe_message(m: &SessionMessage) -> String {
-    let summary = crate::report::message_summary(m);
+    let summary = crate::session::message_summary(m);
     match (&m.http.method, m.http.status) {
         (Some(method), _) => {
             let body = if summary.is_empty() {
@@ -235,12 +236,11 @@ pub fn describe_message(m: &SessionMessage) -> String {
 }
 
 /// Rebuilds the fetch steps (9–12) of a transaction from its file exchanges.
-pub fn label_fetch(o: &mut OpenTx) {
-    o.tx.steps
-        .retain(|s| s.from != Party::FileServer && s.to != Party::FileServer);
+pub fn label_fetch(steps: &mut Vec<Step>, fetch: &[HttpExchange]) {
+    steps.retain(|s| s.from != Party::FileServer && s.to != Party::FileServer);
     let mut challenged = false;
     let mut first = true;
-    for x in &o.fetch {
+    for x in fetch {
         let req = &x.request;
         let step = if first {
             Some(9)
@@ -250,7 +250,7 @@ pub fn label_fetch(o: &mut OpenTx) {
             None
         };
         first = false;
-        o.tx.steps.push(Step {
+        steps.push(Step {
             step,
             what: format!(
                 "{} {}{}",
@@ -286,7 +286,7 @@ pub fn label_fetch(o: &mut OpenTx) {
                     format!("{} {} · {size}", resp.status, resp.reason).replace("  ", " "),
                 )
             };
-            o.tx.steps.push(Step {
+            steps.push(Step {
                 step,
                 what,
                 from: Party::FileServer,

@@ -1,4 +1,5 @@
-//! The deviation catalogue (deviations.md) held against the analyzer: every finding code has a
+//! The finding catalogue (`catalogue::Code`, documented in docs/findings.md) held against the
+//! analyzer: every finding code has a
 //! generated flow that breaks the reference flow in exactly one way, and the analyzer must
 //! report that code, in the right place (session, transaction or the capture), with frames and
 //! a message naming the injected value, and nothing else beyond what the break implies. The
@@ -7,6 +8,7 @@
 
 use crate::common;
 use common::*;
+use cwmpscope::catalogue::Code;
 use cwmpscope::synth::conversation::{Profile, Segmentation};
 use cwmpscope::synth::cwmp::Flow;
 use cwmpscope::synth::deviations::{Case, Scope, catalogue, clean_variants};
@@ -15,41 +17,28 @@ use cwmpscope::synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Codes and severities of the catalogue, read from its documentation (`docs/findings.md`):
-/// each code appears as `` `code` (severity`` in a heading or sentence, or as a table row
-/// `` | `code` | severity | ``. The first mention of a code counts.
-fn spec_codes() -> Vec<(String, String)> {
+/// Codes and severities of the catalogue, as the analyzer defines them.
+fn catalogue_codes() -> Vec<(String, String)> {
+    Code::ALL
+        .iter()
+        .map(|c| (c.id().to_owned(), c.severity().as_str().to_owned()))
+        .collect()
+}
+
+/// Codes and severities documented in docs/findings.md: every `### \`code\` (severity…)`
+/// heading.
+fn documented_codes() -> Vec<(String, String)> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md");
-    let text = std::fs::read_to_string(path).expect("the findings catalogue is readable");
-    let mut codes: Vec<(String, String)> = Vec::new();
-    let parts: Vec<&str> = text.split('`').collect();
-    for (i, code) in parts.iter().enumerate().skip(1).step_by(2) {
-        let is_code = !code.is_empty()
-            && code
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        let Some(after) = parts.get(i + 1) else {
-            continue;
-        };
-        let after = after.trim_start();
-        let severity = after
-            .strip_prefix('(')
-            .or_else(|| after.strip_prefix('|'))
-            .map(|rest| {
-                rest.trim_start()
-                    .split(|c: char| !c.is_ascii_alphabetic())
-                    .next()
-                    .unwrap_or_default()
-            });
-        if let Some(severity) = severity
-            && is_code
-            && ["error", "warning", "info"].contains(&severity)
-            && !codes.iter().any(|(c, _)| c == code)
-        {
-            codes.push(((*code).to_owned(), severity.to_owned()));
-        }
-    }
-    codes
+    let text = std::fs::read_to_string(path).expect("docs/findings.md is readable");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("### `")?;
+            let (code, rest) = rest.split_once('`')?;
+            let severity = rest.trim_start().strip_prefix('(')?;
+            let end = severity.find(|c: char| !c.is_ascii_alphabetic())?;
+            Some((code.to_owned(), severity[..end].to_owned()))
+        })
+        .collect()
 }
 
 fn severity_of(codes: &[(String, String)], code: &str) -> Option<String> {
@@ -176,7 +165,7 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
     let want: BTreeSet<(String, Scope)> = case
         .expect
         .iter()
-        .map(|(c, s)| ((*c).to_owned(), *s))
+        .map(|(c, s)| (c.id().to_owned(), *s))
         .collect();
     if got != want {
         let missing: Vec<String> = want
@@ -205,7 +194,7 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
             ));
         }
     }
-    let own: Vec<&Found> = found.iter().filter(|f| f.code == case.code).collect();
+    let own: Vec<&Found> = found.iter().filter(|f| f.code == case.code.id()).collect();
     for f in &own {
         if f.frames == 0 {
             problems.push(format!("{} names no frame", f.code));
@@ -238,34 +227,46 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
 
 #[test]
 fn every_catalogue_code_has_a_case() {
-    let codes = spec_codes();
-    assert!(codes.len() >= 50, "catalogue parsed: {codes:?}");
+    let codes = catalogue_codes();
+    assert!(codes.len() >= 50, "catalogue: {codes:?}");
     let cases = catalogue();
-    for (code, _) in &codes {
+    for code in Code::ALL {
         assert!(
-            cases.iter().any(|c| c.code == code),
+            cases.iter().any(|c| c.code == *code),
             "no generated case for {code}"
         );
     }
-    for case in &cases {
-        assert!(
-            codes.iter().any(|(c, _)| c == case.code),
-            "{} is not a catalogue code",
-            case.code
+}
+
+#[test]
+fn the_documentation_lists_exactly_the_catalogue() {
+    let documented = documented_codes();
+    let mut ids: Vec<&str> = documented.iter().map(|(c, _)| c.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        documented.len(),
+        "a code documented twice: {documented:?}"
+    );
+    for (code, severity) in catalogue_codes() {
+        assert_eq!(
+            severity_of(&documented, &code).as_deref(),
+            Some(severity.as_str()),
+            "docs/findings.md on {code}"
         );
-        for (code, _) in &case.expect {
-            assert!(
-                codes.iter().any(|(c, _)| c == code),
-                "{}: {code} is not a catalogue code",
-                case.name
-            );
-        }
+    }
+    for (code, _) in &documented {
+        assert!(
+            Code::ALL.iter().any(|c| c.id() == code),
+            "docs/findings.md documents {code}, which is no catalogue code"
+        );
     }
 }
 
 #[test]
 fn each_case_raises_its_findings_and_nothing_else() {
-    let codes = spec_codes();
+    let codes = catalogue_codes();
     let mut failures = Vec::new();
     let mut passed = Vec::new();
     for (index, case) in catalogue().iter().enumerate() {

@@ -1,0 +1,91 @@
+//! Matching what the capture shows to the transfers the ACS ordered: which CPE a session is of,
+//! and how well an HTTP exchange fits an order's URL.
+
+use super::Order;
+use crate::session::{HttpExchange, Session};
+
+/// The key a CPE is known by: its serial number, else its IP.
+pub fn cpe_key(s: &Session) -> String {
+    match s.serial() {
+        Some(serial) if !serial.is_empty() => serial.to_owned(),
+        _ => s.cpe_ip.to_string(),
+    }
+}
+
+/// Splits `http://host[:port]/path` into (host, port, path).
+pub fn split_url(url: &str) -> Option<(String, u16, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        "ftp" => 21,
+        _ => 0,
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+            Ok(port) => (h, port),
+            Err(_) => (authority, default_port),
+        },
+        _ => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Some((host.to_ascii_lowercase(), port, path.to_owned()))
+}
+
+/// The path part of a request target (absolute-form targets reduced to their path).
+pub fn target_path(uri: &str) -> String {
+    match split_url(uri) {
+        Some((_, _, path)) => path,
+        None => uri.to_owned(),
+    }
+}
+
+/// How well an exchange fits an order's URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// Same host, port and path.
+    Exact,
+    /// Same kind of request to another place (a wrong URL is still this transfer's fetch).
+    Loose,
+    No,
+}
+
+/// How well exchange `x` fits `order`.
+pub fn matches_order(order: &Order, x: &HttpExchange) -> Match {
+    let method_ok = if order.upload {
+        matches!(x.request.method.as_str(), "PUT" | "POST")
+    } else {
+        x.request.method == "GET"
+    };
+    if !method_ok {
+        return Match::No;
+    }
+    let Some((host, port, path)) = split_url(&order.url) else {
+        return Match::No;
+    };
+    let same_path = target_path(&x.request.uri) == path;
+    let host_header = x.request.host.as_deref().map(|h| {
+        h.rsplit_once(':')
+            .map_or(h, |(h, _)| h)
+            .to_ascii_lowercase()
+    });
+    let same_host = x.server.ip().to_string() == host || host_header.as_deref() == Some(&host);
+    let same_port = x.server.port() == port;
+    if same_path && same_host && same_port {
+        Match::Exact
+    } else if x.server.port() == 7547 || x.request.body_len > 0 && !order.upload {
+        Match::No
+    } else {
+        Match::Loose
+    }
+}
+
+/// Ports a CWMP or file-server connection uses (7547 and the web ports).
+pub fn is_service_port(port: u16) -> bool {
+    matches!(port, 7547 | 7548 | 80 | 8080 | 443 | 8443 | 7557)
+}
