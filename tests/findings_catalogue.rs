@@ -7,11 +7,11 @@
 
 mod common;
 use common::*;
-use cwmpscope::synth::conversation::{Profile, Segmentation};
-use cwmpscope::synth::cwmp::Flow;
-use cwmpscope::synth::deviations::{Case, Scope, catalogue, clean_variants};
-use cwmpscope::synth::packet::{LinkEncap, VlanTags};
-use cwmpscope::synth::writer::OutputOptions;
+use cwmpscope_synth::conversation::{Profile, Segmentation};
+use cwmpscope_synth::cwmp::Flow;
+use cwmpscope_synth::deviations::{Case, Scope, catalogue, clean_variants};
+use cwmpscope_synth::packet::{LinkEncap, VlanTags};
+use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
