@@ -1,7 +1,7 @@
 //! One generated flow per finding code of the deviation catalogue: the reference flow broken in
-//! exactly one way, with the findings that break must raise (its own code, plus what it
-//! necessarily implies) and where they belong. Also the accepted variants of the reference flow,
-//! which must raise no warning or error.
+//! exactly one way. Also the accepted variants of the reference flow, which must raise no
+//! warning or error. Which findings each case must raise, and where, is the catalogue test's
+//! business (`tests/findings_catalogue.rs`): this module only builds the flows.
 //!
 //! The base of every case is [`base_options`]: the reference ladder with echoed `cwmp:ID`s and
 //! a `204` ending each session, so that a clean run raises nothing at all, not even `info`.
@@ -15,29 +15,8 @@ use super::soap::{self, SoapHeader};
 use crate::types::{Dir, Nanos, format_ts};
 use std::net::SocketAddr;
 
-/// Where a finding is reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
-    /// In a session's `deviations`.
-    Session,
-    /// In a transaction's `deviations`.
-    Transaction,
-    /// In the report's top-level list (findings of no session and no transaction).
-    Capture,
-}
-
-impl Scope {
-    /// The scope's name as the tests print it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Session => "session",
-            Scope::Transaction => "transaction",
-            Scope::Capture => "capture",
-        }
-    }
-}
-
-/// One catalogue case: a flow that must raise `code`.
+/// One catalogue case: a flow built to raise `code`. What the analyzer must report for it (the
+/// findings oracle) is test support and lives with the catalogue test, keyed by `name`.
 #[derive(Clone, Debug)]
 pub struct Case {
     /// Unique name of the case (the code, or the code and a suffix when a code has several
@@ -47,15 +26,6 @@ pub struct Case {
     pub code: &'static str,
     /// The connections to render.
     pub flow: Flow,
-    /// Every finding the flow must raise, of any severity, and nothing else: the case's own
-    /// code and what its break necessarily implies.
-    pub expect: Vec<(&'static str, Scope)>,
-    /// A concrete value the message of the case's finding must name (the status, fault code,
-    /// key, seconds injected), when the value is unambiguous.
-    pub message_names: Option<&'static str>,
-    /// Outcome of the flow's transaction, when the flow has one (`success`, `failed`,
-    /// `incomplete`).
-    pub outcome: Option<&'static str>,
 }
 
 /// The reference ladder with responses that echo their request's `cwmp:ID` and sessions ended
@@ -312,23 +282,10 @@ fn tls_server_flight() -> Vec<u8> {
 
 /// Every catalogue case, in the order of deviations.md.
 pub fn catalogue() -> Vec<Case> {
-    use Scope::{Capture, Session, Transaction};
     let base = base_options();
     let mut cases = Vec::new();
-    let mut add = |name: &'static str,
-                   code: &'static str,
-                   flow: Flow,
-                   expect: Vec<(&'static str, Scope)>,
-                   message_names: Option<&'static str>,
-                   outcome: Option<&'static str>| {
-        cases.push(Case {
-            name,
-            code,
-            flow,
-            expect,
-            message_names,
-            outcome,
-        });
+    let mut add = |name: &'static str, code: &'static str, flow: Flow| {
+        cases.push(Case { name, code, flow });
     };
     let quirk = |f: &dyn Fn(&mut CwmpOptions)| {
         let mut o = base.clone();
@@ -343,17 +300,11 @@ pub fn catalogue() -> Vec<Case> {
         "acs-auth-missing",
         "acs-auth-missing",
         quirk(&|o| o.acs_auth = AuthScheme::None),
-        vec![("acs-auth-missing", Session)],
-        None,
-        Some("success"),
     );
     add(
         "basic-auth-cleartext",
         "basic-auth-cleartext",
         quirk(&|o| o.acs_auth = AuthScheme::Basic),
-        vec![("basic-auth-cleartext", Session)],
-        Some("Basic"),
-        Some("success"),
     );
     for (name, second_try) in [
         ("acs-auth-failed/rejected", true),
@@ -370,25 +321,12 @@ pub fn catalogue() -> Vec<Case> {
             b.acs_reply(&mut s, 401, None, false);
         }
         b.close_session(s);
-        add(
-            name,
-            "acs-auth-failed",
-            b.finish(),
-            vec![
-                ("acs-auth-failed", Session),
-                ("session-not-terminated", Session),
-            ],
-            Some("401"),
-            None,
-        );
+        add(name, "acs-auth-failed", b.finish());
     }
     add(
         "auth-stale-nonce",
         "auth-stale-nonce",
         quirk(&|o| o.quirks.stale_nonce = true),
-        vec![("auth-stale-nonce", Session)],
-        Some("stale"),
-        Some("success"),
     );
     add(
         "file-auth-failed",
@@ -398,12 +336,6 @@ pub fn catalogue() -> Vec<Case> {
             o.quirks.transfer_fault =
                 Some((9012, "File transfer server authentication failure".into()));
         }),
-        vec![
-            ("file-auth-failed", Transaction),
-            ("transfer-fault", Transaction),
-        ],
-        Some("401"),
-        Some("failed"),
     );
     add(
         "file-credentials-unused",
@@ -413,12 +345,6 @@ pub fn catalogue() -> Vec<Case> {
             o.quirks.transfer_fault =
                 Some((9012, "File transfer server authentication failure".into()));
         }),
-        vec![
-            ("file-credentials-unused", Transaction),
-            ("transfer-fault", Transaction),
-        ],
-        Some("fsuser"),
-        Some("failed"),
     );
     add(
         "connection-request-unauthenticated",
@@ -427,9 +353,6 @@ pub fn catalogue() -> Vec<Case> {
             o.connection_request = true;
             o.quirks.connection_request_unchallenged = true;
         }),
-        vec![("connection-request-unauthenticated", Session)],
-        Some("204"),
-        Some("success"),
     );
 
     // --- Session structure ---
@@ -451,9 +374,6 @@ pub fn catalogue() -> Vec<Case> {
             b.cpe_post(s, None, None);
             b.acs_reply(s, 204, None, false);
         }),
-        vec![("inform-not-first", Session)],
-        Some("TransferComplete"),
-        Some("success"),
     );
     // After the InformResponse the CPE sends its Inform again (with a new ID).
     add(
@@ -477,9 +397,6 @@ pub fn catalogue() -> Vec<Case> {
             b.acs_reply(s, 200, Some(&ir), false);
             tc_rest(b, s, &e);
         }),
-        vec![("multiple-informs", Session)],
-        None,
-        Some("success"),
     );
     // The ACS answers the CPE's last empty POST with 500.
     let mut flow = reference_flow(&base);
@@ -494,17 +411,7 @@ pub fn catalogue() -> Vec<Case> {
             )
             .to_bytes();
     }
-    add(
-        "acs-http-error",
-        "acs-http-error",
-        flow,
-        vec![
-            ("acs-http-error", Session),
-            ("session-not-terminated", Session),
-        ],
-        Some("500"),
-        Some("success"),
-    );
+    add("acs-http-error", "acs-http-error", flow);
     // The InformResponse carries an ID its Inform did not have.
     let mut flow = reference_flow(&base);
     if let Some(conn) = flow.connections.first_mut() {
@@ -512,45 +419,26 @@ pub fn catalogue() -> Vec<Case> {
             body.replacen(">1</cwmp:ID>", ">ffff</cwmp:ID>", 1)
         });
     }
-    add(
-        "cwmp-id-mismatch",
-        "cwmp-id-mismatch",
-        flow,
-        vec![("cwmp-id-mismatch", Session)],
-        Some("ffff"),
-        Some("success"),
-    );
+    add("cwmp-id-mismatch", "cwmp-id-mismatch", flow);
     add(
         "cwmp-version-mismatch",
         "cwmp-version-mismatch",
         quirk(&|o| o.quirks.acs_cwmp_ns = Some("urn:dslforum-org:cwmp-1-2".into())),
-        vec![("cwmp-version-mismatch", Session)],
-        Some("cwmp-1-2"),
-        Some("success"),
     );
     add(
         "hold-requests-violated",
         "hold-requests-violated",
         quirk(&|o| o.quirks.hold_requests_ignored = true),
-        vec![("hold-requests-violated", Session)],
-        Some("TransferComplete"),
-        Some("success"),
     );
     add(
         "request-after-empty-post",
         "request-after-empty-post",
         quirk(&|o| o.quirks.request_after_empty_post = true),
-        vec![("request-after-empty-post", Session)],
-        Some("TransferComplete"),
-        Some("success"),
     );
     add(
         "max-envelopes-exceeded",
         "max-envelopes-exceeded",
         quirk(&|o| o.quirks.inform_max_envelopes = Some(1)),
-        vec![("max-envelopes-exceeded", Session)],
-        None,
-        Some("success"),
     );
     // The CPE answers the Download with an empty POST: the Download is never answered.
     let mut flow = reference_flow(&base);
@@ -558,14 +446,7 @@ pub fn catalogue() -> Vec<Case> {
     if let Some(conn) = flow.connections.first_mut() {
         edit_step(conn, "<cwmp:DownloadResponse>", |_| String::new());
     }
-    add(
-        "rpc-unanswered",
-        "rpc-unanswered",
-        flow,
-        vec![("rpc-unanswered", Session)],
-        Some("Download"),
-        Some("incomplete"),
-    );
+    add("rpc-unanswered", "rpc-unanswered", flow);
     // The CPE answers the Download with an UploadResponse.
     let mut flow = reference_flow(&base);
     flow.connections.truncate(1);
@@ -574,14 +455,7 @@ pub fn catalogue() -> Vec<Case> {
             body.replace("DownloadResponse>", "UploadResponse>")
         });
     }
-    add(
-        "response-mismatch",
-        "response-mismatch",
-        flow,
-        vec![("response-mismatch", Session)],
-        Some("UploadResponse"),
-        Some("incomplete"),
-    );
+    add("response-mismatch", "response-mismatch", flow);
     // The ACS closes the connection instead of answering the CPE's last empty POST.
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -590,29 +464,16 @@ pub fn catalogue() -> Vec<Case> {
         conn.steps.pop();
         conn.ends(End::ServerFinFirst, At::After(2 * SECOND));
     }
-    add(
-        "session-not-terminated",
-        "session-not-terminated",
-        flow,
-        vec![("session-not-terminated", Session)],
-        None,
-        Some("success"),
-    );
+    add("session-not-terminated", "session-not-terminated", flow);
     add(
         "empty-response-not-204",
         "empty-response-not-204",
         quirk(&|o| o.empty_response_status = 200),
-        vec![("empty-response-not-204", Session)],
-        Some("200"),
-        Some("success"),
     );
     add(
         "pipelining",
         "pipelining",
         quirk(&|o| o.quirks.pipelined_empty_post = true),
-        vec![("pipelining", Session)],
-        None,
-        Some("success"),
     );
     add(
         "cookie-not-returned",
@@ -621,9 +482,6 @@ pub fn catalogue() -> Vec<Case> {
             o.quirks.acs_sets_cookie = true;
             o.quirks.cookie_not_returned = true;
         }),
-        vec![("cookie-not-returned", Session)],
-        None,
-        Some("success"),
     );
     // A second session of the same CPE starts while the Download session is under way.
     let flow = {
@@ -635,14 +493,7 @@ pub fn catalogue() -> Vec<Case> {
         b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
         b.finish()
     };
-    add(
-        "overlapping-sessions",
-        "overlapping-sessions",
-        flow,
-        vec![("overlapping-sessions", Session)],
-        None,
-        Some("success"),
-    );
+    add("overlapping-sessions", "overlapping-sessions", flow);
     // The TransferCompleteResponse is cut XML (an element never closed).
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -655,14 +506,7 @@ pub fn catalogue() -> Vec<Case> {
             )
         });
     }
-    add(
-        "malformed-message",
-        "malformed-message",
-        flow,
-        vec![("malformed-message", Session), ("rpc-unanswered", Session)],
-        None,
-        Some("success"),
-    );
+    add("malformed-message", "malformed-message", flow);
 
     // --- Inform content ---
     let events = |list: &[&str]| -> Option<Vec<(String, String)>> {
@@ -685,9 +529,6 @@ pub fn catalogue() -> Vec<Case> {
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&["7 TRANSFER COMPLETE", "4 VALUE CHANGE"])
         }),
-        vec![("event-missing", Session)],
-        Some("M Download"),
-        Some("success"),
     );
     add(
         "event-duplicate",
@@ -700,25 +541,16 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![("event-duplicate", Session)],
-        Some("4 VALUE CHANGE"),
-        Some("success"),
     );
     add(
         "device-id-invalid",
         "device-id-invalid",
         quirk(&|o| o.device.oui = "00147G".into()),
-        vec![("device-id-invalid", Session)],
-        Some("00147G"),
-        Some("success"),
     );
     add(
         "clock-skew",
         "clock-skew",
         quirk(&|o| o.quirks.clock_offset = 3600 * SECOND),
-        vec![("clock-skew", Session)],
-        Some("3600"),
-        Some("success"),
     );
 
     // --- Retries and timing ---
@@ -732,14 +564,7 @@ pub fn catalogue() -> Vec<Case> {
         b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
         b.finish()
     };
-    add(
-        "retry-count-nonzero",
-        "retry-count-nonzero",
-        flow,
-        vec![("retry-count-nonzero", Session)],
-        Some("3"),
-        Some("success"),
-    );
+    add("retry-count-nonzero", "retry-count-nonzero", flow);
     // A first attempt fails (the ACS answers 503 and closes); the CPE retries 1.5 s later,
     // far below the 5-10 s window of the first retry.
     let flow = {
@@ -760,19 +585,7 @@ pub fn catalogue() -> Vec<Case> {
         b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
         b.finish()
     };
-    add(
-        "retry-backoff-violation",
-        "retry-backoff-violation",
-        flow,
-        vec![
-            ("retry-backoff-violation", Session),
-            ("retry-count-nonzero", Session),
-            ("acs-http-error", Session),
-            ("session-not-terminated", Session),
-        ],
-        Some("1.5"),
-        Some("success"),
-    );
+    add("retry-backoff-violation", "retry-backoff-violation", flow);
     // The ACS takes 7.3 s to answer the TransferComplete.
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -783,14 +596,7 @@ pub fn catalogue() -> Vec<Case> {
             step.at = At::After(7300 * MS);
         }
     }
-    add(
-        "slow-response",
-        "slow-response",
-        flow,
-        vec![("slow-response", Session)],
-        Some("7.3"),
-        Some("success"),
-    );
+    add("slow-response", "slow-response", flow);
     // The CPE waits 40 s before its empty POST.
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -801,14 +607,7 @@ pub fn catalogue() -> Vec<Case> {
             step.at = At::After(40 * SECOND);
         }
     }
-    add(
-        "session-timeout",
-        "session-timeout",
-        flow,
-        vec![("session-timeout", Session)],
-        Some("40"),
-        Some("success"),
-    );
+    add("session-timeout", "session-timeout", flow);
     add(
         "connection-request-timing",
         "connection-request-timing",
@@ -819,9 +618,6 @@ pub fn catalogue() -> Vec<Case> {
                 ..o.timing
             };
         }),
-        vec![("connection-request-timing", Session)],
-        Some("45"),
-        Some("success"),
     );
 
     // --- Transfers ---
@@ -844,32 +640,15 @@ pub fn catalogue() -> Vec<Case> {
             )
         });
     }
-    add(
-        "download-rejected",
-        "download-rejected",
-        flow,
-        vec![("download-rejected", Transaction)],
-        Some("9001"),
-        Some("failed"),
-    );
+    add("download-rejected", "download-rejected", flow);
     // The file is never fetched (as far as the capture shows), yet reported as done.
     let mut flow = reference_flow(&base);
     flow.connections.retain(|c| c.server != file_server);
-    add(
-        "file-not-fetched",
-        "file-not-fetched",
-        flow,
-        vec![("file-not-fetched", Transaction)],
-        Some("/configs/CP0000000001.cfg"),
-        Some("success"),
-    );
+    add("file-not-fetched", "file-not-fetched", flow);
     add(
         "file-url-mismatch",
         "file-url-mismatch",
         quirk(&|o| o.quirks.fetch_path = Some("/cfg/CP0000000001.cfg".into())),
-        vec![("file-url-mismatch", Transaction)],
-        Some("/cfg/CP0000000001.cfg"),
-        Some("success"),
     );
     add(
         "file-http-error",
@@ -878,20 +657,11 @@ pub fn catalogue() -> Vec<Case> {
             o.quirks.file_server_reply = FileServerReply::Status(404);
             o.quirks.transfer_fault = Some((9016, "Unable to access file".into()));
         }),
-        vec![
-            ("file-http-error", Transaction),
-            ("transfer-fault", Transaction),
-        ],
-        Some("404"),
-        Some("failed"),
     );
     add(
         "file-size-mismatch",
         "file-size-mismatch",
         quirk(&|o| o.quirks.announced_file_size = Some(2048)),
-        vec![("file-size-mismatch", Transaction)],
-        Some("2048"),
-        Some("success"),
     );
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last() {
@@ -901,20 +671,11 @@ pub fn catalogue() -> Vec<Case> {
         "transfer-complete-missing",
         "transfer-complete-missing",
         flow,
-        vec![("transfer-complete-missing", Transaction)],
-        Some("cfgupd-0001"),
-        Some("incomplete"),
     );
     add(
         "command-key-mismatch",
         "command-key-mismatch",
         quirk(&|o| o.quirks.transfer_complete_key = Some("cfgupd-0002".into())),
-        vec![
-            ("command-key-mismatch", Session),
-            ("transfer-complete-missing", Transaction),
-        ],
-        Some("cfgupd-0002"),
-        Some("incomplete"),
     );
     add(
         "transfer-fault",
@@ -923,23 +684,11 @@ pub fn catalogue() -> Vec<Case> {
             o.quirks.file_server_reply = FileServerReply::Status(403);
             o.quirks.transfer_fault = Some((9016, "Unable to access file".into()));
         }),
-        vec![
-            ("transfer-fault", Transaction),
-            ("file-http-error", Transaction),
-        ],
-        Some("9016"),
-        Some("failed"),
     );
     add(
         "transfer-contradicts-capture",
         "transfer-contradicts-capture",
         quirk(&|o| o.quirks.file_server_reply = FileServerReply::Status(404)),
-        vec![
-            ("transfer-contradicts-capture", Transaction),
-            ("file-http-error", Transaction),
-        ],
-        Some("404"),
-        None,
     );
     // StartTime after CompleteTime: the observed times, swapped.
     let flow = reference_with(
@@ -954,9 +703,6 @@ pub fn catalogue() -> Vec<Case> {
         "transfer-times-inconsistent",
         "transfer-times-inconsistent",
         flow,
-        vec![("transfer-times-inconsistent", Transaction)],
-        None,
-        Some("success"),
     );
     // The same TransferComplete again in a session a minute later.
     let flow = reference_with(
@@ -984,9 +730,6 @@ pub fn catalogue() -> Vec<Case> {
         "transfer-complete-repeated",
         "transfer-complete-repeated",
         flow,
-        vec![("transfer-complete-repeated", Session)],
-        Some("cfgupd-0001"),
-        Some("success"),
     );
     add(
         "unexpected-reboot",
@@ -999,9 +742,6 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![("unexpected-reboot", Transaction)],
-        Some("1 BOOT"),
-        Some("success"),
     );
     add(
         "unexpected-bootstrap",
@@ -1014,17 +754,11 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![("unexpected-bootstrap", Transaction)],
-        Some("0 BOOTSTRAP"),
-        Some("success"),
     );
     add(
         "version-unchanged",
         "version-unchanged",
         quirk(&|o| o.config_version = ("1.1.0".into(), "1.1.0".into())),
-        vec![("version-unchanged", Transaction)],
-        Some("1.1.0"),
-        Some("success"),
     );
     // The ACS ends the TRANSFER COMPLETE session right after authenticating the Inform,
     // without an InformResponse: the CPE cannot send its TransferComplete.
@@ -1035,15 +769,6 @@ pub fn catalogue() -> Vec<Case> {
             b.authenticated_inform(s, &e.inform);
             b.acs_reply(s, 204, None, false);
         }),
-        vec![
-            ("rollback-suspected", Transaction),
-            ("transfer-complete-missing", Transaction),
-            ("rpc-unanswered", Session),
-            // The empty response answers a request, not the CPE's empty POST or last response.
-            ("session-not-terminated", Session),
-        ],
-        None,
-        Some("incomplete"),
     );
 
     // --- TCP and capture ---
@@ -1053,14 +778,7 @@ pub fn catalogue() -> Vec<Case> {
         conn.steps.pop();
         conn.ends(End::Reset(Dir::ToClient), At::After(20 * MS));
     }
-    add(
-        "tcp-reset",
-        "tcp-reset",
-        flow,
-        vec![("tcp-reset", Session), ("session-not-terminated", Session)],
-        None,
-        Some("success"),
-    );
+    add("tcp-reset", "tcp-reset", flow);
     // Every segment of the Download session is sent twice.
     let mut flow = reference_flow(&base);
     if let Some(conn) = flow.connections.first_mut() {
@@ -1075,14 +793,7 @@ pub fn catalogue() -> Vec<Case> {
                 .extend((0..total as u64).step_by(16).map(|off| (dir, off)));
         }
     }
-    add(
-        "tcp-retransmissions",
-        "tcp-retransmissions",
-        flow,
-        vec![("tcp-retransmissions", Session)],
-        Some("%"),
-        Some("success"),
-    );
+    add("tcp-retransmissions", "tcp-retransmissions", flow);
     // A segment in the middle of a 5000-byte file is missing from the capture.
     let mut flow = reference_flow(&CwmpOptions {
         file_size: 5000,
@@ -1102,14 +813,7 @@ pub fn catalogue() -> Vec<Case> {
         conn.lose
             .push((Dir::ToClient, total.saturating_sub(2000) as u64));
     }
-    add(
-        "capture-gap",
-        "capture-gap",
-        flow,
-        vec![("capture-gap", Transaction)],
-        None,
-        Some("success"),
-    );
+    add("capture-gap", "capture-gap", flow);
     // A minute after the flow, the CPE's SYN to the ACS is never answered.
     let flow = reference_with(
         &base,
@@ -1122,14 +826,7 @@ pub fn catalogue() -> Vec<Case> {
             b.add_connection(c);
         },
     );
-    add(
-        "handshake-failed",
-        "handshake-failed",
-        flow,
-        vec![("handshake-failed", Capture)],
-        Some("7547"),
-        Some("success"),
-    );
+    add("handshake-failed", "handshake-failed", flow);
     // A minute after the flow, a TLS connection to the ACS's port 443.
     let flow = reference_with(
         &base,
@@ -1144,14 +841,7 @@ pub fn catalogue() -> Vec<Case> {
             b.add_connection(c);
         },
     );
-    add(
-        "tls-opaque",
-        "tls-opaque",
-        flow,
-        vec![("tls-opaque", Capture)],
-        Some("443"),
-        Some("success"),
-    );
+    add("tls-opaque", "tls-opaque", flow);
     cases
 }
 
@@ -1160,18 +850,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_unique_and_every_case_expects_its_code() {
+    fn names_are_unique_and_flows_are_ordered() {
         let cases = catalogue();
         let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), cases.len());
         for case in &cases {
-            assert!(
-                case.expect.iter().any(|(code, _)| *code == case.code),
-                "{}",
-                case.name
-            );
             assert!(!case.flow.connections.is_empty(), "{}", case.name);
             let starts: Vec<Nanos> = case.flow.connections.iter().map(|c| c.start).collect();
             assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{}", case.name);
