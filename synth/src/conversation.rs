@@ -11,9 +11,7 @@
 use super::packet::{FrameEncoder, LinkEncap, TcpHeader, to_ipv6};
 use super::rng::SplitMix64;
 use super::writer::FrameSink;
-use crate::types::LinkType;
-use crate::types::TcpFlags;
-use crate::types::{Dir, Nanos};
+use crate::types::{Dir, LinkType, Nanos, TcpFlags};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 /// Generate synthetic TR-069 (CWMP) captures, deterministic for a given seed.
 ///
-/// Example: cwmpscope-capgen reference --seed 7 --profile awkward --link sll2 --ipv6 --vlan 100
+/// Example: cwmpscope-capgen reference --seed 7 --profile awkward --ipv6 --vlan 100 --vlan 200
 /// --format pcapng --gzip --frames-per-file 40 -o out.pcapng
 ///
 /// Split files are named like tcpdump's: out.pcapng, out.pcapng1, out.pcapng2, ...
