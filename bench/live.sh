@@ -44,7 +44,9 @@ command -v tcpreplay >/dev/null || skip "tcpreplay is missing (apt-get install -
 [ -e "/sys/class/net/$IFACE" ] || die "no interface $IFACE"
 
 echo "== building release binaries with --features live" >&2
-if ! (cd "$ROOT" && cargo build --release --features live --bins --quiet); then
+(cd "$ROOT" && cargo build --release --quiet -p cwmpscope-synth --bin cwmpscope-capgen) \
+    || die "cwmpscope-capgen does not build"
+if ! (cd "$ROOT" && cargo build --release --features live --quiet -p cwmpscope --bin cwmpscope); then
     skip "cwmpscope does not build with --features live here (libpcap-dev missing?)"
 fi
 CWMPSCOPE=$ROOT/target/release/cwmpscope

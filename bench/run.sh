@@ -55,7 +55,7 @@ mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 echo "== building release binaries" >&2
-(cd "$ROOT" && cargo build --release --bins --quiet)
+(cd "$ROOT" && cargo build --release --quiet -p cwmpscope -p cwmpscope-synth --bins)
 BIN=$ROOT/target/release
 CWMPSCOPE=$BIN/cwmpscope
 CAPGEN=$BIN/cwmpscope-capgen

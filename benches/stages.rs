@@ -11,16 +11,16 @@ use cwmpscope::analyzer::{Analyzer, AnalyzerConfig};
 use cwmpscope::capture::{Frame, LinkType};
 use cwmpscope::cwmp::{self, DecodeLimits};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
-use cwmpscope::synth::campaign::{CampaignOptions, campaign_bytes};
-use cwmpscope::synth::conversation::{Connection, Profile, SECOND};
-use cwmpscope::synth::cwmp::{CwmpOptions, reference_flow};
-use cwmpscope::synth::http::HttpMessage;
-use cwmpscope::synth::writer::OutputOptions;
 use cwmpscope::tcp::{
     ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent, StreamSink,
 };
 use cwmpscope::types::{ConnId, Dir, FrameRef, Nanos};
 use cwmpscope::wire::{Decoded, Decoder, TcpSegment};
+use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
+use cwmpscope_synth::conversation::{Connection, Profile, SECOND};
+use cwmpscope_synth::cwmp::{CwmpOptions, reference_flow};
+use cwmpscope_synth::http::HttpMessage;
+use cwmpscope_synth::writer::OutputOptions;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -81,7 +81,7 @@ fn file_transfer(profile: &Profile) -> Vec<u8> {
         .into_iter()
         .filter(|c| c.server == opts.file_server)
         .collect();
-    cwmpscope::synth::capture_bytes(fetch, profile, &OutputOptions::default())
+    cwmpscope_synth::capture_bytes(fetch, profile, &OutputOptions::default())
         .expect("renders")
         .1
 }

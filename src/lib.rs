@@ -24,7 +24,6 @@ pub mod live;
 pub mod output;
 pub mod report;
 pub mod session;
-pub mod synth;
 pub mod tcp;
 pub mod transaction;
 pub mod types;

@@ -4,8 +4,8 @@
 
 use crate::common;
 use common::*;
-use cwmpscope::synth::campaign::{CampaignOptions, CpeScenario, campaign_bytes};
-use cwmpscope::synth::conversation::SECOND;
+use cwmpscope_synth::campaign::{CampaignOptions, CpeScenario, campaign_bytes};
+use cwmpscope_synth::conversation::SECOND;
 use std::collections::BTreeMap;
 
 #[test]

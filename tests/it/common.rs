@@ -106,12 +106,12 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
 /// and removes them; returns the JSON report.
 pub fn report_of_connections(
     name: &str,
-    connections: impl IntoIterator<Item = cwmpscope::synth::conversation::Connection>,
-    profile: &cwmpscope::synth::conversation::Profile,
-    output: &cwmpscope::synth::writer::OutputOptions,
+    connections: impl IntoIterator<Item = cwmpscope_synth::conversation::Connection>,
+    profile: &cwmpscope_synth::conversation::Profile,
+    output: &cwmpscope_synth::writer::OutputOptions,
 ) -> Value {
     let (_, files) =
-        cwmpscope::synth::write_capture_files(connections, profile, output, &scratch(name))
+        cwmpscope_synth::write_capture_files(connections, profile, output, &scratch(name))
             .expect("capture written");
     let names: Vec<String> = files
         .iter()

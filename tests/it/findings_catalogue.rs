@@ -1,21 +1,69 @@
-//! The finding catalogue (`catalogue::Code`, documented in docs/findings.md) held against the
-//! analyzer: every finding code has a
-//! generated flow that breaks the reference flow in exactly one way, and the analyzer must
+//! The findings catalogue (`catalogue::Code`, documented in docs/findings.md) held against the
+//! analyzer: every finding code has a generated flow that breaks the reference flow in exactly one way, and the analyzer must
 //! report that code, in the right place (session, transaction or the capture), with frames and
 //! a message naming the injected value, and nothing else beyond what the break implies. The
 //! accepted variants of the reference flow must raise no warning or error, however awkwardly
 //! they are captured.
+//!
+//! The generator (`cwmpscope_synth::deviations`) builds the flows; what each must make the
+//! analyzer report (the findings oracle) is here, in [`ORACLE`], keyed by case name.
 
 use crate::common;
 use common::*;
 use cwmpscope::catalogue::Code;
-use cwmpscope::synth::conversation::{Profile, Segmentation};
-use cwmpscope::synth::cwmp::Flow;
-use cwmpscope::synth::deviations::{Case, Scope, catalogue, clean_variants};
-use cwmpscope::synth::packet::{LinkEncap, VlanTags};
-use cwmpscope::synth::writer::OutputOptions;
+use cwmpscope_synth::conversation::{Profile, Segmentation};
+use cwmpscope_synth::cwmp::Flow;
+use cwmpscope_synth::deviations::{Case, catalogue, clean_variants};
+use cwmpscope_synth::packet::{LinkEncap, VlanTags};
+use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;
+
+/// Where a finding is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Scope {
+    /// In a session's `deviations`.
+    Session,
+    /// In a transaction's `deviations`.
+    Transaction,
+    /// In the report's top-level list (findings of no session and no transaction).
+    Capture,
+}
+
+impl Scope {
+    /// The scope's name as the tests print it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::Session => "session",
+            Scope::Transaction => "transaction",
+            Scope::Capture => "capture",
+        }
+    }
+}
+
+/// What the analyzer must report for one generated catalogue case.
+#[derive(Debug)]
+struct Expected {
+    /// The case's name (`Case::name`).
+    case: &'static str,
+    /// Every finding the flow must raise, of any severity, and nothing else: the case's own
+    /// code and what its break necessarily implies.
+    findings: &'static [(&'static str, Scope)],
+    /// A concrete value the message of the case's finding must name (the status, fault code,
+    /// key, seconds injected), when the value is unambiguous.
+    message_names: Option<&'static str>,
+    /// Outcome of the flow's transaction, when the flow has one (`success`, `failed`,
+    /// `incomplete`).
+    outcome: Option<&'static str>,
+}
+
+/// The expectation for the case named `name`.
+fn expected(name: &str) -> &'static Expected {
+    ORACLE
+        .iter()
+        .find(|e| e.case == name)
+        .unwrap_or_else(|| panic!("no expectation for catalogue case {name}"))
+}
 
 /// Codes and severities of the catalogue, as the analyzer defines them.
 fn catalogue_codes() -> Vec<(String, String)> {
@@ -160,12 +208,13 @@ fn describe(found: &[Found]) -> String {
 /// What is wrong with the report of `case` (empty: it passes).
 fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String> {
     let mut problems = Vec::new();
+    let expected = expected(case.name);
     let found = findings(r);
     let got: BTreeSet<(String, Scope)> = found.iter().map(|f| (f.code.clone(), f.scope)).collect();
-    let want: BTreeSet<(String, Scope)> = case
-        .expect
+    let want: BTreeSet<(String, Scope)> = expected
+        .findings
         .iter()
-        .map(|(c, s)| (c.id().to_owned(), *s))
+        .map(|(c, s)| ((*c).to_owned(), *s))
         .collect();
     if got != want {
         let missing: Vec<String> = want
@@ -194,7 +243,7 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
             ));
         }
     }
-    let own: Vec<&Found> = found.iter().filter(|f| f.code == case.code.id()).collect();
+    let own: Vec<&Found> = found.iter().filter(|f| f.code == case.code).collect();
     for f in &own {
         if f.frames == 0 {
             problems.push(format!("{} names no frame", f.code));
@@ -202,7 +251,7 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
         if f.message.trim().is_empty() {
             problems.push(format!("{} has no message", f.code));
         }
-        if let Some(value) = case.message_names
+        if let Some(value) = expected.message_names
             && !f.message.contains(value)
         {
             problems.push(format!(
@@ -211,7 +260,7 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
             ));
         }
     }
-    if let Some(outcome) = case.outcome {
+    if let Some(outcome) = expected.outcome {
         let outcomes: Vec<&str> = array(r, "transactions")
             .iter()
             .map(|t| t["outcome"].as_str().unwrap_or("?"))
@@ -228,12 +277,50 @@ fn check_case(case: &Case, r: &Value, codes: &[(String, String)]) -> Vec<String>
 #[test]
 fn every_catalogue_code_has_a_case() {
     let codes = catalogue_codes();
-    assert!(codes.len() >= 50, "catalogue: {codes:?}");
+    assert!(codes.len() >= 50, "catalogue parsed: {codes:?}");
     let cases = catalogue();
-    for code in Code::ALL {
+    for (code, _) in &codes {
         assert!(
-            cases.iter().any(|c| c.code == *code),
+            cases.iter().any(|c| c.code == code),
             "no generated case for {code}"
+        );
+    }
+    for case in &cases {
+        assert!(
+            codes.iter().any(|(c, _)| c == case.code),
+            "{} is not a catalogue code",
+            case.code
+        );
+        for (code, _) in expected(case.name).findings {
+            assert!(
+                codes.iter().any(|(c, _)| c == code),
+                "{}: {code} is not a catalogue code",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_case_has_one_expectation_naming_its_code() {
+    let cases = catalogue();
+    for case in &cases {
+        let matching = ORACLE.iter().filter(|e| e.case == case.name).count();
+        assert_eq!(matching, 1, "expectations for {}", case.name);
+        assert!(
+            expected(case.name)
+                .findings
+                .iter()
+                .any(|(code, _)| *code == case.code),
+            "{}",
+            case.name
+        );
+    }
+    for e in ORACLE {
+        assert!(
+            cases.iter().any(|c| c.name == e.case),
+            "expectation for {}, which is no catalogue case",
+            e.case
         );
     }
 }
@@ -385,3 +472,365 @@ fn transactions_have_the_report_fields() {
     assert_eq!(t["outcome"], "failed");
     assert_eq!(t["fault"]["code"], 9001);
 }
+
+use Scope::{Capture, Session, Transaction};
+
+/// The findings oracle: for each catalogue case, by name, what the analyzer must report.
+const ORACLE: &[Expected] = &[
+    Expected {
+        case: "acs-auth-missing",
+        findings: &[("acs-auth-missing", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "basic-auth-cleartext",
+        findings: &[("basic-auth-cleartext", Session)],
+        message_names: Some("Basic"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "acs-auth-failed/rejected",
+        findings: &[
+            ("acs-auth-failed", Session),
+            ("session-not-terminated", Session),
+        ],
+        message_names: Some("401"),
+        outcome: None,
+    },
+    Expected {
+        case: "acs-auth-failed/gave-up",
+        findings: &[
+            ("acs-auth-failed", Session),
+            ("session-not-terminated", Session),
+        ],
+        message_names: Some("401"),
+        outcome: None,
+    },
+    Expected {
+        case: "auth-stale-nonce",
+        findings: &[("auth-stale-nonce", Session)],
+        message_names: Some("stale"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "file-auth-failed",
+        findings: &[
+            ("file-auth-failed", Transaction),
+            ("transfer-fault", Transaction),
+        ],
+        message_names: Some("401"),
+        outcome: Some("failed"),
+    },
+    Expected {
+        case: "file-credentials-unused",
+        findings: &[
+            ("file-credentials-unused", Transaction),
+            ("transfer-fault", Transaction),
+        ],
+        message_names: Some("fsuser"),
+        outcome: Some("failed"),
+    },
+    Expected {
+        case: "connection-request-unauthenticated",
+        findings: &[("connection-request-unauthenticated", Session)],
+        message_names: Some("204"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "inform-not-first",
+        findings: &[("inform-not-first", Session)],
+        message_names: Some("TransferComplete"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "multiple-informs",
+        findings: &[("multiple-informs", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "acs-http-error",
+        findings: &[
+            ("acs-http-error", Session),
+            ("session-not-terminated", Session),
+        ],
+        message_names: Some("500"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "cwmp-id-mismatch",
+        findings: &[("cwmp-id-mismatch", Session)],
+        message_names: Some("ffff"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "cwmp-version-mismatch",
+        findings: &[("cwmp-version-mismatch", Session)],
+        message_names: Some("cwmp-1-2"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "hold-requests-violated",
+        findings: &[("hold-requests-violated", Session)],
+        message_names: Some("TransferComplete"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "request-after-empty-post",
+        findings: &[("request-after-empty-post", Session)],
+        message_names: Some("TransferComplete"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "max-envelopes-exceeded",
+        findings: &[("max-envelopes-exceeded", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "rpc-unanswered",
+        findings: &[("rpc-unanswered", Session)],
+        message_names: Some("Download"),
+        outcome: Some("incomplete"),
+    },
+    Expected {
+        case: "response-mismatch",
+        findings: &[("response-mismatch", Session)],
+        message_names: Some("UploadResponse"),
+        outcome: Some("incomplete"),
+    },
+    Expected {
+        case: "session-not-terminated",
+        findings: &[("session-not-terminated", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "empty-response-not-204",
+        findings: &[("empty-response-not-204", Session)],
+        message_names: Some("200"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "pipelining",
+        findings: &[("pipelining", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "cookie-not-returned",
+        findings: &[("cookie-not-returned", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "overlapping-sessions",
+        findings: &[("overlapping-sessions", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "malformed-message",
+        findings: &[("malformed-message", Session), ("rpc-unanswered", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "event-missing",
+        findings: &[("event-missing", Session)],
+        message_names: Some("M Download"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "event-duplicate",
+        findings: &[("event-duplicate", Session)],
+        message_names: Some("4 VALUE CHANGE"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "device-id-invalid",
+        findings: &[("device-id-invalid", Session)],
+        message_names: Some("00147G"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "clock-skew",
+        findings: &[("clock-skew", Session)],
+        message_names: Some("3600"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "retry-count-nonzero",
+        findings: &[("retry-count-nonzero", Session)],
+        message_names: Some("3"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "retry-backoff-violation",
+        findings: &[
+            ("retry-backoff-violation", Session),
+            ("retry-count-nonzero", Session),
+            ("acs-http-error", Session),
+            ("session-not-terminated", Session),
+        ],
+        message_names: Some("1.5"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "slow-response",
+        findings: &[("slow-response", Session)],
+        message_names: Some("7.3"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "session-timeout",
+        findings: &[("session-timeout", Session)],
+        message_names: Some("40"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "connection-request-timing",
+        findings: &[("connection-request-timing", Session)],
+        message_names: Some("45"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "download-rejected",
+        findings: &[("download-rejected", Transaction)],
+        message_names: Some("9001"),
+        outcome: Some("failed"),
+    },
+    Expected {
+        case: "file-not-fetched",
+        findings: &[("file-not-fetched", Transaction)],
+        message_names: Some("/configs/CP0000000001.cfg"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "file-url-mismatch",
+        findings: &[("file-url-mismatch", Transaction)],
+        message_names: Some("/cfg/CP0000000001.cfg"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "file-http-error",
+        findings: &[
+            ("file-http-error", Transaction),
+            ("transfer-fault", Transaction),
+        ],
+        message_names: Some("404"),
+        outcome: Some("failed"),
+    },
+    Expected {
+        case: "file-size-mismatch",
+        findings: &[("file-size-mismatch", Transaction)],
+        message_names: Some("2048"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "transfer-complete-missing",
+        findings: &[("transfer-complete-missing", Transaction)],
+        message_names: Some("cfgupd-0001"),
+        outcome: Some("incomplete"),
+    },
+    Expected {
+        case: "command-key-mismatch",
+        findings: &[
+            ("command-key-mismatch", Session),
+            ("transfer-complete-missing", Transaction),
+        ],
+        message_names: Some("cfgupd-0002"),
+        outcome: Some("incomplete"),
+    },
+    Expected {
+        case: "transfer-fault",
+        findings: &[
+            ("transfer-fault", Transaction),
+            ("file-http-error", Transaction),
+        ],
+        message_names: Some("9016"),
+        outcome: Some("failed"),
+    },
+    Expected {
+        case: "transfer-contradicts-capture",
+        findings: &[
+            ("transfer-contradicts-capture", Transaction),
+            ("file-http-error", Transaction),
+        ],
+        message_names: Some("404"),
+        outcome: None,
+    },
+    Expected {
+        case: "transfer-times-inconsistent",
+        findings: &[("transfer-times-inconsistent", Transaction)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "transfer-complete-repeated",
+        findings: &[("transfer-complete-repeated", Session)],
+        message_names: Some("cfgupd-0001"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "unexpected-reboot",
+        findings: &[("unexpected-reboot", Transaction)],
+        message_names: Some("1 BOOT"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "unexpected-bootstrap",
+        findings: &[("unexpected-bootstrap", Transaction)],
+        message_names: Some("0 BOOTSTRAP"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "version-unchanged",
+        findings: &[("version-unchanged", Transaction)],
+        message_names: Some("1.1.0"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "rollback-suspected",
+        findings: &[
+            ("rollback-suspected", Transaction),
+            ("transfer-complete-missing", Transaction),
+            ("rpc-unanswered", Session),
+            // The empty response answers a request, not the CPE's empty POST or last response.
+            ("session-not-terminated", Session),
+        ],
+        message_names: None,
+        outcome: Some("incomplete"),
+    },
+    Expected {
+        case: "tcp-reset",
+        findings: &[("tcp-reset", Session), ("session-not-terminated", Session)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "tcp-retransmissions",
+        findings: &[("tcp-retransmissions", Session)],
+        message_names: Some("%"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "capture-gap",
+        findings: &[("capture-gap", Transaction)],
+        message_names: None,
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "handshake-failed",
+        findings: &[("handshake-failed", Capture)],
+        message_names: Some("7547"),
+        outcome: Some("success"),
+    },
+    Expected {
+        case: "tls-opaque",
+        findings: &[("tls-opaque", Capture)],
+        message_names: Some("443"),
+        outcome: Some("success"),
+    },
+];

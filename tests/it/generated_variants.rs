@@ -1,16 +1,16 @@
-//! Captures made by the generator (`cwmpscope::synth`): every awkward rendering of a CWMP flow
+//! Captures made by the generator (`cwmpscope_synth`): every awkward rendering of a CWMP flow
 //! (segmentation, reordering, retransmission, overlaps, VLAN, IPv6, IP fragments, every link
 //! type, pcapng, nanosecond pcap, gzip, split files) gives the same sessions as its clean form;
 //! capture loss is reported as a gap of the right size while the sessions are still rebuilt.
 
 use crate::common;
 use common::*;
-use cwmpscope::synth::conversation::{Profile, Segmentation};
-use cwmpscope::synth::cwmp::{CwmpOptions, reference_flow};
-use cwmpscope::synth::http::AuthScheme;
-use cwmpscope::synth::packet::{LinkEncap, VlanTags};
-use cwmpscope::synth::write_capture_files;
-use cwmpscope::synth::writer::{Format, OutputOptions, TsResolution};
+use cwmpscope_synth::conversation::{Profile, Segmentation};
+use cwmpscope_synth::cwmp::{CwmpOptions, reference_flow};
+use cwmpscope_synth::http::AuthScheme;
+use cwmpscope_synth::packet::{LinkEncap, VlanTags};
+use cwmpscope_synth::write_capture_files;
+use cwmpscope_synth::writer::{Format, OutputOptions, TsResolution};
 use serde_json::{Value, json};
 
 /// Renders `flow` and analyzes the file(s); returns the JSON report.

@@ -6,6 +6,10 @@
 
 use crate::common;
 
+use cwmpscope_synth::conversation::Profile;
+use cwmpscope_synth::cwmp::{CwmpOptions, fleet_flow};
+use cwmpscope_synth::write_capture_files;
+use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -159,11 +163,15 @@ fn live_capture_of_a_replay_reports_every_transaction() {
     // A larger generated campaign: 200 CPEs.
     let path = std::env::temp_dir().join(format!("cwmpscope-live-{}.pcap", std::process::id()));
     let path = path.to_str().expect("path").to_owned();
-    let made = Command::new(env!("CARGO_BIN_EXE_cwmpscope-capgen"))
-        .args(["reference", "--cpes", "200", "-o", &path])
-        .status()
-        .expect("run cwmpscope-capgen");
-    assert!(made.success());
+    // What `cwmpscope-capgen reference --cpes 200 -o PATH` writes.
+    let flow = fleet_flow(&CwmpOptions::default(), 200);
+    write_capture_files(
+        flow.connections,
+        &Profile::clean(1),
+        &OutputOptions::default(),
+        std::path::Path::new(&path),
+    )
+    .expect("capture written");
     compare(&path, "net 192.0.2.0/24 or net 10.77.0.0/16", "4", 200);
     std::fs::remove_file(&path).ok();
 }

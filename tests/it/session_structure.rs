@@ -4,9 +4,9 @@
 
 use crate::common;
 use common::*;
-use cwmpscope::synth::conversation::{At, Connection, End, Profile};
-use cwmpscope::synth::writer::OutputOptions;
-use cwmpscope::types::{Dir, Nanos};
+use cwmpscope_synth::conversation::{At, Connection, End, Profile};
+use cwmpscope_synth::types::{Dir, Nanos};
+use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::io::Write;
 use std::net::SocketAddr;

@@ -4,14 +4,14 @@
 
 use crate::common;
 
-use cwmpscope::capture::LinkType;
-use cwmpscope::synth::conversation::{Profile, Segmentation};
-use cwmpscope::synth::cwmp::{CwmpOptions, Flow, reference_flow};
-use cwmpscope::synth::packet::{LinkEncap, VlanTags};
-use cwmpscope::synth::writer::{
+use cwmpscope_synth::conversation::{Profile, Segmentation};
+use cwmpscope_synth::cwmp::{CwmpOptions, Flow, reference_flow};
+use cwmpscope_synth::packet::{LinkEncap, VlanTags};
+use cwmpscope_synth::types::LinkType;
+use cwmpscope_synth::writer::{
     Format, FrameSink, Interface, OutputOptions, PcapNgWriter, TsResolution,
 };
-use cwmpscope::synth::{capture_bytes, write_capture_files};
+use cwmpscope_synth::{capture_bytes, write_capture_files};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -323,8 +323,7 @@ fn pcapng_with_two_interfaces_of_different_link_types_and_resolutions() {
         },
     ];
     let mut writer = PcapNgWriter::new(file, &interfaces).unwrap();
-    cwmpscope::synth::conversation::render(flow.connections.clone(), &profile, &mut writer)
-        .unwrap();
+    cwmpscope_synth::conversation::render(flow.connections.clone(), &profile, &mut writer).unwrap();
     writer.finish().unwrap();
     drop(writer);
     assert_eq!(http_counts(&path), (9, 9));

@@ -3,10 +3,10 @@
 
 use crate::common;
 use common::*;
-use cwmpscope::synth::conversation::Profile;
-use cwmpscope::synth::cwmp::{CwmpOptions, reference_flow};
-use cwmpscope::synth::write_capture_files;
-use cwmpscope::synth::writer::OutputOptions;
+use cwmpscope_synth::conversation::Profile;
+use cwmpscope_synth::cwmp::{CwmpOptions, reference_flow};
+use cwmpscope_synth::write_capture_files;
+use cwmpscope_synth::writer::OutputOptions;
 
 fn json_with_threads(path: &str, threads: &str) -> String {
     let (out, err, ok) = cwmpscope(&["analyze", "--format", "json", "--threads", threads, path]);

@@ -3,8 +3,7 @@
 //! optionally split into several files by frame count (like `tcpdump -C`, but counting frames).
 //! Everything streams to any [`Write`]; nothing holds a whole capture.
 
-use crate::capture::LinkType;
-use crate::types::Nanos;
+use crate::types::{LinkType, Nanos};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::io::{self, Write};

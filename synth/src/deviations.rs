@@ -1,7 +1,7 @@
-//! One generated flow per finding code of the catalogue (`catalogue::Code`): the reference
-//! flow broken in exactly one way, with the findings that break must raise (its own code, plus
-//! what it necessarily implies) and where they belong. Also the accepted variants of the
-//! reference flow, which must raise no warning or error.
+//! One generated flow per finding code of the deviation catalogue: the reference flow broken in
+//! exactly one way. Also the accepted variants of the reference flow, which must raise no
+//! warning or error. Which findings each case must raise, and where, is the catalogue test's
+//! business (`tests/findings_catalogue.rs`): this module only builds the flows.
 //!
 //! The base of every case is [`base_options`]: the reference ladder with echoed `cwmp:ID`s and
 //! a `204` ending each session, so that a clean run raises nothing at all, not even `info`.
@@ -12,51 +12,20 @@ use super::cwmp::{
 };
 use super::http::{AuthScheme, HttpMessage};
 use super::soap::{self, SoapHeader};
-use crate::catalogue::Code;
 use crate::types::{Dir, Nanos, format_ts};
 use std::net::SocketAddr;
 
-/// Where a finding is reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
-    /// In a session's `deviations`.
-    Session,
-    /// In a transaction's `deviations`.
-    Transaction,
-    /// In the report's top-level list (findings of no session and no transaction).
-    Capture,
-}
-
-impl Scope {
-    /// The scope's name as the tests print it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Session => "session",
-            Scope::Transaction => "transaction",
-            Scope::Capture => "capture",
-        }
-    }
-}
-
-/// One catalogue case: a flow that must raise `code`.
+/// One catalogue case: a flow built to raise `code`. What the analyzer must report for it (the
+/// findings oracle) is test support and lives with the catalogue test, keyed by `name`.
 #[derive(Clone, Debug)]
 pub struct Case {
     /// Unique name of the case (the code, or the code and a suffix when a code has several
     /// cases).
     pub name: &'static str,
     /// The finding code the case is built to raise.
-    pub code: Code,
+    pub code: &'static str,
     /// The connections to render.
     pub flow: Flow,
-    /// Every finding the flow must raise, of any severity, and nothing else: the case's own
-    /// code and what its break necessarily implies.
-    pub expect: Vec<(Code, Scope)>,
-    /// A concrete value the message of the case's finding must name (the status, fault code,
-    /// key, seconds injected), when the value is unambiguous.
-    pub message_names: Option<&'static str>,
-    /// Outcome of the flow's transaction, when the flow has one (`success`, `failed`,
-    /// `incomplete`).
-    pub outcome: Option<&'static str>,
 }
 
 /// The reference ladder with responses that echo their request's `cwmp:ID` and sessions ended
@@ -311,25 +280,12 @@ fn tls_server_flight() -> Vec<u8> {
     out
 }
 
-/// Every catalogue case, in the order of docs/findings.md.
+/// Every catalogue case, in the order of deviations.md.
 pub fn catalogue() -> Vec<Case> {
-    use Scope::{Capture, Session, Transaction};
     let base = base_options();
     let mut cases = Vec::new();
-    let mut add = |name: &'static str,
-                   code: Code,
-                   flow: Flow,
-                   expect: Vec<(Code, Scope)>,
-                   message_names: Option<&'static str>,
-                   outcome: Option<&'static str>| {
-        cases.push(Case {
-            name,
-            code,
-            flow,
-            expect,
-            message_names,
-            outcome,
-        });
+    let mut add = |name: &'static str, code: &'static str, flow: Flow| {
+        cases.push(Case { name, code, flow });
     };
     let quirk = |f: &dyn Fn(&mut CwmpOptions)| {
         let mut o = base.clone();
@@ -342,19 +298,13 @@ pub fn catalogue() -> Vec<Case> {
     // --- Authentication ---
     add(
         "acs-auth-missing",
-        Code::AcsAuthMissing,
+        "acs-auth-missing",
         quirk(&|o| o.acs_auth = AuthScheme::None),
-        vec![(Code::AcsAuthMissing, Session)],
-        None,
-        Some("success"),
     );
     add(
         "basic-auth-cleartext",
-        Code::BasicAuthCleartext,
+        "basic-auth-cleartext",
         quirk(&|o| o.acs_auth = AuthScheme::Basic),
-        vec![(Code::BasicAuthCleartext, Session)],
-        Some("Basic"),
-        Some("success"),
     );
     for (name, second_try) in [
         ("acs-auth-failed/rejected", true),
@@ -371,73 +321,45 @@ pub fn catalogue() -> Vec<Case> {
             b.acs_reply(&mut s, 401, None, false);
         }
         b.close_session(s);
-        add(
-            name,
-            Code::AcsAuthFailed,
-            b.finish(),
-            vec![
-                (Code::AcsAuthFailed, Session),
-                (Code::SessionNotTerminated, Session),
-            ],
-            Some("401"),
-            None,
-        );
+        add(name, "acs-auth-failed", b.finish());
     }
     add(
         "auth-stale-nonce",
-        Code::AuthStaleNonce,
+        "auth-stale-nonce",
         quirk(&|o| o.quirks.stale_nonce = true),
-        vec![(Code::AuthStaleNonce, Session)],
-        Some("stale"),
-        Some("success"),
     );
     add(
         "file-auth-failed",
-        Code::FileAuthFailed,
+        "file-auth-failed",
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::RejectsCredentials;
             o.quirks.transfer_fault =
                 Some((9012, "File transfer server authentication failure".into()));
         }),
-        vec![
-            (Code::FileAuthFailed, Transaction),
-            (Code::TransferFault, Transaction),
-        ],
-        Some("401"),
-        Some("failed"),
     );
     add(
         "file-credentials-unused",
-        Code::FileCredentialsUnused,
+        "file-credentials-unused",
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::CredentialsUnused;
             o.quirks.transfer_fault =
                 Some((9012, "File transfer server authentication failure".into()));
         }),
-        vec![
-            (Code::FileCredentialsUnused, Transaction),
-            (Code::TransferFault, Transaction),
-        ],
-        Some("fsuser"),
-        Some("failed"),
     );
     add(
         "connection-request-unauthenticated",
-        Code::ConnectionRequestUnauthenticated,
+        "connection-request-unauthenticated",
         quirk(&|o| {
             o.connection_request = true;
             o.quirks.connection_request_unchallenged = true;
         }),
-        vec![(Code::ConnectionRequestUnauthenticated, Session)],
-        Some("204"),
-        Some("success"),
     );
 
     // --- Session structure ---
     // The CPE reports its TransferComplete before its Inform.
     add(
         "inform-not-first",
-        Code::InformNotFirst,
+        "inform-not-first",
         reference_with_tc_script(&base, |b, s, e| {
             let style = b.opts.soap.clone();
             b.cpe_post(s, Some(&e.tc), None);
@@ -452,14 +374,11 @@ pub fn catalogue() -> Vec<Case> {
             b.cpe_post(s, None, None);
             b.acs_reply(s, 204, None, false);
         }),
-        vec![(Code::InformNotFirst, Session)],
-        Some("TransferComplete"),
-        Some("success"),
     );
     // After the InformResponse the CPE sends its Inform again (with a new ID).
     add(
         "multiple-informs",
-        Code::MultipleInforms,
+        "multiple-informs",
         reference_with_tc_script(&base, |b, s, e| {
             let style = b.opts.soap.clone();
             b.authenticated_inform(s, &e.inform);
@@ -478,9 +397,6 @@ pub fn catalogue() -> Vec<Case> {
             b.acs_reply(s, 200, Some(&ir), false);
             tc_rest(b, s, &e);
         }),
-        vec![(Code::MultipleInforms, Session)],
-        None,
-        Some("success"),
     );
     // The ACS answers the CPE's last empty POST with 500.
     let mut flow = reference_flow(&base);
@@ -495,17 +411,7 @@ pub fn catalogue() -> Vec<Case> {
             )
             .to_bytes();
     }
-    add(
-        "acs-http-error",
-        Code::AcsHttpError,
-        flow,
-        vec![
-            (Code::AcsHttpError, Session),
-            (Code::SessionNotTerminated, Session),
-        ],
-        Some("500"),
-        Some("success"),
-    );
+    add("acs-http-error", "acs-http-error", flow);
     // The InformResponse carries an ID its Inform did not have.
     let mut flow = reference_flow(&base);
     if let Some(conn) = flow.connections.first_mut() {
@@ -513,45 +419,26 @@ pub fn catalogue() -> Vec<Case> {
             body.replacen(">1</cwmp:ID>", ">ffff</cwmp:ID>", 1)
         });
     }
-    add(
-        "cwmp-id-mismatch",
-        Code::CwmpIdMismatch,
-        flow,
-        vec![(Code::CwmpIdMismatch, Session)],
-        Some("ffff"),
-        Some("success"),
-    );
+    add("cwmp-id-mismatch", "cwmp-id-mismatch", flow);
     add(
         "cwmp-version-mismatch",
-        Code::CwmpVersionMismatch,
+        "cwmp-version-mismatch",
         quirk(&|o| o.quirks.acs_cwmp_ns = Some("urn:dslforum-org:cwmp-1-2".into())),
-        vec![(Code::CwmpVersionMismatch, Session)],
-        Some("cwmp-1-2"),
-        Some("success"),
     );
     add(
         "hold-requests-violated",
-        Code::HoldRequestsViolated,
+        "hold-requests-violated",
         quirk(&|o| o.quirks.hold_requests_ignored = true),
-        vec![(Code::HoldRequestsViolated, Session)],
-        Some("TransferComplete"),
-        Some("success"),
     );
     add(
         "request-after-empty-post",
-        Code::RequestAfterEmptyPost,
+        "request-after-empty-post",
         quirk(&|o| o.quirks.request_after_empty_post = true),
-        vec![(Code::RequestAfterEmptyPost, Session)],
-        Some("TransferComplete"),
-        Some("success"),
     );
     add(
         "max-envelopes-exceeded",
-        Code::MaxEnvelopesExceeded,
+        "max-envelopes-exceeded",
         quirk(&|o| o.quirks.inform_max_envelopes = Some(1)),
-        vec![(Code::MaxEnvelopesExceeded, Session)],
-        None,
-        Some("success"),
     );
     // The CPE answers the Download with an empty POST: the Download is never answered.
     let mut flow = reference_flow(&base);
@@ -559,14 +446,7 @@ pub fn catalogue() -> Vec<Case> {
     if let Some(conn) = flow.connections.first_mut() {
         edit_step(conn, "<cwmp:DownloadResponse>", |_| String::new());
     }
-    add(
-        "rpc-unanswered",
-        Code::RpcUnanswered,
-        flow,
-        vec![(Code::RpcUnanswered, Session)],
-        Some("Download"),
-        Some("incomplete"),
-    );
+    add("rpc-unanswered", "rpc-unanswered", flow);
     // The CPE answers the Download with an UploadResponse.
     let mut flow = reference_flow(&base);
     flow.connections.truncate(1);
@@ -575,14 +455,7 @@ pub fn catalogue() -> Vec<Case> {
             body.replace("DownloadResponse>", "UploadResponse>")
         });
     }
-    add(
-        "response-mismatch",
-        Code::ResponseMismatch,
-        flow,
-        vec![(Code::ResponseMismatch, Session)],
-        Some("UploadResponse"),
-        Some("incomplete"),
-    );
+    add("response-mismatch", "response-mismatch", flow);
     // The ACS closes the connection instead of answering the CPE's last empty POST.
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -591,40 +464,24 @@ pub fn catalogue() -> Vec<Case> {
         conn.steps.pop();
         conn.ends(End::ServerFinFirst, At::After(2 * SECOND));
     }
-    add(
-        "session-not-terminated",
-        Code::SessionNotTerminated,
-        flow,
-        vec![(Code::SessionNotTerminated, Session)],
-        None,
-        Some("success"),
-    );
+    add("session-not-terminated", "session-not-terminated", flow);
     add(
         "empty-response-not-204",
-        Code::EmptyResponseNot204,
+        "empty-response-not-204",
         quirk(&|o| o.empty_response_status = 200),
-        vec![(Code::EmptyResponseNot204, Session)],
-        Some("200"),
-        Some("success"),
     );
     add(
         "pipelining",
-        Code::Pipelining,
+        "pipelining",
         quirk(&|o| o.quirks.pipelined_empty_post = true),
-        vec![(Code::Pipelining, Session)],
-        None,
-        Some("success"),
     );
     add(
         "cookie-not-returned",
-        Code::CookieNotReturned,
+        "cookie-not-returned",
         quirk(&|o| {
             o.quirks.acs_sets_cookie = true;
             o.quirks.cookie_not_returned = true;
         }),
-        vec![(Code::CookieNotReturned, Session)],
-        None,
-        Some("success"),
     );
     // A second session of the same CPE starts while the Download session is under way.
     let flow = {
@@ -636,14 +493,7 @@ pub fn catalogue() -> Vec<Case> {
         b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
         b.finish()
     };
-    add(
-        "overlapping-sessions",
-        Code::OverlappingSessions,
-        flow,
-        vec![(Code::OverlappingSessions, Session)],
-        None,
-        Some("success"),
-    );
+    add("overlapping-sessions", "overlapping-sessions", flow);
     // The TransferCompleteResponse is cut XML (an element never closed).
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -656,17 +506,7 @@ pub fn catalogue() -> Vec<Case> {
             )
         });
     }
-    add(
-        "malformed-message",
-        Code::MalformedMessage,
-        flow,
-        vec![
-            (Code::MalformedMessage, Session),
-            (Code::RpcUnanswered, Session),
-        ],
-        None,
-        Some("success"),
-    );
+    add("malformed-message", "malformed-message", flow);
 
     // --- Inform content ---
     let events = |list: &[&str]| -> Option<Vec<(String, String)>> {
@@ -685,17 +525,14 @@ pub fn catalogue() -> Vec<Case> {
     };
     add(
         "event-missing",
-        Code::EventMissing,
+        "event-missing",
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&["7 TRANSFER COMPLETE", "4 VALUE CHANGE"])
         }),
-        vec![(Code::EventMissing, Session)],
-        Some("M Download"),
-        Some("success"),
     );
     add(
         "event-duplicate",
-        Code::EventDuplicate,
+        "event-duplicate",
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&[
                 "7 TRANSFER COMPLETE",
@@ -704,25 +541,16 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![(Code::EventDuplicate, Session)],
-        Some("4 VALUE CHANGE"),
-        Some("success"),
     );
     add(
         "device-id-invalid",
-        Code::DeviceIdInvalid,
+        "device-id-invalid",
         quirk(&|o| o.device.oui = "00147G".into()),
-        vec![(Code::DeviceIdInvalid, Session)],
-        Some("00147G"),
-        Some("success"),
     );
     add(
         "clock-skew",
-        Code::ClockSkew,
+        "clock-skew",
         quirk(&|o| o.quirks.clock_offset = 3600 * SECOND),
-        vec![(Code::ClockSkew, Session)],
-        Some("3600"),
-        Some("success"),
     );
 
     // --- Retries and timing ---
@@ -736,14 +564,7 @@ pub fn catalogue() -> Vec<Case> {
         b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
         b.finish()
     };
-    add(
-        "retry-count-nonzero",
-        Code::RetryCountNonzero,
-        flow,
-        vec![(Code::RetryCountNonzero, Session)],
-        Some("3"),
-        Some("success"),
-    );
+    add("retry-count-nonzero", "retry-count-nonzero", flow);
     // A first attempt fails (the ACS answers 503 and closes); the CPE retries 1.5 s later,
     // far below the 5-10 s window of the first retry.
     let flow = {
@@ -764,19 +585,7 @@ pub fn catalogue() -> Vec<Case> {
         b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
         b.finish()
     };
-    add(
-        "retry-backoff-violation",
-        Code::RetryBackoffViolation,
-        flow,
-        vec![
-            (Code::RetryBackoffViolation, Session),
-            (Code::RetryCountNonzero, Session),
-            (Code::AcsHttpError, Session),
-            (Code::SessionNotTerminated, Session),
-        ],
-        Some("1.5"),
-        Some("success"),
-    );
+    add("retry-backoff-violation", "retry-backoff-violation", flow);
     // The ACS takes 7.3 s to answer the TransferComplete.
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -787,14 +596,7 @@ pub fn catalogue() -> Vec<Case> {
             step.at = At::After(7300 * MS);
         }
     }
-    add(
-        "slow-response",
-        Code::SlowResponse,
-        flow,
-        vec![(Code::SlowResponse, Session)],
-        Some("7.3"),
-        Some("success"),
-    );
+    add("slow-response", "slow-response", flow);
     // The CPE waits 40 s before its empty POST.
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last()
@@ -805,17 +607,10 @@ pub fn catalogue() -> Vec<Case> {
             step.at = At::After(40 * SECOND);
         }
     }
-    add(
-        "session-timeout",
-        Code::SessionTimeout,
-        flow,
-        vec![(Code::SessionTimeout, Session)],
-        Some("40"),
-        Some("success"),
-    );
+    add("session-timeout", "session-timeout", flow);
     add(
         "connection-request-timing",
-        Code::ConnectionRequestTiming,
+        "connection-request-timing",
         quirk(&|o| {
             o.connection_request = true;
             o.timing = Timing {
@@ -823,9 +618,6 @@ pub fn catalogue() -> Vec<Case> {
                 ..o.timing
             };
         }),
-        vec![(Code::ConnectionRequestTiming, Session)],
-        Some("45"),
-        Some("success"),
     );
 
     // --- Transfers ---
@@ -848,54 +640,28 @@ pub fn catalogue() -> Vec<Case> {
             )
         });
     }
-    add(
-        "download-rejected",
-        Code::DownloadRejected,
-        flow,
-        vec![(Code::DownloadRejected, Transaction)],
-        Some("9001"),
-        Some("failed"),
-    );
+    add("download-rejected", "download-rejected", flow);
     // The file is never fetched (as far as the capture shows), yet reported as done.
     let mut flow = reference_flow(&base);
     flow.connections.retain(|c| c.server != file_server);
-    add(
-        "file-not-fetched",
-        Code::FileNotFetched,
-        flow,
-        vec![(Code::FileNotFetched, Transaction)],
-        Some("/configs/CP0000000001.cfg"),
-        Some("success"),
-    );
+    add("file-not-fetched", "file-not-fetched", flow);
     add(
         "file-url-mismatch",
-        Code::FileUrlMismatch,
+        "file-url-mismatch",
         quirk(&|o| o.quirks.fetch_path = Some("/cfg/CP0000000001.cfg".into())),
-        vec![(Code::FileUrlMismatch, Transaction)],
-        Some("/cfg/CP0000000001.cfg"),
-        Some("success"),
     );
     add(
         "file-http-error",
-        Code::FileHttpError,
+        "file-http-error",
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::Status(404);
             o.quirks.transfer_fault = Some((9016, "Unable to access file".into()));
         }),
-        vec![
-            (Code::FileHttpError, Transaction),
-            (Code::TransferFault, Transaction),
-        ],
-        Some("404"),
-        Some("failed"),
     );
     add(
         "file-size-mismatch",
-        Code::FileSizeMismatch,
+        "file-size-mismatch",
         quirk(&|o| o.quirks.announced_file_size = Some(2048)),
-        vec![(Code::FileSizeMismatch, Transaction)],
-        Some("2048"),
-        Some("success"),
     );
     let mut flow = reference_flow(&base);
     if let Some(&last) = connections_to(&flow, acs).last() {
@@ -903,47 +669,26 @@ pub fn catalogue() -> Vec<Case> {
     }
     add(
         "transfer-complete-missing",
-        Code::TransferCompleteMissing,
+        "transfer-complete-missing",
         flow,
-        vec![(Code::TransferCompleteMissing, Transaction)],
-        Some("cfgupd-0001"),
-        Some("incomplete"),
     );
     add(
         "command-key-mismatch",
-        Code::CommandKeyMismatch,
+        "command-key-mismatch",
         quirk(&|o| o.quirks.transfer_complete_key = Some("cfgupd-0002".into())),
-        vec![
-            (Code::CommandKeyMismatch, Session),
-            (Code::TransferCompleteMissing, Transaction),
-        ],
-        Some("cfgupd-0002"),
-        Some("incomplete"),
     );
     add(
         "transfer-fault",
-        Code::TransferFault,
+        "transfer-fault",
         quirk(&|o| {
             o.quirks.file_server_reply = FileServerReply::Status(403);
             o.quirks.transfer_fault = Some((9016, "Unable to access file".into()));
         }),
-        vec![
-            (Code::TransferFault, Transaction),
-            (Code::FileHttpError, Transaction),
-        ],
-        Some("9016"),
-        Some("failed"),
     );
     add(
         "transfer-contradicts-capture",
-        Code::TransferContradictsCapture,
+        "transfer-contradicts-capture",
         quirk(&|o| o.quirks.file_server_reply = FileServerReply::Status(404)),
-        vec![
-            (Code::TransferContradictsCapture, Transaction),
-            (Code::FileHttpError, Transaction),
-        ],
-        Some("404"),
-        None,
     );
     // StartTime after CompleteTime: the observed times, swapped.
     let flow = reference_with(
@@ -956,11 +701,8 @@ pub fn catalogue() -> Vec<Case> {
     );
     add(
         "transfer-times-inconsistent",
-        Code::TransferTimesInconsistent,
+        "transfer-times-inconsistent",
         flow,
-        vec![(Code::TransferTimesInconsistent, Transaction)],
-        None,
-        Some("success"),
     );
     // The same TransferComplete again in a session a minute later.
     let flow = reference_with(
@@ -986,15 +728,12 @@ pub fn catalogue() -> Vec<Case> {
     );
     add(
         "transfer-complete-repeated",
-        Code::TransferCompleteRepeated,
+        "transfer-complete-repeated",
         flow,
-        vec![(Code::TransferCompleteRepeated, Session)],
-        Some("cfgupd-0001"),
-        Some("success"),
     );
     add(
         "unexpected-reboot",
-        Code::UnexpectedReboot,
+        "unexpected-reboot",
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&[
                 "1 BOOT",
@@ -1003,13 +742,10 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![(Code::UnexpectedReboot, Transaction)],
-        Some("1 BOOT"),
-        Some("success"),
     );
     add(
         "unexpected-bootstrap",
-        Code::UnexpectedBootstrap,
+        "unexpected-bootstrap",
         quirk(&|o| {
             o.quirks.transfer_complete_events = events(&[
                 "0 BOOTSTRAP",
@@ -1018,36 +754,21 @@ pub fn catalogue() -> Vec<Case> {
                 "M Download",
             ])
         }),
-        vec![(Code::UnexpectedBootstrap, Transaction)],
-        Some("0 BOOTSTRAP"),
-        Some("success"),
     );
     add(
         "version-unchanged",
-        Code::VersionUnchanged,
+        "version-unchanged",
         quirk(&|o| o.config_version = ("1.1.0".into(), "1.1.0".into())),
-        vec![(Code::VersionUnchanged, Transaction)],
-        Some("1.1.0"),
-        Some("success"),
     );
     // The ACS ends the TRANSFER COMPLETE session right after authenticating the Inform,
     // without an InformResponse: the CPE cannot send its TransferComplete.
     add(
         "rollback-suspected",
-        Code::RollbackSuspected,
+        "rollback-suspected",
         reference_with_tc_script(&base, |b, s, e| {
             b.authenticated_inform(s, &e.inform);
             b.acs_reply(s, 204, None, false);
         }),
-        vec![
-            (Code::RollbackSuspected, Transaction),
-            (Code::TransferCompleteMissing, Transaction),
-            (Code::RpcUnanswered, Session),
-            // The empty response answers a request, not the CPE's empty POST or last response.
-            (Code::SessionNotTerminated, Session),
-        ],
-        None,
-        Some("incomplete"),
     );
 
     // --- TCP and capture ---
@@ -1057,17 +778,7 @@ pub fn catalogue() -> Vec<Case> {
         conn.steps.pop();
         conn.ends(End::Reset(Dir::ToClient), At::After(20 * MS));
     }
-    add(
-        "tcp-reset",
-        Code::TcpReset,
-        flow,
-        vec![
-            (Code::TcpReset, Session),
-            (Code::SessionNotTerminated, Session),
-        ],
-        None,
-        Some("success"),
-    );
+    add("tcp-reset", "tcp-reset", flow);
     // Every segment of the Download session is sent twice.
     let mut flow = reference_flow(&base);
     if let Some(conn) = flow.connections.first_mut() {
@@ -1082,14 +793,7 @@ pub fn catalogue() -> Vec<Case> {
                 .extend((0..total as u64).step_by(16).map(|off| (dir, off)));
         }
     }
-    add(
-        "tcp-retransmissions",
-        Code::TcpRetransmissions,
-        flow,
-        vec![(Code::TcpRetransmissions, Session)],
-        Some("%"),
-        Some("success"),
-    );
+    add("tcp-retransmissions", "tcp-retransmissions", flow);
     // A segment in the middle of a 5000-byte file is missing from the capture.
     let mut flow = reference_flow(&CwmpOptions {
         file_size: 5000,
@@ -1109,14 +813,7 @@ pub fn catalogue() -> Vec<Case> {
         conn.lose
             .push((Dir::ToClient, total.saturating_sub(2000) as u64));
     }
-    add(
-        "capture-gap",
-        Code::CaptureGap,
-        flow,
-        vec![(Code::CaptureGap, Transaction)],
-        None,
-        Some("success"),
-    );
+    add("capture-gap", "capture-gap", flow);
     // A minute after the flow, the CPE's SYN to the ACS is never answered.
     let flow = reference_with(
         &base,
@@ -1129,14 +826,7 @@ pub fn catalogue() -> Vec<Case> {
             b.add_connection(c);
         },
     );
-    add(
-        "handshake-failed",
-        Code::HandshakeFailed,
-        flow,
-        vec![(Code::HandshakeFailed, Capture)],
-        Some("7547"),
-        Some("success"),
-    );
+    add("handshake-failed", "handshake-failed", flow);
     // A minute after the flow, a TLS connection to the ACS's port 443.
     let flow = reference_with(
         &base,
@@ -1151,14 +841,7 @@ pub fn catalogue() -> Vec<Case> {
             b.add_connection(c);
         },
     );
-    add(
-        "tls-opaque",
-        Code::TlsOpaque,
-        flow,
-        vec![(Code::TlsOpaque, Capture)],
-        Some("443"),
-        Some("success"),
-    );
+    add("tls-opaque", "tls-opaque", flow);
     cases
 }
 
@@ -1167,18 +850,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_unique_and_every_case_expects_its_code() {
+    fn names_are_unique_and_flows_are_ordered() {
         let cases = catalogue();
         let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), cases.len());
         for case in &cases {
-            assert!(
-                case.expect.iter().any(|(code, _)| *code == case.code),
-                "{}",
-                case.name
-            );
             assert!(!case.flow.connections.is_empty(), "{}", case.name);
             let starts: Vec<Nanos> = case.flow.connections.iter().map(|c| c.start).collect();
             assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{}", case.name);

@@ -11,9 +11,7 @@
 use super::packet::{FrameEncoder, LinkEncap, TcpHeader, to_ipv6};
 use super::rng::SplitMix64;
 use super::writer::FrameSink;
-use crate::capture::LinkType;
-use crate::types::{Dir, Nanos};
-use crate::wire::TcpFlags;
+use crate::types::{Dir, LinkType, Nanos, TcpFlags};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
@@ -750,7 +748,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::writer::FrameSink;
+    use crate::writer::FrameSink;
 
     /// Collects frames and decodes the TCP fields needed by the assertions.
     #[derive(Default)]

@@ -2,21 +2,20 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use cwmpscope::synth::campaign::{CampaignOptions, write_campaign};
-use cwmpscope::synth::conversation::{Profile, SECOND, Segmentation};
-use cwmpscope::synth::cwmp::{CwmpOptions, Flow, reference_flow};
-use cwmpscope::synth::http::AuthScheme;
-use cwmpscope::synth::packet::{LinkEncap, VlanTags};
-use cwmpscope::synth::write_capture_files;
-use cwmpscope::synth::writer::{Format, OutputOptions, TsResolution};
-use std::net::{IpAddr, Ipv4Addr};
+use cwmpscope_synth::campaign::{CampaignOptions, write_campaign};
+use cwmpscope_synth::conversation::{Profile, SECOND, Segmentation};
+use cwmpscope_synth::cwmp::{CwmpOptions, Flow, fleet_flow};
+use cwmpscope_synth::http::AuthScheme;
+use cwmpscope_synth::packet::{LinkEncap, VlanTags};
+use cwmpscope_synth::write_capture_files;
+use cwmpscope_synth::writer::{Format, OutputOptions, TsResolution};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 /// Generate synthetic TR-069 (CWMP) captures, deterministic for a given seed.
 ///
-/// Example: cwmpscope-capgen reference --seed 7 --profile awkward --link sll2 --ipv6 --vlan 100
+/// Example: cwmpscope-capgen reference --seed 7 --profile awkward --ipv6 --vlan 100 --vlan 200
 /// --format pcapng --gzip --frames-per-file 40 -o out.pcapng
 ///
 /// Split files are named like tcpdump's: out.pcapng, out.pcapng1, out.pcapng2, ...
@@ -270,40 +269,28 @@ fn profile_of(args: &TransportArgs) -> anyhow::Result<Profile> {
 }
 
 fn flow_of(args: &FlowArgs, seed: u64) -> Flow {
-    let base = if args.firmware {
+    let mut o = if args.firmware {
         CwmpOptions::firmware()
     } else {
         CwmpOptions::default()
     };
-    let mut flow = Flow::default();
-    for i in 0..args.cpes {
-        let mut o = base.clone();
-        o.seed = seed.wrapping_add(u64::from(i));
-        o.acs_auth = args.auth.into();
-        o.file_auth = args.file_auth.into();
-        o.max_envelopes = args.max_envelopes.max(1);
-        o.cookie_across_connections = args.cookie;
-        o.download_status = args.download_status;
-        o.connection_request = args.connection_request;
-        if args.empty_204 {
-            o.empty_response_status = 204;
-        }
-        if let Some(size) = args.file_size {
-            o.file_size = size;
-        }
-        if let Some(key) = &args.command_key {
-            o.command_key.clone_from(key);
-        }
-        if args.cpes > 1 {
-            o.device.serial = format!("CP{:010}", i + 1);
-            o.command_key = format!("{}-{}", o.command_key, i + 1);
-            let [a, b] = ((i + 1) as u16).to_be_bytes();
-            o.cpe_ip = IpAddr::V4(Ipv4Addr::new(10, 77, a, b));
-            o.start += i64::from(i) * 137 * SECOND / 1000;
-        }
-        flow.merge(reference_flow(&o));
+    o.seed = seed;
+    o.acs_auth = args.auth.into();
+    o.file_auth = args.file_auth.into();
+    o.max_envelopes = args.max_envelopes.max(1);
+    o.cookie_across_connections = args.cookie;
+    o.download_status = args.download_status;
+    o.connection_request = args.connection_request;
+    if args.empty_204 {
+        o.empty_response_status = 204;
     }
-    flow
+    if let Some(size) = args.file_size {
+        o.file_size = size;
+    }
+    if let Some(key) = &args.command_key {
+        o.command_key.clone_from(key);
+    }
+    fleet_flow(&o, args.cpes)
 }
 
 fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {

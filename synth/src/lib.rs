@@ -1,16 +1,19 @@
-//! Deterministic, seeded capture generator: scripted TCP conversations (CWMP flows and others)
-//! rendered into pcap/pcapng frames with chosen awkwardness (segmentation, reordering,
-//! retransmission, overlaps, capture loss, VLAN, IPv6, IP fragments, every supported link type,
-//! gzip, split files). Used by the tests and the benchmark harness.
+//! cwmpscope-synth: deterministic, seeded capture generator for cwmpscope's tests and
+//! benchmarks. Scripted TCP conversations (CWMP flows and others) rendered into pcap/pcapng
+//! frames with chosen awkwardness (segmentation, reordering, retransmission, overlaps, capture
+//! loss, VLAN, IPv6, IP fragments, every supported link type, gzip, split files). It is not part
+//! of the analyzer and does not depend on it: it only writes bytes. The `cwmpscope-capgen`
+//! binary is its command line.
 //!
 //! Layers, each usable alone: [`rng`] (seeded PRNG), [`packet`] (frame bytes), [`writer`]
 //! (pcap/pcapng/gzip/split), [`conversation`] (TCP scripts to timestamped frames), [`http`] and
 //! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts), [`deviations`] (one
 //! flow per finding code of the deviation catalogue, and the accepted clean variants),
-//! [`campaign`] (the benchmark capture: thousands of CPEs and unrelated traffic, streamed).
+//! [`campaign`] (the benchmark capture: thousands of CPEs and unrelated traffic, streamed);
+//! [`types`] holds the few shared notions (timestamps, directions, link types, TCP flags).
 //!
 //! ```no_run
-//! use cwmpscope::synth::{self, conversation::Profile, cwmp, writer::OutputOptions};
+//! use cwmpscope_synth::{self as synth, conversation::Profile, cwmp, writer::OutputOptions};
 //! let flow = cwmp::reference_flow(&cwmp::CwmpOptions::default());
 //! let (report, files) = synth::write_capture_files(
 //!     flow.connections,
@@ -29,6 +32,7 @@ pub mod http;
 pub mod packet;
 pub mod rng;
 pub mod soap;
+pub mod types;
 pub mod writer;
 
 use conversation::{Connection, Profile, RenderReport};

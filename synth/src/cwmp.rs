@@ -1047,6 +1047,27 @@ pub fn reference_flow(opts: &CwmpOptions) -> Flow {
     b.finish()
 }
 
+/// `cpes` CPEs each running the reference flow of `base`, merged into one flow. CPE `i` (from 0)
+/// uses seed `base.seed + i`; when there are several, it also gets serial `CP<i+1>` (ten
+/// digits), CommandKey `<key>-<i+1>`, address 10.77.x.y (x.y = i+1) and a start 137 ms × i
+/// later than `base.start`. `cpes` is at most 65,535 (the addresses).
+pub fn fleet_flow(base: &CwmpOptions, cpes: u32) -> Flow {
+    let mut flow = Flow::default();
+    for i in 0..cpes {
+        let mut o = base.clone();
+        o.seed = base.seed.wrapping_add(u64::from(i));
+        if cpes > 1 {
+            o.device.serial = format!("CP{:010}", i + 1);
+            o.command_key = format!("{}-{}", o.command_key, i + 1);
+            let [a, b] = ((i + 1) as u16).to_be_bytes();
+            o.cpe_ip = IpAddr::V4(Ipv4Addr::new(10, 77, a, b));
+            o.start += i64::from(i) * 137 * SECOND / 1000;
+        }
+        flow.merge(reference_flow(&o));
+    }
+    flow
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@
 //!
 //! The encoder keeps its buffers between calls, so building a frame does not allocate.
 
-use crate::capture::LinkType;
-use crate::wire::TcpFlags;
+use crate::types::{LinkType, TcpFlags};
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
