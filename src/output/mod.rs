@@ -2,6 +2,7 @@
 //! model of [`crate::report`], never the analysis state.
 
 pub mod json;
+pub mod ladder;
 pub mod printer;
 pub mod text;
 
