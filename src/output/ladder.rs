@@ -48,7 +48,10 @@ pub enum Shape {
     },
     /// A connection close or end, as text (`╳ closed`, `… capture ended`), with its frame when
     /// known.
-    Close { text: String, frames: Option<String> },
+    Close {
+        text: String,
+        frames: Option<String>,
+    },
     /// Step 13 of the reference ladder: the CPE applies the file (never on the wire).
     Applied,
 }

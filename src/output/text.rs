@@ -1,12 +1,11 @@
 //! The text report: a summary line, each session as a compact ladder (CPE and ACS columns, one
 //! arrow per HTTP message with its RPCs, time and frames), then a session table.
 
+use super::ladder::{self, Ladder, Shape, truncate};
 use crate::report::{
-    CaptureSummary, Deviation, Report, SessionReport, Severity, Summary,
-    TransactionReport,
+    CaptureSummary, Deviation, Report, SessionReport, Severity, Summary, TransactionReport,
 };
 use crate::transaction::Outcome;
-use super::ladder::{self, Ladder, Shape, truncate};
 use std::io::{self, Write};
 
 /// ANSI styling, on only when asked (terminal and no `NO_COLOR`).
@@ -492,4 +491,55 @@ pub fn write_closing(
         )?;
     }
     write_findings_list(w, findings, style)
+}
+
+/// The text report printer: keeps everything until the end of input, then writes the whole
+/// report (with a transaction selected, only its sessions).
+pub struct TextSink {
+    collected: super::Collected,
+    transaction: Option<String>,
+    style: Style,
+}
+
+impl TextSink {
+    pub fn new(transaction: Option<String>, style: Style) -> TextSink {
+        TextSink {
+            collected: super::Collected::default(),
+            transaction,
+            style,
+        }
+    }
+}
+
+impl super::Sink for TextSink {
+    fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
+        self.collected.sessions.push(session);
+        Ok(())
+    }
+
+    fn transaction(
+        &mut self,
+        transaction: TransactionReport,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.collected.transactions.push(transaction);
+        Ok(())
+    }
+
+    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+        self.collected.findings.push(finding);
+        Ok(())
+    }
+
+    fn finish(
+        self: Box<Self>,
+        capture: CaptureSummary,
+        _summary: &Summary,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let report = self
+            .collected
+            .into_report(capture, self.transaction.as_deref());
+        write_report(out, &report, self.style)
+    }
 }
