@@ -1,44 +1,195 @@
-//! JSON (one document at the end) and NDJSON (one object a line, as each session completes).
+//! JSON: the whole report as one document. Sessions are written as they complete; finished
+//! transactions are spooled, deflated, to an anonymous temporary file until the end (memory
+//! does not grow with them), then the capture-level findings, `capture` and `summary`. With
+//! one transaction selected, everything is kept and written pretty-printed at the end.
 
-use crate::report::{CaptureSummary, Report, Summary};
-use serde::Serialize;
+use super::{Collected, Sink};
+use crate::report::{CaptureSummary, Deviation, Report, SessionReport, Summary, TransactionReport};
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
 use std::io::{self, Write};
-
-#[derive(Serialize)]
-struct Line<'a, T: Serialize> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    inner: &'a T,
-}
-
-fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, &Line { kind, inner }).map_err(io::Error::other)?;
-    w.write_all(b"\n")
-}
-
-/// One NDJSON line for a finished item: `{"type":"session", …}`, `{"type":"transaction", …}`
-/// or `{"type":"finding", …}`.
-pub fn write_ndjson<T: Serialize>(
-    w: &mut dyn Write,
-    kind: &'static str,
-    item: &T,
-) -> io::Result<()> {
-    line(w, kind, item)
-}
-
-/// The closing NDJSON lines: `{"type":"capture", …}` then `{"type":"summary", …}`.
-pub fn write_ndjson_end(
-    w: &mut dyn Write,
-    capture: &CaptureSummary,
-    summary: &Summary,
-) -> io::Result<()> {
-    line(w, "capture", capture)?;
-    line(w, "summary", summary)
-}
 
 /// The whole report as one pretty-printed JSON document.
 pub fn write_json(w: &mut dyn Write, report: &Report) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::other)?;
     w.write_all(b"\n")
+}
+
+/// Where finished transactions wait for the end of the JSON document: an anonymous temporary
+/// file (memory stays flat however many there are), or memory when no file can be made.
+enum Spool {
+    File(io::BufWriter<std::fs::File>),
+    Memory(Vec<u8>),
+}
+
+impl Spool {
+    fn new() -> Spool {
+        match tempfile::tempfile() {
+            Ok(f) => Spool::File(io::BufWriter::with_capacity(1 << 16, f)),
+            Err(_) => Spool::Memory(Vec::new()),
+        }
+    }
+
+    /// Copies what was spooled, inflated, to `out`.
+    fn replay(self, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Spool::File(w) => {
+                use std::io::Seek;
+                let mut f = w.into_inner().map_err(|e| e.into_error())?;
+                f.seek(io::SeekFrom::Start(0))?;
+                io::copy(&mut DeflateDecoder::new(io::BufReader::new(f)), out)?;
+            }
+            Spool::Memory(v) => {
+                io::copy(&mut DeflateDecoder::new(v.as_slice()), out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Spool::File(w) => w.write(buf),
+            Spool::Memory(v) => v.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Spool::File(w) => w.flush(),
+            Spool::Memory(_) => Ok(()),
+        }
+    }
+}
+
+/// The JSON document written piece by piece: `{"sessions":[…` as sessions complete, then the
+/// transactions (spooled deflated meanwhile), the capture-level findings, `capture` and
+/// `summary`.
+pub struct JsonSink {
+    sessions: usize,
+    transactions: usize,
+    deflated: DeflateEncoder<Spool>,
+    /// One transaction serialized, handed to the encoder in one write (the encoder does work
+    /// per write call, so small writes are costly).
+    scratch: Vec<u8>,
+    findings: Vec<Deviation>,
+}
+
+impl JsonSink {
+    pub fn new() -> JsonSink {
+        JsonSink {
+            sessions: 0,
+            transactions: 0,
+            deflated: DeflateEncoder::new(Spool::new(), Compression::fast()),
+            scratch: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+}
+
+impl Default for JsonSink {
+    fn default() -> Self {
+        JsonSink::new()
+    }
+}
+
+impl Sink for JsonSink {
+    fn session(&mut self, session: SessionReport, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(if self.sessions == 0 {
+            b"{\"sessions\":["
+        } else {
+            b","
+        })?;
+        self.sessions += 1;
+        serde_json::to_writer(&mut *out, &session).map_err(io::Error::other)
+    }
+
+    fn transaction(
+        &mut self,
+        transaction: TransactionReport,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.scratch.clear();
+        if self.transactions > 0 {
+            self.scratch.push(b',');
+        }
+        self.transactions += 1;
+        serde_json::to_writer(&mut self.scratch, &transaction).map_err(io::Error::other)?;
+        self.deflated.write_all(&self.scratch)
+    }
+
+    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+        self.findings.push(finding);
+        Ok(())
+    }
+
+    fn finish(
+        self: Box<Self>,
+        capture: CaptureSummary,
+        summary: &Summary,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if self.sessions == 0 {
+            out.write_all(b"{\"sessions\":[")?;
+        }
+        out.write_all(b"],\"transactions\":[")?;
+        self.deflated.finish()?.replay(out)?;
+        out.write_all(b"],\"deviations\":")?;
+        serde_json::to_writer(&mut *out, &self.findings).map_err(io::Error::other)?;
+        out.write_all(b",\"capture\":")?;
+        serde_json::to_writer(&mut *out, &capture).map_err(io::Error::other)?;
+        out.write_all(b",\"summary\":")?;
+        serde_json::to_writer(&mut *out, summary).map_err(io::Error::other)?;
+        out.write_all(b"}\n")
+    }
+}
+
+/// JSON of one selected transaction: everything kept, written at the end with only the
+/// transaction's sessions.
+pub struct JsonOneTransaction {
+    collected: Collected,
+    transaction: String,
+}
+
+impl JsonOneTransaction {
+    pub fn new(transaction: String) -> JsonOneTransaction {
+        JsonOneTransaction {
+            collected: Collected::default(),
+            transaction,
+        }
+    }
+}
+
+impl Sink for JsonOneTransaction {
+    fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
+        self.collected.sessions.push(session);
+        Ok(())
+    }
+
+    fn transaction(
+        &mut self,
+        transaction: TransactionReport,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.collected.transactions.push(transaction);
+        Ok(())
+    }
+
+    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+        self.collected.findings.push(finding);
+        Ok(())
+    }
+
+    fn finish(
+        self: Box<Self>,
+        capture: CaptureSummary,
+        _summary: &Summary,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let report = self
+            .collected
+            .into_report(capture, Some(self.transaction.as_str()));
+        write_json(out, &report)
+    }
 }

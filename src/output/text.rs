@@ -1,11 +1,10 @@
 //! The text report: a summary line, each session as a compact ladder (CPE and ACS columns, one
 //! arrow per HTTP message with its RPCs, time and frames), then a session table.
 
+use super::ladder::{self, Ladder, Shape, truncate};
 use crate::report::{
-    CaptureSummary, Deviation, MessageReport, Report, SessionReport, Severity, Summary,
-    TransactionReport,
+    CaptureSummary, Deviation, Report, SessionReport, Severity, Summary, TransactionReport,
 };
-use crate::tcp::ConnEnd;
 use crate::transaction::Outcome;
 use std::io::{self, Write};
 
@@ -34,10 +33,6 @@ impl Style {
         }
     }
 }
-
-/// Narrowest and widest arrow drawn between the two columns.
-const MIN_ARROW: usize = 36;
-const MAX_ARROW: usize = 88;
 
 /// Writes the whole text report.
 pub fn write_report(w: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
@@ -163,63 +158,6 @@ fn cpe_label(s: &SessionReport) -> String {
     }
 }
 
-/// The text of one arrow.
-fn arrow_label(m: &MessageReport) -> String {
-    let mut label = m.http.clone();
-    if m.kind == "connection-request" && m.status.is_none() {
-        label.push_str(" (connection request)");
-    }
-    if !m.summary.is_empty() {
-        // Requests show the URI only when nothing better is known.
-        if m.status.is_none() {
-            let method = label.split(' ').next().unwrap_or("").to_owned();
-            label = format!("{method} {}", m.summary);
-        } else {
-            label = format!("{} {}", m.status.unwrap_or_default(), m.summary);
-        }
-    } else if m.body_bytes == 0
-        && (m.status.is_some_and(|s| s != 401) || (m.status.is_none() && m.kind == "cwmp"))
-    {
-        label.push_str(" (empty)");
-    }
-    if let Some(ch) = m.challenges.first() {
-        let scheme = ch.scheme.as_str();
-        let realm = ch.realm.as_deref();
-        label = format!("{} {scheme}", m.status.unwrap_or_default());
-        if let Some(realm) = realm {
-            label.push_str(&format!(" realm={realm}"));
-        }
-        if ch.stale == Some(true) {
-            label.push_str(" stale");
-        }
-    }
-    if let Some(auth) = &m.auth {
-        let scheme = auth.scheme.as_str();
-        label.push_str(&format!(" (+{scheme})"));
-    }
-    if !m.complete {
-        label.push_str(" [incomplete]");
-    }
-    label
-}
-
-fn frames(m: &MessageReport) -> String {
-    match &m.first_frame {
-        Some(first) => format!("frame {first}-{}", m.frame),
-        None => format!("frame {}", m.frame),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
 /// One session: its header line, the ladder, its findings.
 pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::Result<()> {
     let events = if s.events.is_empty() {
@@ -242,112 +180,67 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
         },
         s.termination
     )?;
-    let labels: Vec<String> = s.messages.iter().map(arrow_label).collect();
-    let width = labels
-        .iter()
-        .map(|l| l.chars().count() + 8)
-        .max()
-        .unwrap_or(MIN_ARROW)
-        .clamp(MIN_ARROW, MAX_ARROW);
-    let cpe_head = format!("CPE {}", s.cpe.ip);
-    let acs_head = format!("ACS {}:{}", s.acs.ip, s.acs.port);
+    let ladder = ladder::session_ladder(s);
+    let [cpe, acs] = [&ladder.lifelines[0], &ladder.lifelines[1]];
     writeln!(
         w,
         "  {:>8}   {:<w$} {}",
         "+s",
-        cpe_head,
-        acs_head,
-        w = width + 1
+        cpe.title,
+        acs.title,
+        w = acs.x + 1
     )?;
-    // Arrows and connection ends, in time order.
-    let mut rows: Vec<(f64, String)> = Vec::new();
-    for (m, label) in s.messages.iter().zip(&labels) {
-        let text = truncate(label, width - 8);
-        let fill = width - 6 - text.chars().count();
-        let arrow = if m.from == "cpe" {
-            format!("├── {text} {}▶│", "─".repeat(fill))
-        } else {
-            format!("│◀── {text} {}┤", "─".repeat(fill))
-        };
-        rows.push((m.rel, format!("{arrow}   {}", frames(m))));
-    }
-    for c in &s.tcp {
-        let (Some(at), Some(end)) = (c.closed_rel, c.end) else {
-            continue;
-        };
-        let what = match end {
-            ConnEnd::Closed => "╳ closed",
-            ConnEnd::Reset => "╳ reset",
-            ConnEnd::Idle => "╳ idle, released",
-            ConnEnd::HandshakeFailed => "╳ handshake failed",
-            ConnEnd::CaptureEnded => "… capture ended",
-        };
-        let label = if s.tcp.len() > 1 {
-            format!("{what} ({} → {})", c.cpe, c.acs)
-        } else {
-            what.to_owned()
-        };
-        rows.push((at, label));
-    }
-    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (at, row) in rows {
-        writeln!(w, "  {at:>8.3}   {row}")?;
-    }
-    for d in &s.deviations {
+    write_rows(w, &ladder, false, style)?;
+    for d in ladder.trailing {
         write_deviation(w, d, style)?;
     }
     Ok(())
 }
 
-/// Where a party's lifeline sits in a transaction ladder.
-fn column(p: &str, acs: usize, file: usize) -> usize {
-    match p {
-        "cpe" => 0,
-        "acs" => acs,
-        _ => file,
-    }
-}
-
-/// One row of a three-column ladder: lifelines, and an arrow with its label between two of them.
-fn ladder_row(from: usize, to: usize, label: &str, acs: usize, file: usize) -> String {
-    let mut row: Vec<char> = vec![' '; file + 1];
-    for x in [0, acs, file] {
-        if let Some(c) = row.get_mut(x) {
-            *c = '│';
+/// The rows of a ladder, one line each: the step column (`with_steps`, for transactions),
+/// seconds since the start, the arrow or event, the frames, and the findings under the row.
+fn write_rows(
+    w: &mut dyn Write,
+    ladder: &Ladder<'_>,
+    with_steps: bool,
+    style: Style,
+) -> io::Result<()> {
+    for row in &ladder.rows {
+        if with_steps {
+            let number = row
+                .step
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "·".to_owned());
+            write!(w, "  {number:>4} ")?;
+        } else {
+            write!(w, "  ")?;
+        }
+        let body = match &row.shape {
+            Shape::Arrow {
+                from,
+                to,
+                label,
+                frames,
+            } => format!(
+                "{}   {frames}",
+                ladder::draw_arrow(&ladder.lifelines, *from, *to, label)
+            ),
+            Shape::Close { text, frames } => match frames {
+                Some(frames) => format!("{text}   {frames}"),
+                None => text.clone(),
+            },
+            Shape::Applied => "· applied (not on the wire)".to_owned(),
+        };
+        match row.rel {
+            Some(rel) => writeln!(w, "{rel:>8.3}   {body}")?,
+            None => writeln!(w, "{:>8}   {body}", "")?,
+        }
+        for d in &row.findings {
+            write!(w, "       ")?;
+            write_deviation(w, d, style)?;
         }
     }
-    let (left, right) = (from.min(to), from.max(to));
-    for x in left + 1..right {
-        if let Some(c) = row.get_mut(x) {
-            *c = if x == acs { '┼' } else { '─' };
-        }
-    }
-    let rightwards = to > from;
-    if let Some(c) = row.get_mut(from) {
-        *c = if rightwards { '├' } else { '┤' };
-    }
-    if rightwards {
-        if let Some(c) = row.get_mut(right - 1) {
-            *c = '▶';
-        }
-    } else if let Some(c) = row.get_mut(left + 1) {
-        *c = '◀';
-    }
-    let room = (right - left).saturating_sub(9);
-    let text = truncate(label, room);
-    let start = if rightwards { left + 4 } else { left + 5 };
-    if let Some(c) = row.get_mut(start - 1) {
-        *c = ' ';
-    }
-    for (i, ch) in text.chars().enumerate() {
-        if let Some(c) = row.get_mut(start + i) {
-            *c = ch;
-        }
-    }
-    if let Some(c) = row.get_mut(start + text.chars().count()) {
-        *c = ' ';
-    }
-    row.into_iter().collect()
+    Ok(())
 }
 
 fn kind_label(kind: &str) -> &str {
@@ -428,83 +321,17 @@ pub fn write_transaction_ladder(
             .map_or_else(|| "without a code".to_owned(), |c| c.to_string());
         writeln!(w, "    fault {code} {}", fault.meaning.unwrap_or(""))?;
     }
-    let lane = |from: &str, to: &str| from == "file-server" || to == "file-server";
-    let labels: Vec<String> = t.steps.iter().map(|s| s.what.clone()).collect();
-    let acs_lane = t
-        .steps
-        .iter()
-        .zip(&labels)
-        .filter(|(s, _)| !lane(s.from, s.to) && s.frame.is_some())
-        .map(|(_, l)| l.chars().count() + 9)
-        .max()
-        .unwrap_or(MIN_ARROW)
-        .clamp(MIN_ARROW, MAX_ARROW);
-    let file_lane = t
-        .steps
-        .iter()
-        .zip(&labels)
-        .filter(|(s, _)| lane(s.from, s.to))
-        .map(|(_, l)| (l.chars().count() + 9).saturating_sub(acs_lane))
-        .max()
-        .unwrap_or(0)
-        .clamp(24, MAX_ARROW);
-    let (acs, file) = (acs_lane, acs_lane + file_lane);
-    let cpe_head = format!("CPE {}", t.cpe.ip);
-    let acs_head = format!("ACS {}:{}", t.acs.ip, t.acs.port);
-    let file_head = format!("File server {}", t.file_server.as_deref().unwrap_or("?"));
-    let heads = format!("{cpe_head:<acs$}{acs_head:<file_lane$}{file_head}");
-    writeln!(w, "  {:>4} {:>8}   {heads}", "step", "+s")?;
-    // Findings of the transaction and of its sessions, placed under the step of their frame.
-    let mut pending: Vec<&Deviation> = t.deviations.iter().chain(session_findings).collect();
-    // Step 13 (the CPE applies the file) is not on the wire: shown after the fetch when the
-    // report followed.
-    let applied_after = t
-        .steps
-        .iter()
-        .rposition(|s| s.step.is_some_and(|n| (9..=12).contains(&n)))
-        .filter(|_| t.steps.iter().any(|s| s.step.is_some_and(|n| n >= 14)));
-    for (index, (step, label)) in t.steps.iter().zip(&labels).enumerate() {
-        if index > 0 && applied_after == Some(index - 1) {
-            writeln!(w, "  {:>4} {:>8}   · applied (not on the wire)", 13, "")?;
-        }
-        let number = step
-            .step
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "·".to_owned());
-        match &step.frame {
-            Some(frame) if step.close => writeln!(
-                w,
-                "  {number:>4} {:>8.3}   ╳ {label}   frame {frame}",
-                step.rel
-            )?,
-            Some(frame) => {
-                let row = ladder_row(
-                    column(step.from, acs, file),
-                    column(step.to, acs, file),
-                    label,
-                    acs,
-                    file,
-                );
-                let frames = match &step.first_frame {
-                    Some(first) => format!("frame {first}-{frame}"),
-                    None => format!("frame {frame}"),
-                };
-                writeln!(w, "  {number:>4} {:>8.3}   {row}   {frames}", step.rel)?;
-                let (here, rest): (Vec<&Deviation>, Vec<&Deviation>) =
-                    pending.into_iter().partition(|d| d.frames.contains(frame));
-                pending = rest;
-                for d in here {
-                    write!(w, "       ")?;
-                    write_deviation(w, d, style)?;
-                }
-            }
-            None => writeln!(w, "  {number:>4} {:>8.3}   ╳ {label}", step.rel)?,
+    let ladder = ladder::transaction_ladder(t, session_findings);
+    let mut heads = String::new();
+    for (i, l) in ladder.lifelines.iter().enumerate() {
+        match ladder.lifelines.get(i + 1) {
+            Some(next) => heads.push_str(&format!("{:<w$}", l.title, w = next.x - l.x)),
+            None => heads.push_str(&l.title),
         }
     }
-    for d in pending
-        .into_iter()
-        .filter(|d| t.deviations.iter().any(|x| std::ptr::eq(x, *d)))
-    {
+    writeln!(w, "  {:>4} {:>8}   {heads}", "step", "+s")?;
+    write_rows(w, &ladder, true, style)?;
+    for d in ladder.trailing {
         write_deviation(w, d, style)?;
     }
     Ok(())
@@ -664,4 +491,55 @@ pub fn write_closing(
         )?;
     }
     write_findings_list(w, findings, style)
+}
+
+/// The text report printer: keeps everything until the end of input, then writes the whole
+/// report (with a transaction selected, only its sessions).
+pub struct TextSink {
+    collected: super::Collected,
+    transaction: Option<String>,
+    style: Style,
+}
+
+impl TextSink {
+    pub fn new(transaction: Option<String>, style: Style) -> TextSink {
+        TextSink {
+            collected: super::Collected::default(),
+            transaction,
+            style,
+        }
+    }
+}
+
+impl super::Sink for TextSink {
+    fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
+        self.collected.sessions.push(session);
+        Ok(())
+    }
+
+    fn transaction(
+        &mut self,
+        transaction: TransactionReport,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.collected.transactions.push(transaction);
+        Ok(())
+    }
+
+    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+        self.collected.findings.push(finding);
+        Ok(())
+    }
+
+    fn finish(
+        self: Box<Self>,
+        capture: CaptureSummary,
+        _summary: &Summary,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let report = self
+            .collected
+            .into_report(capture, self.transaction.as_deref());
+        write_report(out, &report, self.style)
+    }
 }

@@ -1,7 +1,8 @@
 //! The findings catalogue (`catalogue::Code`, documented in docs/findings.md) held against the
-//! analyzer: every finding code has a generated flow that breaks the reference flow in exactly one way, and the analyzer must
-//! report that code, in the right place (session, transaction or the capture), with frames and
-//! a message naming the injected value, and nothing else beyond what the break implies. The
+//! analyzer: every finding code has a generated flow that breaks the reference flow in exactly
+//! one way, and the analyzer must report that code, in the right place (session, transaction or
+//! the capture), with frames and a message naming the injected value, and nothing else beyond
+//! what the break implies. The
 //! accepted variants of the reference flow must raise no warning or error, however awkwardly
 //! they are captured.
 //!
