@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 #[command(
     name = "cwmpscope",
     version,
-    about = "TR-069 (CWMP) capture analyzer: sessions, RPCs and deviations from pcap/pcapng",
+    about = "TR-069 (CWMP) capture analyzer: sessions, transactions and findings from pcap/pcapng",
     after_help = "Examples:\n  cwmpscope analyze capture.pcap\n  cwmpscope analyze --format json rotated-*.pcap.gz > report.json\n  tcpdump -i eth0 -U -w - 'tcp port 7547' | cwmpscope analyze -r -"
 )]
 pub struct Cli {

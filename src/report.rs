@@ -64,9 +64,12 @@ impl std::fmt::Display for FrameLabel {
     }
 }
 
-/// One finding (deviations.md).
+/// The version of the JSON contract (`docs/report.md`) these objects serialize to.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// One finding in the report (its code, severity, message and frames).
 #[derive(Clone, Debug, Serialize)]
-pub struct Deviation {
+pub struct FindingReport {
     pub code: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -230,7 +233,7 @@ pub struct SessionReport {
     pub rpcs: Counts,
     pub connection_request: Option<ConnectionRequestReport>,
     pub messages: Vec<MessageReport>,
-    pub deviations: Vec<Deviation>,
+    pub findings: Vec<FindingReport>,
     #[serde(skip)]
     pub start_nanos: Nanos,
 }
@@ -258,14 +261,14 @@ pub struct Summary {
     pub transactions: usize,
     pub by_outcome: ByOutcome,
     /// Every finding of sessions, transactions and the capture, by code.
-    pub deviations: Counts,
+    pub findings: Counts,
     pub by_severity: BySeverity,
 }
 
 impl Summary {
     pub fn add_session(&mut self, s: &SessionReport) {
         self.sessions += 1;
-        self.add_findings(&s.deviations);
+        self.add_findings(&s.findings);
     }
 
     pub fn add_transaction(&mut self, t: &TransactionReport) {
@@ -275,12 +278,12 @@ impl Summary {
             Outcome::Failed => self.by_outcome.failed += 1,
             Outcome::Incomplete => self.by_outcome.incomplete += 1,
         }
-        self.add_findings(&t.deviations);
+        self.add_findings(&t.findings);
     }
 
-    pub fn add_findings(&mut self, findings: &[Deviation]) {
+    pub fn add_findings(&mut self, findings: &[FindingReport]) {
         for d in findings {
-            self.deviations.add(d.code);
+            self.findings.add(d.code);
             match d.severity {
                 Severity::Error => self.by_severity.error += 1,
                 Severity::Warning => self.by_severity.warning += 1,
@@ -293,11 +296,13 @@ impl Summary {
 /// The whole report (`--format json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    pub capture: CaptureSummary,
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub sessions: Vec<SessionReport>,
     pub transactions: Vec<TransactionReport>,
     /// Findings that belong to no session or transaction.
-    pub deviations: Vec<Deviation>,
+    pub findings: Vec<FindingReport>,
+    pub capture: CaptureSummary,
     pub summary: Summary,
 }
 
@@ -306,7 +311,7 @@ impl Report {
         capture: CaptureSummary,
         mut sessions: Vec<SessionReport>,
         mut transactions: Vec<TransactionReport>,
-        deviations: Vec<Deviation>,
+        findings: Vec<FindingReport>,
     ) -> Report {
         sessions.sort_by_key(|s| (s.start_nanos, s.id.len(), s.id.clone()));
         transactions.sort_by_key(|t| t.number);
@@ -317,15 +322,48 @@ impl Report {
         for t in &transactions {
             summary.add_transaction(t);
         }
-        summary.add_findings(&deviations);
+        summary.add_findings(&findings);
         Report {
-            capture,
+            schema_version: SCHEMA_VERSION,
             sessions,
             transactions,
-            deviations,
+            findings,
+            capture,
             summary,
         }
     }
+}
+
+/// A server a transaction's file came from: the host as the Download URL names it, and the
+/// address and port the CPE connected to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServerInfo {
+    pub host: String,
+    pub ip: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for ServerInfo {
+    /// `ip:port`, with an IPv6 address in brackets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ip.contains(':') {
+            write!(f, "[{}]:{}", self.ip, self.port)
+        } else {
+            write!(f, "{}:{}", self.ip, self.port)
+        }
+    }
+}
+
+/// The host of `scheme://[user@]host[:port]/path` (an IPv6 literal without its brackets).
+fn url_host(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// One step of a transaction in the report.
@@ -364,7 +402,7 @@ pub struct TransactionReport {
     pub kind: &'static str,
     pub cpe: CpeInfo,
     pub acs: AcsInfo,
-    pub file_server: Option<String>,
+    pub file_server: Option<ServerInfo>,
     pub command_key: String,
     pub file_type: String,
     pub url: String,
@@ -380,7 +418,7 @@ pub struct TransactionReport {
     pub end: String,
     pub versions: Vec<VersionReport>,
     pub steps: Vec<StepReport>,
-    pub deviations: Vec<Deviation>,
+    pub findings: Vec<FindingReport>,
     #[serde(skip)]
     pub number: u64,
 }
@@ -412,7 +450,11 @@ impl TransactionReport {
                 ip: t.acs.ip().to_string(),
                 port: t.acs.port(),
             },
-            file_server: t.file_server.map(|a| a.to_string()),
+            file_server: t.file_server.map(|a| ServerInfo {
+                host: url_host(&t.url).unwrap_or_else(|| a.ip().to_string()),
+                ip: a.ip().to_string(),
+                port: a.port(),
+            }),
             command_key: t.command_key.clone(),
             file_type: t.file_type.clone(),
             url: redact_url(&t.url, opts),
@@ -454,7 +496,7 @@ impl TransactionReport {
                     rel: (s.ts - origin) as f64 / 1e9,
                 })
                 .collect(),
-            deviations: t.findings.iter().map(|f| deviation(f, opts)).collect(),
+            findings: t.findings.iter().map(|f| finding_report(f, opts)).collect(),
             number: t.number,
         }
     }
@@ -543,15 +585,15 @@ impl SessionReport {
                     answer_frame: cr.final_frame.map(|f| opts.frame(f)),
                 }),
             messages,
-            deviations: s.findings.iter().map(|f| deviation(f, opts)).collect(),
+            findings: s.findings.iter().map(|f| finding_report(f, opts)).collect(),
             start_nanos: s.start,
         }
     }
 }
 
 /// A finding as the report shows it.
-pub fn deviation(f: &Finding, opts: &ReportOptions) -> Deviation {
-    Deviation {
+pub fn finding_report(f: &Finding, opts: &ReportOptions) -> FindingReport {
+    FindingReport {
         code: f.code.id(),
         severity: f.severity,
         message: f.message.clone(),

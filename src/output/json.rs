@@ -4,7 +4,7 @@
 //! one transaction selected, everything is kept and written pretty-printed at the end.
 
 use super::{Collected, Sink};
-use crate::report::{CaptureSummary, Deviation, Report, SessionReport, Summary, TransactionReport};
+use crate::report::{CaptureSummary, FindingReport, Report, SessionReport, Summary, TransactionReport};
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -63,7 +63,8 @@ impl Write for Spool {
     }
 }
 
-/// The JSON document written piece by piece: `{"sessions":[…` as sessions complete, then the
+/// The JSON document written piece by piece: `{"schema_version":2,"sessions":[…` as sessions
+/// complete, then the
 /// transactions (spooled deflated meanwhile), the capture-level findings, `capture` and
 /// `summary`.
 pub struct JsonSink {
@@ -73,7 +74,7 @@ pub struct JsonSink {
     /// One transaction serialized, handed to the encoder in one write (the encoder does work
     /// per write call, so small writes are costly).
     scratch: Vec<u8>,
-    findings: Vec<Deviation>,
+    findings: Vec<FindingReport>,
 }
 
 impl JsonSink {
@@ -97,7 +98,7 @@ impl Default for JsonSink {
 impl Sink for JsonSink {
     fn session(&mut self, session: SessionReport, out: &mut dyn Write) -> io::Result<()> {
         out.write_all(if self.sessions == 0 {
-            b"{\"sessions\":["
+            b"{\"schema_version\":2,\"sessions\":["
         } else {
             b","
         })?;
@@ -119,7 +120,7 @@ impl Sink for JsonSink {
         self.deflated.write_all(&self.scratch)
     }
 
-    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+    fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
         self.findings.push(finding);
         Ok(())
     }
@@ -131,11 +132,11 @@ impl Sink for JsonSink {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         if self.sessions == 0 {
-            out.write_all(b"{\"sessions\":[")?;
+            out.write_all(b"{\"schema_version\":2,\"sessions\":[")?;
         }
         out.write_all(b"],\"transactions\":[")?;
         self.deflated.finish()?.replay(out)?;
-        out.write_all(b"],\"deviations\":")?;
+        out.write_all(b"],\"findings\":")?;
         serde_json::to_writer(&mut *out, &self.findings).map_err(io::Error::other)?;
         out.write_all(b",\"capture\":")?;
         serde_json::to_writer(&mut *out, &capture).map_err(io::Error::other)?;
@@ -176,7 +177,7 @@ impl Sink for JsonOneTransaction {
         Ok(())
     }
 
-    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+    fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
         self.collected.findings.push(finding);
         Ok(())
     }

@@ -20,7 +20,7 @@
 //! A session's ladder has two lifelines (CPE, ACS) and its findings after the rows
 //! ([`Ladder::trailing`]).
 
-use crate::report::{Deviation, MessageReport, SessionReport, TransactionReport};
+use crate::report::{FindingReport, MessageReport, SessionReport, TransactionReport};
 use crate::tcp::ConnEnd;
 
 /// Narrowest and widest arrow drawn between two lifelines.
@@ -65,7 +65,7 @@ pub struct Row<'a> {
     pub rel: Option<f64>,
     pub shape: Shape,
     /// Findings placed under this row.
-    pub findings: Vec<&'a Deviation>,
+    pub findings: Vec<&'a FindingReport>,
 }
 
 /// A laid-out ladder.
@@ -74,7 +74,7 @@ pub struct Ladder<'a> {
     pub lifelines: Vec<Lifeline>,
     pub rows: Vec<Row<'a>>,
     /// Findings tied to no row, shown after the ladder.
-    pub trailing: Vec<&'a Deviation>,
+    pub trailing: Vec<&'a FindingReport>,
 }
 
 /// `frame N`, or `frame F-N` for a message that spans frames F to N.
@@ -203,7 +203,7 @@ pub fn session_ladder(s: &SessionReport) -> Ladder<'_> {
     Ladder {
         lifelines,
         rows,
-        trailing: s.deviations.iter().collect(),
+        trailing: s.findings.iter().collect(),
     }
 }
 
@@ -222,7 +222,7 @@ fn lifeline_of(party: &str) -> usize {
 /// arrow trail.
 pub fn transaction_ladder<'a>(
     t: &'a TransactionReport,
-    session_findings: Vec<&'a Deviation>,
+    session_findings: Vec<&'a FindingReport>,
 ) -> Ladder<'a> {
     let file_lane_used = |from: &str, to: &str| from == "file-server" || to == "file-server";
     let acs_lane = t
@@ -251,12 +251,15 @@ pub fn transaction_ladder<'a>(
             x: acs_lane,
         },
         Lifeline {
-            title: format!("File server {}", t.file_server.as_deref().unwrap_or("?")),
+            title: match &t.file_server {
+                Some(server) => format!("File server {server}"),
+                None => "File server ?".to_owned(),
+            },
             x: acs_lane + file_lane,
         },
     ];
     // Findings of the transaction and of its sessions, placed under the step of their frame.
-    let mut pending: Vec<&Deviation> = t.deviations.iter().chain(session_findings).collect();
+    let mut pending: Vec<&FindingReport> = t.findings.iter().chain(session_findings).collect();
     // Step 13 (the CPE applies the file) is not on the wire: shown after the fetch when the
     // report followed.
     let applied_after = t
@@ -284,7 +287,7 @@ pub fn transaction_ladder<'a>(
                 let (from, to) = (lifeline_of(step.from), lifeline_of(step.to));
                 let (a, b) = (lifelines[from].x, lifelines[to].x);
                 let room = a.abs_diff(b).saturating_sub(9);
-                let (here, rest): (Vec<&Deviation>, Vec<&Deviation>) =
+                let (here, rest): (Vec<&FindingReport>, Vec<&FindingReport>) =
                     pending.into_iter().partition(|d| d.frames.contains(frame));
                 pending = rest;
                 findings = here;
@@ -309,7 +312,7 @@ pub fn transaction_ladder<'a>(
     }
     let trailing = pending
         .into_iter()
-        .filter(|d| t.deviations.iter().any(|x| std::ptr::eq(x, *d)))
+        .filter(|d| t.findings.iter().any(|x| std::ptr::eq(x, *d)))
         .collect();
     Ladder {
         lifelines,

@@ -20,7 +20,7 @@ pub mod printer;
 pub mod text;
 pub mod text_stream;
 
-use crate::report::{CaptureSummary, Deviation, SessionReport, Summary, TransactionReport};
+use crate::report::{CaptureSummary, FindingReport, SessionReport, Summary, TransactionReport};
 use std::io::{self, Write};
 
 /// Output format chosen on the command line.
@@ -45,7 +45,7 @@ pub trait Sink {
         out: &mut dyn Write,
     ) -> io::Result<()>;
     /// A finding of no session or transaction.
-    fn finding(&mut self, finding: Deviation, out: &mut dyn Write) -> io::Result<()>;
+    fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()>;
     /// End of input: writes what remains. `summary` counts what was shown.
     fn finish(
         self: Box<Self>,
@@ -61,7 +61,7 @@ pub trait Sink {
 struct Collected {
     sessions: Vec<SessionReport>,
     transactions: Vec<TransactionReport>,
-    findings: Vec<Deviation>,
+    findings: Vec<FindingReport>,
 }
 
 impl Collected {

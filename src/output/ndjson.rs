@@ -1,9 +1,10 @@
 //! NDJSON: one object a line as each item completes (`{"type":"session", …}`,
-//! `{"type":"transaction", …}`, `{"type":"finding", …}`), closed by `{"type":"capture", …}` and
+//! `{"type":"transaction", …}`, `{"type":"finding", …}`) after a header line
+//! `{"type":"header","schema_version":2}`, closed by `{"type":"capture", …}` and
 //! `{"type":"summary", …}`. Each line is flushed at once, for pipes and live capture.
 
 use super::Sink;
-use crate::report::{CaptureSummary, Deviation, SessionReport, Summary, TransactionReport};
+use crate::report::{CaptureSummary, FindingReport, SessionReport, Summary, TransactionReport};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -21,15 +22,43 @@ fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::R
     w.flush()
 }
 
+/// The first line: `{"type":"header","schema_version":2}`.
+#[derive(Serialize)]
+struct Header {
+    schema_version: u32,
+}
+
 /// The NDJSON printer.
 pub struct NdjsonSink {
     sessions: bool,
+    header_written: bool,
 }
 
 impl NdjsonSink {
     /// `sessions`: whether session lines are written (not when one transaction is selected).
     pub fn new(sessions: bool) -> NdjsonSink {
-        NdjsonSink { sessions }
+        NdjsonSink {
+            sessions,
+            header_written: false,
+        }
+    }
+}
+
+impl NdjsonSink {
+    fn line<T: Serialize>(
+        &mut self,
+        w: &mut dyn Write,
+        kind: &'static str,
+        inner: &T,
+    ) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            let header = Header {
+                schema_version: crate::report::SCHEMA_VERSION,
+            };
+            line(w, "header", &header)?;
+        }
+        line(w, kind, inner)
     }
 }
 
@@ -39,7 +68,7 @@ impl Sink for NdjsonSink {
     }
 
     fn session(&mut self, session: SessionReport, out: &mut dyn Write) -> io::Result<()> {
-        line(out, "session", &session)
+        self.line(out, "session", &session)
     }
 
     fn transaction(
@@ -47,11 +76,11 @@ impl Sink for NdjsonSink {
         transaction: TransactionReport,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        line(out, "transaction", &transaction)
+        self.line(out, "transaction", &transaction)
     }
 
-    fn finding(&mut self, finding: Deviation, out: &mut dyn Write) -> io::Result<()> {
-        line(out, "finding", &finding)
+    fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()> {
+        self.line(out, "finding", &finding)
     }
 
     fn finish(
@@ -60,7 +89,8 @@ impl Sink for NdjsonSink {
         summary: &Summary,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        line(out, "capture", &capture)?;
-        line(out, "summary", summary)
+        let mut this = *self;
+        this.line(out, "capture", &capture)?;
+        this.line(out, "summary", summary)
     }
 }

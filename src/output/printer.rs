@@ -8,7 +8,7 @@ use super::text::{Style, TextSink};
 use super::text_stream::TextStreamSink;
 use super::{Format, Sink};
 use crate::report::{
-    CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport, deviation,
+    CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport, finding_report,
 };
 use crate::findings::Output;
 use std::io::{self, Write};
@@ -120,7 +120,7 @@ impl Printer {
                 if self.filters.transaction.is_some() {
                     return Ok(());
                 }
-                let d = deviation(&f, &self.opts);
+                let d = finding_report(&f, &self.opts);
                 self.summary.add_findings(std::slice::from_ref(&d));
                 self.sink.finding(d, out)
             }

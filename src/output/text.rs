@@ -3,7 +3,7 @@
 
 use super::ladder::{self, Ladder, Shape, truncate};
 use crate::report::{
-    CaptureSummary, Deviation, Report, SessionReport, Severity, Summary, TransactionReport,
+    CaptureSummary, FindingReport, Report, SessionReport, Severity, Summary, TransactionReport,
 };
 use crate::transaction::Outcome;
 use std::io::{self, Write};
@@ -192,7 +192,7 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
     )?;
     write_rows(w, &ladder, false, style)?;
     for d in ladder.trailing {
-        write_deviation(w, d, style)?;
+        write_finding(w, d, style)?;
     }
     Ok(())
 }
@@ -237,7 +237,7 @@ fn write_rows(
         }
         for d in &row.findings {
             write!(w, "       ")?;
-            write_deviation(w, d, style)?;
+            write_finding(w, d, style)?;
         }
     }
     Ok(())
@@ -259,11 +259,11 @@ pub fn write_transaction(
     report: &Report,
     style: Style,
 ) -> io::Result<()> {
-    let session_findings: Vec<&Deviation> = report
+    let session_findings: Vec<&FindingReport> = report
         .sessions
         .iter()
         .filter(|s| t.sessions.contains(&s.id))
-        .flat_map(|s| &s.deviations)
+        .flat_map(|s| &s.findings)
         .collect();
     write_transaction_ladder(w, t, session_findings, style)
 }
@@ -273,7 +273,7 @@ pub fn write_transaction(
 pub fn write_transaction_ladder(
     w: &mut dyn Write,
     t: &TransactionReport,
-    session_findings: Vec<&Deviation>,
+    session_findings: Vec<&FindingReport>,
     style: Style,
 ) -> io::Result<()> {
     let cpe = {
@@ -332,28 +332,28 @@ pub fn write_transaction_ladder(
     writeln!(w, "  {:>4} {:>8}   {heads}", "step", "+s")?;
     write_rows(w, &ladder, true, style)?;
     for d in ladder.trailing {
-        write_deviation(w, d, style)?;
+        write_finding(w, d, style)?;
     }
     Ok(())
 }
 
 /// Every finding, worst first, with where it belongs.
 fn write_findings(w: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
-    let mut all: Vec<(&str, &Deviation)> = Vec::new();
+    let mut all: Vec<(&str, &FindingReport)> = Vec::new();
     for t in &report.transactions {
-        all.extend(t.deviations.iter().map(|d| (t.id.as_str(), d)));
+        all.extend(t.findings.iter().map(|d| (t.id.as_str(), d)));
     }
     for s in &report.sessions {
-        all.extend(s.deviations.iter().map(|d| (s.id.as_str(), d)));
+        all.extend(s.findings.iter().map(|d| (s.id.as_str(), d)));
     }
-    all.extend(report.deviations.iter().map(|d| ("capture", d)));
+    all.extend(report.findings.iter().map(|d| ("capture", d)));
     write_findings_list(w, all, style)
 }
 
 /// Findings with their owner (transaction, session or `capture`), worst first.
 fn write_findings_list(
     w: &mut dyn Write,
-    mut all: Vec<(&str, &Deviation)>,
+    mut all: Vec<(&str, &FindingReport)>,
     style: Style,
 ) -> io::Result<()> {
     if all.is_empty() {
@@ -364,12 +364,12 @@ fn write_findings_list(
     writeln!(w, "findings")?;
     for (owner, d) in all {
         write!(w, "  {owner:<8}")?;
-        write_deviation(w, d, style)?;
+        write_finding(w, d, style)?;
     }
     Ok(())
 }
 
-fn write_deviation(w: &mut dyn Write, d: &Deviation, style: Style) -> io::Result<()> {
+fn write_finding(w: &mut dyn Write, d: &FindingReport, style: Style) -> io::Result<()> {
     let frames: Vec<String> = d.frames.iter().map(|f| f.to_string()).collect();
     let at = if frames.is_empty() {
         String::new()
@@ -452,17 +452,17 @@ pub fn write_session_line(w: &mut dyn Write, s: &SessionReport, style: Style) ->
         s.rpcs.total(),
         s.termination
     )?;
-    for d in &s.deviations {
+    for d in &s.findings {
         write!(w, "  ")?;
-        write_deviation(w, d, style)?;
+        write_finding(w, d, style)?;
     }
     Ok(())
 }
 
 /// Streaming text: a finding of no session or transaction, as it is found.
-pub fn write_finding_line(w: &mut dyn Write, d: &Deviation, style: Style) -> io::Result<()> {
+pub fn write_finding_line(w: &mut dyn Write, d: &FindingReport, style: Style) -> io::Result<()> {
     write!(w, "capture ")?;
-    write_deviation(w, d, style)
+    write_finding(w, d, style)
 }
 
 /// Streaming text: what closes the output at the end of input or on interruption: the
@@ -473,7 +473,7 @@ pub fn write_closing(
     capture: &CaptureSummary,
     summary: &Summary,
     sessions: &[&SessionReport],
-    findings: Vec<(&str, &Deviation)>,
+    findings: Vec<(&str, &FindingReport)>,
     omitted: usize,
     style: Style,
 ) -> io::Result<()> {
@@ -526,7 +526,7 @@ impl super::Sink for TextSink {
         Ok(())
     }
 
-    fn finding(&mut self, finding: Deviation, _out: &mut dyn Write) -> io::Result<()> {
+    fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
         self.collected.findings.push(finding);
         Ok(())
     }

@@ -5,7 +5,7 @@
 
 use super::Sink;
 use super::text::{self, Style};
-use crate::report::{CaptureSummary, Deviation, SessionReport, Summary, TransactionReport};
+use crate::report::{CaptureSummary, FindingReport, SessionReport, Summary, TransactionReport};
 use std::collections::VecDeque;
 use std::io::{self, Write};
 
@@ -19,7 +19,7 @@ pub struct TextStreamSink {
     sessions: VecDeque<SessionReport>,
     omitted_sessions: usize,
     /// Findings of transactions (with the transaction id) and of the capture.
-    findings: VecDeque<(String, Deviation)>,
+    findings: VecDeque<(String, FindingReport)>,
     /// With a transaction selected: it, and its sessions once it is shown.
     transaction: Option<String>,
     selected_sessions: Vec<String>,
@@ -38,7 +38,7 @@ impl TextStreamSink {
         }
     }
 
-    fn keep_finding(&mut self, owner: String, d: Deviation) {
+    fn keep_finding(&mut self, owner: String, d: FindingReport) {
         if self.findings.len() >= KEPT_FINDINGS {
             self.findings.pop_front();
         }
@@ -64,11 +64,11 @@ impl Sink for TextStreamSink {
         transaction: TransactionReport,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let session_findings: Vec<&Deviation> = self
+        let session_findings: Vec<&FindingReport> = self
             .sessions
             .iter()
             .filter(|s| transaction.sessions.contains(&s.id))
-            .flat_map(|s| &s.deviations)
+            .flat_map(|s| &s.findings)
             .collect();
         writeln!(out)?;
         text::write_transaction_ladder(out, &transaction, session_findings, self.style)?;
@@ -77,13 +77,13 @@ impl Sink for TextStreamSink {
             self.selected_sessions
                 .extend(transaction.sessions.iter().cloned());
         }
-        for d in transaction.deviations {
+        for d in transaction.findings {
             self.keep_finding(transaction.id.clone(), d);
         }
         out.flush()
     }
 
-    fn finding(&mut self, finding: Deviation, out: &mut dyn Write) -> io::Result<()> {
+    fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()> {
         text::write_finding_line(out, &finding, self.style)?;
         self.keep_finding("capture".to_owned(), finding);
         out.flush()
@@ -99,7 +99,7 @@ impl Sink for TextStreamSink {
         let shown = |s: &&SessionReport| {
             self.transaction.is_none() || self.selected_sessions.contains(&s.id)
         };
-        let mut findings: Vec<(&str, &Deviation)> = self
+        let mut findings: Vec<(&str, &FindingReport)> = self
             .findings
             .iter()
             .map(|(owner, d)| (owner.as_str(), d))
@@ -108,7 +108,7 @@ impl Sink for TextStreamSink {
             self.sessions
                 .iter()
                 .filter(shown)
-                .flat_map(|s| s.deviations.iter().map(|d| (s.id.as_str(), d))),
+                .flat_map(|s| s.findings.iter().map(|d| (s.id.as_str(), d))),
         );
         let sessions: Vec<&SessionReport> = self.sessions.iter().filter(shown).collect();
         text::write_closing(
