@@ -79,7 +79,7 @@ impl CaptureReader {
             }
             let pcap =
                 PcapFormat::read_header(&mut window).map_err(|e| to_input_error(&name, gzip, e))?;
-            if !crate::wire::is_supported(pcap.link()) {
+            if !pcap.link().is_decodable() {
                 return Err(InputError::UnsupportedLinkType {
                     path: name,
                     linktype: pcap.link().0,

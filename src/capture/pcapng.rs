@@ -186,7 +186,7 @@ impl PcapNgFormat {
         let (_, idb) = parsed
             .map_err(|_| ReadError::Corrupt("unreadable pcapng interface description".into()))?;
         let link = LinkType(u32::from(idb.linktype.0 as u16));
-        if !crate::wire::is_supported(link) {
+        if !link.is_decodable() {
             return Err(ReadError::UnsupportedLinkType(link.0));
         }
         if self.interfaces.len() >= MAX_INTERFACES {

@@ -293,11 +293,6 @@ fn tcp_segment<'a>(
     })
 }
 
-/// Whether frames of this link type can be decoded (readers reject other link types at open).
-pub fn is_supported(link: crate::capture::LinkType) -> bool {
-    link::is_supported(link)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
