@@ -195,12 +195,6 @@ pub enum HttpEvent {
     },
 }
 
-/// Receives the HTTP stage's output.
-pub trait HttpSink {
-    /// Called for every event, in stream order.
-    fn on_http(&mut self, ev: HttpEvent);
-}
-
 /// Limits of the HTTP stage.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -279,8 +273,8 @@ impl ConnState {
     }
 }
 
-/// Per-connection HTTP state machines; implements [`crate::tcp::StreamSink`]-style input via
-/// [`HttpLayer::on_stream`].
+/// Per-connection HTTP state machines: [`HttpLayer::push`] takes the reassembler's events and
+/// hands the HTTP events they complete to a closure.
 pub struct HttpLayer {
     cfg: HttpConfig,
     pconf: httparse::ParserConfig,
@@ -308,14 +302,15 @@ impl HttpLayer {
         }
     }
 
-    /// Consumes one reassembler event and emits HTTP events.
-    pub fn on_stream(&mut self, ev: StreamEvent<'_>, out: &mut impl HttpSink) {
+    /// Consumes one reassembler event; the HTTP events it completes go to `out`, in stream
+    /// order.
+    pub fn push(&mut self, ev: StreamEvent<'_>, out: &mut impl FnMut(HttpEvent)) {
         match ev {
             StreamEvent::Open(info) => {
                 self.stats.connections += 1;
                 let state = ConnState::new(info.client, info.server, !info.handshake_seen);
                 self.conns.insert(info.id, state);
-                out.on_http(HttpEvent::ConnOpen(info.clone()));
+                out(HttpEvent::ConnOpen(info.clone()));
             }
             StreamEvent::Data {
                 conn,
@@ -338,7 +333,7 @@ impl HttpLayer {
             } => {
                 self.stats.gaps += 1;
                 self.with_dir(conn, dir, out, |parser, cx| parser.on_gap(len, cx));
-                out.on_http(HttpEvent::Gap {
+                out(HttpEvent::Gap {
                     conn,
                     dir,
                     frame,
@@ -357,7 +352,7 @@ impl HttpLayer {
                         cx.emit(msg);
                     }
                 });
-                out.on_http(HttpEvent::Fin {
+                out(HttpEvent::Fin {
                     conn,
                     dir,
                     frame,
@@ -369,7 +364,7 @@ impl HttpLayer {
                 dir,
                 frame,
                 ts,
-            } => out.on_http(HttpEvent::Rst {
+            } => out(HttpEvent::Rst {
                 conn,
                 dir,
                 frame,
@@ -396,7 +391,7 @@ impl HttpLayer {
 
     /// Runs `f` on the parser of one direction (creating the connection if its `Open` was
     /// not seen) and applies a protocol switch to the other direction.
-    fn with_dir<S: HttpSink>(
+    fn with_dir<S: FnMut(HttpEvent)>(
         &mut self,
         conn: ConnId,
         dir: Dir,
@@ -442,7 +437,7 @@ impl HttpLayer {
         ts: Nanos,
         end: ConnEnd,
         stats: &ConnStats,
-        out: &mut impl HttpSink,
+        out: &mut impl FnMut(HttpEvent),
     ) {
         let mut was_http = false;
         let mut tls = false;
@@ -475,7 +470,7 @@ impl HttpLayer {
                 if !msg.complete {
                     self.stats.incomplete_messages += 1;
                 }
-                out.on_http(HttpEvent::Message(msg));
+                out(HttpEvent::Message(msg));
             }
             was_http = state.was_http();
             tls = state.is_tls();
@@ -486,7 +481,7 @@ impl HttpLayer {
         if tls {
             self.stats.tls_connections += 1;
         }
-        out.on_http(HttpEvent::ConnClosed {
+        out(HttpEvent::ConnClosed {
             info: info.clone(),
             ts,
             end,
@@ -532,7 +527,7 @@ mod tests {
     #[derive(Default)]
     struct Collect(Vec<Ev>);
 
-    impl HttpSink for Collect {
+    impl Collect {
         fn on_http(&mut self, ev: HttpEvent) {
             self.0.push(match ev {
                 HttpEvent::ConnOpen(_) => Ev::Open,
@@ -587,7 +582,8 @@ mod tests {
                 frame: 1,
             };
             let info = d.info.clone();
-            d.layer.on_stream(StreamEvent::Open(&info), &mut d.sink);
+            d.layer
+                .push(StreamEvent::Open(&info), &mut |e| d.sink.on_http(e));
             d
         }
 
@@ -605,7 +601,7 @@ mod tests {
                 ts,
                 bytes,
             };
-            self.layer.on_stream(ev, &mut self.sink);
+            self.layer.push(ev, &mut |e| self.sink.on_http(e));
         }
 
         fn gap(&mut self, dir: Dir, len: u64) {
@@ -617,7 +613,7 @@ mod tests {
                 ts,
                 len,
             };
-            self.layer.on_stream(ev, &mut self.sink);
+            self.layer.push(ev, &mut |e| self.sink.on_http(e));
         }
 
         fn fin(&mut self, dir: Dir) {
@@ -628,7 +624,7 @@ mod tests {
                 frame,
                 ts,
             };
-            self.layer.on_stream(ev, &mut self.sink);
+            self.layer.push(ev, &mut |e| self.sink.on_http(e));
         }
 
         fn close(&mut self, end: ConnEnd) {
@@ -640,7 +636,7 @@ mod tests {
                 end,
                 stats: &stats,
             };
-            self.layer.on_stream(ev, &mut self.sink);
+            self.layer.push(ev, &mut |e| self.sink.on_http(e));
         }
 
         fn messages(&self) -> Vec<&HttpMessage> {
@@ -1404,7 +1400,7 @@ mod tests {
             ts: 5,
             bytes: b"GET / HTTP/1.1\r\n\r\n",
         };
-        layer.on_stream(ev, &mut sink);
+        layer.push(ev, &mut |e| sink.on_http(e));
         assert!(matches!(sink.0.as_slice(), [Ev::Msg(_)]));
         assert_eq!(layer.open_connections(), 1);
     }
@@ -1418,7 +1414,7 @@ mod tests {
             frame: FrameRef::new(0, 3),
             ts: 3,
         };
-        d.layer.on_stream(ev, &mut d.sink);
+        d.layer.push(ev, &mut |e| d.sink.on_http(e));
         assert!(matches!(d.sink.0.last(), Some(Ev::Rst)));
     }
 }

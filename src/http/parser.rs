@@ -5,7 +5,7 @@
 //! buffer never holds more than one header block. Body bytes go straight to bounded storage.
 
 use super::body::{BodyStore, ChunkStatus, ChunkedDecoder, ContentCoding};
-use super::{HttpConfig, HttpEvent, HttpMessage, HttpSink, HttpStats, StartLine};
+use super::{HttpConfig, HttpEvent, HttpMessage, HttpStats, StartLine};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -111,7 +111,7 @@ impl PendingRequests {
 }
 
 /// What the parser of one direction needs from its connection and the layer.
-pub(crate) struct Cx<'a, S: HttpSink + ?Sized> {
+pub(crate) struct Cx<'a, S: FnMut(HttpEvent) + ?Sized> {
     pub cfg: &'a HttpConfig,
     pub pconf: &'a httparse::ParserConfig,
     pub conn: ConnId,
@@ -125,13 +125,13 @@ pub(crate) struct Cx<'a, S: HttpSink + ?Sized> {
     pub tunnel: bool,
 }
 
-impl<S: HttpSink + ?Sized> Cx<'_, S> {
+impl<S: FnMut(HttpEvent) + ?Sized> Cx<'_, S> {
     pub(crate) fn emit(&mut self, msg: HttpMessage) {
         self.stats.messages += 1;
         if !msg.complete {
             self.stats.incomplete_messages += 1;
         }
-        self.out.on_http(HttpEvent::Message(msg));
+        (self.out)(HttpEvent::Message(msg));
     }
 }
 
@@ -243,7 +243,7 @@ impl DirParser {
     }
 
     /// Parses one chunk of in-order bytes.
-    pub fn on_data<S: HttpSink + ?Sized>(
+    pub fn on_data<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         data: &[u8],
         origin: Origin,
@@ -311,7 +311,7 @@ impl DirParser {
     }
 
     /// `len` bytes of this direction were lost by the capture.
-    pub fn on_gap<S: HttpSink + ?Sized>(&mut self, len: u64, cx: &mut Cx<'_, S>) {
+    pub fn on_gap<S: FnMut(HttpEvent) + ?Sized>(&mut self, len: u64, cx: &mut Cx<'_, S>) {
         self.scan_hint = 0;
         let mut kept = std::mem::take(&mut self.buf);
         if !self.http {
@@ -344,7 +344,7 @@ impl DirParser {
         self.buf = kept;
     }
 
-    fn gap_in_body<S: HttpSink + ?Sized>(
+    fn gap_in_body<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         mut draft: Box<Draft>,
         len: u64,
@@ -389,7 +389,7 @@ impl DirParser {
 
     /// The stream of this direction ended (`fin`: by a FIN, so a close-delimited body is
     /// complete). Returns the message that was still open, if any.
-    pub fn on_end<S: HttpSink + ?Sized>(
+    pub fn on_end<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         fin: bool,
         cx: &mut Cx<'_, S>,
@@ -417,7 +417,12 @@ impl DirParser {
 
     /// Parses as much of `input` as possible; returns how many bytes were used. The rest is
     /// an unfinished unit that must be presented again with more bytes.
-    fn run<S: HttpSink + ?Sized>(&mut self, input: &[u8], span: Span, cx: &mut Cx<'_, S>) -> usize {
+    fn run<S: FnMut(HttpEvent) + ?Sized>(
+        &mut self,
+        input: &[u8],
+        span: Span,
+        cx: &mut Cx<'_, S>,
+    ) -> usize {
         let hint = std::mem::take(&mut self.scan_hint);
         let mut pos = 0;
         while pos < input.len() {
@@ -443,7 +448,7 @@ impl DirParser {
         pos
     }
 
-    fn idle_step<S: HttpSink + ?Sized>(
+    fn idle_step<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         input: &[u8],
         pos: usize,
@@ -531,7 +536,7 @@ impl DirParser {
     }
 
     /// Reports broken framing at `at` once, then hunts for the next message from `resume`.
-    fn malformed<S: HttpSink + ?Sized>(
+    fn malformed<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         at: usize,
         resume: usize,
@@ -542,7 +547,7 @@ impl DirParser {
     ) -> Step {
         let origin = span.at(at);
         cx.stats.malformed += 1;
-        cx.out.on_http(HttpEvent::Malformed {
+        (cx.out)(HttpEvent::Malformed {
             conn: cx.conn,
             dir: cx.dir,
             frame: origin.frame,
@@ -556,7 +561,7 @@ impl DirParser {
         Step::Advance(resume)
     }
 
-    fn on_header_block<S: HttpSink + ?Sized>(
+    fn on_header_block<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         input: &[u8],
         start: usize,
@@ -632,7 +637,7 @@ impl DirParser {
     }
 
     /// Builds the message for a parsed head and pairs it with the request queue.
-    fn new_message<S: HttpSink + ?Sized>(
+    fn new_message<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         head: Head,
         first: Origin,
@@ -693,7 +698,7 @@ impl DirParser {
 
     /// The message whose head was cut short in `bytes` (kept from earlier chunks), if at least
     /// its start line is there.
-    fn partial_message<S: HttpSink + ?Sized>(
+    fn partial_message<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         bytes: &[u8],
         cx: &mut Cx<'_, S>,
@@ -707,7 +712,7 @@ impl DirParser {
         Some(msg)
     }
 
-    fn body_step<S: HttpSink + ?Sized>(
+    fn body_step<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         mut draft: Box<Draft>,
         input: &[u8],
@@ -777,7 +782,7 @@ impl DirParser {
         }
     }
 
-    fn hunt_step<S: HttpSink + ?Sized>(
+    fn hunt_step<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         input: &[u8],
         pos: usize,

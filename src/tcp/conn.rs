@@ -1,8 +1,8 @@
 //! One TCP connection: who is client and server, its two directions, and how it ends.
 
+use super::half::HalfStats;
 use super::half::{Ctx, HalfStream};
 use super::{ConnEnd, ConnInfo, ConnStats, ReassemblyConfig, ReassemblyStats, StreamEvent};
-use super::{StreamSink, half::HalfStats};
 use crate::types::{ConnId, Dir, Nanos};
 use crate::wire::TcpSegment;
 use std::net::SocketAddr;
@@ -116,7 +116,7 @@ impl Conn {
 
     /// Feeds one segment of this connection. Returns true when the connection just started
     /// closing (both FINs seen, or a RST), so the caller schedules its release.
-    pub fn on_segment<S: StreamSink>(
+    pub fn on_segment<S: FnMut(StreamEvent<'_>)>(
         &mut self,
         seg: &TcpSegment<'_>,
         shared: &mut Shared<'_, S>,
@@ -137,7 +137,7 @@ impl Conn {
                 half.stats.frames += 1;
             }
             self.flush(shared);
-            shared.out.on_stream(StreamEvent::Rst {
+            (shared.out)(StreamEvent::Rst {
                 conn: self.info.id,
                 dir,
                 frame: seg.frame,
@@ -169,7 +169,7 @@ impl Conn {
     }
 
     /// Delivers or gaps whatever is left in both directions.
-    fn flush<S: StreamSink>(&mut self, shared: &mut Shared<'_, S>) {
+    fn flush<S: FnMut(StreamEvent<'_>)>(&mut self, shared: &mut Shared<'_, S>) {
         let id = self.info.id;
         for dir in [Dir::ToServer, Dir::ToClient] {
             if let Some(half) = self.halves.get_mut(dir.index()) {
@@ -216,10 +216,14 @@ impl Conn {
     }
 
     /// Flushes both directions and emits `Closed`; the connection is gone after this.
-    pub fn close<S: StreamSink>(mut self, otherwise: ConnEnd, shared: &mut Shared<'_, S>) {
+    pub fn close<S: FnMut(StreamEvent<'_>)>(
+        mut self,
+        otherwise: ConnEnd,
+        shared: &mut Shared<'_, S>,
+    ) {
         self.flush(shared);
         let stats = self.stats();
-        shared.out.on_stream(StreamEvent::Closed {
+        (shared.out)(StreamEvent::Closed {
             info: &self.info,
             ts: self.closing_since.unwrap_or(self.last_ts),
             end: self.end(otherwise),

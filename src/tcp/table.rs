@@ -7,7 +7,7 @@
 //! so `advance` only touches connections that are due (or were due when last scheduled).
 
 use super::conn::{Conn, ConnKey, Shared};
-use super::{ConnEnd, ReassemblyConfig, ReassemblyStats, StreamEvent, StreamSink};
+use super::{ConnEnd, ReassemblyConfig, ReassemblyStats, StreamEvent};
 use crate::types::{ConnId, Nanos};
 use crate::wire::TcpSegment;
 use rustc_hash::FxHashMap;
@@ -45,7 +45,7 @@ impl Reassembler {
     }
 
     /// Feeds one segment; emits whatever became deliverable.
-    pub fn push(&mut self, seg: &TcpSegment<'_>, out: &mut impl StreamSink) {
+    pub fn push(&mut self, seg: &TcpSegment<'_>, out: &mut impl FnMut(StreamEvent<'_>)) {
         let key = ConnKey::new(seg.src, seg.dst);
         let existing = self.index.get(&key).copied();
         let slot = match existing {
@@ -84,7 +84,7 @@ impl Reassembler {
     }
 
     /// Opens a connection for `seg` (emitting `Open`), making room first if the table is full.
-    fn open(&mut self, seg: &TcpSegment<'_>, out: &mut impl StreamSink) -> usize {
+    fn open(&mut self, seg: &TcpSegment<'_>, out: &mut impl FnMut(StreamEvent<'_>)) -> usize {
         while self.index.len() >= self.cfg.max_connections.max(1) {
             if !self.evict_least_recent(out) {
                 break;
@@ -96,7 +96,7 @@ impl Reassembler {
         let conn = Conn::new(id, seg);
         let key = conn.key;
         let deadline = conn.deadline(&self.cfg);
-        out.on_stream(StreamEvent::Open(&conn.info));
+        out(StreamEvent::Open(&conn.info));
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 if let Some(place) = self.slots.get_mut(slot) {
@@ -115,7 +115,7 @@ impl Reassembler {
     }
 
     /// Removes the connection in `slot` and emits its last events.
-    fn release(&mut self, slot: usize, otherwise: ConnEnd, out: &mut impl StreamSink) {
+    fn release(&mut self, slot: usize, otherwise: ConnEnd, out: &mut impl FnMut(StreamEvent<'_>)) {
         let Some(conn) = self.slots.get_mut(slot).and_then(Option::take) else {
             return;
         };
@@ -156,7 +156,7 @@ impl Reassembler {
 
     /// Releases the connection due first (the least recently active, or a finished one).
     /// Returns false if there was none.
-    fn evict_least_recent(&mut self, out: &mut impl StreamSink) -> bool {
+    fn evict_least_recent(&mut self, out: &mut impl FnMut(StreamEvent<'_>)) -> bool {
         while let Some(Reverse((deadline, id, slot))) = self.expiries.pop() {
             let Some(conn) = self.scheduled(id, slot) else {
                 continue;
@@ -174,7 +174,7 @@ impl Reassembler {
     }
 
     /// Capture time moved to `now`: releases idle and lingering connections.
-    pub fn advance(&mut self, now: Nanos, out: &mut impl StreamSink) {
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(StreamEvent<'_>)) {
         while let Some(&Reverse((deadline, id, slot))) = self.expiries.peek() {
             if deadline > now {
                 break;
@@ -194,7 +194,7 @@ impl Reassembler {
 
     /// End of input: flushes every connection (`ConnEnd::CaptureEnded`, or `Closed`/`Reset` for
     /// those already finished), in the order they were opened.
-    pub fn finish(&mut self, out: &mut impl StreamSink) {
+    pub fn finish(&mut self, out: &mut impl FnMut(StreamEvent<'_>)) {
         let mut open: Vec<(u64, usize)> = self
             .slots
             .iter()
@@ -278,7 +278,7 @@ mod tests {
     #[derive(Default)]
     struct Collect(Vec<Ev>);
 
-    impl StreamSink for Collect {
+    impl Collect {
         fn on_stream(&mut self, ev: StreamEvent<'_>) {
             self.0.push(match ev {
                 StreamEvent::Open(info) => Ev::Open {
@@ -392,7 +392,7 @@ mod tests {
                 payload,
                 payload_cut: cut,
             };
-            self.r.push(&seg, &mut self.out);
+            self.r.push(&seg, &mut |ev| self.out.on_stream(ev));
         }
 
         /// Client → server.
@@ -413,11 +413,11 @@ mod tests {
         }
 
         fn advance(&mut self, now: Nanos) {
-            self.r.advance(now, &mut self.out);
+            self.r.advance(now, &mut |ev| self.out.on_stream(ev));
         }
 
         fn finish(&mut self) {
-            self.r.finish(&mut self.out);
+            self.r.finish(&mut |ev| self.out.on_stream(ev));
         }
 
         fn events(&self) -> &[Ev] {
@@ -516,7 +516,7 @@ mod tests {
     /// A sink that records where delivered bytes live in memory.
     struct PointerSink(Vec<*const u8>);
 
-    impl StreamSink for PointerSink {
+    impl PointerSink {
         fn on_stream(&mut self, ev: StreamEvent<'_>) {
             if let StreamEvent::Data { bytes, .. } = ev {
                 self.0.push(bytes.as_ptr());
@@ -541,7 +541,7 @@ mod tests {
             payload: &payload,
             payload_cut: 0,
         };
-        r.push(&seg, &mut out);
+        r.push(&seg, &mut |ev| out.on_stream(ev));
         assert_eq!(out.0, vec![payload.as_ptr()]);
         assert_eq!(r.pending_bytes(), 0);
     }
@@ -924,7 +924,7 @@ mod tests {
                 payload: b"",
                 payload_cut: 0,
             };
-            r.push(&seg, out);
+            r.push(&seg, &mut |ev| out.on_stream(ev));
         };
         keep(&mut r, &mut out);
         for i in 0..20_000u32 {
@@ -942,8 +942,8 @@ mod tests {
                 payload: b"",
                 payload_cut: 0,
             };
-            r.push(&rst, &mut out);
-            r.advance(ts, &mut out);
+            r.push(&rst, &mut |ev| out.on_stream(ev));
+            r.advance(ts, &mut |ev| out.on_stream(ev));
         }
         assert!(r.open_connections() < 10_000);
         assert!(r.expiries.len() <= 4 * r.open_connections() + 1024 + 2);
@@ -1008,11 +1008,11 @@ mod tests {
                     payload: &payload,
                     payload_cut: 0,
                 };
-                r.push(&seg, &mut out);
+                r.push(&seg, &mut |ev| out.on_stream(ev));
                 assert!(r.pending_bytes() <= 2000);
             }
         }
-        r.finish(&mut out);
+        r.finish(&mut |ev| out.on_stream(ev));
         assert_eq!(r.pending_bytes(), 0);
     }
 
@@ -1037,7 +1037,7 @@ mod tests {
                 payload: b"",
                 payload_cut: 0,
             };
-            r.push(&seg, out);
+            r.push(&seg, &mut |ev| out.on_stream(ev));
         };
         push(1001, 1, &mut out); // conn 1
         push(1002, 2, &mut out); // conn 2
@@ -1102,7 +1102,7 @@ mod tests {
             payload: b"",
             payload_cut: 0,
         };
-        h.r.push(&seg, &mut h.out);
+        h.r.push(&seg, &mut |ev| h.out.on_stream(ev));
         h.finish();
         let closed = h.closed();
         assert_eq!(
@@ -1305,13 +1305,13 @@ mod tests {
                     payload: &s.payload,
                     payload_cut: s.cut,
                 };
-                r.push(&seg, &mut out);
+                r.push(&seg, &mut |ev| out.on_stream(ev));
                 proptest::prop_assert!(r.pending_bytes() <= 4000);
                 if s.advance {
-                    r.advance(ts, &mut out);
+                    r.advance(ts, &mut |ev| out.on_stream(ev));
                 }
             }
-            r.finish(&mut out);
+            r.finish(&mut |ev| out.on_stream(ev));
             proptest::prop_assert_eq!(r.open_connections(), 0);
             proptest::prop_assert_eq!(r.pending_bytes(), 0);
             // Per connection: Open first, Closed last and once; nothing after a direction's
