@@ -3,6 +3,9 @@
 //!
 //! A reader lends out one [`Frame`] at a time, borrowed from its own buffer, so reading does not
 //! allocate per packet.
+//!
+//! Stage boundary: bytes of a file or stdin in, [`Frame`] out (to `wire`). Link types the
+//! decoder cannot read are rejected when a file is opened ([`LinkType::is_decodable`]).
 
 /// Defined with the list of decodable link types in [`crate::types`]; re-exported here because
 /// every frame a reader lends out carries one.

@@ -2,6 +2,10 @@
 //! (cwmp-1-0 … 1-4), several envelopes per body, header fields, every RPC by name with its
 //! arguments. Streaming XML (no tree is built); malformed input yields an error with the byte
 //! offset, never a panic. Depth, count and size are bounded.
+//!
+//! Stage boundary: the body (and Content-Type) of an [`crate::http::HttpMessage`] in,
+//! [`Envelope`]s out (or [`MalformedXml`]), through [`decode`]. Parts: `charset` (body bytes
+//! to text), `soap` (the streaming reader), `rpc` (the RPC types).
 
 mod charset;
 pub mod rpc;

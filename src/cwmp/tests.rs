@@ -1,3 +1,5 @@
+//! Tests of SOAP envelope decoding.
+
 use super::*;
 use proptest::prelude::*;
 

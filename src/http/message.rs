@@ -55,7 +55,8 @@ pub struct HttpMessage {
     /// Bytes lost by the capture inside this message (0 normally).
     pub gap_bytes: u64,
     /// 64-bit hash of the body bytes on the wire (after de-chunking), stored or not; the same
-    /// body gives the same hash however the capture cut it (see [`body::StreamHash`]).
+    /// body gives the same hash however the capture cut it (see
+    /// [`body::StreamHash`](super::body::StreamHash)).
     pub body_hash: u64,
     /// For a response: the index of the request (same connection, other direction) it answers.
     pub answers: Option<u32>,

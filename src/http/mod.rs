@@ -2,6 +2,11 @@
 //! with responses (keep-alive, pipelining, 1xx, HEAD/204/304), Content-Length, chunked and
 //! close-delimited bodies, gzip/deflate Content-Encoding, lenient header syntax. After a capture
 //! gap the parser resynchronizes on the next message start.
+//!
+//! Stage boundary: [`crate::tcp::StreamEvent`] in, [`HttpEvent`] out (carrying owned
+//! [`HttpMessage`]s, to the session stage), through [`HttpLayer`]. Parts: `layer` (per
+//! connection), `parser` (per direction), `body` (chunked coding, bounded decompressed storage),
+//! `message` (the output types), `auth` (credentials and cookies, read by later stages).
 
 #![warn(missing_docs)]
 

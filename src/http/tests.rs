@@ -1,3 +1,5 @@
+//! Tests of the HTTP stage as a whole: reassembler events in, HTTP events out.
+
 use super::*;
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats, StreamEvent};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};

@@ -3,6 +3,10 @@
 //! capture lost, which are passed up as [`StreamEvent::Gap`] values. Memory follows open
 //! connections: idle and finished ones are released.
 //!
+//! Stage boundary: [`crate::wire::TcpSegment`] in, [`StreamEvent`] out (to `http`), through
+//! [`Reassembler`]. Parts: `table` (finding and releasing connections), `conn` (one
+//! connection), `half` (one direction's byte stream).
+//!
 //! Events of one connection come in this order: `Open` (on its first packet), then `Data` and
 //! `Gap` per direction in stream order, `Fin` of a direction once everything before it was
 //! delivered or gapped, `Rst`, and `Closed` last. Nothing of a direction follows its `Fin`, and

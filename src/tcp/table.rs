@@ -44,7 +44,7 @@ impl Reassembler {
         }
     }
 
-    /// Feeds one segment; emits whatever became deliverable.
+    /// Feeds one segment; the events it makes deliverable go to `out`, in order.
     pub fn push(&mut self, seg: &TcpSegment<'_>, out: &mut impl FnMut(StreamEvent<'_>)) {
         let key = ConnKey::new(seg.src, seg.dst);
         let existing = self.index.get(&key).copied();

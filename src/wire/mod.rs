@@ -3,6 +3,10 @@
 //!
 //! Checksums are not verified (offloading makes them wrong in captures). Nothing here
 //! allocates per packet except fragment reassembly.
+//!
+//! Stage boundary: [`crate::capture::Frame`] in, [`Decoded`] out (a [`TcpSegment`] borrowed
+//! from the frame or from a reassembled datagram, for `tcp`). Parts: `link` (link headers),
+//! `ip` (IPv4/IPv6 headers), `defrag` (fragment reassembly).
 
 mod defrag;
 mod ip;

@@ -1,3 +1,5 @@
+//! Tests of frame decoding, from link headers to TCP segments.
+
 use super::*;
 use crate::capture::LinkType;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,3 +1,6 @@
+//! Tests of the capture readers (pcap, pcapng, gzip, stdin, merging), with builders of
+//! capture files that other tests use too.
+
 use super::*;
 use crate::capture::{InputSpec, LinkType, MergedReader};
 use std::io::Write;

@@ -1,3 +1,5 @@
+//! Tests of pcapng timestamp resolution and offsets.
+
 use super::*;
 
 #[test]

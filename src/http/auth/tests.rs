@@ -1,3 +1,5 @@
+//! Tests of the authentication and cookie header parsers.
+
 use super::*;
 
 fn s(v: &str) -> Option<String> {

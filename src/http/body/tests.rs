@@ -1,3 +1,5 @@
+//! Tests of the chunked decoder and body storage.
+
 use super::*;
 use flate2::Compression;
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};

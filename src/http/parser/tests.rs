@@ -1,3 +1,6 @@
+//! Tests of the parser's parts: message-start probes, header blocks, body framing, request
+//! pairing.
+
 use super::framing::{content_length, transfer_chunked};
 use super::head::header_value;
 use super::*;

@@ -1,3 +1,5 @@
+//! Tests of a connection's role guess (who is client, who is server).
+
 use super::*;
 use crate::types::FrameRef;
 use crate::wire::TcpFlags;

@@ -1,3 +1,5 @@
+//! Tests of one direction's offset arithmetic and overlap comparison.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Tests of the reassembler as a whole: the event stream it emits for generated segments.
+
 use super::*;
 use crate::tcp::{ConnStats, half::REORDER_GRACE_PACKETS};
 use crate::types::{Dir, FrameRef};

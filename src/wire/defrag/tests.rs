@@ -1,3 +1,5 @@
+//! Tests of IP fragment reassembly and its bounds.
+
 use super::*;
 use std::net::Ipv4Addr;
 
