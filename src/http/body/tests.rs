@@ -4,6 +4,7 @@ use super::*;
 use flate2::Compression;
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use proptest::prelude::*;
+use std::io::Write;
 
 /// Feeds `pieces` the way the HTTP parser does: unconsumed bytes are presented again with
 /// the next piece.
