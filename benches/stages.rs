@@ -10,10 +10,8 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use cwmpscope::analyzer::{Analyzer, AnalyzerConfig};
 use cwmpscope::capture::{Frame, LinkType};
 use cwmpscope::cwmp::{self, DecodeLimits};
-use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
-use cwmpscope::tcp::{
-    ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent, StreamSink,
-};
+use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer};
+use cwmpscope::tcp::{ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent};
 use cwmpscope::types::{ConnId, Dir, FrameRef, Nanos};
 use cwmpscope::wire::{Decoded, Decoder, TcpSegment};
 use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
@@ -125,7 +123,7 @@ fn segments_of(bytes: &[u8]) -> Vec<OwnedSegment> {
 #[derive(Default)]
 struct StreamCount(u64);
 
-impl StreamSink for StreamCount {
+impl StreamCount {
     fn on_stream(&mut self, ev: StreamEvent<'_>) {
         if let StreamEvent::Data { bytes, .. } = ev {
             self.0 += bytes.len() as u64;
@@ -137,7 +135,7 @@ impl StreamSink for StreamCount {
 #[derive(Default)]
 struct HttpCount(u64);
 
-impl HttpSink for HttpCount {
+impl HttpCount {
     fn on_http(&mut self, _ev: HttpEvent) {
         self.0 += 1;
     }
@@ -187,9 +185,9 @@ fn bench_reassembly(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>
                         payload: &s.payload,
                         payload_cut: 0,
                     };
-                    tcp.push(&seg, &mut sink);
+                    tcp.push(&seg, &mut |ev| sink.on_stream(ev));
                 }
-                tcp.finish(&mut sink);
+                tcp.finish(&mut |ev| sink.on_stream(ev));
                 black_box(sink.0)
             })
         });
@@ -242,12 +240,12 @@ fn bench_http(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
         b.iter(|| {
             let mut http = HttpLayer::new(HttpConfig::default());
             let mut sink = HttpCount::default();
-            http.on_stream(StreamEvent::Open(&info), &mut sink);
+            http.push(StreamEvent::Open(&info), &mut |ev| sink.on_http(ev));
             let mut number = 1u64;
             for (dir, message) in &stream {
                 for chunk in message.chunks(1460) {
                     number += 1;
-                    http.on_stream(
+                    http.push(
                         StreamEvent::Data {
                             conn: info.id,
                             dir: *dir,
@@ -255,18 +253,18 @@ fn bench_http(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
                             ts: number as Nanos * 1_000,
                             bytes: chunk,
                         },
-                        &mut sink,
+                        &mut |ev| sink.on_http(ev),
                     );
                 }
             }
-            http.on_stream(
+            http.push(
                 StreamEvent::Closed {
                     info: &info,
                     ts: number as Nanos * 1_000,
                     end: ConnEnd::Closed,
                     stats: &stats,
                 },
-                &mut sink,
+                &mut |ev| sink.on_http(ev),
             );
             black_box(sink.0)
         })

@@ -9,10 +9,10 @@
 
 use crate::capture::Frame;
 use crate::findings::{Judge, Output, Thresholds};
-use crate::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
+use crate::http::{HttpConfig, HttpEvent, HttpLayer};
 use crate::report::{CaptureSummary, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
-use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
+use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
 use crate::transaction::{Tracked, TransactionTracker};
 use crate::types::{Nanos, format_ts};
 use crate::wire::{Decoded, Decoder};
@@ -143,58 +143,36 @@ pub struct Analyzer {
     next_tick: Option<Nanos>,
 }
 
-/// Receives the front half's HTTP events: straight into the back half, or into the batch for
-/// the worker.
-struct ToBack<'a, F: FnMut(Output)> {
-    back: &'a mut BackHalf,
-    out: &'a mut F,
-}
-
-impl<F: FnMut(Output)> HttpSink for ToBack<'_, F> {
-    fn on_http(&mut self, ev: HttpEvent) {
-        match self.back {
-            BackHalf::Inline(back) | BackHalf::Done(back) => back.on_http(ev, self.out),
-            BackHalf::Threaded(worker) => {
-                worker.batch.push(BackEvent::Http(ev));
-                if worker.batch.len() >= BATCH {
-                    worker.send();
-                }
+/// Hands one of the front half's HTTP events on: straight into the back half, or into the batch
+/// for the worker.
+fn to_back(back: &mut BackHalf, ev: HttpEvent, out: &mut impl FnMut(Output)) {
+    match back {
+        BackHalf::Inline(back) | BackHalf::Done(back) => back.on_http(ev, out),
+        BackHalf::Threaded(worker) => {
+            worker.batch.push(BackEvent::Http(ev));
+            if worker.batch.len() >= BATCH {
+                worker.send();
             }
         }
     }
 }
 
-struct ToHttp<'a, F: FnMut(Output)> {
-    http: &'a mut HttpLayer,
-    hosts: &'a mut FxHashSet<IpAddr>,
-    next: ToBack<'a, F>,
-}
-
-impl<'a, F: FnMut(Output)> ToHttp<'a, F> {
-    fn new(
-        http: &'a mut HttpLayer,
-        hosts: &'a mut FxHashSet<IpAddr>,
-        back: &'a mut BackHalf,
-        out: &'a mut F,
-    ) -> Self {
-        ToHttp {
-            http,
-            hosts,
-            next: ToBack { back, out },
-        }
+/// Hands one reassembler event on to the HTTP stage (noting the hosts of new connections), and
+/// what that completes on to the back half.
+fn to_http(
+    ev: StreamEvent<'_>,
+    http: &mut HttpLayer,
+    hosts: &mut FxHashSet<IpAddr>,
+    back: &mut BackHalf,
+    out: &mut impl FnMut(Output),
+) {
+    if let StreamEvent::Open(info) = &ev
+        && hosts.len() < MAX_HOSTS
+    {
+        hosts.insert(info.client.ip());
+        hosts.insert(info.server.ip());
     }
-}
-
-impl<F: FnMut(Output)> StreamSink for ToHttp<'_, F> {
-    fn on_stream(&mut self, ev: StreamEvent<'_>) {
-        if let StreamEvent::Open(info) = &ev
-            && self.hosts.len() < MAX_HOSTS
-        {
-            self.hosts.insert(info.client.ip());
-            self.hosts.insert(info.server.ip());
-        }
-        self.http.on_stream(ev, &mut self.next);
-    }
+    http.push(ev, &mut |ev: HttpEvent| to_back(back, ev, out));
 }
 
 impl Worker {
@@ -272,10 +250,9 @@ impl Analyzer {
         c.last_ts = Some(c.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
 
         if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
-            self.tcp.push(
-                &seg,
-                &mut ToHttp::new(&mut self.http, &mut self.hosts, &mut self.back, out),
-            );
+            let (http, hosts, back) = (&mut self.http, &mut self.hosts, &mut self.back);
+            self.tcp
+                .push(&seg, &mut |ev| to_http(ev, http, hosts, back, out));
         }
         match self.next_tick {
             Some(t) if frame.ts < t => {}
@@ -288,10 +265,9 @@ impl Analyzer {
 
     /// Capture time moved on: releases idle connections and finishes waiting sessions.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
-        self.tcp.advance(
-            now,
-            &mut ToHttp::new(&mut self.http, &mut self.hosts, &mut self.back, out),
-        );
+        let (http, hosts, back) = (&mut self.http, &mut self.hosts, &mut self.back);
+        self.tcp
+            .advance(now, &mut |ev| to_http(ev, http, hosts, back, out));
         match &mut self.back {
             BackHalf::Inline(back) | BackHalf::Done(back) => back.advance(now, out),
             BackHalf::Threaded(worker) => {
@@ -304,12 +280,9 @@ impl Analyzer {
 
     /// End of input: every open connection and session is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
-        self.tcp.finish(&mut ToHttp::new(
-            &mut self.http,
-            &mut self.hosts,
-            &mut self.back,
-            out,
-        ));
+        let (http, hosts, back) = (&mut self.http, &mut self.hosts, &mut self.back);
+        self.tcp
+            .finish(&mut |ev| to_http(ev, http, hosts, back, out));
         let back = std::mem::replace(
             &mut self.back,
             BackHalf::Inline(Back {

@@ -1,4 +1,5 @@
-//! Small `Copy` vocabulary shared by every stage: timestamps, frame references, directions.
+//! Small `Copy` vocabulary shared by every stage: timestamps, frame references, link types,
+//! directions. Everything here sits below the stages: this module imports none of them.
 
 use std::fmt;
 
@@ -22,6 +23,60 @@ impl FrameRef {
 impl fmt::Display for FrameRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.number)
+    }
+}
+
+/// A link-layer header type, as numbered by tcpdump.org's LINKTYPE_ registry.
+///
+/// It lives here, below both the capture readers and the frame decoder, together with the list
+/// of link types the program can decode ([`LinkType::DECODABLE`]): the readers reject every
+/// other type when a file or interface is opened, and `wire` strips exactly these headers (a
+/// `wire` test keeps the two in step). So neither `capture` nor `wire` asks the other, and the
+/// stages depend on each other in one direction only (`capture` → `wire`).
+/// `crate::capture::LinkType` names the same type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback: 4-byte address family in the capturing host's byte order.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II (with optional 802.1Q / QinQ tags).
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP under its DLT_RAW number of most platforms (files written with the DLT value).
+    pub const RAW_DLT_12: LinkType = LinkType(12);
+    /// Raw IP under its DLT_RAW number of OpenBSD.
+    pub const RAW_DLT_14: LinkType = LinkType(14);
+    /// Raw IPv4 or IPv6, no link header.
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1 (16-byte header).
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2 (20-byte header, "any" interface).
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    /// Every link type whose frames the decoder (`wire`) can read down to IP.
+    pub const DECODABLE: [LinkType; 10] = [
+        LinkType::NULL,
+        LinkType::ETHERNET,
+        LinkType::RAW_DLT_12,
+        LinkType::RAW_DLT_14,
+        LinkType::RAW,
+        LinkType::LOOP,
+        LinkType::LINUX_SLL,
+        LinkType::IPV4,
+        LinkType::IPV6,
+        LinkType::LINUX_SLL2,
+    ];
+
+    /// Whether frames of this link type can be decoded (readers reject other link types when
+    /// they open a file or an interface).
+    pub fn is_decodable(self) -> bool {
+        LinkType::DECODABLE.contains(&self)
     }
 }
 

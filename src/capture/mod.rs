@@ -3,32 +3,15 @@
 //!
 //! A reader lends out one [`Frame`] at a time, borrowed from its own buffer, so reading does not
 //! allocate per packet.
+//!
+//! Stage boundary: bytes of a file or stdin in, [`Frame`] out (to `wire`). Link types the
+//! decoder cannot read are rejected when a file is opened ([`LinkType::is_decodable`]).
 
+/// Defined with the list of decodable link types in [`crate::types`]; re-exported here because
+/// every frame a reader lends out carries one.
+pub use crate::types::LinkType;
 use crate::types::{FrameRef, Nanos};
 use std::path::PathBuf;
-
-/// A link-layer header type, as numbered by tcpdump.org's LINKTYPE_ registry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LinkType(pub u32);
-
-impl LinkType {
-    /// BSD loopback: 4-byte address family in the capturing host's byte order.
-    pub const NULL: LinkType = LinkType(0);
-    /// Ethernet II (with optional 802.1Q / QinQ tags).
-    pub const ETHERNET: LinkType = LinkType(1);
-    /// Raw IPv4 or IPv6, no link header.
-    pub const RAW: LinkType = LinkType(101);
-    /// OpenBSD loopback: 4-byte address family in network byte order.
-    pub const LOOP: LinkType = LinkType(108);
-    /// Linux cooked capture v1 (16-byte header).
-    pub const LINUX_SLL: LinkType = LinkType(113);
-    /// Raw IPv4.
-    pub const IPV4: LinkType = LinkType(228);
-    /// Raw IPv6.
-    pub const IPV6: LinkType = LinkType(229);
-    /// Linux cooked capture v2 (20-byte header, "any" interface).
-    pub const LINUX_SLL2: LinkType = LinkType(276);
-}
 
 /// One captured frame, borrowed from the reader's buffer until the next call.
 #[derive(Clone, Copy, Debug)]
@@ -69,7 +52,7 @@ pub enum InputError {
         /// The input's display name.
         path: String,
     },
-    /// A link type the decoder cannot handle (see `wire::is_supported`).
+    /// A link type the decoder cannot handle (see [`LinkType::is_decodable`]).
     #[error("{path}: unsupported link type {linktype}")]
     UnsupportedLinkType {
         /// The input's display name.

@@ -3,19 +3,26 @@
 //! Bytes are parsed in place; only an unfinished unit (a header block, a chunk-size line, the
 //! start of a line that may begin a message) is copied and kept until more bytes arrive, so the
 //! buffer never holds more than one header block. Body bytes go straight to bounded storage.
+//!
+//! This file is the state machine of a direction (idle, hunting for a message start, in a body,
+//! opaque); its parts are `message_start` (request/status line and TLS probes), `head` (header
+//! block end and parsing), `framing` (body length, storage policy) and `pending` (pairing
+//! responses with requests).
+
+mod framing;
+mod head;
+mod message_start;
+mod pending;
 
 use super::body::{BodyStore, ChunkStatus, ChunkedDecoder, ContentCoding};
-use super::{HttpConfig, HttpEvent, HttpMessage, HttpSink, HttpStats, StartLine};
+use super::{HttpConfig, HttpEvent, HttpMessage, HttpStats, StartLine};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
-use std::collections::VecDeque;
+use framing::{Framing, body_worth_keeping, request_framing, response_framing};
+use head::{Head, find_header_end, parse_head, parse_partial_head};
+use message_start::{MAX_PROBE_TARGET, Probe, message_start, tls_record_start, token_then_space};
+use pending::PendingRequest;
+pub(crate) use pending::PendingRequests;
 use std::net::SocketAddr;
-
-/// Header array size of the first parse attempt; larger blocks are parsed again with more.
-const FIRST_HEADER_ARRAY: usize = 32;
-/// Longest request target accepted when looking for a message start in unknown bytes.
-const MAX_PROBE_TARGET: usize = 8 << 10;
-/// Longest method token accepted.
-const MAX_METHOD: usize = 32;
 
 /// Frame and time of a byte.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,75 +50,8 @@ impl Span {
     }
 }
 
-/// A request waiting for its response.
-#[derive(Clone, Debug)]
-pub(crate) struct PendingRequest {
-    dir: Dir,
-    index: u32,
-    method: String,
-    /// The capture lost bytes of the response direction (framing lost) while this request
-    /// waited: its response may have been among them.
-    maybe_answered_in_gap: bool,
-}
-
-/// Requests of a connection in the order sent, answered first-in first-out (pipelining).
-#[derive(Debug, Default)]
-pub(crate) struct PendingRequests {
-    queue: VecDeque<PendingRequest>,
-}
-
-impl PendingRequests {
-    /// Queues a request; when `cap` requests already wait, the oldest is given up.
-    fn push(&mut self, req: PendingRequest, cap: usize) {
-        if cap == 0 {
-            return;
-        }
-        while self.queue.len() >= cap {
-            self.queue.pop_front();
-        }
-        self.queue.push_back(req);
-    }
-
-    /// The oldest request sent in the direction opposite to a response travelling in `dir`.
-    fn front_for(&self, response_dir: Dir) -> Option<&PendingRequest> {
-        self.queue.front().filter(|r| r.dir != response_dir)
-    }
-
-    fn pop_for(&mut self, response_dir: Dir) -> Option<PendingRequest> {
-        self.front_for(response_dir)?;
-        self.queue.pop_front()
-    }
-
-    /// A response travelling in `response_dir` may have been lost: every request now waiting
-    /// for one may have been answered.
-    fn mark_gap(&mut self, response_dir: Dir) {
-        for req in self.queue.iter_mut().filter(|r| r.dir != response_dir) {
-            req.maybe_answered_in_gap = true;
-        }
-    }
-
-    /// Before pairing a response: requests whose response was probably lost in a gap are given
-    /// up, as long as a request sent after the gap still waits (keep-alive without
-    /// pipelining; with pipelining the loss cannot be placed and FIFO order is kept).
-    fn drop_lost_answers(&mut self, response_dir: Dir) {
-        let waiting_after_gap = self
-            .queue
-            .iter()
-            .any(|r| r.dir != response_dir && !r.maybe_answered_in_gap);
-        if !waiting_after_gap {
-            return;
-        }
-        while self
-            .front_for(response_dir)
-            .is_some_and(|r| r.maybe_answered_in_gap)
-        {
-            self.queue.pop_front();
-        }
-    }
-}
-
 /// What the parser of one direction needs from its connection and the layer.
-pub(crate) struct Cx<'a, S: HttpSink + ?Sized> {
+pub(crate) struct Cx<'a, S: FnMut(HttpEvent) + ?Sized> {
     pub cfg: &'a HttpConfig,
     pub pconf: &'a httparse::ParserConfig,
     pub conn: ConnId,
@@ -125,13 +65,13 @@ pub(crate) struct Cx<'a, S: HttpSink + ?Sized> {
     pub tunnel: bool,
 }
 
-impl<S: HttpSink + ?Sized> Cx<'_, S> {
+impl<S: FnMut(HttpEvent) + ?Sized> Cx<'_, S> {
     pub(crate) fn emit(&mut self, msg: HttpMessage) {
         self.stats.messages += 1;
         if !msg.complete {
             self.stats.incomplete_messages += 1;
         }
-        self.out.on_http(HttpEvent::Message(msg));
+        (self.out)(HttpEvent::Message(msg));
     }
 }
 
@@ -144,14 +84,6 @@ pub(crate) enum OpaqueKind {
     Tls,
     /// The connection switched protocols (101 Switching Protocols, CONNECT).
     Tunnel,
-}
-
-/// How the end of a body is found.
-enum Framing {
-    NoBody,
-    Length(u64),
-    Chunked,
-    Close,
 }
 
 enum BodyFraming {
@@ -243,7 +175,7 @@ impl DirParser {
     }
 
     /// Parses one chunk of in-order bytes.
-    pub fn on_data<S: HttpSink + ?Sized>(
+    pub fn on_data<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         data: &[u8],
         origin: Origin,
@@ -311,7 +243,7 @@ impl DirParser {
     }
 
     /// `len` bytes of this direction were lost by the capture.
-    pub fn on_gap<S: HttpSink + ?Sized>(&mut self, len: u64, cx: &mut Cx<'_, S>) {
+    pub fn on_gap<S: FnMut(HttpEvent) + ?Sized>(&mut self, len: u64, cx: &mut Cx<'_, S>) {
         self.scan_hint = 0;
         let mut kept = std::mem::take(&mut self.buf);
         if !self.http {
@@ -344,7 +276,7 @@ impl DirParser {
         self.buf = kept;
     }
 
-    fn gap_in_body<S: HttpSink + ?Sized>(
+    fn gap_in_body<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         mut draft: Box<Draft>,
         len: u64,
@@ -389,7 +321,7 @@ impl DirParser {
 
     /// The stream of this direction ended (`fin`: by a FIN, so a close-delimited body is
     /// complete). Returns the message that was still open, if any.
-    pub fn on_end<S: HttpSink + ?Sized>(
+    pub fn on_end<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         fin: bool,
         cx: &mut Cx<'_, S>,
@@ -417,7 +349,12 @@ impl DirParser {
 
     /// Parses as much of `input` as possible; returns how many bytes were used. The rest is
     /// an unfinished unit that must be presented again with more bytes.
-    fn run<S: HttpSink + ?Sized>(&mut self, input: &[u8], span: Span, cx: &mut Cx<'_, S>) -> usize {
+    fn run<S: FnMut(HttpEvent) + ?Sized>(
+        &mut self,
+        input: &[u8],
+        span: Span,
+        cx: &mut Cx<'_, S>,
+    ) -> usize {
         let hint = std::mem::take(&mut self.scan_hint);
         let mut pos = 0;
         while pos < input.len() {
@@ -443,7 +380,7 @@ impl DirParser {
         pos
     }
 
-    fn idle_step<S: HttpSink + ?Sized>(
+    fn idle_step<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         input: &[u8],
         pos: usize,
@@ -531,7 +468,7 @@ impl DirParser {
     }
 
     /// Reports broken framing at `at` once, then hunts for the next message from `resume`.
-    fn malformed<S: HttpSink + ?Sized>(
+    fn malformed<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         at: usize,
         resume: usize,
@@ -542,7 +479,7 @@ impl DirParser {
     ) -> Step {
         let origin = span.at(at);
         cx.stats.malformed += 1;
-        cx.out.on_http(HttpEvent::Malformed {
+        (cx.out)(HttpEvent::Malformed {
             conn: cx.conn,
             dir: cx.dir,
             frame: origin.frame,
@@ -556,7 +493,7 @@ impl DirParser {
         Step::Advance(resume)
     }
 
-    fn on_header_block<S: HttpSink + ?Sized>(
+    fn on_header_block<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         input: &[u8],
         start: usize,
@@ -632,7 +569,7 @@ impl DirParser {
     }
 
     /// Builds the message for a parsed head and pairs it with the request queue.
-    fn new_message<S: HttpSink + ?Sized>(
+    fn new_message<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         head: Head,
         first: Origin,
@@ -693,7 +630,7 @@ impl DirParser {
 
     /// The message whose head was cut short in `bytes` (kept from earlier chunks), if at least
     /// its start line is there.
-    fn partial_message<S: HttpSink + ?Sized>(
+    fn partial_message<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         bytes: &[u8],
         cx: &mut Cx<'_, S>,
@@ -707,7 +644,7 @@ impl DirParser {
         Some(msg)
     }
 
-    fn body_step<S: HttpSink + ?Sized>(
+    fn body_step<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         mut draft: Box<Draft>,
         input: &[u8],
@@ -777,7 +714,7 @@ impl DirParser {
         }
     }
 
-    fn hunt_step<S: HttpSink + ?Sized>(
+    fn hunt_step<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         input: &[u8],
         pos: usize,
@@ -839,485 +776,5 @@ fn next_line_start(input: &[u8], from: usize) -> Option<usize> {
     memchr::memchr(b'\n', rest).map(|i| from + i + 1)
 }
 
-/// End (exclusive) of the header block that starts before `from`: the first empty line
-/// (`\n\n` or `\n\r\n`) found from `from` on.
-fn find_header_end(hay: &[u8], from: usize) -> Option<usize> {
-    let tail = hay.get(from..)?;
-    for i in memchr::memchr_iter(b'\n', tail) {
-        let nl = from + i;
-        match (hay.get(nl + 1), hay.get(nl + 2)) {
-            (Some(b'\n'), _) => return Some(nl + 2),
-            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Answer of a look at the first bytes of something.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Probe {
-    Yes,
-    No,
-    NeedMore,
-}
-
-/// `rest` starts with `prefix`, or is a prefix of it.
-fn starts_with_or_prefix(rest: &[u8], prefix: &[u8]) -> Probe {
-    let n = rest.len().min(prefix.len());
-    if rest.get(..n) != prefix.get(..n) {
-        Probe::No
-    } else if n < prefix.len() {
-        Probe::NeedMore
-    } else {
-        Probe::Yes
-    }
-}
-
-/// A TLS record header: handshake (0x16) or alert, version 3.x.
-fn tls_record_start(rest: &[u8]) -> Probe {
-    match rest {
-        [] | [0x16] => Probe::NeedMore,
-        [0x16, 0x03] => Probe::NeedMore,
-        [0x16, 0x03, minor, ..] if *minor <= 0x04 => Probe::Yes,
-        _ => Probe::No,
-    }
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Loose check between messages of an HTTP stream: a token, spaces, then a visible byte
-/// (a request line or `HTTP/1.1 200`). httparse judges the rest.
-fn token_then_space(rest: &[u8]) -> Probe {
-    let token_len = rest
-        .iter()
-        .take(MAX_METHOD + 1)
-        .take_while(|&&b| is_tchar(b) || b == b'/')
-        .count();
-    if token_len == 0 || token_len > MAX_METHOD {
-        return Probe::No;
-    }
-    let Some(after) = rest.get(token_len..).filter(|r| !r.is_empty()) else {
-        return Probe::NeedMore;
-    };
-    match skip_spaces(after) {
-        Ok(next) => match next.first() {
-            Some(&b) if b > b' ' && b != 0x7f => Probe::Yes,
-            _ => Probe::No,
-        },
-        Err(probe) => probe,
-    }
-}
-
-/// Strict check for the start of a message: `METHOD SP target SP HTTP/1.` or
-/// `HTTP/1.x SP digit` (runs of spaces tolerated where CPEs put them).
-pub(crate) fn message_start(rest: &[u8]) -> Probe {
-    match starts_with_or_prefix(rest, b"HTTP/1.") {
-        Probe::Yes => {
-            return match rest.get(7) {
-                None => Probe::NeedMore,
-                Some(v) if v.is_ascii_digit() => {
-                    let after = rest.get(8..).unwrap_or_default();
-                    let spaces = after.iter().take_while(|&&b| b == b' ').count();
-                    match after.get(spaces) {
-                        _ if spaces > MAX_METHOD => Probe::No,
-                        None => Probe::NeedMore,
-                        Some(d) if spaces > 0 && d.is_ascii_digit() => Probe::Yes,
-                        Some(_) => Probe::No,
-                    }
-                }
-                Some(_) => Probe::No,
-            };
-        }
-        Probe::NeedMore => return Probe::NeedMore,
-        Probe::No => {}
-    }
-    let method_len = rest
-        .iter()
-        .take(MAX_METHOD + 1)
-        .take_while(|b| b.is_ascii_uppercase() || **b == b'-' || **b == b'_')
-        .count();
-    if method_len == 0 || method_len > MAX_METHOD {
-        return Probe::No;
-    }
-    let Some(after_method) = rest.get(method_len..).filter(|r| !r.is_empty()) else {
-        return Probe::NeedMore;
-    };
-    let target = match skip_spaces(after_method) {
-        Ok(target) => target,
-        Err(probe) => return probe,
-    };
-    let window = target.get(..MAX_PROBE_TARGET).unwrap_or(target);
-    let target_len = window
-        .iter()
-        .take_while(|&&b| b > b' ' && b != 0x7f)
-        .count();
-    match target.get(target_len) {
-        None if target_len < MAX_PROBE_TARGET => Probe::NeedMore,
-        None => Probe::No,
-        Some(b' ') => match skip_spaces(target.get(target_len..).unwrap_or_default()) {
-            Ok(version) => starts_with_or_prefix(version, b"HTTP/1."),
-            Err(probe) => probe,
-        },
-        Some(_) => Probe::No,
-    }
-}
-
-/// Skips one or more (at most a few dozen) spaces; what follows them.
-fn skip_spaces(rest: &[u8]) -> Result<&[u8], Probe> {
-    let spaces = rest.iter().take_while(|&&b| b == b' ').count();
-    if spaces == 0 || spaces > MAX_METHOD {
-        return Err(Probe::No);
-    }
-    match rest.get(spaces..) {
-        Some(after) if !after.is_empty() => Ok(after),
-        _ => Err(Probe::NeedMore),
-    }
-}
-
-/// A parsed message head, owned.
-pub(crate) struct Head {
-    start: StartLine,
-    version: u8,
-    headers: Vec<(String, String)>,
-}
-
-/// Parses a complete header block (start line, fields, empty line).
-fn parse_head(
-    block: &[u8],
-    pconf: &httparse::ParserConfig,
-    max_headers: usize,
-) -> Result<Head, String> {
-    let mut size = FIRST_HEADER_ARRAY.min(max_headers.max(1));
-    loop {
-        let result = if size <= FIRST_HEADER_ARRAY {
-            let mut headers = [httparse::EMPTY_HEADER; FIRST_HEADER_ARRAY];
-            parse_head_with(block, pconf, headers.get_mut(..size).unwrap_or_default())
-        } else {
-            let mut headers = vec![httparse::EMPTY_HEADER; size];
-            parse_head_with(block, pconf, &mut headers)
-        };
-        match result {
-            Err(httparse::Error::TooManyHeaders) if size < max_headers => {
-                size = max_headers.min(size.saturating_mul(4));
-            }
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(format!("more than {max_headers} header fields"));
-            }
-            Err(e) => return Err(format!("invalid header block: {e}")),
-            Ok(None) => return Err("invalid header block: incomplete".to_string()),
-            Ok(Some(head)) => return Ok(head),
-        }
-    }
-}
-
-fn parse_head_with<'b>(
-    block: &'b [u8],
-    pconf: &httparse::ParserConfig,
-    headers: &mut [httparse::Header<'b>],
-) -> Result<Option<Head>, httparse::Error> {
-    if block.starts_with(b"HTTP/") {
-        let mut resp = httparse::Response::new(headers);
-        if pconf.parse_response(&mut resp, block)?.is_partial() {
-            return Ok(None);
-        }
-        Ok(response_head(&resp))
-    } else {
-        let mut req = httparse::Request::new(headers);
-        if pconf.parse_request(&mut req, block)?.is_partial() {
-            return Ok(None);
-        }
-        Ok(request_head(&req))
-    }
-}
-
-fn request_head(req: &httparse::Request<'_, '_>) -> Option<Head> {
-    Some(Head {
-        start: StartLine::Request {
-            method: req.method?.to_string(),
-            uri: req.path?.to_string(),
-        },
-        version: req.version?,
-        headers: owned_headers(req.headers),
-    })
-}
-
-fn response_head(resp: &httparse::Response<'_, '_>) -> Option<Head> {
-    Some(Head {
-        start: StartLine::Response {
-            status: resp.code?,
-            reason: resp.reason.unwrap_or_default().to_string(),
-        },
-        version: resp.version?,
-        headers: owned_headers(resp.headers),
-    })
-}
-
-/// Copies parsed fields; fields never filled in by a partial parse have empty names.
-fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|h| !h.name.is_empty())
-        .map(|h| (h.name.to_string(), header_value(h.value)))
-        .collect()
-}
-
-/// A field value as text; obsolete line folding becomes single spaces.
-fn header_value(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    if !text.contains(['\r', '\n']) {
-        return text.into_owned();
-    }
-    text.split('\n')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// What can be read of a header block cut short: the start line, and the fields before it.
-fn parse_partial_head(bytes: &[u8], pconf: &httparse::ParserConfig) -> Option<Head> {
-    let mut headers = [httparse::EMPTY_HEADER; FIRST_HEADER_ARRAY];
-    if bytes.starts_with(b"HTTP/") {
-        let mut resp = httparse::Response::new(&mut headers);
-        let _ = pconf.parse_response(&mut resp, bytes);
-        response_head(&resp)
-    } else {
-        let mut req = httparse::Request::new(&mut headers);
-        let _ = pconf.parse_request(&mut req, bytes);
-        request_head(&req)
-    }
-}
-
-/// Whether the body is chunked: `None` without Transfer-Encoding, else whether its last coding
-/// is `chunked`.
-fn transfer_chunked(headers: &[(String, String)]) -> Option<bool> {
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("Transfer-Encoding"))
-        .flat_map(|(_, v)| v.split(','))
-        .map(str::trim)
-        .rfind(|c| !c.is_empty())
-        .map(|c| c.eq_ignore_ascii_case("chunked"))
-}
-
-/// The Content-Length, if any; differing or non-numeric values are an error.
-fn content_length(headers: &[(String, String)]) -> Result<Option<u64>, &'static str> {
-    let mut found = None;
-    for value in headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
-        .flat_map(|(_, v)| v.split(','))
-    {
-        let digits = value.trim();
-        if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("invalid Content-Length");
-        }
-        let n: u64 = digits.parse().map_err(|_| "invalid Content-Length")?;
-        if found.is_some_and(|f| f != n) {
-            return Err("conflicting Content-Length values");
-        }
-        found = Some(n);
-    }
-    Ok(found)
-}
-
-fn request_framing(headers: &[(String, String)]) -> Result<Framing, &'static str> {
-    match transfer_chunked(headers) {
-        Some(true) => Ok(Framing::Chunked),
-        Some(false) => Err("request Transfer-Encoding does not end with chunked"),
-        None => Ok(content_length(headers)?.map_or(Framing::NoBody, Framing::Length)),
-    }
-}
-
-fn response_framing(
-    status: u16,
-    request_method: Option<&str>,
-    headers: &[(String, String)],
-) -> Result<Framing, &'static str> {
-    let head_request = request_method.is_some_and(|m| m.eq_ignore_ascii_case("HEAD"));
-    if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
-        return Ok(Framing::NoBody);
-    }
-    match transfer_chunked(headers) {
-        Some(true) => Ok(Framing::Chunked),
-        Some(false) => Ok(Framing::Close),
-        None => Ok(content_length(headers)?.map_or(Framing::Close, Framing::Length)),
-    }
-}
-
-/// Whether a body may be CWMP and is worth storing: SOAP/XML, a POST, or the answer to a POST.
-/// File transfers (the answer to a GET, octet-streams, images, HTML) are counted, not stored.
-fn body_worth_keeping(msg: &HttpMessage) -> bool {
-    if let Some(ct) = msg.header("Content-Type") {
-        let ct = ct.trim().to_ascii_lowercase();
-        if ct.contains("xml") || ct.contains("soap") {
-            return true;
-        }
-        let binary = [
-            "application/octet-stream",
-            "image/",
-            "video/",
-            "audio/",
-            "text/html",
-        ];
-        if binary.iter().any(|b| ct.starts_with(b)) {
-            return false;
-        }
-    }
-    match &msg.start {
-        StartLine::Request { method, .. } => method.eq_ignore_ascii_case("POST"),
-        StartLine::Response { .. } => msg
-            .request_method
-            .as_deref()
-            .is_some_and(|m| m.eq_ignore_ascii_case("POST")),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn message_start_probe() {
-        assert_eq!(message_start(b"POST /acs HTTP/1.1\r\n"), Probe::Yes);
-        assert_eq!(message_start(b"HTTP/1.1 200 OK\r\n"), Probe::Yes);
-        assert_eq!(message_start(b"HTTP/1.0 204\r\n"), Probe::Yes);
-        assert_eq!(message_start(b"HTTP/1"), Probe::NeedMore);
-        assert_eq!(message_start(b"HTTP/1.1 "), Probe::NeedMore);
-        assert_eq!(message_start(b"GET /x HTT"), Probe::NeedMore);
-        assert_eq!(message_start(b"GET /x"), Probe::NeedMore);
-        assert_eq!(message_start(b"GET"), Probe::NeedMore);
-        assert_eq!(message_start(b"GET /x HTTP/2\r\n"), Probe::No);
-        assert_eq!(message_start(b"get /x HTTP/1.1\r\n"), Probe::No);
-        assert_eq!(message_start(b"GET  /x  HTTP/1.1\r\n"), Probe::Yes);
-        assert_eq!(message_start(b"HTTP/1.1  200  OK\r\n"), Probe::Yes);
-        assert_eq!(message_start(b"GET \r\n"), Probe::No);
-        assert_eq!(message_start(b"GET /x\r\n"), Probe::No);
-        assert_eq!(message_start(b"HTTP/1.1200"), Probe::No);
-        assert_eq!(message_start(b"<soap:Envelope>"), Probe::No);
-        assert_eq!(message_start(b"HTTP/1.1 OK"), Probe::No);
-        assert_eq!(message_start(b"SSH-2.0-OpenSSH_9.6\r\n"), Probe::No);
-        assert_eq!(message_start(&[0x16, 0x03, 0x01, 0x02, 0x00]), Probe::No);
-        let mut long = b"GET /".to_vec();
-        long.extend(std::iter::repeat_n(b'a', MAX_PROBE_TARGET));
-        assert_eq!(message_start(&long), Probe::No);
-    }
-
-    #[test]
-    fn loose_probe_accepts_what_the_strict_one_accepts() {
-        for start in [
-            &b"GET  /x  HTTP/1.1\r\n"[..],
-            b"HTTP/1.1  200  OK\r\n",
-            b"M-SEARCH * HTTP/1.1\r\n",
-        ] {
-            assert_eq!(message_start(start), Probe::Yes);
-            assert_eq!(token_then_space(start), Probe::Yes);
-        }
-        assert_eq!(token_then_space(b"GET"), Probe::NeedMore);
-        assert_eq!(token_then_space(b"GET  "), Probe::NeedMore);
-        assert_eq!(token_then_space(b"GET \r\n"), Probe::No);
-        assert_eq!(token_then_space(b"\x00GET / HTTP/1.1"), Probe::No);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn strict_start_implies_loose_start(
-            method in "[A-Z]{1,8}",
-            sp1 in 1usize..4,
-            target in "[!-~]{1,20}",
-            sp2 in 1usize..4,
-            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
-        ) {
-            let mut line = method.into_bytes();
-            line.extend(std::iter::repeat_n(b' ', sp1));
-            line.extend_from_slice(target.as_bytes());
-            line.extend(std::iter::repeat_n(b' ', sp2));
-            line.extend_from_slice(b"HTTP/1.");
-            line.extend_from_slice(&tail);
-            for cut in 1..=line.len() {
-                let probe = message_start(&line[..cut]);
-                if probe == Probe::Yes {
-                    proptest::prop_assert_eq!(token_then_space(&line[..cut]), Probe::Yes);
-                }
-            }
-            proptest::prop_assert_eq!(message_start(&line), Probe::Yes);
-        }
-    }
-
-    #[test]
-    fn tls_probe() {
-        assert_eq!(tls_record_start(&[0x16, 0x03, 0x01, 0x02]), Probe::Yes);
-        assert_eq!(tls_record_start(&[0x16]), Probe::NeedMore);
-        assert_eq!(tls_record_start(b"GET"), Probe::No);
-    }
-
-    #[test]
-    fn header_end_is_found_with_both_line_ends() {
-        assert_eq!(find_header_end(b"GET / HTTP/1.1\r\n\r\nBODY", 0), Some(18));
-        assert_eq!(find_header_end(b"GET / HTTP/1.1\n\nBODY", 0), Some(16));
-        assert_eq!(find_header_end(b"GET / HTTP/1.1\r\nA: b\r\n\r", 0), None);
-        assert_eq!(
-            find_header_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\n", 20),
-            Some(24)
-        );
-    }
-
-    #[test]
-    fn content_length_rules() {
-        let h = |v: &str| vec![("content-length".to_string(), v.to_string())];
-        assert_eq!(content_length(&h("12")), Ok(Some(12)));
-        assert_eq!(content_length(&h(" 7 , 7")), Ok(Some(7)));
-        assert!(content_length(&h("7, 8")).is_err());
-        assert!(content_length(&h("-1")).is_err());
-        assert!(content_length(&h("")).is_err());
-        assert!(content_length(&h("99999999999999999999")).is_err());
-        assert_eq!(content_length(&[]), Ok(None));
-    }
-
-    #[test]
-    fn transfer_encoding_rules() {
-        let h = |v: &str| vec![("Transfer-Encoding".to_string(), v.to_string())];
-        assert_eq!(transfer_chunked(&h("gzip, Chunked")), Some(true));
-        assert_eq!(transfer_chunked(&h("chunked, gzip")), Some(false));
-        assert_eq!(transfer_chunked(&[]), None);
-        assert!(request_framing(&h("gzip")).is_err());
-        assert!(matches!(
-            response_framing(200, Some("GET"), &h("gzip")),
-            Ok(Framing::Close)
-        ));
-        assert!(matches!(
-            response_framing(200, Some("HEAD"), &h("chunked")),
-            Ok(Framing::NoBody)
-        ));
-    }
-
-    #[test]
-    fn obsolete_folding_becomes_spaces() {
-        assert_eq!(header_value(b"a\r\n  b\r\n\tc"), "a b c");
-        assert_eq!(header_value(b"plain"), "plain");
-    }
-
-    #[test]
-    fn pending_requests_are_fifo_and_bounded() {
-        let mut q = PendingRequests::default();
-        for i in 0..3 {
-            let req = PendingRequest {
-                dir: Dir::ToServer,
-                index: i,
-                method: "GET".into(),
-                maybe_answered_in_gap: false,
-            };
-            q.push(req, 2);
-        }
-        assert!(
-            q.pop_for(Dir::ToServer).is_none(),
-            "same direction never answers"
-        );
-        assert_eq!(q.pop_for(Dir::ToClient).map(|r| r.index), Some(1));
-        assert_eq!(q.pop_for(Dir::ToClient).map(|r| r.index), Some(2));
-        assert!(q.pop_for(Dir::ToClient).is_none());
-    }
-}
+mod tests;

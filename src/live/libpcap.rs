@@ -93,7 +93,7 @@ impl LiveCapture {
                 .map_err(|e| fail("bad filter", e))?;
         }
         let link = LinkType(u32::try_from(capture.get_datalink().0).unwrap_or(u32::MAX));
-        if !crate::wire::is_supported(link) {
+        if !link.is_decodable() {
             return Err(OpenError(format!(
                 "{iface}: unsupported link type {}",
                 link.0

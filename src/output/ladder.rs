@@ -379,7 +379,7 @@ mod tests {
         let l = lines(&[0, 20, 40]);
         assert_eq!(
             draw_arrow(&l, 0, 1, "POST Inform"),
-            "├── POST Inform ────▶│                   │"
+            "├── POST Inform ───▶│                   │"
         );
         assert_eq!(
             draw_arrow(&l, 1, 0, "200 OK"),

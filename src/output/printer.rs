@@ -7,10 +7,10 @@ use super::ndjson::NdjsonSink;
 use super::text::{Style, TextSink};
 use super::text_stream::TextStreamSink;
 use super::{Format, Sink};
+use crate::findings::Output;
 use crate::report::{
     CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport, finding_report,
 };
-use crate::findings::Output;
 use std::io::{self, Write};
 
 /// What to show.

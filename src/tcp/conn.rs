@@ -1,8 +1,8 @@
 //! One TCP connection: who is client and server, its two directions, and how it ends.
 
+use super::half::HalfStats;
 use super::half::{Ctx, HalfStream};
 use super::{ConnEnd, ConnInfo, ConnStats, ReassemblyConfig, ReassemblyStats, StreamEvent};
-use super::{StreamSink, half::HalfStats};
 use crate::types::{ConnId, Dir, Nanos};
 use crate::wire::TcpSegment;
 use std::net::SocketAddr;
@@ -116,7 +116,7 @@ impl Conn {
 
     /// Feeds one segment of this connection. Returns true when the connection just started
     /// closing (both FINs seen, or a RST), so the caller schedules its release.
-    pub fn on_segment<S: StreamSink>(
+    pub fn on_segment<S: FnMut(StreamEvent<'_>)>(
         &mut self,
         seg: &TcpSegment<'_>,
         shared: &mut Shared<'_, S>,
@@ -137,7 +137,7 @@ impl Conn {
                 half.stats.frames += 1;
             }
             self.flush(shared);
-            shared.out.on_stream(StreamEvent::Rst {
+            (shared.out)(StreamEvent::Rst {
                 conn: self.info.id,
                 dir,
                 frame: seg.frame,
@@ -169,7 +169,7 @@ impl Conn {
     }
 
     /// Delivers or gaps whatever is left in both directions.
-    fn flush<S: StreamSink>(&mut self, shared: &mut Shared<'_, S>) {
+    fn flush<S: FnMut(StreamEvent<'_>)>(&mut self, shared: &mut Shared<'_, S>) {
         let id = self.info.id;
         for dir in [Dir::ToServer, Dir::ToClient] {
             if let Some(half) = self.halves.get_mut(dir.index()) {
@@ -216,10 +216,14 @@ impl Conn {
     }
 
     /// Flushes both directions and emits `Closed`; the connection is gone after this.
-    pub fn close<S: StreamSink>(mut self, otherwise: ConnEnd, shared: &mut Shared<'_, S>) {
+    pub fn close<S: FnMut(StreamEvent<'_>)>(
+        mut self,
+        otherwise: ConnEnd,
+        shared: &mut Shared<'_, S>,
+    ) {
         self.flush(shared);
         let stats = self.stats();
-        shared.out.on_stream(StreamEvent::Closed {
+        (shared.out)(StreamEvent::Closed {
             info: &self.info,
             ts: self.closing_since.unwrap_or(self.last_ts),
             end: self.end(otherwise),
@@ -250,56 +254,4 @@ impl<S> Shared<'_, S> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::types::FrameRef;
-    use crate::wire::TcpFlags;
-
-    fn first_packet(src: &str, dst: &str, flags: u8) -> (SocketAddr, SocketAddr) {
-        let seg = TcpSegment {
-            frame: FrameRef::new(0, 1),
-            ts: 0,
-            src: src.parse().expect("address"),
-            dst: dst.parse().expect("address"),
-            seq: 0,
-            ack: 0,
-            flags: TcpFlags(flags),
-            window: 0,
-            payload: b"",
-            payload_cut: 0,
-        };
-        guess_roles(&seg)
-    }
-
-    #[test]
-    fn roles_from_the_first_packet() {
-        let a = "10.0.0.1:51000";
-        let b = "10.0.0.2:60000";
-        let cwmp = "10.0.0.2:7547";
-        let low = "10.0.0.2:443";
-        let (syn, syn_ack, ack) = (TcpFlags::SYN, TcpFlags::SYN | TcpFlags::ACK, TcpFlags::ACK);
-        let client = |pair: (SocketAddr, SocketAddr)| pair.0.to_string();
-        assert_eq!(client(first_packet(b, a, syn)), b, "SYN sender");
-        assert_eq!(client(first_packet(b, a, syn_ack)), a, "SYN-ACK receiver");
-        assert_eq!(
-            client(first_packet(cwmp, a, ack)),
-            a,
-            "service port is the server"
-        );
-        assert_eq!(client(first_packet(a, low, ack)), a);
-        assert_eq!(
-            client(first_packet(low, cwmp, ack)),
-            cwmp,
-            "lower service port"
-        );
-        assert_eq!(client(first_packet(b, a, ack)), b, "first sender");
-    }
-
-    #[test]
-    fn both_directions_share_a_key() {
-        let a: SocketAddr = "[2001:db8::1]:1".parse().expect("address");
-        let b: SocketAddr = "10.0.0.1:2".parse().expect("address");
-        assert_eq!(ConnKey::new(a, b), ConnKey::new(b, a));
-        assert_ne!(ConnKey::new(a, b), ConnKey::new(a, a));
-    }
-}
+mod tests;

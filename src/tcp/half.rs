@@ -18,7 +18,7 @@
 //! - a pending-buffer limit is exceeded (immediately);
 //! - the connection ends (RST, the close linger, the idle timeout, eviction, end of input).
 
-use super::{ReassemblyConfig, ReassemblyStats, StreamEvent, StreamSink};
+use super::{ReassemblyConfig, ReassemblyStats, StreamEvent};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use crate::wire::TcpSegment;
 use std::collections::BTreeMap;
@@ -184,7 +184,11 @@ impl HalfStream {
     }
 
     /// Feeds one segment sent in this direction (not a RST: the connection handles those).
-    pub fn on_segment<S: StreamSink>(&mut self, seg: &TcpSegment<'_>, ctx: &mut Ctx<'_, S>) {
+    pub fn on_segment<S: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ctx: &mut Ctx<'_, S>,
+    ) {
         self.stats.frames += 1;
         self.last_frame = seg.frame;
         self.last_ts = seg.ts;
@@ -215,7 +219,7 @@ impl HalfStream {
         self.maybe_emit_fin(ctx);
     }
 
-    fn on_data<S: StreamSink>(
+    fn on_data<S: FnMut(StreamEvent<'_>)>(
         &mut self,
         seg: &TcpSegment<'_>,
         data_seq: u32,
@@ -371,7 +375,7 @@ impl HalfStream {
     }
 
     /// Delivers every buffered chunk that became contiguous, then the FIN if it is due.
-    fn drain<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
+    fn drain<S: FnMut(StreamEvent<'_>)>(&mut self, ctx: &mut Ctx<'_, S>) {
         while let Some(entry) = self.pending.first_entry() {
             let key = *entry.key();
             if key > self.next_off {
@@ -398,7 +402,7 @@ impl HalfStream {
         self.maybe_emit_fin(ctx);
     }
 
-    fn deliver<S: StreamSink>(
+    fn deliver<S: FnMut(StreamEvent<'_>)>(
         &mut self,
         bytes: &[u8],
         frame: FrameRef,
@@ -414,7 +418,7 @@ impl HalfStream {
             return;
         }
         self.stats.bytes += bytes.len() as u64;
-        ctx.out.on_stream(StreamEvent::Data {
+        (ctx.out)(StreamEvent::Data {
             conn: ctx.conn,
             dir: ctx.dir,
             frame,
@@ -424,7 +428,13 @@ impl HalfStream {
     }
 
     /// Declares the next `len` bytes lost and moves past them.
-    fn gap<S: StreamSink>(&mut self, len: i64, frame: FrameRef, ts: Nanos, ctx: &mut Ctx<'_, S>) {
+    fn gap<S: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        len: i64,
+        frame: FrameRef,
+        ts: Nanos,
+        ctx: &mut Ctx<'_, S>,
+    ) {
         let at = self.next_off;
         self.next_off += len.max(0);
         let allowed = self.fin.map_or(i64::MAX, |fin| fin.off).saturating_sub(at);
@@ -435,7 +445,7 @@ impl HalfStream {
         let len = len as u64;
         self.stats.gap_bytes += len;
         ctx.stats.gap_bytes += len;
-        ctx.out.on_stream(StreamEvent::Gap {
+        (ctx.out)(StreamEvent::Gap {
             conn: ctx.conn,
             dir: ctx.dir,
             frame,
@@ -444,13 +454,13 @@ impl HalfStream {
         });
     }
 
-    fn maybe_emit_fin<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
+    fn maybe_emit_fin<S: FnMut(StreamEvent<'_>)>(&mut self, ctx: &mut Ctx<'_, S>) {
         if let Some(fin) = self.fin
             && !self.fin_emitted
             && self.next_off >= fin.off
         {
             self.fin_emitted = true;
-            ctx.out.on_stream(StreamEvent::Fin {
+            (ctx.out)(StreamEvent::Fin {
                 conn: ctx.conn,
                 dir: ctx.dir,
                 frame: fin.frame,
@@ -472,7 +482,7 @@ impl HalfStream {
     }
 
     /// Skips the hole before the first buffered chunk (declaring it lost) and delivers on.
-    fn skip_first_hole<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
+    fn skip_first_hole<S: FnMut(StreamEvent<'_>)>(&mut self, ctx: &mut Ctx<'_, S>) {
         if let Some((&first, chunk)) = self.pending.first_key_value() {
             let (frame, ts) = (chunk.frame, chunk.ts);
             self.gap(first - self.next_off, frame, ts, ctx);
@@ -480,7 +490,7 @@ impl HalfStream {
         self.drain(ctx);
     }
 
-    fn enforce_limits<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
+    fn enforce_limits<S: FnMut(StreamEvent<'_>)>(&mut self, ctx: &mut Ctx<'_, S>) {
         while !self.pending.is_empty()
             && (self.pending_cost > ctx.cfg.max_pending_per_dir
                 || *ctx.pending_total > ctx.cfg.max_pending_total)
@@ -505,7 +515,7 @@ impl HalfStream {
 
     /// Applies the acknowledgment rule after a packet of the connection (`packets` counts
     /// them): a hole proven lost for long enough becomes a gap.
-    pub fn check_loss<S: StreamSink>(&mut self, packets: u64, ctx: &mut Ctx<'_, S>) {
+    pub fn check_loss<S: FnMut(StreamEvent<'_>)>(&mut self, packets: u64, ctx: &mut Ctx<'_, S>) {
         loop {
             let Some(end) = self.proven_loss_end() else {
                 self.loss_seen_at = None;
@@ -523,7 +533,7 @@ impl HalfStream {
 
     /// Nothing more will come: declares every hole lost, delivers everything buffered, and
     /// emits the FIN if this side sent one.
-    pub fn flush<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
+    pub fn flush<S: FnMut(StreamEvent<'_>)>(&mut self, ctx: &mut Ctx<'_, S>) {
         self.drain(ctx);
         while !self.pending.is_empty() {
             self.skip_first_hole(ctx);
@@ -574,39 +584,4 @@ fn differing_bytes(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_follow_serial_arithmetic() {
-        let mut half = HalfStream::default();
-        half.start_at(u32::MAX - 1);
-        assert_eq!(half.offset_of(u32::MAX - 1), Some(0));
-        assert_eq!(half.offset_of(3), Some(5), "across 2^32");
-        assert_eq!(half.offset_of(u32::MAX - 3), Some(-2), "behind");
-        half.next_off = 10;
-        assert_eq!(half.offset_of(8), Some(10));
-        let far = (u32::MAX - 1).wrapping_add(10 + (1 << 30) + 1);
-        assert_eq!(half.offset_of(far), None, "beyond the window");
-    }
-
-    #[test]
-    fn differing_bytes_compares_only_the_shared_range() {
-        let chunk = Chunk {
-            frame: FrameRef::default(),
-            ts: 0,
-            data: ChunkData::Bytes(b"abcdef".to_vec()),
-        };
-        // Chunk at 10..16, new segment at 12..18 with "cXeYgh".
-        assert_eq!(differing_bytes(&chunk, 10, b"cXeYgh", 12, 12, 16), 2);
-        assert_eq!(differing_bytes(&chunk, 10, b"cXeYgh", 12, 14, 16), 1);
-        // Only 2 of the new bytes were captured: the rest is not compared.
-        assert_eq!(differing_bytes(&chunk, 10, b"cX", 12, 12, 16), 1);
-        let missing = Chunk {
-            frame: FrameRef::default(),
-            ts: 0,
-            data: ChunkData::Missing(6),
-        };
-        assert_eq!(differing_bytes(&missing, 10, b"zzzz", 12, 12, 16), 0);
-    }
-}
+mod tests;

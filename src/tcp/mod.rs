@@ -3,13 +3,19 @@
 //! capture lost, which are passed up as [`StreamEvent::Gap`] values. Memory follows open
 //! connections: idle and finished ones are released.
 //!
+//! Stage boundary: [`crate::wire::TcpSegment`] in, [`StreamEvent`] out (to `http`), through
+//! [`Reassembler`]. Parts: `table` (finding and releasing connections), `conn` (one
+//! connection), `half` (one direction's byte stream).
+//!
 //! Events of one connection come in this order: `Open` (on its first packet), then `Data` and
 //! `Gap` per direction in stream order, `Fin` of a direction once everything before it was
 //! delivered or gapped, `Rst`, and `Closed` last. Nothing of a direction follows its `Fin`, and
 //! nothing of the connection follows its `Rst` except `Closed`.
 //!
-//! In-order payload is handed to the sink straight from the segment; only segments that arrive
-//! ahead of a hole are copied (bounded per direction and in total).
+//! Events go to a closure the caller passes to each call (`push`, `advance`, `finish`), like
+//! every stage of the core does; the borrowed parts of an event live only for that call.
+//! In-order payload is handed on straight from the segment; only segments that arrive ahead of
+//! a hole are copied (bounded per direction and in total).
 //!
 //! **When missing bytes become a gap.** A hole is bytes of a direction not seen yet while later
 //! data or that side's FIN was. It is declared lost, as a `Gap` of exactly its length:
@@ -136,12 +142,6 @@ pub enum StreamEvent<'a> {
         end: ConnEnd,
         stats: &'a ConnStats,
     },
-}
-
-/// Receives the reassembler's output.
-pub trait StreamSink {
-    /// Takes one event; the borrowed parts live only for the call.
-    fn on_stream(&mut self, ev: StreamEvent<'_>);
 }
 
 /// Limits and timeouts of the reassembler.

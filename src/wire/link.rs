@@ -4,7 +4,7 @@
 //! v1 and v2, BSD NULL and OpenBSD LOOP, and raw IP. These headers are a few fixed fields, so
 //! they are read directly rather than through a general packet slicer.
 
-use crate::capture::LinkType;
+use crate::types::LinkType;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86DD;
@@ -31,11 +31,6 @@ pub(crate) enum Network<'a> {
     AnyIp(&'a [u8]),
     NonIp,
     Truncated,
-}
-
-/// Whether frames of this link type can be decoded.
-pub(crate) fn is_supported(link: LinkType) -> bool {
-    matches!(link.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
 }
 
 fn be16(bytes: &[u8], at: usize) -> Option<u16> {
@@ -216,7 +211,20 @@ mod tests {
         }
         assert_eq!(network_layer(LinkType::IPV4, &IP), Network::Ipv4(&IP));
         assert_eq!(network_layer(LinkType::IPV6, &IP), Network::Ipv6(&IP));
-        assert!(is_supported(LinkType::LINUX_SLL2));
-        assert!(!is_supported(LinkType(105)));
+        assert!(LinkType::LINUX_SLL2.is_decodable());
+        assert!(!LinkType(105).is_decodable());
+    }
+
+    /// `LinkType::DECODABLE` (what the readers accept) and `network_layer` (what is stripped)
+    /// name the same link types: each decodable one gets past the link layer, others do not.
+    #[test]
+    fn decodable_link_types_are_the_ones_stripped() {
+        for link in LinkType::DECODABLE {
+            assert_ne!(network_layer(link, &[]), Network::NonIp, "{link:?}");
+        }
+        for link in [2, 100, 105, 127, 230, 275] {
+            assert!(!LinkType(link).is_decodable());
+            assert_eq!(network_layer(LinkType(link), &[]), Network::NonIp);
+        }
     }
 }

@@ -4,8 +4,8 @@
 use crate::common;
 use common::capture;
 use cwmpscope::capture::{CaptureReader, InputSpec};
-use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer, HttpSink};
-use cwmpscope::tcp::{Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
+use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer};
+use cwmpscope::tcp::{Reassembler, ReassemblyConfig};
 use cwmpscope::wire::{Decoded, Decoder};
 use std::path::PathBuf;
 
@@ -20,12 +20,7 @@ struct Counts {
     body_bytes: u64,
 }
 
-struct Glue<'a> {
-    http: &'a mut HttpLayer,
-    counts: &'a mut Counts,
-}
-
-impl HttpSink for Counts {
+impl Counts {
     fn on_http(&mut self, ev: HttpEvent) {
         match ev {
             HttpEvent::Message(m) => {
@@ -47,12 +42,6 @@ impl HttpSink for Counts {
     }
 }
 
-impl StreamSink for Glue<'_> {
-    fn on_stream(&mut self, ev: StreamEvent<'_>) {
-        self.http.on_stream(ev, self.counts);
-    }
-}
-
 fn count(name: &str) -> Counts {
     let path = PathBuf::from(capture(&format!("public/{name}")));
     let mut reader = CaptureReader::open(&InputSpec::Path(path), 0).expect("opens");
@@ -63,19 +52,10 @@ fn count(name: &str) -> Counts {
     while let Some(frame) = reader.next_frame().expect("reads") {
         counts.packets += 1;
         if let Decoded::Tcp(seg) = decoder.decode(&frame) {
-            tcp.push(
-                &seg,
-                &mut Glue {
-                    http: &mut http,
-                    counts: &mut counts,
-                },
-            );
+            tcp.push(&seg, &mut |ev| http.push(ev, &mut |ev| counts.on_http(ev)));
         }
     }
-    tcp.finish(&mut Glue {
-        http: &mut http,
-        counts: &mut counts,
-    });
+    tcp.finish(&mut |ev| http.push(ev, &mut |ev| counts.on_http(ev)));
     counts
 }
 

@@ -3,7 +3,7 @@
 //! The frames are read with a minimal classic-pcap reader and decoded with etherparse here, so
 //! these tests depend only on the reassembler.
 
-use cwmpscope::tcp::{ConnEnd, Reassembler, ReassemblyConfig, StreamEvent, StreamSink};
+use cwmpscope::tcp::{ConnEnd, Reassembler, ReassemblyConfig, StreamEvent};
 use cwmpscope::types::{Dir, FrameRef, Nanos};
 use cwmpscope::wire::{TcpFlags, TcpSegment};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
@@ -28,7 +28,7 @@ struct ConnView {
 #[derive(Default)]
 struct Views(BTreeMap<u64, ConnView>);
 
-impl StreamSink for Views {
+impl Views {
     fn on_stream(&mut self, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open(info) => {
@@ -90,7 +90,7 @@ fn reassemble(path: &str) -> (Views, Reassembler) {
         at += 16 + captured;
         number += 1;
         if ts - last_advance >= 1_000_000_000 {
-            r.advance(ts, &mut views);
+            r.advance(ts, &mut |ev| views.on_stream(ev));
             last_advance = ts;
         }
         let Ok(packet) = SlicedPacket::from_ethernet(frame) else {
@@ -134,9 +134,9 @@ fn reassemble(path: &str) -> (Views, Reassembler) {
             payload: tcp.payload(),
             payload_cut: 0,
         };
-        r.push(&seg, &mut views);
+        r.push(&seg, &mut |ev| views.on_stream(ev));
     }
-    r.finish(&mut views);
+    r.finish(&mut |ev| views.on_stream(ev));
     assert_eq!(r.open_connections(), 0);
     assert_eq!(r.pending_bytes(), 0);
     (views, r)

@@ -1,0 +1,362 @@
+//! Bounded storage of one message body: undoes gzip/deflate Content-Encoding on the fly without
+//! ever holding more than the storage limit, and hashes the wire bytes.
+
+use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
+use std::io::{self, Write};
+
+/// Content-Encoding of a body, as far as it can be undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentCoding {
+    /// No coding, or one that is not undone (the body is stored as sent).
+    Identity,
+    /// `gzip` or `x-gzip`.
+    Gzip,
+    /// `deflate`: zlib-wrapped as the RFC says, or raw as some servers send it.
+    Deflate,
+}
+
+impl ContentCoding {
+    /// The coding named by a `Content-Encoding` value; several codings or unknown ones are kept
+    /// as sent ([`ContentCoding::Identity`]).
+    pub fn from_header(value: &str) -> Self {
+        let v = value.trim();
+        if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") {
+            ContentCoding::Gzip
+        } else if v.eq_ignore_ascii_case("deflate") {
+            ContentCoding::Deflate
+        } else {
+            ContentCoding::Identity
+        }
+    }
+}
+
+/// A `Write` target that keeps at most `limit` bytes and then refuses more, which stops a
+/// decompressor working on a decompression bomb.
+#[derive(Debug, Default)]
+struct CappedBuf {
+    data: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Write for CappedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let room = self.limit.saturating_sub(self.data.len());
+        if room == 0 {
+            self.overflowed = true;
+            return Err(io::Error::other("body storage limit reached"));
+        }
+        let take = room.min(buf.len());
+        self.data
+            .extend_from_slice(buf.get(..take).unwrap_or_default());
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Inflater {
+    Gzip(GzDecoder<CappedBuf>),
+    Zlib(ZlibDecoder<CappedBuf>),
+    Raw(DeflateDecoder<CappedBuf>),
+}
+
+impl Inflater {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Inflater::Gzip(d) => d.write_all(data),
+            Inflater::Zlib(d) => d.write_all(data),
+            Inflater::Raw(d) => d.write_all(data),
+        }
+    }
+
+    /// Flushes what the decoder still holds and returns the output.
+    fn finish(mut self) -> CappedBuf {
+        let out = match &mut self {
+            Inflater::Gzip(d) => {
+                let _ = d.try_finish();
+                d.get_mut()
+            }
+            Inflater::Zlib(d) => {
+                let _ = d.try_finish();
+                d.get_mut()
+            }
+            Inflater::Raw(d) => {
+                let _ = d.try_finish();
+                d.get_mut()
+            }
+        };
+        std::mem::take(out)
+    }
+
+    fn output(&self) -> &CappedBuf {
+        match self {
+            Inflater::Gzip(d) => d.get_ref(),
+            Inflater::Zlib(d) => d.get_ref(),
+            Inflater::Raw(d) => d.get_ref(),
+        }
+    }
+}
+
+enum Decoding {
+    /// Stored as sent.
+    Identity,
+    /// `deflate` whose first two bytes (zlib header or not) have not been seen yet.
+    SniffingDeflate,
+    Inflating(Box<Inflater>),
+    /// Decoding ended (limit, corrupt data, or a capture gap); `decoded` holds the output.
+    Stopped,
+}
+
+/// Bounded storage of one body: keeps at most `limit` bytes of the decoded body, counts nothing
+/// (the caller counts wire bytes), and never buffers the wire body whole.
+pub struct BodyStore {
+    limit: usize,
+    decoding: Decoding,
+    /// Decoded output once decoding stopped, or the identity body.
+    decoded: Vec<u8>,
+    /// The first wire bytes of an encoded body, kept (up to `limit`) until decoding produced
+    /// output, so that a body that fails to decode is still shown as sent.
+    raw: Vec<u8>,
+    raw_overflowed: bool,
+    truncated: bool,
+    hash: StreamHash,
+}
+
+/// A 64-bit hash of a byte stream that does not depend on how the stream was cut into pieces
+/// (bytes are mixed a 64-bit word at a time, a partial word carried over to the next piece).
+/// Not cryptographic: it tells whether two transfers delivered the same bytes.
+#[derive(Clone, Debug)]
+pub struct StreamHash {
+    state: u64,
+    carry: [u8; 8],
+    carry_len: usize,
+    len: u64,
+}
+
+impl Default for StreamHash {
+    fn default() -> Self {
+        StreamHash {
+            state: 0x243f_6a88_85a3_08d3,
+            carry: [0; 8],
+            carry_len: 0,
+            len: 0,
+        }
+    }
+}
+
+impl StreamHash {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn mix(&mut self, word: u64) {
+        self.state = (self.state ^ word).wrapping_mul(Self::K).rotate_left(31);
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.carry_len > 0 {
+            let take = (8 - self.carry_len).min(data.len());
+            let (head, rest) = data.split_at(take);
+            if let Some(slot) = self.carry.get_mut(self.carry_len..self.carry_len + take) {
+                slot.copy_from_slice(head);
+            }
+            self.carry_len += take;
+            data = rest;
+            if self.carry_len < 8 {
+                return;
+            }
+            let word = u64::from_le_bytes(self.carry);
+            self.mix(word);
+            self.carry_len = 0;
+        }
+        let mut words = data.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.mix(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if let Some(slot) = self.carry.get_mut(..rest.len()) {
+            slot.copy_from_slice(rest);
+        }
+        self.carry_len = rest.len();
+    }
+
+    /// The hash of everything added so far.
+    pub fn value(&self) -> u64 {
+        let mut h = self.clone();
+        let mut last = [0u8; 8];
+        if let (Some(dst), Some(src)) = (last.get_mut(..h.carry_len), h.carry.get(..h.carry_len)) {
+            dst.copy_from_slice(src);
+        }
+        h.mix(u64::from_le_bytes(last));
+        h.mix(h.len);
+        let mut x = h.state;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
+}
+
+impl BodyStore {
+    /// Storage for a body with the given Content-Encoding.
+    pub fn new(limit: usize, coding: ContentCoding) -> Self {
+        let decoding = match coding {
+            ContentCoding::Identity => Decoding::Identity,
+            ContentCoding::Gzip => {
+                Decoding::Inflating(Box::new(Inflater::Gzip(GzDecoder::new(CappedBuf {
+                    limit,
+                    ..CappedBuf::default()
+                }))))
+            }
+            ContentCoding::Deflate => Decoding::SniffingDeflate,
+        };
+        BodyStore {
+            limit,
+            decoding,
+            decoded: Vec::new(),
+            raw: Vec::new(),
+            raw_overflowed: false,
+            truncated: false,
+            hash: StreamHash::default(),
+        }
+    }
+
+    /// Hash of the wire body bytes fed so far.
+    pub fn hash(&self) -> u64 {
+        self.hash.value()
+    }
+
+    /// Adds wire body bytes (already de-chunked).
+    pub fn feed(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.hash.update(data);
+        match &mut self.decoding {
+            Decoding::Identity => {
+                let room = self.limit.saturating_sub(self.decoded.len());
+                if data.len() > room {
+                    self.truncated = true;
+                }
+                self.decoded
+                    .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            }
+            Decoding::Stopped => {}
+            Decoding::SniffingDeflate => {
+                self.keep_raw(data);
+                if self.raw.len() >= 2 || self.raw_overflowed {
+                    self.start_deflate();
+                }
+            }
+            Decoding::Inflating(inflater) => {
+                let produced_before = !inflater.output().data.is_empty();
+                if !produced_before {
+                    self.keep_raw(data);
+                }
+                self.inflate(data);
+            }
+        }
+    }
+
+    /// The capture lost bytes of this body: decoding cannot go on past the hole.
+    pub fn on_gap(&mut self) {
+        if matches!(
+            self.decoding,
+            Decoding::Inflating(_) | Decoding::SniffingDeflate
+        ) {
+            self.stop_decoding();
+        }
+    }
+
+    /// The stored body and whether it was cut at the limit.
+    pub fn finish(mut self) -> (Vec<u8>, bool) {
+        if !matches!(self.decoding, Decoding::Identity | Decoding::Stopped) {
+            self.stop_decoding();
+        }
+        (self.decoded, self.truncated)
+    }
+
+    /// Falls back to storing the wire bytes, starting with those kept so far.
+    fn keep_as_sent(&mut self) {
+        self.decoded = std::mem::take(&mut self.raw);
+        self.truncated |= self.raw_overflowed;
+        self.decoding = Decoding::Identity;
+    }
+
+    fn keep_raw(&mut self, data: &[u8]) {
+        let room = self.limit.saturating_sub(self.raw.len());
+        if data.len() > room {
+            self.raw_overflowed = true;
+        }
+        self.raw
+            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+    }
+
+    fn start_deflate(&mut self) {
+        let out = CappedBuf {
+            limit: self.limit,
+            ..CappedBuf::default()
+        };
+        let zlib = match self.raw.as_slice() {
+            [cmf, flg, ..] => {
+                *cmf & 0x0f == 8
+                    && *cmf >> 4 <= 7
+                    && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+            }
+            _ => false,
+        };
+        let inflater = if zlib {
+            Inflater::Zlib(ZlibDecoder::new(out))
+        } else {
+            Inflater::Raw(DeflateDecoder::new(out))
+        };
+        self.decoding = Decoding::Inflating(Box::new(inflater));
+        let raw = std::mem::take(&mut self.raw);
+        self.inflate(&raw);
+        if let Decoding::Inflating(inflater) = &self.decoding
+            && inflater.output().data.is_empty()
+        {
+            self.raw = raw;
+        }
+    }
+
+    fn inflate(&mut self, data: &[u8]) {
+        let Decoding::Inflating(inflater) = &mut self.decoding else {
+            return;
+        };
+        let result = inflater.write_all(data);
+        if !inflater.output().data.is_empty() {
+            // Decoding works: the wire copy is no longer needed.
+            self.raw = Vec::new();
+        }
+        if result.is_err() {
+            self.stop_decoding();
+        }
+    }
+
+    fn stop_decoding(&mut self) {
+        let previous = std::mem::replace(&mut self.decoding, Decoding::Stopped);
+        let Decoding::Inflating(inflater) = previous else {
+            // Still sniffing: nothing was decoded, keep the body as sent.
+            self.keep_as_sent();
+            return;
+        };
+        let out = inflater.finish();
+        if out.data.is_empty() && !self.raw.is_empty() {
+            // Not decodable: keep the body as sent, including what still follows.
+            self.keep_as_sent();
+        } else {
+            self.decoded = out.data;
+            self.truncated |= out.overflowed;
+        }
+        self.raw = Vec::new();
+    }
+}
