@@ -4,7 +4,9 @@
 //! one transaction selected, everything is kept and written pretty-printed at the end.
 
 use super::{Collected, Sink};
-use crate::report::{CaptureSummary, FindingReport, Report, SessionReport, Summary, TransactionReport};
+use crate::report::{
+    CaptureSummary, FindingReport, Report, SessionReport, Summary, TransactionReport,
+};
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;

@@ -9,7 +9,8 @@ use super::text_stream::TextStreamSink;
 use super::{Format, Sink};
 use crate::findings::Output;
 use crate::report::{
-    CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport, finding_report,
+    CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport,
+    finding_report,
 };
 use std::io::{self, Write};
 

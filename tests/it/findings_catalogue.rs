@@ -23,9 +23,9 @@ use std::collections::BTreeSet;
 /// Where a finding is reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Scope {
-    /// In a session's `deviations`.
+    /// In a session's `findings`.
     Session,
-    /// In a transaction's `deviations`.
+    /// In a transaction's `findings`.
     Transaction,
     /// In the report's top-level list (findings of no session and no transaction).
     Capture,
@@ -162,7 +162,7 @@ fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 }
 
 /// Every finding of the report: of each session, of each transaction, and of the top-level
-/// list (`deviations` or `findings`).
+/// list (`findings`).
 fn findings(r: &Value) -> Vec<Found> {
     let mut out = Vec::new();
     let mut collect = |list: &[Value], scope: Scope| {
@@ -177,12 +177,12 @@ fn findings(r: &Value) -> Vec<Found> {
         }
     };
     for s in array(r, "sessions") {
-        collect(array(s, "deviations"), Scope::Session);
+        collect(array(s, "findings"), Scope::Session);
     }
     for t in array(r, "transactions") {
-        collect(array(t, "deviations"), Scope::Transaction);
+        collect(array(t, "findings"), Scope::Transaction);
     }
-    collect(array(r, "deviations"), Scope::Capture);
+    collect(array(r, "findings"), Scope::Capture);
     collect(array(r, "findings"), Scope::Capture);
     out
 }
@@ -424,7 +424,7 @@ fn transactions_have_the_report_fields() {
         "fault",
         "sessions",
         "steps",
-        "deviations",
+        "findings",
     ] {
         assert!(t.get(field).is_some(), "transaction lacks {field}: {t:#}");
     }

@@ -12,9 +12,9 @@ fn session_codes(path: &str) -> Vec<(String, Vec<String>)> {
     sessions(&r)
         .iter()
         .map(|s| {
-            let mut codes: Vec<String> = s["deviations"]
+            let mut codes: Vec<String> = s["findings"]
                 .as_array()
-                .expect("deviations")
+                .expect("findings")
                 .iter()
                 .map(|d| d["code"].as_str().expect("code").to_owned())
                 .collect();
@@ -39,11 +39,11 @@ fn expect(path: &str, expected: &[(&str, &[&str])]) {
     assert_eq!(got, want, "{path}");
 }
 
-/// The deviations of session `id` with this code.
-fn deviations<'a>(r: &'a Value, id: &str, code: &str) -> Vec<&'a Value> {
-    sessions(r).iter().find(|s| s["id"] == id).expect("session")["deviations"]
+/// The findings of session `id` with this code.
+fn findings_of<'a>(r: &'a Value, id: &str, code: &str) -> Vec<&'a Value> {
+    sessions(r).iter().find(|s| s["id"] == id).expect("session")["findings"]
         .as_array()
-        .expect("deviations")
+        .expect("findings")
         .iter()
         .filter(|d| d["code"] == code)
         .collect()
@@ -62,7 +62,7 @@ fn reference_captures_only_report_the_empty_200() {
         let r = report(&[&path]);
         let all: Vec<&Value> = sessions(&r)
             .iter()
-            .flat_map(|s| s["deviations"].as_array().expect("deviations"))
+            .flat_map(|s| s["findings"].as_array().expect("findings"))
             .collect();
         assert!(!all.is_empty(), "{name}");
         for d in all {
@@ -91,15 +91,15 @@ fn cwmp_sim_pre_emptive_basic_and_stale_nonces() {
         ],
     );
     let r = report(&[&path]);
-    let basic = deviations(&r, "s1", "basic-auth-cleartext");
+    let basic = findings_of(&r, "s1", "basic-auth-cleartext");
     assert_eq!(basic[0]["severity"], "error");
     assert_eq!(basic[0]["frames"], serde_json::json!([10]));
     assert_eq!(
-        deviations(&r, "s2", "auth-stale-nonce")[0]["frames"],
+        findings_of(&r, "s2", "auth-stale-nonce")[0]["frames"],
         serde_json::json!([29])
     );
     assert_eq!(
-        deviations(&r, "s3", "auth-stale-nonce")[0]["frames"],
+        findings_of(&r, "s3", "auth-stale-nonce")[0]["frames"],
         serde_json::json!([65])
     );
 
@@ -138,7 +138,7 @@ fn genieacs_basic_without_challenge_and_transfer_complete_in_a_periodic_session(
         ],
     );
     let r = report(&[&path]);
-    let missing = deviations(&r, "s2", "event-missing");
+    let missing = findings_of(&r, "s2", "event-missing");
     assert_eq!(missing[0]["frames"], serde_json::json!([41]));
     let message = missing[0]["message"].as_str().unwrap();
     assert!(
@@ -152,7 +152,7 @@ fn netcwmp_empty_post_first_and_transfer_complete_without_m_download() {
     let path = capture("third-party/netcwmp_digest_session.pcap");
     expect(&path, &[("s1", &[]), ("s2", &["event-missing"])]);
     let r = report(&[&path]);
-    let missing = deviations(&r, "s2", "event-missing");
+    let missing = findings_of(&r, "s2", "event-missing");
     assert_eq!(missing[0]["severity"], "error");
     assert_eq!(missing[0]["frames"], serde_json::json!([42]));
     assert!(

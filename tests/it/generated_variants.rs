@@ -40,7 +40,7 @@ fn signature(r: &Value) -> Value {
                 "termination": s["termination"], "connections": s["connections"],
                 "cr": s["connection_request"].is_object(), "messages": messages,
                 // Retransmissions are the one finding a rendering may legitimately add.
-                "deviations": s["deviations"].as_array().unwrap().iter().map(|d| d["code"].clone()).filter(|c| c != "tcp-retransmissions").collect::<Vec<_>>(),
+                "findings": s["findings"].as_array().unwrap().iter().map(|d| d["code"].clone()).filter(|c| c != "tcp-retransmissions").collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -13,6 +13,7 @@ mod generated_variants;
 mod live;
 mod live_inputs;
 mod public_http;
+mod report_contract;
 mod session_structure;
 mod snapshots_reports;
 mod synth_tshark;

@@ -4,8 +4,9 @@
 //! one of them. The schema version is the one documented.
 
 use crate::common::{capture, cwmpscope, report_of_connections};
-use cwmpscope::synth::deviations::catalogue;
-use cwmpscope::synth::writer::OutputOptions;
+use cwmpscope::report::{EnvelopeReport, FaultReport, ParameterFaultReport, RpcArgs};
+use cwmpscope_synth::deviations::catalogue;
+use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -74,39 +75,57 @@ fn documented() -> Vec<String> {
     out
 }
 
-/// Whether a documented pattern names this path or one of its parents. `….x.y` matches any
-/// path ending in `.x.y`; `{rpc}` and `{code}` match any one key.
-fn covers(pattern: &str, path: &str) -> bool {
-    let pattern_segments: Vec<&str> = match pattern.strip_prefix("….") {
-        Some(rest) => rest.split('.').collect(),
-        None => pattern.split('.').collect(),
+/// Whether a documented pattern names exactly this path. `….x.y` names any path ending in
+/// `.x.y` (or equal to `x.y`); `{rpc}` and `{code}` stand for any one key.
+fn names_exactly(pattern: &str, path: &str) -> bool {
+    let (floating, pattern) = match pattern.strip_prefix("….") {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
     };
-    let floating = pattern.starts_with("….");
-    let path_segments: Vec<&str> = path.split('.').collect();
-    let fits = |start: usize| {
-        pattern_segments.iter().enumerate().all(|(i, p)| {
-            path_segments
-                .get(start + i)
-                .is_some_and(|s| s == p || (p.starts_with('{') && p.ends_with('}')))
-        })
-    };
-    if floating {
-        (1..path_segments.len()).any(fits)
-    } else {
-        fits(0)
+    let wanted: Vec<&str> = pattern.split('.').collect();
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.len() < wanted.len() || (!floating && segments.len() != wanted.len()) {
+        return false;
     }
+    let tail = &segments[segments.len() - wanted.len()..];
+    wanted
+        .iter()
+        .zip(tail)
+        .all(|(w, s)| w == s || (w.starts_with('{') && w.ends_with('}')))
 }
 
-/// A documented pattern that names exactly this path (not only a parent of it).
-fn names_exactly(pattern: &str, path: &str) -> bool {
-    covers(pattern, path) && {
-        let n = pattern.trim_start_matches("….").split('.').count();
-        let segments: Vec<&str> = path.split('.').collect();
-        (0..segments.len()).any(|start| {
-            start + n == segments.len()
-                && covers(pattern, &segments[..start + n].join("."))
-                && (pattern.starts_with("….") || start == 0)
-        })
+/// Whether a documented pattern names this path or one of its parents.
+fn covers(pattern: &str, path: &str) -> bool {
+    let segments: Vec<&str> = path.split('.').collect();
+    (1..=segments.len()).any(|n| names_exactly(pattern, &segments[..n].join(".")))
+}
+
+/// An envelope with every optional header and a Fault with a parameter fault: what the
+/// report types can hold beyond the captures.
+fn rare_envelope() -> EnvelopeReport {
+    let fault = || FaultReport {
+        code: Some(9003),
+        string: "Invalid arguments".to_owned(),
+        meaning: Some("Invalid arguments"),
+    };
+    EnvelopeReport {
+        cwmp: Some("urn:dslforum-org:cwmp-1-2".to_owned()),
+        id: Some("1".to_owned()),
+        hold_requests: Some(false),
+        no_more_requests: Some(false),
+        session_timeout: Some(60),
+        supported_cwmp_versions: Some("1.0,1.1,1.2".to_owned()),
+        use_cwmp_version: Some("1.2".to_owned()),
+        rpc: "Fault".to_owned(),
+        args: Some(RpcArgs::Fault {
+            faultcode: "Client".to_owned(),
+            faultstring: "CWMP fault".to_owned(),
+            fault: fault(),
+            parameter_faults: vec![ParameterFaultReport {
+                parameter: "Device.X".to_owned(),
+                fault: fault(),
+            }],
+        }),
     }
 }
 
@@ -118,19 +137,32 @@ fn every_field_of_the_report_is_documented_and_every_documented_field_is_produce
         for format in ["json", "ndjson"] {
             let (out, err, ok) = cwmpscope(&["analyze", "--format", format, &file]);
             assert!(ok, "{file}: {err}");
-            for line in out.lines().filter(|l| !l.trim().is_empty()) {
-                let v: Value = if format == "json" {
-                    serde_json::from_str(&out).expect("one JSON document")
-                } else {
-                    serde_json::from_str(line).expect("one JSON object a line")
-                };
-                if let Some(n) = v.get("schema_version") {
-                    versions.insert(n.to_string());
-                }
+            if format == "json" {
+                let v: Value = serde_json::from_str(&out).expect("one JSON document");
+                versions.insert(v["schema_version"].to_string());
                 paths(&v, "", &mut produced);
-                if format == "json" {
-                    break;
-                }
+                continue;
+            }
+            for line in out.lines() {
+                let mut v: Value = serde_json::from_str(line).expect("one JSON object a line");
+                let object = v.as_object_mut().expect("an object");
+                let kind = object.remove("type").expect("a type");
+                produced.insert("type".to_owned());
+                // Each line holds one element of the JSON document's arrays, or one of its
+                // objects.
+                let at = match kind.as_str().expect("type is a string") {
+                    "header" => {
+                        versions.insert(object["schema_version"].to_string());
+                        ""
+                    }
+                    "session" => "sessions[]",
+                    "transaction" => "transactions[]",
+                    "finding" => "findings[]",
+                    "capture" => "capture",
+                    "summary" => "summary",
+                    other => panic!("{file}: unknown NDJSON line type {other}"),
+                };
+                paths(&v, at, &mut produced);
             }
         }
     }
@@ -140,11 +172,17 @@ fn every_field_of_the_report_is_documented_and_every_documented_field_is_produce
         let report = report_of_connections(
             &format!("contract-{}.pcap", case.name),
             case.flow.connections.clone(),
-            &cwmpscope::synth::conversation::Profile::clean(1),
+            &cwmpscope_synth::conversation::Profile::clean(1),
             &OutputOptions::default(),
         );
         paths(&report, "", &mut produced);
     }
+    // Envelope headers and fault details no capture here carries, built from the types.
+    paths(
+        &serde_json::to_value(rare_envelope()).expect("serializable"),
+        "sessions[].messages[].envelopes[]",
+        &mut produced,
+    );
     assert_eq!(versions, BTreeSet::from(["2".to_owned()]), "schema_version");
 
     let documented = documented();
@@ -171,7 +209,14 @@ fn patterns_match_as_documented() {
     assert!(covers("sessions[].cpe", "sessions[].cpe.ip"));
     assert!(names_exactly("….cpe.ip", "sessions[].cpe.ip"));
     assert!(!names_exactly("….cpe.ip", "sessions[].cpe.ip.x"));
-    assert!(names_exactly("sessions[].rpcs.{rpc}", "sessions[].rpcs.Inform"));
-    assert!(!names_exactly("capture.files[]", "sessions[].capture.files[]"));
+    assert!(covers("….cpe.ip", "sessions[].cpe.ip.x"));
+    assert!(names_exactly(
+        "sessions[].rpcs.{rpc}",
+        "sessions[].rpcs.Inform"
+    ));
+    assert!(!names_exactly(
+        "capture.files[]",
+        "sessions[].capture.files[]"
+    ));
     assert!(!covers("….args.url", "url"));
 }

@@ -200,7 +200,7 @@ fn malformed_xml_is_reported_with_its_offset() {
         1,
         "a POST of broken SOAP to the ACS is still a session"
     );
-    let d = &s[0]["deviations"][0];
+    let d = &s[0]["findings"][0];
     assert_eq!(d["code"], "malformed-message");
     assert_eq!(d["severity"], "error");
     let message = d["message"].as_str().unwrap();

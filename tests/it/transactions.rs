@@ -33,12 +33,12 @@ fn codes(list: &Value) -> Vec<String> {
 fn severities(r: &Value) -> Vec<String> {
     let mut all = Vec::new();
     for t in transactions(r) {
-        all.extend(t["deviations"].as_array().unwrap().iter().cloned());
+        all.extend(t["findings"].as_array().unwrap().iter().cloned());
     }
     for s in sessions(r) {
-        all.extend(s["deviations"].as_array().unwrap().iter().cloned());
+        all.extend(s["findings"].as_array().unwrap().iter().cloned());
     }
-    all.extend(r["deviations"].as_array().unwrap().iter().cloned());
+    all.extend(r["findings"].as_array().unwrap().iter().cloned());
     all.iter()
         .map(|d| d["severity"].as_str().unwrap().to_owned())
         .collect()
@@ -168,7 +168,7 @@ fn cwmp_sim_transaction_and_its_quirks() {
             (Some(12), Some(56))
         ]
     );
-    let found = codes(&t["deviations"]);
+    let found = codes(&t["findings"]);
     assert!(
         found.contains(&"basic-auth-cleartext".to_owned()),
         "pre-emptive Basic to the file server: {found:?}"
@@ -189,13 +189,16 @@ fn genieacs_fetch_before_the_session_ends() {
     assert_eq!(t["outcome"], "success");
     assert_eq!(t["received_bytes"], 1025);
     assert_eq!(t["announced_size"], 1025);
-    assert_eq!(t["file_server"], "127.0.0.11:7567");
+    assert_eq!(
+        t["file_server"],
+        serde_json::json!({"host": "127.0.0.11", "ip": "127.0.0.11", "port": 7567})
+    );
     let fetch: Vec<(Option<u64>, Option<u64>)> = steps(t)
         .into_iter()
         .filter(|(s, _)| matches!(s, Some(9..=12)))
         .collect();
     assert_eq!(fetch, [(Some(9), Some(21)), (Some(12), Some(27))]);
-    assert!(codes(&t["deviations"]).contains(&"transfer-times-inconsistent".to_owned()));
+    assert!(codes(&t["findings"]).contains(&"transfer-times-inconsistent".to_owned()));
 }
 
 #[test]
@@ -206,13 +209,13 @@ fn netcwmp_fault_after_a_complete_fetch() {
     assert_eq!(t["fault"]["code"], 9001);
     assert_eq!(t["fault"]["meaning"], "Request denied");
     assert_eq!(t["received_bytes"], 1025);
-    let found = codes(&t["deviations"]);
+    let found = codes(&t["findings"]);
     assert!(found.contains(&"transfer-fault".to_owned()), "{found:?}");
     assert!(
         found.contains(&"transfer-contradicts-capture".to_owned()),
         "{found:?}"
     );
-    let fault = t["deviations"]
+    let fault = t["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -263,7 +266,7 @@ fn firmware_with_unchanged_software_version() {
     assert_eq!(t["kind"], "firmware-upgrade");
     assert_eq!(t["received_bytes"], 204800);
     assert_eq!(t["announced_size"], 204800);
-    let found = codes(&t["deviations"]);
+    let found = codes(&t["findings"]);
     assert!(found.contains(&"version-unchanged".to_owned()), "{found:?}");
     let fetch: Vec<(Option<u64>, Option<u64>)> = steps(t)
         .into_iter()
