@@ -1,0 +1,429 @@
+//! Builds report objects from finished sessions, transactions and findings: frame labels,
+//! times relative to the start, decoded envelopes and credentials, with secrets redacted
+//! ([`super::redact`]) unless asked for.
+
+use super::Finding;
+use super::model::*;
+use super::redact::{is_secret_name, redact_args, redact_url};
+use crate::cwmp::{CwmpNs, Envelope, FaultStruct, Rpc, fault_meaning};
+use crate::http::auth::{Challenge, Credentials, DigestParams};
+use crate::session::{MessageKind, Session, SessionMessage, message_summary};
+use crate::transaction::{Party, Transaction};
+use crate::types::{FrameRef, Nanos, format_ts};
+
+/// How report objects are built.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// Show passwords, credentials and cookies instead of `<redacted>`.
+    pub show_secrets: bool,
+    /// Input file names; with more than one, frames are labelled `name:number`.
+    pub files: Vec<String>,
+}
+
+impl ReportOptions {
+    /// A frame as the report shows it: its number, or `file:number` for several inputs.
+    pub fn frame(&self, f: FrameRef) -> FrameLabel {
+        if self.files.len() > 1 {
+            let name = self
+                .files
+                .get(usize::from(f.file))
+                .map(String::as_str)
+                .unwrap_or("?");
+            FrameLabel::Named(format!("{name}:{}", f.number))
+        } else {
+            FrameLabel::Number(f.number)
+        }
+    }
+}
+
+/// The host of `scheme://[user@]host[:port]/path` (an IPv6 literal without its brackets).
+fn url_host(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+fn party(p: Party) -> &'static str {
+    match p {
+        Party::Cpe => "cpe",
+        Party::Acs => "acs",
+        Party::FileServer => "file-server",
+    }
+}
+
+impl TransactionReport {
+    pub fn build(t: &Transaction, opts: &ReportOptions) -> TransactionReport {
+        let device = t.cpe.device.as_ref();
+        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let origin = t.steps.first().map(|s| s.ts).unwrap_or(t.start);
+        TransactionReport {
+            id: format!("t{}", t.number),
+            kind: t.kind.as_str(),
+            cpe: CpeInfo {
+                ip: t.cpe.ip.to_string(),
+                manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
+                oui: device.and_then(|d| non_empty(&d.oui)),
+                product_class: device.and_then(|d| non_empty(&d.product_class)),
+                serial: device.and_then(|d| non_empty(&d.serial_number)),
+            },
+            acs: AcsInfo {
+                ip: t.acs.ip().to_string(),
+                port: t.acs.port(),
+            },
+            file_server: t.file_server.map(|a| ServerInfo {
+                host: url_host(&t.url).unwrap_or_else(|| a.ip().to_string()),
+                ip: a.ip().to_string(),
+                port: a.port(),
+            }),
+            command_key: t.command_key.clone(),
+            file_type: t.file_type.clone(),
+            url: redact_url(&t.url, opts),
+            announced_size: t.announced_size,
+            received_bytes: t.received_bytes,
+            file_hash: t.file_hash.map(|h| format!("{h:016x}")),
+            download_status: t.download_status,
+            outcome: t.outcome,
+            fault: t
+                .fault
+                .as_ref()
+                .filter(|f| f.code != Some(0))
+                .map(fault_json),
+            sessions: t.sessions.iter().map(|n| format!("s{n}")).collect(),
+            start: format_ts(t.start),
+            end: format_ts(t.end),
+            versions: t
+                .versions
+                .iter()
+                .map(|(p, b, a)| VersionReport {
+                    parameter: p.clone(),
+                    before: b.clone(),
+                    after: a.clone(),
+                })
+                .collect(),
+            steps: t
+                .steps
+                .iter()
+                .map(|s| StepReport {
+                    step: s.step,
+                    what: s.what.clone(),
+                    frame: s.frame.map(|f| opts.frame(f)),
+                    first_frame: s.first_frame.map(|f| opts.frame(f)),
+                    ts: format_ts(s.ts),
+                    from: party(s.from),
+                    to: party(s.to),
+                    session: s.session.map(|n| format!("s{n}")),
+                    close: s.close,
+                    rel: (s.ts - origin) as f64 / 1e9,
+                })
+                .collect(),
+            findings: t.findings.iter().map(|f| finding_report(f, opts)).collect(),
+            number: t.number,
+        }
+    }
+}
+
+impl SessionReport {
+    /// Builds the report of a finished session.
+    pub fn build(s: &Session, opts: &ReportOptions) -> SessionReport {
+        let device = s.device.as_ref();
+        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let mut rpcs = Counts::default();
+        for (_, env) in s.envelopes() {
+            let name = env.rpc.name();
+            if !name.is_empty() {
+                rpcs.add(name);
+            }
+        }
+        let cwmp_version = s.envelopes().find_map(|(_, e)| e.ns.as_ref()).map(ns_uri);
+        let messages: Vec<MessageReport> = s
+            .messages
+            .iter()
+            .map(|m| message_report(m, s.start, opts))
+            .collect();
+        SessionReport {
+            id: format!("s{}", s.number),
+            cpe: CpeInfo {
+                ip: s.cpe_ip.to_string(),
+                manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
+                oui: device.and_then(|d| non_empty(&d.oui)),
+                product_class: device.and_then(|d| non_empty(&d.product_class)),
+                serial: device.and_then(|d| non_empty(&d.serial_number)),
+            },
+            acs: AcsInfo {
+                ip: s.acs.ip().to_string(),
+                port: s.acs.port(),
+            },
+            start: format_ts(s.start),
+            end: format_ts(s.end),
+            duration: (s.end - s.start) as f64 / 1e9,
+            events: s.events.iter().map(|e| e.code.clone()).collect(),
+            connections: s.connections.len(),
+            tcp: s
+                .connections
+                .iter()
+                .map(|c| ConnectionReport {
+                    cpe: c.cpe.to_string(),
+                    acs: c.acs.to_string(),
+                    opened: format_ts(c.ts),
+                    closed: c.end.map(|(_, ts)| format_ts(ts)),
+                    end: c.end.map(|(end, _)| end),
+                    closed_rel: c.end.map(|(_, ts)| (ts - s.start) as f64 / 1e9),
+                })
+                .collect(),
+            termination: s.termination.as_str(),
+            cwmp_version,
+            rpcs,
+            connection_request: s
+                .connection_request
+                .as_ref()
+                .map(|cr| ConnectionRequestReport {
+                    acs_ip: cr.acs_ip.to_string(),
+                    cpe: cr.cpe.to_string(),
+                    uri: cr.uri.clone(),
+                    frame: opts.frame(cr.frame),
+                    ts: format_ts(cr.ts),
+                    challenged: cr.challenged,
+                    status: cr.final_status,
+                    answer_frame: cr.final_frame.map(|f| opts.frame(f)),
+                }),
+            messages,
+            findings: s.findings.iter().map(|f| finding_report(f, opts)).collect(),
+            start_nanos: s.start,
+        }
+    }
+}
+
+/// A finding as the report shows it.
+pub fn finding_report(f: &Finding, opts: &ReportOptions) -> FindingReport {
+    FindingReport {
+        code: f.code.id(),
+        severity: f.severity,
+        message: f.message.clone(),
+        frames: f.frames.iter().map(|fr| opts.frame(*fr)).collect(),
+    }
+}
+
+fn ns_uri(ns: &CwmpNs) -> String {
+    match ns {
+        CwmpNs::V1(n) => format!("urn:dslforum-org:cwmp-1-{n}"),
+        CwmpNs::Unknown(u) => u.clone(),
+    }
+}
+
+fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions) -> MessageReport {
+    let (from, to) = if m.from_cpe {
+        ("cpe", "acs")
+    } else {
+        ("acs", "cpe")
+    };
+    let http = match (&m.http.method, &m.http.uri, m.http.status) {
+        (Some(method), Some(uri), _) => format!("{method} {uri}"),
+        (_, _, Some(status)) => format!("{status} {}", m.http.reason.as_deref().unwrap_or(""))
+            .trim_end()
+            .to_owned(),
+        _ => String::new(),
+    };
+    MessageReport {
+        frame: opts.frame(m.last_frame),
+        first_frame: (m.last_frame != m.frame).then(|| opts.frame(m.frame)),
+        ts: format_ts(m.ts),
+        from,
+        to,
+        kind: match m.kind {
+            MessageKind::Cwmp => "cwmp",
+            MessageKind::ConnectionRequest => "connection-request",
+        },
+        http,
+        status: m.http.status,
+        rpcs: m.rpc_names().map(str::to_owned).collect(),
+        cwmp_id: m.envelopes.iter().find_map(|e| e.header.id.clone()),
+        step: m.step,
+        body_bytes: m.http.body_len,
+        complete: m.http.complete,
+        auth: m.credentials.as_ref().map(|c| credentials_json(c, opts)),
+        challenges: m.challenges.iter().map(challenge_json).collect(),
+        cookies: m
+            .cookies
+            .iter()
+            .map(|(k, v)| NameValue::new(k, opts.secret(v)))
+            .collect(),
+        set_cookies: m
+            .set_cookies
+            .iter()
+            .map(|(k, v)| NameValue::new(k, opts.secret(v)))
+            .collect(),
+        envelopes: m.envelopes.iter().map(|e| envelope_json(e, opts)).collect(),
+        malformed: m.malformed.as_ref().map(|e| MalformedReport {
+            offset: e.offset,
+            reason: e.reason.clone(),
+        }),
+        rel: (m.ts - session_start) as f64 / 1e9,
+        summary: message_summary(m),
+        ts_nanos: m.ts,
+    }
+}
+
+impl NameValue {
+    fn new(name: &str, value: String) -> Self {
+        NameValue {
+            name: name.to_owned(),
+            value,
+        }
+    }
+}
+
+impl AuthReport {
+    fn digest(scheme: &str, d: &DigestParams) -> AuthReport {
+        AuthReport {
+            scheme: scheme.to_owned(),
+            username: d.username.clone(),
+            realm: d.realm.clone(),
+            nonce: d.nonce.clone(),
+            uri: d.uri.clone(),
+            qop: d.qop.clone(),
+            nc: d.nc.clone(),
+            cnonce: d.cnonce.clone(),
+            opaque: d.opaque.clone(),
+            algorithm: d.algorithm.clone(),
+            stale: d.stale,
+            ..AuthReport::default()
+        }
+    }
+}
+
+fn credentials_json(c: &Credentials, opts: &ReportOptions) -> AuthReport {
+    match c {
+        Credentials::Basic { username, password } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            username: username.clone(),
+            password: password.as_deref().map(|p| opts.secret(p)),
+            ..AuthReport::default()
+        },
+        Credentials::Digest(d) => AuthReport {
+            response: d.response.as_deref().map(|r| opts.secret(r)),
+            ..AuthReport::digest(c.scheme(), d)
+        },
+        Credentials::Other { .. } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            ..AuthReport::default()
+        },
+    }
+}
+
+fn challenge_json(c: &Challenge) -> AuthReport {
+    match c {
+        Challenge::Basic { realm } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            realm: realm.clone(),
+            ..AuthReport::default()
+        },
+        Challenge::Digest(d) => AuthReport::digest(c.scheme(), d),
+        Challenge::Other { .. } => AuthReport {
+            scheme: c.scheme().to_owned(),
+            ..AuthReport::default()
+        },
+    }
+}
+
+fn fault_json(f: &FaultStruct) -> FaultReport {
+    FaultReport {
+        code: f.code,
+        string: f.string.clone(),
+        meaning: f.code.and_then(fault_meaning),
+    }
+}
+
+fn envelope_json(e: &Envelope, opts: &ReportOptions) -> EnvelopeReport {
+    let h = &e.header;
+    let args = match &e.rpc {
+        Rpc::Inform(i) => Some(RpcArgs::Inform {
+            device_id: DeviceIdReport {
+                manufacturer: i.device_id.manufacturer.clone(),
+                oui: i.device_id.oui.clone(),
+                product_class: i.device_id.product_class.clone(),
+                serial_number: i.device_id.serial_number.clone(),
+            },
+            events: i
+                .events
+                .iter()
+                .map(|ev| EventReport {
+                    code: ev.code.clone(),
+                    command_key: ev.command_key.clone(),
+                })
+                .collect(),
+            max_envelopes: i.max_envelopes,
+            current_time: i.current_time.clone(),
+            retry_count: i.retry_count,
+            parameters: i
+                .parameters
+                .iter()
+                .map(|p| ParameterReport {
+                    name: p.name.clone(),
+                    value: if is_secret_name(&p.name) {
+                        opts.secret(&p.value)
+                    } else {
+                        p.value.clone()
+                    },
+                    xsi_type: p.xsi_type.clone(),
+                })
+                .collect(),
+        }),
+        Rpc::InformResponse { max_envelopes } => Some(RpcArgs::InformResponse {
+            max_envelopes: *max_envelopes,
+        }),
+        Rpc::Download(d) => Some(RpcArgs::Download {
+            command_key: d.command_key.clone(),
+            file_type: d.file_type.clone(),
+            url: d.url.clone(),
+            username: d.username.clone(),
+            password: opts.secret(&d.password),
+            file_size: d.file_size,
+            target_file_name: d.target_file_name.clone(),
+            delay_seconds: d.delay_seconds,
+            success_url: d.success_url.clone(),
+            failure_url: d.failure_url.clone(),
+        }),
+        Rpc::DownloadResponse(d) => Some(RpcArgs::DownloadResponse {
+            status: d.status,
+            start_time: d.start_time.clone(),
+            complete_time: d.complete_time.clone(),
+        }),
+        Rpc::TransferComplete(t) => Some(RpcArgs::TransferComplete {
+            command_key: t.command_key.clone(),
+            fault: fault_json(&t.fault),
+            start_time: t.start_time.clone(),
+            complete_time: t.complete_time.clone(),
+        }),
+        Rpc::Fault(f) => Some(RpcArgs::Fault {
+            faultcode: f.soap_faultcode.clone(),
+            faultstring: f.soap_faultstring.clone(),
+            fault: fault_json(&f.cwmp),
+            parameter_faults: f
+                .parameter_faults
+                .iter()
+                .map(|p| ParameterFaultReport {
+                    parameter: p.parameter_name.clone(),
+                    fault: fault_json(&p.fault),
+                })
+                .collect(),
+        }),
+        Rpc::Other { args, .. } => Some(RpcArgs::Other(redact_args(args, opts))),
+        Rpc::Empty => None,
+    };
+    EnvelopeReport {
+        cwmp: e.ns.as_ref().map(ns_uri),
+        id: h.id.clone(),
+        hold_requests: h.hold_requests,
+        no_more_requests: h.no_more_requests,
+        session_timeout: h.session_timeout,
+        supported_cwmp_versions: h.supported_cwmp_versions.clone(),
+        use_cwmp_version: h.use_cwmp_version.clone(),
+        rpc: e.rpc.name().to_owned(),
+        args,
+    }
+}
