@@ -7,8 +7,8 @@
 //!
 //! Layers, each usable alone: [`rng`] (seeded PRNG), [`packet`] (frame bytes), [`writer`]
 //! (pcap/pcapng/gzip/split), [`conversation`] (TCP scripts to timestamped frames), [`http`] and
-//! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts), [`deviations`] (one
-//! flow per finding code of the deviation catalogue, and the accepted clean variants),
+//! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts), [`catalogue_cases`] (one
+//! flow per code of the findings catalogue, and the accepted clean variants),
 //! [`campaign`] (the benchmark capture: thousands of CPEs and unrelated traffic, streamed);
 //! [`types`] holds the few shared notions (timestamps, directions, link types, TCP flags).
 //!
@@ -25,9 +25,9 @@
 //! ```
 
 pub mod campaign;
+pub mod catalogue_cases;
 pub mod conversation;
 pub mod cwmp;
-pub mod deviations;
 pub mod http;
 pub mod packet;
 pub mod rng;

@@ -6,15 +6,15 @@
 //! accepted variants of the reference flow must raise no warning or error, however awkwardly
 //! they are captured.
 //!
-//! The generator (`cwmpscope_synth::deviations`) builds the flows; what each must make the
+//! The generator (`cwmpscope_synth::catalogue_cases`) builds the flows; what each must make the
 //! analyzer report (the findings oracle) is here, in [`ORACLE`], keyed by case name.
 
 use crate::common;
 use common::*;
 use cwmpscope::catalogue::Code;
+use cwmpscope_synth::catalogue_cases::{Case, catalogue, clean_variants};
 use cwmpscope_synth::conversation::{Profile, Segmentation};
 use cwmpscope_synth::cwmp::Flow;
-use cwmpscope_synth::deviations::{Case, catalogue, clean_variants};
 use cwmpscope_synth::packet::{LinkEncap, VlanTags};
 use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;

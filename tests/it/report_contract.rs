@@ -5,7 +5,7 @@
 
 use crate::common::{capture, cwmpscope, report_of_connections};
 use cwmpscope::report::{EnvelopeReport, FaultReport, ParameterFaultReport, RpcArgs};
-use cwmpscope_synth::deviations::catalogue;
+use cwmpscope_synth::catalogue_cases::catalogue;
 use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::collections::BTreeSet;

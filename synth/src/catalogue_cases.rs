@@ -1,7 +1,7 @@
-//! One generated flow per finding code of the deviation catalogue: the reference flow broken in
+//! One generated flow per code of the findings catalogue: the reference flow broken in
 //! exactly one way. Also the accepted variants of the reference flow, which must raise no
 //! warning or error. Which findings each case must raise, and where, is the catalogue test's
-//! business (`tests/findings_catalogue.rs`): this module only builds the flows.
+//! business (`tests/it/findings_catalogue.rs`): this module only builds the flows.
 //!
 //! The base of every case is [`base_options`]: the reference ladder with echoed `cwmp:ID`s and
 //! a `204` ending each session, so that a clean run raises nothing at all, not even `info`.
@@ -280,7 +280,7 @@ fn tls_server_flight() -> Vec<u8> {
     out
 }
 
-/// Every catalogue case, in the order of deviations.md.
+/// Every catalogue case, in the order of docs/findings.md.
 pub fn catalogue() -> Vec<Case> {
     let base = base_options();
     let mut cases = Vec::new();
