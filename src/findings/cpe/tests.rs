@@ -1,4 +1,5 @@
-//! Tests of the rules across a CPE's sessions: overlaps, matching by serial or IP, retries, the bound on CPEs kept.
+//! Tests of the rules across a CPE's sessions: overlaps, matching by serial or IP, retries, and
+//! the bound on CPEs kept.
 
 use super::*;
 use crate::cwmp::Rpc;
