@@ -127,7 +127,7 @@ impl Worker {
 enum BackSide {
     Worker(Worker),
     /// After `finish` joined the worker.
-    Joined(Back),
+    Joined(Box<Back>),
 }
 
 /// Hands one of the front half's HTTP events on: into the batch for the worker, or (after
@@ -174,7 +174,7 @@ impl Split {
         match &mut self.back {
             BackSide::Worker(worker) => {
                 let back = worker.join(out);
-                self.back = BackSide::Joined(back);
+                self.back = BackSide::Joined(Box::new(back));
             }
             BackSide::Joined(back) => back.finish(out),
         }
@@ -190,7 +190,8 @@ impl Split {
     }
 }
 
-/// How the analyzer runs.
+/// How the analyzer runs. There is one per run, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Mode {
     Inline(Pipeline),
     Split(Split),

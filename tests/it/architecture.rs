@@ -185,8 +185,8 @@ fn root_references(src: &str, depth: usize) -> Vec<(String, usize)> {
     // Inline modules (`mod tests { … }`) open inside the file: the brace depth of each.
     let mut braces = 0usize;
     let mut inline_mods: Vec<usize> = Vec::new();
-    for k in 0..toks.len() {
-        match &toks[k].0 {
+    for (k, (tok, _)) in toks.iter().enumerate() {
+        match tok {
             Tok::Punct('{') => {
                 braces += 1;
                 if k >= 2 && ident(k - 2) == Some("mod") && ident(k - 1).is_some() {
