@@ -62,7 +62,7 @@ pub struct Counters {
     pub last_ts: Option<Nanos>,
 }
 
-/// When the stages' timers run: at the first frame, then at the first frame a [`TICK`] or more
+/// When the stages' timers run: at the first frame, then at the first frame a second or more
 /// (of capture time) after the last run.
 #[derive(Clone, Debug, Default)]
 pub struct Ticker {
