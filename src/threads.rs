@@ -259,3 +259,41 @@ impl Analyzer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+
+    #[test]
+    fn the_split_analyzer_gives_what_the_pipeline_gives() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/captures/reference-config-update.pcap"
+        );
+        let bytes = std::fs::read(path).expect("reference capture");
+        let mut reader =
+            CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes)), 0).unwrap();
+        let mut pipeline = Pipeline::new(PipelineConfig::default());
+        let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+        let (mut inline, mut split) = (Vec::new(), Vec::new());
+        while let Some(frame) = reader.next_frame().unwrap() {
+            pipeline.push(&frame, &mut |o| inline.push(format!("{o:?}")));
+            analyzer.push(&frame, &mut |o| split.push(format!("{o:?}")));
+        }
+        pipeline.finish(&mut |o| inline.push(format!("{o:?}")));
+        analyzer.finish(&mut |o| split.push(format!("{o:?}")));
+        assert!(inline.iter().any(|o| o.starts_with("Transaction")));
+        assert_eq!(inline, split);
+
+        let summary = pipeline.capture_summary(vec!["ref".into()], Vec::new());
+        assert!(summary.http_messages > 0);
+        assert_eq!(
+            format!("{summary:?}"),
+            format!(
+                "{:?}",
+                analyzer.capture_summary(vec!["ref".into()], Vec::new())
+            )
+        );
+    }
+}
