@@ -18,9 +18,11 @@
 //! Shells around the core:
 //!
 //! ```text
-//! capture (files, stdin) ─Frame→ ┐
-//! live (frame queue, libpcap) ─Frame→ threads::Analyzer ─Output→ output::Printer → text, JSON
+//! capture (files) ──────────────────────────Frame→ threads::Analyzer ─Output→ output::Printer
+//! capture (stdin), libpcap → live (queue) ─Frame→ threads::Analyzer
 //! ```
+//!
+//! `output::Printer` turns each output into its `report` object and writes text, JSON or NDJSON.
 //!
 //! `threads` runs the pipeline with its back half on a worker thread; `cli` is the command line
 //! that connects a source, the analyzer and a printer.
