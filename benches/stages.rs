@@ -7,12 +7,11 @@
 //! `cargo bench --bench stages -- --test`.
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use cwmpscope::analyzer::{Analyzer, AnalyzerConfig};
-use cwmpscope::capture::{Frame, LinkType};
 use cwmpscope::cwmp::{self, DecodeLimits};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer};
 use cwmpscope::tcp::{ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent};
-use cwmpscope::types::{ConnId, Dir, FrameRef, Nanos};
+use cwmpscope::threads::{Analyzer, AnalyzerConfig};
+use cwmpscope::types::{ConnId, Dir, Frame, FrameRef, LinkType, Nanos};
 use cwmpscope::wire::{Decoded, Decoder, TcpSegment};
 use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
 use cwmpscope_synth::conversation::{Connection, Profile, SECOND};

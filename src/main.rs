@@ -1,7 +1,7 @@
 //! `cwmpscope`: the command-line shell around the library.
 
 use clap::Parser;
-use cwmpscope::app::{Cli, Outcome, run};
+use cwmpscope::cli::{Cli, Outcome, run};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! Small `Copy` vocabulary shared by every stage: timestamps, frame references, link types,
-//! directions. Everything here sits below the stages: this module imports none of them.
+//! the [`Frame`] the core takes in, directions. Everything here sits below the stages: this
+//! module imports none of them.
 
 use std::fmt;
 
@@ -78,6 +79,23 @@ impl LinkType {
     pub fn is_decodable(self) -> bool {
         LinkType::DECODABLE.contains(&self)
     }
+}
+
+/// One captured frame: the core's input (`wire` decodes it). Capture readers lend one out at a
+/// time, borrowed from their own buffer until the next call; `crate::capture::Frame` names the
+/// same type.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// Which file and which (1-based) frame number in it.
+    pub frame: FrameRef,
+    /// Capture timestamp.
+    pub ts: Nanos,
+    /// Link-layer type of `data` (per interface in pcapng).
+    pub link: LinkType,
+    /// Length of the packet on the wire (may exceed `data.len()` when the snap length cut it).
+    pub orig_len: u32,
+    /// The captured bytes (exactly the captured length; pcapng padding is not included).
+    pub data: &'a [u8],
 }
 
 /// Identifier of one TCP connection, unique for the whole run (sequential, from 1).

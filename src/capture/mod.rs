@@ -7,26 +7,12 @@
 //! Stage boundary: bytes of a file or stdin in, [`Frame`] out (to `wire`). Link types the
 //! decoder cannot read are rejected when a file is opened ([`LinkType::is_decodable`]).
 
-/// Defined with the list of decodable link types in [`crate::types`]; re-exported here because
-/// every frame a reader lends out carries one.
-pub use crate::types::LinkType;
-use crate::types::{FrameRef, Nanos};
+use crate::types::Nanos;
+/// [`Frame`] (the core's input) and [`LinkType`] (with the list of decodable link types) are
+/// defined in [`crate::types`], below the core that reads them; re-exported here because every
+/// reader lends out frames.
+pub use crate::types::{Frame, LinkType};
 use std::path::PathBuf;
-
-/// One captured frame, borrowed from the reader's buffer until the next call.
-#[derive(Clone, Copy, Debug)]
-pub struct Frame<'a> {
-    /// Which file and which (1-based) frame number in it.
-    pub frame: FrameRef,
-    /// Capture timestamp.
-    pub ts: Nanos,
-    /// Link-layer type of `data` (per interface in pcapng).
-    pub link: LinkType,
-    /// Length of the packet on the wire (may exceed `data.len()` when the snap length cut it).
-    pub orig_len: u32,
-    /// The captured bytes (exactly the captured length; pcapng padding is not included).
-    pub data: &'a [u8],
-}
 
 /// What went wrong with an input file. Every variant names the file in its message.
 #[derive(Debug, thiserror::Error)]

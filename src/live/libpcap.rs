@@ -2,8 +2,7 @@
 //! analysis (a full queue drops and counts), with libpcap's own drop counters at the end.
 
 use super::queue::{BatchSender, Disconnected};
-use crate::capture::{Frame, LinkType};
-use crate::types::{FrameRef, Nanos};
+use crate::types::{Frame, FrameRef, LinkType, Nanos};
 use std::thread::JoinHandle;
 use std::time::Duration;
 

@@ -12,9 +12,9 @@ pub mod queue;
 #[cfg(feature = "live")]
 pub mod libpcap;
 
-use crate::analyzer::Analyzer;
 use crate::capture::{InputError, InputWarning, MergedReader};
 use crate::findings::Output;
+use crate::threads::Analyzer;
 use crate::types::Nanos;
 use queue::{BatchReceiver, BatchSender, Disconnected};
 use std::io::{self, Read};
@@ -258,8 +258,8 @@ pub fn spawn_reader(
 mod tests {
     use super::queue::{Overflow, frame_queue};
     use super::*;
-    use crate::analyzer::AnalyzerConfig;
     use crate::capture::CaptureReader;
+    use crate::threads::AnalyzerConfig;
 
     fn reference() -> Vec<u8> {
         std::fs::read(concat!(
@@ -397,8 +397,8 @@ mod tests {
         // A closed connection lingers, then its session waits for a continuation before it is
         // reported: together shorter than the pause.
         let mut config = AnalyzerConfig::default();
-        config.reassembly.close_linger = 400_000_000;
-        config.session.continuation_wait = 400_000_000;
+        config.pipeline.reassembly.close_linger = 400_000_000;
+        config.pipeline.session.continuation_wait = 400_000_000;
         let mut analyzer = Analyzer::new(config);
         let mut first_session_at = None;
         let mut out = |o: Output| {

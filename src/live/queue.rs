@@ -6,8 +6,7 @@
 //! batch. When the channel is full, a reader that must never stall (live capture) drops the
 //! batch and counts its frames; a reader that may wait (a pipe, a file) blocks instead.
 
-use crate::capture::{Frame, LinkType};
-use crate::types::{FrameRef, Nanos};
+use crate::types::{Frame, FrameRef, LinkType, Nanos};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{

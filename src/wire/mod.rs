@@ -4,7 +4,7 @@
 //! Checksums are not verified (offloading makes them wrong in captures). Nothing here
 //! allocates per packet except fragment reassembly.
 //!
-//! Stage boundary: [`crate::capture::Frame`] in, [`Decoded`] out (a [`TcpSegment`] borrowed
+//! Stage boundary: [`crate::types::Frame`] in, [`Decoded`] out (a [`TcpSegment`] borrowed
 //! from the frame or from a reassembled datagram, for `tcp`). Parts: `link` (link headers),
 //! `ip` (IPv4/IPv6 headers), `defrag` (fragment reassembly).
 
@@ -12,8 +12,7 @@ mod defrag;
 mod ip;
 mod link;
 
-use crate::capture::Frame;
-use crate::types::{FrameRef, Nanos};
+use crate::types::{Frame, FrameRef, Nanos};
 use defrag::{Defragmenter, FragKey, FragmentIn, Outcome};
 use ip::{IpError, IpPacket, Payload};
 use link::Network;

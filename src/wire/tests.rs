@@ -1,7 +1,7 @@
 //! Tests of frame decoding, from link headers to TCP segments.
 
 use super::*;
-use crate::capture::LinkType;
+use crate::types::LinkType;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const V4_SRC: [u8; 4] = [192, 0, 2, 1];

@@ -1,7 +1,7 @@
 //! Helpers of the integration tests: paths of captures, running the analyzer in-process.
 
 use clap::Parser;
-use cwmpscope::app::{Cli, run};
+use cwmpscope::cli::{Cli, run};
 use serde_json::Value;
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod architecture;
 mod bench_campaign;
 mod capture_real_files;
 mod cli;

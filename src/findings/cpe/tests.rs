@@ -1,3 +1,6 @@
+//! Tests of the rules across a CPE's sessions: overlaps, matching by serial or IP, retries, and
+//! the bound on CPEs kept.
+
 use super::*;
 use crate::cwmp::Rpc;
 use crate::findings::testkit::*;

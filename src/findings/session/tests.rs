@@ -1,3 +1,5 @@
+//! Tests of the rules on one finished session, family by family.
+
 use super::*;
 use crate::cwmp::{CwmpNs, Envelope, Header, TransferComplete};
 use crate::findings::Severity;

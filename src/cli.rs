@@ -1,7 +1,7 @@
-//! The command line: argument parsing, reading the inputs through the analyzer, and printing.
-//! Kept in the library so tests can run it in-process with their own output buffers.
+//! The command line: clap's definitions of the arguments, [`run`] (reading the inputs through
+//! the [`Analyzer`], live capture), and the printer thread. Kept in the library so tests can run
+//! it in-process with their own output buffers.
 
-use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
 use crate::findings::Output;
 use crate::findings::Thresholds;
@@ -11,7 +11,9 @@ use crate::live::{
 };
 use crate::output::Format;
 use crate::output::printer::{Filters, Printer};
+use crate::pipeline::PipelineConfig;
 use crate::report::ReportOptions;
+use crate::threads::{Analyzer, AnalyzerConfig};
 use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
@@ -268,7 +270,7 @@ fn warning_text(w: &InputWarning) -> String {
 }
 
 /// The analyzer and printer of one run, and how its outputs reach the printer.
-struct Pipeline {
+struct Analysis {
     analyzer: Analyzer,
     printer: Printer,
     write_error: Option<io::Error>,
@@ -279,7 +281,7 @@ struct Pipeline {
     files: Vec<String>,
 }
 
-impl Pipeline {
+impl Analysis {
     fn new(report: &ReportArgs, files: Vec<String>, streaming: bool) -> Result<Self, RunError> {
         let thresholds = report.thresholds.thresholds()?;
         let opts = ReportOptions {
@@ -296,11 +298,13 @@ impl Pipeline {
         } else {
             Printer::new(report.format, opts, filters, color)
         };
-        Ok(Pipeline {
+        Ok(Analysis {
             analyzer: Analyzer::new(AnalyzerConfig {
-                thresholds,
+                pipeline: PipelineConfig {
+                    thresholds,
+                    ..PipelineConfig::default()
+                },
                 threads: usize::from(report.threads),
-                ..AnalyzerConfig::default()
             }),
             printer,
             write_error: None,
@@ -426,8 +430,8 @@ fn analyze(
     }
     let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
     let mut reader = MergedReader::new(readers)?;
-    let mut pipeline = Pipeline::new(report, files, false)?;
-    let read_error = pipeline.with_printer_thread(out, |analyzer, mut on_output, failed| {
+    let mut analysis = Analysis::new(report, files, false)?;
+    let read_error = analysis.with_printer_thread(out, |analyzer, mut on_output, failed| {
         let mut read_error: Option<InputError> = None;
         while !failed.load(Ordering::Relaxed) {
             match reader.next_frame() {
@@ -442,12 +446,12 @@ fn analyze(
         analyzer.finish(&mut on_output);
         read_error
     });
-    pipeline.finished = true;
+    analysis.finished = true;
     let mut warnings: Vec<String> = reader.warnings().iter().map(warning_text).collect();
     if let Some(e) = &read_error {
         warnings.push(format!("{e}; the frames before it were analyzed"));
     }
-    pipeline.conclude(warnings, out, err)
+    analysis.conclude(warnings, out, err)
 }
 
 /// Input that includes stdin: read on its own thread, analyzed as it arrives (see
@@ -473,11 +477,11 @@ fn analyze_streaming(
     }
     let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
     let reader = MergedReader::new(readers)?;
-    let mut pipeline = Pipeline::new(report, files, true)?;
+    let mut analysis = Analysis::new(report, files, true)?;
     let stop = StopFlag::on_signals()?;
     let handle = spawn_reader(reader, sender)?;
     let end = {
-        let (analyzer, mut on_output, failed) = pipeline.parts(out);
+        let (analyzer, mut on_output, failed) = analysis.parts(out);
         pump(
             &rx,
             analyzer,
@@ -500,7 +504,7 @@ fn analyze_streaming(
             warnings.push("interrupted; the frames read before were analyzed".into())
         }
     }
-    pipeline.conclude(warnings, out, err)
+    analysis.conclude(warnings, out, err)
 }
 
 /// The pipe that does what `live` does without libpcap in cwmpscope.
@@ -546,7 +550,7 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
         buffer_size: i32::try_from(u64::from(args.buffer_size.max(1024)) * 1024)
             .unwrap_or(i32::MAX),
     };
-    let mut pipeline = Pipeline::new(&args.report, vec![args.interface.clone()], true)?;
+    let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true)?;
     let capture = LiveCapture::open(&cfg).map_err(|e| RunError::Capture(e.to_string()))?;
     let stop = StopFlag::on_signals()?;
     let (tx, rx) = frame_queue(crate::live::LIVE_QUEUE_DEPTH, Overflow::Drop);
@@ -558,7 +562,7 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
     )?;
     err.flush()?;
     {
-        let (analyzer, mut on_output, failed) = pipeline.parts(out);
+        let (analyzer, mut on_output, failed) = analysis.parts(out);
         let cfg = PumpConfig::default();
         let end = pump(&rx, analyzer, &mut on_output, &cfg, &|| {
             stop.is_set() || failed.load(Ordering::Relaxed)
@@ -604,5 +608,5 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
         count(stats.as_ref().and_then(|s| s.kernel_dropped)),
         count(stats.as_ref().and_then(|s| s.if_dropped)),
     )?;
-    pipeline.conclude(warnings, out, err)
+    analysis.conclude(warnings, out, err)
 }

@@ -1,0 +1,282 @@
+//! The core wired together, synchronous and on the caller's thread: frames in, finished
+//! sessions, transactions and findings ([`Output`]) out. It only connects the stages and keeps
+//! the capture-wide counters; no protocol logic here, and no threads (those are in
+//! `crate::threads`).
+//!
+//! Two halves, each handing on through a closure like every stage:
+//!
+//! - [`Front`]: [`Frame`] in, [`HttpEvent`] out: frame decoding (`wire`), TCP reassembly
+//!   (`tcp`) and HTTP (`http`), plus the packet, byte and host counts;
+//! - [`Back`]: [`HttpEvent`] in, [`Output`] out: sessions (`session`, which decodes CWMP),
+//!   transactions (`transaction`) and the findings judge (`findings`).
+//!
+//! [`Pipeline`] is both halves inline, with the capture clock ([`Ticker`]) that runs the
+//! stages' timers as frames arrive.
+
+use crate::findings::{Judge, Output, Thresholds};
+use crate::http::{HttpConfig, HttpEvent, HttpLayer};
+use crate::report::{CaptureSummary, Undecoded};
+use crate::session::{Completed, SessionConfig, SessionTracker};
+use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
+use crate::transaction::{Tracked, TransactionTracker};
+use crate::types::{Frame, Nanos, format_ts};
+use crate::wire::{Decoded, Decoder};
+use rustc_hash::FxHashSet;
+use std::net::IpAddr;
+
+/// Settings of every stage.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub reassembly: ReassemblyConfig,
+    pub http: HttpConfig,
+    pub session: SessionConfig,
+    pub thresholds: Thresholds,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            reassembly: ReassemblyConfig::default(),
+            // Only bodies that may be CWMP are stored; file transfers are counted.
+            http: HttpConfig {
+                keep_all_bodies: false,
+                ..HttpConfig::default()
+            },
+            session: SessionConfig::default(),
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// Hosts counted at most (the count saturates beyond).
+const MAX_HOSTS: usize = 1 << 20;
+/// How often (in capture time) timers run.
+const TICK: Nanos = 1_000_000_000;
+
+/// Capture-wide counters.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_ts: Option<Nanos>,
+    pub last_ts: Option<Nanos>,
+}
+
+/// When the stages' timers run: at the first frame, then at the first frame a second or more
+/// (of capture time) after the last run.
+#[derive(Clone, Debug, Default)]
+pub struct Ticker {
+    next: Option<Nanos>,
+}
+
+impl Ticker {
+    /// Whether the timers are due at the time of a frame; if so, the next run is a tick later.
+    pub fn due(&mut self, ts: Nanos) -> bool {
+        match self.next {
+            Some(t) if ts < t => false,
+            _ => {
+                self.next = Some(ts + TICK);
+                true
+            }
+        }
+    }
+}
+
+/// The front half: [`Frame`] in, [`HttpEvent`] out (decode → reassemble → HTTP), with the
+/// capture-wide counts.
+pub struct Front {
+    decoder: Decoder,
+    tcp: Reassembler,
+    http: HttpLayer,
+    counters: Counters,
+    hosts: FxHashSet<IpAddr>,
+}
+
+/// Hands one reassembler event on to the HTTP stage, noting the hosts of new connections.
+fn to_http(
+    ev: StreamEvent<'_>,
+    http: &mut HttpLayer,
+    hosts: &mut FxHashSet<IpAddr>,
+    out: &mut impl FnMut(HttpEvent),
+) {
+    if let StreamEvent::Open(info) = &ev
+        && hosts.len() < MAX_HOSTS
+    {
+        hosts.insert(info.client.ip());
+        hosts.insert(info.server.ip());
+    }
+    http.push(ev, out);
+}
+
+impl Front {
+    pub fn new(reassembly: ReassemblyConfig, http: HttpConfig) -> Self {
+        Front {
+            decoder: Decoder::new(),
+            tcp: Reassembler::new(reassembly),
+            http: HttpLayer::new(http),
+            counters: Counters::default(),
+            hosts: FxHashSet::default(),
+        }
+    }
+
+    /// Feeds one frame (it is counted); the HTTP events it completes go to `out`.
+    pub fn push(&mut self, frame: &Frame<'_>, out: &mut impl FnMut(HttpEvent)) {
+        let c = &mut self.counters;
+        c.packets += 1;
+        c.bytes += u64::from(frame.orig_len);
+        c.first_ts = Some(c.first_ts.map_or(frame.ts, |t| t.min(frame.ts)));
+        c.last_ts = Some(c.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
+
+        if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
+            let (http, hosts) = (&mut self.http, &mut self.hosts);
+            self.tcp.push(&seg, &mut |ev| to_http(ev, http, hosts, out));
+        }
+    }
+
+    /// Capture time moved on: releases idle connections.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(HttpEvent)) {
+        let (http, hosts) = (&mut self.http, &mut self.hosts);
+        self.tcp
+            .advance(now, &mut |ev| to_http(ev, http, hosts, out));
+    }
+
+    /// End of input: every open connection is finished.
+    pub fn finish(&mut self, out: &mut impl FnMut(HttpEvent)) {
+        let (http, hosts) = (&mut self.http, &mut self.hosts);
+        self.tcp.finish(&mut |ev| to_http(ev, http, hosts, out));
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The `capture` part of the report, as of now; `http_messages` is the back half's count.
+    pub fn capture_summary(
+        &self,
+        files: Vec<String>,
+        warnings: Vec<String>,
+        http_messages: u64,
+    ) -> CaptureSummary {
+        let d = self.decoder.stats();
+        let t = self.tcp.stats();
+        CaptureSummary {
+            files,
+            packets: self.counters.packets,
+            bytes: self.counters.bytes,
+            start: self.counters.first_ts.map(format_ts),
+            end: self.counters.last_ts.map(format_ts),
+            tcp_gaps: t.connections_with_gaps,
+            tcp_gap_bytes: t.gap_bytes,
+            undecoded: Undecoded {
+                non_ip: d.non_ip,
+                non_tcp: d.non_tcp,
+                truncated: d.truncated,
+            },
+            hosts: self.hosts.len() as u64,
+            tcp_connections: t.connections,
+            http_messages,
+            warnings,
+        }
+    }
+}
+
+/// The back half: [`HttpEvent`] in, [`Output`] out (sessions → transactions → findings).
+pub struct Back {
+    sessions: SessionTracker,
+    transactions: TransactionTracker,
+    judge: Judge,
+}
+
+impl Back {
+    pub fn new(session: SessionConfig, thresholds: Thresholds) -> Self {
+        Back {
+            sessions: SessionTracker::new(session),
+            transactions: TransactionTracker::new(),
+            judge: Judge::new(thresholds),
+        }
+    }
+
+    /// Feeds one HTTP event; what finishes because of it goes to `out`.
+    pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(Output)) {
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
+        self.sessions.push(ev, &mut |item: Completed| {
+            transactions.push(item, &mut judged)
+        });
+    }
+
+    /// Capture time moved on: finishes waiting sessions and transactions.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
+        self.sessions.advance(now, &mut |item: Completed| {
+            transactions.push(item, &mut judged)
+        });
+        transactions.advance(now, &mut judged);
+    }
+
+    /// End of input: every open session and transaction is finished.
+    pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
+        self.sessions
+            .finish(&mut |item: Completed| transactions.push(item, &mut judged));
+        transactions.finish(&mut judged);
+    }
+
+    /// HTTP messages the session stage received so far.
+    pub fn http_messages(&self) -> u64 {
+        self.sessions.stats().http_messages
+    }
+}
+
+/// The whole core on the caller's thread: push frames, collect finished sessions, transactions
+/// and findings.
+pub struct Pipeline {
+    front: Front,
+    back: Back,
+    ticker: Ticker,
+}
+
+impl Pipeline {
+    pub fn new(cfg: PipelineConfig) -> Self {
+        Pipeline {
+            front: Front::new(cfg.reassembly, cfg.http),
+            back: Back::new(cfg.session, cfg.thresholds),
+            ticker: Ticker::default(),
+        }
+    }
+
+    /// Feeds one frame; what finished because of it (or of the time it carries) goes to `out`.
+    pub fn push(&mut self, frame: &Frame<'_>, out: &mut impl FnMut(Output)) {
+        let back = &mut self.back;
+        self.front.push(frame, &mut |ev| back.push(ev, out));
+        if self.ticker.due(frame.ts) {
+            self.advance(frame.ts, out);
+        }
+    }
+
+    /// Capture time moved on: releases idle connections and finishes waiting sessions.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
+        let back = &mut self.back;
+        self.front.advance(now, &mut |ev| back.push(ev, out));
+        self.back.advance(now, out);
+    }
+
+    /// End of input: every open connection and session is finished.
+    pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
+        let back = &mut self.back;
+        self.front.finish(&mut |ev| back.push(ev, out));
+        self.back.finish(out);
+    }
+
+    pub fn counters(&self) -> &Counters {
+        self.front.counters()
+    }
+
+    /// The `capture` part of the report, as of now (complete after `finish`).
+    pub fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
+        self.front
+            .capture_summary(files, warnings, self.back.http_messages())
+    }
+}
