@@ -1,9 +1,10 @@
 //! JSON: the whole report as one document. Sessions are written as they complete; finished
 //! transactions are spooled, deflated, to an anonymous temporary file until the end (memory
 //! does not grow with them), then the capture-level findings, `capture` and `summary`. With
-//! one transaction selected, everything is kept and written pretty-printed at the end.
+//! one transaction selected, [`write_json`] writes the whole report at the end
+//! ([`super::WholeReport`]).
 
-use super::{Collected, Sink};
+use super::Sink;
 use crate::report::{
     CaptureSummary, FindingReport, Report, SessionReport, Summary, TransactionReport,
 };
@@ -145,54 +146,5 @@ impl Sink for JsonSink {
         out.write_all(b",\"summary\":")?;
         serde_json::to_writer(&mut *out, summary).map_err(io::Error::other)?;
         out.write_all(b"}\n")
-    }
-}
-
-/// JSON of one selected transaction: everything kept, written at the end with only the
-/// transaction's sessions.
-pub struct JsonOneTransaction {
-    collected: Collected,
-    transaction: String,
-}
-
-impl JsonOneTransaction {
-    pub fn new(transaction: String) -> JsonOneTransaction {
-        JsonOneTransaction {
-            collected: Collected::default(),
-            transaction,
-        }
-    }
-}
-
-impl Sink for JsonOneTransaction {
-    fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
-        self.collected.sessions.push(session);
-        Ok(())
-    }
-
-    fn transaction(
-        &mut self,
-        transaction: TransactionReport,
-        _out: &mut dyn Write,
-    ) -> io::Result<()> {
-        self.collected.transactions.push(transaction);
-        Ok(())
-    }
-
-    fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
-        self.collected.findings.push(finding);
-        Ok(())
-    }
-
-    fn finish(
-        self: Box<Self>,
-        capture: CaptureSummary,
-        _summary: &Summary,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        let report = self
-            .collected
-            .into_report(capture, Some(self.transaction.as_str()));
-        write_json(out, &report)
     }
 }

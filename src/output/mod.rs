@@ -5,7 +5,7 @@
 //!
 //! | sink | module | writes |
 //! |---|---|---|
-//! | text report | [`text`] | everything at the end: ladders, session table, findings |
+//! | text report | [`text`] (through [`WholeReport`]) | everything at the end: ladders, session table, findings |
 //! | streaming text | [`text_stream`] | each transaction's ladder and a line per session as they complete, then the table |
 //! | JSON | [`json`] | one document; sessions streamed, transactions spooled until the end |
 //! | NDJSON | [`ndjson`] | one line per item as it completes, then `capture` and `summary` |
@@ -55,35 +55,78 @@ pub trait Sink {
     ) -> io::Result<()>;
 }
 
-/// Everything kept until the end of input, for the printers that need the whole report (the
-/// text report, and JSON of one transaction).
-#[derive(Default)]
-struct Collected {
+/// A printer that needs the whole report (the text report, JSON of one selected transaction):
+/// keeps everything until the end of input, then renders the report, with only the selected
+/// transaction's sessions when one is selected.
+pub struct WholeReport<R> {
     sessions: Vec<SessionReport>,
     transactions: Vec<TransactionReport>,
     findings: Vec<FindingReport>,
+    transaction: Option<String>,
+    render: R,
 }
 
-impl Collected {
-    /// The whole report; with a transaction selected (`--transaction t3`), only its sessions.
-    fn into_report(
-        self,
+impl<R> WholeReport<R>
+where
+    R: FnOnce(&mut dyn Write, &crate::report::Report) -> io::Result<()> + Send,
+{
+    /// `transaction`: the selected transaction (`t3`), if any; `render` writes the report.
+    pub fn new(transaction: Option<String>, render: R) -> Self {
+        WholeReport {
+            sessions: Vec::new(),
+            transactions: Vec::new(),
+            findings: Vec::new(),
+            transaction,
+            render,
+        }
+    }
+}
+
+impl<R> Sink for WholeReport<R>
+where
+    R: FnOnce(&mut dyn Write, &crate::report::Report) -> io::Result<()> + Send,
+{
+    fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
+        self.sessions.push(session);
+        Ok(())
+    }
+
+    fn transaction(
+        &mut self,
+        transaction: TransactionReport,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.transactions.push(transaction);
+        Ok(())
+    }
+
+    fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
+        self.findings.push(finding);
+        Ok(())
+    }
+
+    fn finish(
+        self: Box<Self>,
         capture: CaptureSummary,
-        transaction: Option<&str>,
-    ) -> crate::report::Report {
-        let Collected {
+        _summary: &Summary,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let WholeReport {
             mut sessions,
             transactions,
             findings,
-        } = self;
-        if let Some(id) = transaction {
+            transaction,
+            render,
+        } = *self;
+        if let Some(id) = &transaction {
             let wanted: Vec<&String> = transactions
                 .iter()
-                .filter(|t| t.id == id)
+                .filter(|t| t.id == *id)
                 .flat_map(|t| &t.sessions)
                 .collect();
             sessions.retain(|s| wanted.contains(&&s.id));
         }
-        crate::report::Report::new(capture, sessions, transactions, findings)
+        let report = crate::report::Report::new(capture, sessions, transactions, findings);
+        render(out, &report)
     }
 }

@@ -2,11 +2,11 @@
 //! completes, applies the command line's filters, keeps the counts of what is shown, and hands
 //! the object to the chosen [`Sink`].
 
-use super::json::{JsonOneTransaction, JsonSink};
+use super::json::{self, JsonSink};
 use super::ndjson::NdjsonSink;
-use super::text::{Style, TextSink};
+use super::text::{self, Style};
 use super::text_stream::TextStreamSink;
-use super::{Format, Sink};
+use super::{Format, Sink, WholeReport};
 use crate::findings::Output;
 use crate::report::{
     CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport,
@@ -52,9 +52,11 @@ impl Printer {
             Format::Ndjson => Box::new(NdjsonSink::new(selected.is_none())),
             Format::Json => match selected {
                 None => Box::new(JsonSink::new()),
-                Some(id) => Box::new(JsonOneTransaction::new(id)),
+                Some(id) => Box::new(WholeReport::new(Some(id), json::write_json)),
             },
-            Format::Text => Box::new(TextSink::new(selected, Style { color })),
+            Format::Text => Box::new(WholeReport::new(selected, move |w, r| {
+                text::write_report(w, r, Style { color })
+            })),
         };
         Printer::with_sink(sink, opts, filters)
     }
