@@ -66,6 +66,9 @@ pub struct Row<'a> {
     pub shape: Shape,
     /// Findings placed under this row.
     pub findings: Vec<&'a FindingReport>,
+    /// What the row draws: the index of the transaction's step, or of the session's message
+    /// (None for connection ends of a session and for step 13).
+    pub source: Option<usize>,
 }
 
 /// A laid-out ladder.
@@ -158,7 +161,7 @@ pub fn session_ladder(s: &SessionReport) -> Ladder<'_> {
         },
     ];
     let mut rows: Vec<Row<'_>> = Vec::new();
-    for (m, label) in s.messages.iter().zip(labels) {
+    for (index, (m, label)) in s.messages.iter().zip(labels).enumerate() {
         let (from, to) = if m.from == "cpe" { (0, 1) } else { (1, 0) };
         rows.push(Row {
             step: None,
@@ -170,6 +173,7 @@ pub fn session_ladder(s: &SessionReport) -> Ladder<'_> {
                 frames: frames_text(m.first_frame.as_ref(), &m.frame),
             },
             findings: Vec::new(),
+            source: Some(index),
         });
     }
     for c in &s.tcp {
@@ -193,6 +197,7 @@ pub fn session_ladder(s: &SessionReport) -> Ladder<'_> {
             rel: Some(at),
             shape: Shape::Close { text, frames: None },
             findings: Vec::new(),
+            source: None,
         });
     }
     rows.sort_by(|a, b| {
@@ -275,6 +280,7 @@ pub fn transaction_ladder<'a>(
                 rel: None,
                 shape: Shape::Applied,
                 findings: Vec::new(),
+                source: None,
             });
         }
         let mut findings = Vec::new();
@@ -308,6 +314,7 @@ pub fn transaction_ladder<'a>(
             rel: Some(step.rel),
             shape,
             findings,
+            source: Some(index),
         });
     }
     let trailing = pending
