@@ -101,6 +101,11 @@ pub struct ReportArgs {
     /// Colour in the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Print only the header, the campaign table (transactions by product class, software
+    /// version before the update, file server and fault code) and the findings by code.
+    /// Text only: the JSON report's `summary` object has the counts.
+    #[arg(long)]
+    pub summary: bool,
     /// Only this transaction (its id in the report, e.g. t3) and its sessions.
     #[arg(long, value_name = "ID")]
     pub transaction: Option<String>,
@@ -222,6 +227,18 @@ pub fn run(
     out: &mut (dyn Write + Send),
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
+    let report = match &cli.command {
+        Command::Analyze(args) => &args.report,
+        Command::Live(args) => &args.report,
+    };
+    if report.summary && report.format != Format::Text {
+        return Err(RunError::Usage(format!(
+            "--summary is text only, not --format {}; the JSON report's `summary` object has the counts",
+            clap::ValueEnum::to_possible_value(&report.format)
+                .as_ref()
+                .map_or("?", |v| v.get_name())
+        )));
+    }
     match cli.command {
         Command::Analyze(args) => match args.interface {
             Some(interface) => live(
@@ -294,9 +311,9 @@ impl Analysis {
         };
         let color = use_color(report.color);
         let printer = if streaming {
-            Printer::new_streaming(report.format, opts, filters, color)
+            Printer::new_streaming(report.format, opts, filters, color, report.summary)
         } else {
-            Printer::new(report.format, opts, filters, color)
+            Printer::new(report.format, opts, filters, color, report.summary)
         };
         Ok(Analysis {
             analyzer: Analyzer::new(AnalyzerConfig {
