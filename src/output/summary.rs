@@ -127,7 +127,11 @@ impl Campaign {
 
 /// A transaction's value of each of [`DIMENSIONS`].
 pub fn values(t: &TransactionReport) -> [String; 4] {
-    let product_class = t.cpe.product_class.clone().unwrap_or_else(|| "?".to_owned());
+    let product_class = t
+        .cpe
+        .product_class
+        .clone()
+        .unwrap_or_else(|| "?".to_owned());
     let before = t
         .versions
         .iter()
@@ -381,5 +385,152 @@ impl Sink for SummarySink {
         write_campaign(out, &self.campaign)?;
         writeln!(out)?;
         write_codes(out, &self.codes, self.style)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(success: u64, failed: u64, incomplete: u64) -> Tally {
+        Tally {
+            transactions: success + failed + incomplete,
+            success,
+            failed,
+            incomplete,
+            causes: Vec::new(),
+        }
+    }
+
+    /// Rows by transactions then value; one set of widths for all blocks; a long value cut at
+    /// [`VALUE_WIDTH`]; the top cause is the most frequent, not the most severe.
+    const EXPECTED: &str = "\
+campaign
+  product class                             transactions  success  failed  incomplete    rate  top cause
+  AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA…            12        0       0          12    0.0%  -
+  HG8245H                                             12       10       1           1   83.3%  transfer-timeout (2)
+  AB                                                   1        1       0           0  100.0%  -
+
+  software before                           transactions  success  failed  incomplete    rate  top cause
+  ?                                                   25       11       1          13   44.0%  -
+
+  file server                               transactions  success  failed  incomplete    rate  top cause
+  [2001:db8::1]:80                                    25       11       1          13   44.0%  -
+
+  fault code                                transactions  success  failed  incomplete    rate  top cause
+  none                                                24       11       0          13   45.8%  -
+  9001 Request denied                                  1        0       1           0    0.0%  transfer-fault (1)
+";
+
+    fn render(campaign: &Campaign) -> String {
+        let mut out = Vec::new();
+        write_campaign(&mut out, campaign).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_campaign_table_is_aligned_sorted_and_capped() {
+        let mut campaign = Campaign::default();
+        let classes = &mut campaign.dimensions[0].values;
+        let mut hg = tally(10, 1, 1);
+        hg.causes = vec![
+            ("transfer-fault", Severity::Error, 1),
+            ("transfer-timeout", Severity::Warning, 2),
+        ];
+        classes.insert("HG8245H".into(), hg);
+        classes.insert("A".repeat(60), tally(0, 0, 12));
+        classes.insert("AB".into(), tally(1, 0, 0));
+        campaign.dimensions[1]
+            .values
+            .insert("?".into(), tally(11, 1, 13));
+        campaign.dimensions[2]
+            .values
+            .insert("[2001:db8::1]:80".into(), tally(11, 1, 13));
+        let mut denied = tally(0, 1, 0);
+        denied.causes = vec![
+            ("transfer-contradicts-capture", Severity::Warning, 1),
+            ("transfer-fault", Severity::Error, 1),
+        ];
+        let faults = &mut campaign.dimensions[3].values;
+        faults.insert("none".into(), tally(11, 0, 13));
+        faults.insert("9001 Request denied".into(), denied);
+        let got = render(&campaign);
+        assert_eq!(got, EXPECTED, "\n{got}");
+        let ends = |line: &str| -> Vec<usize> {
+            // Character columns where a run of non-spaces ends, right of the first column.
+            let chars: Vec<char> = line.chars().collect();
+            (1..chars.len())
+                .filter(|&i| chars[i - 1] != ' ' && chars[i] == ' ')
+                .filter(|&i| i > 2 + VALUE_WIDTH)
+                .take(5)
+                .collect()
+        };
+        let header_ends = ends(got.lines().nth(1).unwrap());
+        assert_eq!(header_ends.len(), 5, "{got}");
+        for line in got.lines().filter(|l| l.starts_with("  ")) {
+            let mut line_ends = ends(&format!("{line} "));
+            line_ends.truncate(5);
+            assert_eq!(line_ends, header_ends, "misaligned: {line:?}\n{got}");
+        }
+    }
+
+    #[test]
+    fn no_transactions_is_one_line() {
+        assert_eq!(
+            render(&Campaign::default()),
+            "campaign\n  no transactions\n"
+        );
+    }
+
+    #[test]
+    fn codes_are_worst_first_then_most_frequent_with_their_meaning() {
+        let mut codes = CodeCounts::default();
+        let finding = |code, severity| FindingReport {
+            code,
+            severity,
+            message: String::new(),
+            frames: Vec::new(),
+        };
+        let mut all = vec![finding("auth-stale-nonce", Severity::Info); 12];
+        all.push(finding("transfer-fault", Severity::Error));
+        all.extend(vec![finding("basic-auth-cleartext", Severity::Error); 3]);
+        all.push(finding("transfer-contradicts-capture", Severity::Warning));
+        codes.add(&all);
+        let mut out = Vec::new();
+        write_codes(&mut out, &codes, Style::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let meaning = |id| Code::from_id(id).unwrap().meaning();
+        let expected = format!(
+            "findings by code
+   3  error    basic-auth-cleartext          {}
+   1  error    transfer-fault                {}
+   1  warning  transfer-contradicts-capture  {}
+  12  info     auth-stale-nonce              {}
+",
+            meaning("basic-auth-cleartext"),
+            meaning("transfer-fault"),
+            meaning("transfer-contradicts-capture"),
+            meaning("auth-stale-nonce"),
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn values_beyond_the_cap_are_counted_as_other() {
+        let mut d = Dimension::default();
+        for i in 0..MAX_VALUES + 5 {
+            d.add(format!("v{i}"), Outcome::Success, &[]);
+        }
+        d.add(
+            "v0".into(),
+            Outcome::Failed,
+            &[("transfer-fault", Severity::Error)],
+        );
+        assert_eq!(d.values.len(), MAX_VALUES + 1);
+        let rows = d.rows();
+        assert_eq!(rows[0].0, OTHER);
+        assert_eq!(rows[0].1.transactions, 5);
+        assert_eq!(rows[1].0, "v0");
+        assert_eq!(rows[1].1.top_cause(), Some(("transfer-fault", 1)));
     }
 }

@@ -17,6 +17,7 @@ mod public_http;
 mod report_contract;
 mod session_structure;
 mod snapshots_reports;
+mod summary;
 mod synth_tshark;
 mod tcp_captures;
 mod third_party_cwmp;
