@@ -54,8 +54,10 @@ pub mod pipeline;
 // The printers: report objects written as text, JSON or NDJSON.
 pub mod output;
 
-// Shells: capture sources, threads, live capture, the command line.
+// Shells: capture sources, threads, extraction of a transaction's frames, live capture, the
+// command line.
 pub mod capture;
 pub mod threads;
+pub mod extract;
 pub mod live;
 pub mod cli;
