@@ -24,8 +24,9 @@
 //!
 //! `output::Printer` turns each output into its `report` object and writes text, JSON or NDJSON.
 //!
-//! `threads` runs the pipeline with its back half on a worker thread; `cli` is the command line
-//! that connects a source, the analyzer and a printer.
+//! `threads` runs the pipeline with its back half on a worker thread; `extract` writes the
+//! frames of a transaction's connections as a pcap of their own (two reads of the files); `cli`
+//! is the command line that connects a source, the analyzer and a printer.
 //!
 //! Modules are declared below in dependency order: each refers only to modules declared before
 //! it (the integration test `architecture` checks this).
