@@ -59,6 +59,14 @@ macro_rules! codes {
                     $(Code::$variant => $meaning,)*
                 }
             }
+
+            /// The code of a stable id (`transfer-fault`), if it is one of the catalogue.
+            pub fn from_id(id: &str) -> Option<Code> {
+                match id {
+                    $($id => Some(Code::$variant),)*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -296,5 +304,13 @@ mod tests {
             Severity::Warning
         );
         assert_eq!(Code::TransferFault.to_string(), "transfer-fault");
+    }
+
+    #[test]
+    fn every_id_leads_back_to_its_code() {
+        for &code in Code::ALL {
+            assert_eq!(Code::from_id(code.id()), Some(code));
+        }
+        assert_eq!(Code::from_id("no-such-code"), None);
     }
 }

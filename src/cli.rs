@@ -3,6 +3,7 @@
 //! it in-process with their own output buffers.
 
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
+use crate::extract::{self, ExtractError, Selector};
 use crate::findings::Output;
 use crate::findings::Thresholds;
 use crate::live::queue::{Overflow, frame_queue};
@@ -40,6 +41,36 @@ pub enum Command {
     /// Capture on a network interface and report sessions as they complete (built with the
     /// `live` feature; Ctrl-C stops and prints the rest).
     Live(LiveArgs),
+    /// Write a transaction (or everything of one CPE) as a pcap of its own: every frame of
+    /// the TCP connections it used, as captured, and the JSON report of that pcap beside it.
+    Extract(ExtractArgs),
+}
+
+/// Options of `cwmpscope extract`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["transaction", "cpe"]))]
+pub struct ExtractArgs {
+    /// Capture files, read as one timeline in timestamp order (read twice: not stdin).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Capture file to read (repeatable), as with tcpdump/tshark.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Vec<String>,
+    /// The transaction to extract (its id in the report, e.g. t3): its sessions, its file
+    /// transfer and the Connection Request that started it.
+    #[arg(long, value_name = "ID")]
+    pub transaction: Option<String>,
+    /// Extract every transaction and session of this CPE (serial number or IP address).
+    #[arg(long, value_name = "SERIAL|IP")]
+    pub cpe: Option<String>,
+    /// The pcap to write; the JSON report of it goes beside it, with the extension .json.
+    #[arg(short = 'w', long = "write", value_name = "OUT.pcap")]
+    pub write: PathBuf,
+    /// Show passwords, Authorization credentials and cookies in the JSON report.
+    #[arg(long)]
+    pub show_secrets: bool,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +132,11 @@ pub struct ReportArgs {
     /// Colour in the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Print only the header, the campaign table (transactions by product class, software
+    /// version before the update, file server and fault code) and the findings by code.
+    /// Text only: the JSON report's `summary` object has the counts.
+    #[arg(long)]
+    pub summary: bool,
     /// Only this transaction (its id in the report, e.g. t3) and its sessions.
     #[arg(long, value_name = "ID")]
     pub transaction: Option<String>,
@@ -116,7 +152,7 @@ pub struct ReportArgs {
 }
 
 /// Thresholds of the timing and ratio findings (see docs/findings.md).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Thresholds")]
 pub struct ThresholdArgs {
     /// slow-response: a response later than this many seconds.
@@ -207,6 +243,8 @@ pub enum RunError {
     Capture(String),
     #[error("{0}")]
     Output(#[from] io::Error),
+    #[error("{0}")]
+    Extract(#[from] ExtractError),
 }
 
 impl RunError {
@@ -222,6 +260,22 @@ pub fn run(
     out: &mut (dyn Write + Send),
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
+    let report = match &cli.command {
+        Command::Analyze(args) => Some(&args.report),
+        Command::Live(args) => Some(&args.report),
+        Command::Extract(_) => None,
+    };
+    if let Some(report) = report
+        && report.summary
+        && report.format != Format::Text
+    {
+        return Err(RunError::Usage(format!(
+            "--summary is text only, not --format {}; the JSON report's `summary` object has the counts",
+            clap::ValueEnum::to_possible_value(&report.format)
+                .as_ref()
+                .map_or("?", |v| v.get_name())
+        )));
+    }
     match cli.command {
         Command::Analyze(args) => match args.interface {
             Some(interface) => live(
@@ -242,7 +296,79 @@ pub fn run(
             }
         },
         Command::Live(args) => live(args, out, err),
+        Command::Extract(args) => extract_command(&args, err),
     }
+}
+
+/// `extract`: the pcap of the selection, then the JSON report of that pcap beside it.
+fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, RunError> {
+    let names: Vec<String> = args.files.iter().chain(&args.read).cloned().collect();
+    let thresholds = args.thresholds.thresholds()?;
+    let selector = match (&args.transaction, &args.cpe) {
+        (Some(id), _) => Selector::Transaction(id.clone()),
+        (None, Some(cpe)) => Selector::Cpe(cpe.clone()),
+        (None, None) => {
+            return Err(RunError::Usage(
+                "extract needs --transaction ID or --cpe SERIAL|IP".into(),
+            ));
+        }
+    };
+    let pcap = &args.write;
+    let json = pcap.with_extension("json");
+    if json == *pcap {
+        return Err(RunError::Usage(format!(
+            "{}: the pcap cannot be named .json (the report goes there)",
+            pcap.display()
+        )));
+    }
+    let cfg = PipelineConfig {
+        thresholds,
+        ..PipelineConfig::default()
+    };
+    let done = extract::extract(&names, &selector, pcap, &cfg)?;
+    // The report is that of the written pcap: analyzing it again is what proves it whole.
+    let report = ReportArgs {
+        format: Format::Json,
+        cpe: Vec::new(),
+        show_secrets: args.show_secrets,
+        color: ColorChoice::Never,
+        transaction: None,
+        threads: 2,
+        fail_on: None,
+        thresholds: args.thresholds.clone(),
+        summary: false,
+    };
+    let mut json_out = io::BufWriter::new(
+        std::fs::File::create(&json)
+            .map_err(|e| RunError::Usage(format!("{}: {e}", json.display())))?,
+    );
+    let mut report_warnings = Vec::new();
+    analyze(
+        &[pcap.display().to_string()],
+        &report,
+        &mut json_out,
+        &mut report_warnings,
+    )?;
+    json_out.flush()?;
+    err.write_all(&report_warnings)?;
+    let what = if done.selection.transactions.is_empty() {
+        format!("{} sessions", done.selection.sessions.len())
+    } else {
+        format!(
+            "{} ({} sessions)",
+            done.selection.transactions.join(", "),
+            done.selection.sessions.len()
+        )
+    };
+    writeln!(
+        err,
+        "cwmpscope: extracted {what}: {} frames of {} TCP connections to {}, its report to {}",
+        done.frames,
+        done.selection.conns.len(),
+        pcap.display(),
+        json.display()
+    )?;
+    Ok(Outcome::Analyzed)
 }
 
 fn input_spec(name: &str) -> InputSpec {
@@ -294,9 +420,9 @@ impl Analysis {
         };
         let color = use_color(report.color);
         let printer = if streaming {
-            Printer::new_streaming(report.format, opts, filters, color)
+            Printer::new_streaming(report.format, opts, filters, color, report.summary)
         } else {
-            Printer::new(report.format, opts, filters, color)
+            Printer::new(report.format, opts, filters, color, report.summary)
         };
         Ok(Analysis {
             analyzer: Analyzer::new(AnalyzerConfig {

@@ -24,8 +24,9 @@
 //!
 //! `output::Printer` turns each output into its `report` object and writes text, JSON or NDJSON.
 //!
-//! `threads` runs the pipeline with its back half on a worker thread; `cli` is the command line
-//! that connects a source, the analyzer and a printer.
+//! `threads` runs the pipeline with its back half on a worker thread; `extract` writes the
+//! frames of a transaction's connections as a pcap of their own (two reads of the files); `cli`
+//! is the command line that connects a source, the analyzer and a printer.
 //!
 //! Modules are declared below in dependency order: each refers only to modules declared before
 //! it (the integration test `architecture` checks this).
@@ -54,8 +55,10 @@ pub mod pipeline;
 // The printers: report objects written as text, JSON or NDJSON.
 pub mod output;
 
-// Shells: capture sources, threads, live capture, the command line.
+// Shells: capture sources, threads, extraction of a transaction's frames, live capture, the
+// command line.
 pub mod capture;
 pub mod threads;
+pub mod extract;
 pub mod live;
 pub mod cli;

@@ -9,6 +9,7 @@
 //! | streaming text | [`text_stream`] | each transaction's ladder and a line per session as they complete, then the table |
 //! | JSON | [`json`] | one document; sessions streamed, transactions spooled until the end |
 //! | NDJSON | [`ndjson`] | one line per item as it completes, then `capture` and `summary` |
+//! | summary (`--summary`) | [`summary`] | at the end: the header, the campaign table, findings by code; counts only |
 //!
 //! The ladder's layout ([`ladder`]) is computed apart from any printer, so that a terminal UI
 //! draws the same ladder as the text report.
@@ -17,6 +18,7 @@ pub mod json;
 pub mod ladder;
 pub mod ndjson;
 pub mod printer;
+pub mod summary;
 pub mod text;
 pub mod text_stream;
 

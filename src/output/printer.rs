@@ -4,6 +4,7 @@
 
 use super::json::{self, JsonSink};
 use super::ndjson::NdjsonSink;
+use super::summary::SummarySink;
 use super::text::{self, Style};
 use super::text_stream::TextStreamSink;
 use super::{Format, Sink, WholeReport};
@@ -45,10 +46,18 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// A printer for input read as a whole (files): text is written at the end.
-    pub fn new(format: Format, opts: ReportOptions, filters: Filters, color: bool) -> Printer {
+    /// A printer for input read as a whole (files): text is written at the end. `summary`
+    /// (`--summary`, text only) writes the summary instead of the whole text report.
+    pub fn new(
+        format: Format,
+        opts: ReportOptions,
+        filters: Filters,
+        color: bool,
+        summary: bool,
+    ) -> Printer {
         let selected = filters.transaction.clone();
         let sink: Box<dyn Sink + Send> = match format {
+            Format::Text if summary => Box::new(SummarySink::new(selected, Style { color })),
             Format::Ndjson => Box::new(NdjsonSink::new(selected.is_none())),
             Format::Json => match selected {
                 None => Box::new(JsonSink::new()),
@@ -63,19 +72,21 @@ impl Printer {
 
     /// Like [`Printer::new`], for input that arrives over time (a pipe, a live capture): text
     /// is written as it completes (each transaction's ladder, one line per session) and closed
-    /// by the session table and findings; the other formats are as with `new`.
+    /// by the session table and findings; the other formats, and the summary (which counts as
+    /// items complete and writes at the end), are as with `new`.
     pub fn new_streaming(
         format: Format,
         opts: ReportOptions,
         filters: Filters,
         color: bool,
+        summary: bool,
     ) -> Printer {
         match format {
-            Format::Text => {
+            Format::Text if !summary => {
                 let sink = TextStreamSink::new(filters.transaction.clone(), Style { color });
                 Printer::with_sink(Box::new(sink), opts, filters)
             }
-            _ => Printer::new(format, opts, filters, color),
+            _ => Printer::new(format, opts, filters, color, summary),
         }
     }
 

@@ -25,7 +25,7 @@ impl Style {
     fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
-    fn severity(&self, sev: Severity) -> String {
+    pub(crate) fn severity(&self, sev: Severity) -> String {
         match sev {
             Severity::Error => self.paint("1;31", "error"),
             Severity::Warning => self.paint("33", "warning"),
@@ -68,7 +68,10 @@ fn write_header(w: &mut dyn Write, report: &Report) -> io::Result<()> {
     write_header_parts(w, &report.capture, &report.summary)
 }
 
-fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) -> io::Result<()> {
+/// The header lines of the text report: file, packets, duration, hosts, sessions and
+/// transactions; outcomes and findings by severity; TCP and HTTP counts, capture losses and
+/// warnings.
+pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) -> io::Result<()> {
     let name = match c.files.as_slice() {
         [] => "-".to_owned(),
         [one] => one.clone(),

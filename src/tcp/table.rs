@@ -208,6 +208,16 @@ impl Reassembler {
         self.expiries.clear();
     }
 
+    /// The connection the segment's 4-tuple maps to now: after [`Reassembler::push`] of that
+    /// segment, the connection it was given to (`None` if none is open for it).
+    pub fn connection_of(&self, seg: &TcpSegment<'_>) -> Option<ConnId> {
+        let slot = *self.index.get(&ConnKey::new(seg.src, seg.dst))?;
+        self.slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .map(|conn| conn.info.id)
+    }
+
     /// Whole-run counters so far.
     pub fn stats(&self) -> &ReassemblyStats {
         &self.stats

@@ -21,6 +21,6 @@ mod open;
 pub mod tracker;
 
 pub use model::{
-    Cpe, Evidence, FetchSummary, Kind, Note, Order, Outcome, Party, Step, Transaction,
+    Cpe, Evidence, FetchSummary, FileConn, Kind, Note, Order, Outcome, Party, Step, Transaction,
 };
 pub use tracker::{Tracked, TransactionTracker};

@@ -119,6 +119,24 @@ pub struct Transaction {
     pub versions: Vec<(String, Option<String>, Option<String>)>,
     pub start: Nanos,
     pub end: Nanos,
+    /// The TCP connections of the file transfer (the fetch, an unanswered SYN to the file
+    /// server), in the order they joined; the sessions' connections are in their `Session`s.
+    /// Not in the report: it tells shells such as `extract` which frames are the transfer's.
+    pub file_conns: Vec<FileConn>,
+}
+
+/// One TCP connection of a transaction's file transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileConn {
+    pub id: ConnId,
+    /// The CPE's side (the initiator).
+    pub client: SocketAddr,
+    /// The file server's side.
+    pub server: SocketAddr,
+    /// First packet, when known (the connection record, else the first request).
+    pub first: Option<Nanos>,
+    /// When it ended, once it closed within the capture.
+    pub last: Option<Nanos>,
 }
 
 /// The Download (or Upload) order as the ACS sent it.

@@ -5,7 +5,7 @@
 use super::ladder;
 use super::matching::{Match, cpe_key, is_service_port, matches_order, split_url};
 use super::model::{
-    Cpe, Evidence, FetchSummary, Kind, Note, Order, Outcome, Party, Step, Transaction,
+    Cpe, Evidence, FetchSummary, FileConn, Kind, Note, Order, Outcome, Party, Step, Transaction,
 };
 use super::open::{OpenSet, OpenTx, Pending, Recent};
 use crate::cwmp::{Rpc, TransferComplete};
@@ -13,7 +13,7 @@ use crate::session::{
     Completed, ConnRecord, ConnectionRequest, HttpExchange, Session, SessionMessage,
 };
 use crate::tcp::ConnEnd;
-use crate::types::{FrameRef, Nanos};
+use crate::types::{ConnId, FrameRef, Nanos};
 use rustc_hash::FxHashMap;
 
 const SECOND: Nanos = 1_000_000_000;
@@ -118,6 +118,7 @@ impl TransactionTracker {
                 .find(|st| st.step == Some(18))
                 .and_then(|st| st.frame);
         o.tx.steps.sort_by_key(|s| (s.ts, s.frame));
+        o.tx.file_conns = file_conns(&o.conns, &o.fetch, &o.notes);
         let recent = self.recent_of(&o.cpe_key);
         if recent.keys.len() >= RECENT_KEYS {
             recent.keys.pop_front();
@@ -582,6 +583,7 @@ impl TransactionTracker {
                     versions: Vec::new(),
                     start: s.messages.get(index).map(|m| m.ts).unwrap_or(s.start),
                     end: s.end,
+                    file_conns: Vec::new(),
                 },
                 order,
                 cpe_key: key.to_owned(),
@@ -636,6 +638,52 @@ fn hash_of(text: &str) -> u64 {
 /// session carries no DeviceId, e.g. one without its Inform).
 fn same_cpe(o: &OpenTx, s: &Session, key: &str) -> bool {
     o.cpe_key == key || (s.serial().is_none_or(str::is_empty) && o.tx.cpe.ip == s.cpe_ip)
+}
+
+/// The connections of a transfer: those of its exchanges (with their records once closed),
+/// then an unanswered SYN to the file server.
+fn file_conns(
+    conns: &[(ConnId, Option<ConnRecord>)],
+    fetch: &[HttpExchange],
+    notes: &[Note],
+) -> Vec<FileConn> {
+    let mut out: Vec<FileConn> = conns
+        .iter()
+        .filter_map(|(id, record)| {
+            let first_exchange = fetch.iter().find(|x| x.conn == *id);
+            match (record, first_exchange) {
+                (Some(r), _) => Some(FileConn {
+                    id: *id,
+                    client: r.client,
+                    server: r.server,
+                    first: Some(r.opened),
+                    last: Some(r.closed),
+                }),
+                (None, Some(x)) => Some(FileConn {
+                    id: *id,
+                    client: x.client,
+                    server: x.server,
+                    first: Some(x.request.ts),
+                    last: None,
+                }),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    for note in notes {
+        if let Note::FileServerUnreachable(r) = note
+            && !out.iter().any(|c| c.id == r.id)
+        {
+            out.push(FileConn {
+                id: r.id,
+                client: r.client,
+                server: r.server,
+                first: Some(r.opened),
+                last: Some(r.closed),
+            });
+        }
+    }
+    out
 }
 
 fn attach(o: &mut OpenTx, x: HttpExchange) {

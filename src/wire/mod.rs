@@ -16,7 +16,7 @@ use crate::types::{Frame, FrameRef, Nanos};
 use defrag::{Defragmenter, FragKey, FragmentIn, Outcome};
 use ip::{IpError, IpPacket, Payload};
 use link::Network;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// TCP flag bits as on the wire (FIN = 0x01 … ACK = 0x10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -261,6 +261,34 @@ impl Decoder {
 impl Default for Decoder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The datagram an IP fragment belongs to: its addresses and identification (IPv4's 16-bit id,
+/// IPv6's 32-bit one), as fragment reassembly keys it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FragmentOf {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub id: u32,
+}
+
+/// Which datagram a frame is a fragment of; `None` for a frame that is no IP fragment.
+pub fn fragment_of(frame: &Frame<'_>) -> Option<FragmentOf> {
+    let parsed = match link::network_layer(frame.link, frame.data) {
+        Network::Ipv4(bytes) => ip::parse_v4(bytes),
+        Network::Ipv6(bytes) => ip::parse_v6(bytes),
+        Network::AnyIp(bytes) => ip::parse_any(bytes),
+        Network::NonIp | Network::Truncated => return None,
+    };
+    let packet = parsed.ok()?;
+    match packet.payload {
+        Payload::Fragment(f) => Some(FragmentOf {
+            src: packet.src,
+            dst: packet.dst,
+            id: f.id,
+        }),
+        Payload::Transport { .. } => None,
     }
 }
 
