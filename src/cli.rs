@@ -44,6 +44,23 @@ pub enum Command {
     /// Write a transaction (or everything of one CPE) as a pcap of its own: every frame of
     /// the TCP connections it used, as captured, and the JSON report of that pcap beside it.
     Extract(ExtractArgs),
+    /// Browse captures interactively: the list of transactions and sessions as they are
+    /// analyzed, the ladder of one, the message behind an arrow.
+    Tui(TuiArgs),
+}
+
+/// Options of `cwmpscope tui`.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Capture files, read as one timeline in timestamp order.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Capture file to read (repeatable), as with tcpdump/tshark.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Vec<String>,
+    /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// Options of `cwmpscope extract`.
@@ -263,7 +280,7 @@ pub fn run(
     let report = match &cli.command {
         Command::Analyze(args) => Some(&args.report),
         Command::Live(args) => Some(&args.report),
-        Command::Extract(_) => None,
+        Command::Extract(_) | Command::Tui(_) => None,
     };
     if let Some(report) = report
         && report.summary
@@ -297,6 +314,7 @@ pub fn run(
         },
         Command::Live(args) => live(args, out, err),
         Command::Extract(args) => extract_command(&args, err),
+        Command::Tui(args) => tui_command(args),
     }
 }
 
@@ -735,4 +753,25 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
         count(stats.as_ref().and_then(|s| s.if_dropped)),
     )?;
     analysis.conclude(warnings, out, err)
+}
+
+/// `cwmpscope tui`: the interactive view of saved captures.
+fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
+    let mut files = args.files;
+    files.extend(args.read);
+    if files.is_empty() {
+        return Err(RunError::NoInput);
+    }
+    if files.iter().any(|f| f == "-") {
+        return Err(RunError::Usage(
+            "tui reads capture files; stdin is not supported yet".to_owned(),
+        ));
+    }
+    if !io::stdout().is_terminal() {
+        return Err(RunError::Usage(
+            "tui needs a terminal on standard output (use analyze for pipes and files)".to_owned(),
+        ));
+    }
+    crate::tui::run(files, args.show_secrets).map_err(|e| RunError::Usage(e.to_string()))?;
+    Ok(Outcome::Analyzed)
 }

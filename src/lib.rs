@@ -61,4 +61,5 @@ pub mod capture;
 pub mod threads;
 pub mod extract;
 pub mod live;
+pub mod tui;
 pub mod cli;

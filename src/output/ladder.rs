@@ -143,13 +143,20 @@ pub fn arrow_label(m: &MessageReport) -> String {
 /// A session's ladder: CPE and ACS, one arrow per HTTP message and one row per connection end,
 /// in time order; its findings trail.
 pub fn session_ladder(s: &SessionReport) -> Ladder<'_> {
+    session_ladder_within(s, usize::MAX)
+}
+
+/// [`session_ladder`] with the space between the lifelines at most `lanes` columns (at least
+/// [`NARROWEST_LANE`]): labels are cut to fit. For screens narrower than the ladder.
+pub fn session_ladder_within(s: &SessionReport, lanes: usize) -> Ladder<'_> {
     let labels: Vec<String> = s.messages.iter().map(arrow_label).collect();
     let width = labels
         .iter()
         .map(|l| l.chars().count() + 8)
         .max()
         .unwrap_or(MIN_ARROW)
-        .clamp(MIN_ARROW, MAX_ARROW);
+        .clamp(MIN_ARROW, MAX_ARROW)
+        .min(lanes.max(NARROWEST_LANE));
     let lifelines = vec![
         Lifeline {
             title: format!("CPE {}", s.cpe.ip),
@@ -229,6 +236,20 @@ pub fn transaction_ladder<'a>(
     t: &'a TransactionReport,
     session_findings: Vec<&'a FindingReport>,
 ) -> Ladder<'a> {
+    transaction_ladder_within(t, session_findings, usize::MAX)
+}
+
+/// The narrowest space between two lifelines when a ladder is fitted to a screen.
+pub const NARROWEST_LANE: usize = 16;
+
+/// [`transaction_ladder`] with the space from the CPE to the file server at most `lanes`
+/// columns: both lanes shrink in proportion (each at least [`NARROWEST_LANE`]) and labels are
+/// cut to fit. For screens narrower than the ladder.
+pub fn transaction_ladder_within<'a>(
+    t: &'a TransactionReport,
+    session_findings: Vec<&'a FindingReport>,
+    lanes: usize,
+) -> Ladder<'a> {
     let file_lane_used = |from: &str, to: &str| from == "file-server" || to == "file-server";
     let acs_lane = t
         .steps
@@ -246,6 +267,13 @@ pub fn transaction_ladder<'a>(
         .max()
         .unwrap_or(0)
         .clamp(24, MAX_ARROW);
+    let (acs_lane, file_lane) = if acs_lane + file_lane > lanes {
+        let budget = lanes.max(2 * NARROWEST_LANE);
+        let acs = (budget * acs_lane / (acs_lane + file_lane)).max(NARROWEST_LANE);
+        (acs, budget.saturating_sub(acs).max(NARROWEST_LANE))
+    } else {
+        (acs_lane, file_lane)
+    };
     let lifelines = vec![
         Lifeline {
             title: format!("CPE {}", t.cpe.ip),
@@ -326,6 +354,41 @@ pub fn transaction_ladder<'a>(
         rows,
         trailing,
     }
+}
+
+/// One row as a line of text: the step column (`with_steps`, for transactions; `·` where the
+/// row fits no step), seconds since the start, then the arrow, close or step 13, with frames.
+pub fn row_line(ladder: &Ladder<'_>, row: &Row<'_>, with_steps: bool) -> String {
+    let mut line = if with_steps {
+        let number = row
+            .step
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "·".to_owned());
+        format!("  {number:>4} ")
+    } else {
+        "  ".to_owned()
+    };
+    let body = match &row.shape {
+        Shape::Arrow {
+            from,
+            to,
+            label,
+            frames,
+        } => format!(
+            "{}   {frames}",
+            draw_arrow(&ladder.lifelines, *from, *to, label)
+        ),
+        Shape::Close { text, frames } => match frames {
+            Some(frames) => format!("{text}   {frames}"),
+            None => text.clone(),
+        },
+        Shape::Applied => "· applied (not on the wire)".to_owned(),
+    };
+    match row.rel {
+        Some(rel) => line.push_str(&format!("{rel:>8.3}   {body}")),
+        None => line.push_str(&format!("{:>8}   {body}", "")),
+    }
+    line
 }
 
 /// Draws one arrow as characters: every lifeline up to the rightmost one, the arrow from

@@ -1,7 +1,7 @@
 //! The text report: a summary line, each session as a compact ladder (CPE and ACS columns, one
 //! arrow per HTTP message with its RPCs, time and frames), then a session table.
 
-use super::ladder::{self, Ladder, Shape, truncate};
+use super::ladder::{self, Ladder, truncate};
 use crate::report::{
     CaptureSummary, FindingReport, Report, SessionReport, Severity, Summary, TransactionReport,
 };
@@ -200,8 +200,8 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
     Ok(())
 }
 
-/// The rows of a ladder, one line each: the step column (`with_steps`, for transactions),
-/// seconds since the start, the arrow or event, the frames, and the findings under the row.
+/// The rows of a ladder, one line each (see [`ladder::row_line`]), with the findings under
+/// each row.
 fn write_rows(
     w: &mut dyn Write,
     ladder: &Ladder<'_>,
@@ -209,35 +209,7 @@ fn write_rows(
     style: Style,
 ) -> io::Result<()> {
     for row in &ladder.rows {
-        if with_steps {
-            let number = row
-                .step
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "·".to_owned());
-            write!(w, "  {number:>4} ")?;
-        } else {
-            write!(w, "  ")?;
-        }
-        let body = match &row.shape {
-            Shape::Arrow {
-                from,
-                to,
-                label,
-                frames,
-            } => format!(
-                "{}   {frames}",
-                ladder::draw_arrow(&ladder.lifelines, *from, *to, label)
-            ),
-            Shape::Close { text, frames } => match frames {
-                Some(frames) => format!("{text}   {frames}"),
-                None => text.clone(),
-            },
-            Shape::Applied => "· applied (not on the wire)".to_owned(),
-        };
-        match row.rel {
-            Some(rel) => writeln!(w, "{rel:>8.3}   {body}")?,
-            None => writeln!(w, "{:>8}   {body}", "")?,
-        }
+        writeln!(w, "{}", ladder::row_line(ladder, row, with_steps))?;
         for d in &row.findings {
             write!(w, "       ")?;
             write_finding(w, d, style)?;

@@ -24,3 +24,4 @@ mod tcp_captures;
 mod third_party_cwmp;
 mod threads;
 mod transactions;
+mod tui;

@@ -1,0 +1,145 @@
+//! The interactive view without a terminal: its state driven by the analysis of shipped
+//! captures and by keys, and its screens drawn on a `TestBackend` (snapshots at 80×24 and
+//! 160×48).
+
+use crate::common::capture;
+use cwmpscope::tui::app_of;
+use cwmpscope::tui::draw::{Palette, draw};
+use cwmpscope::tui::state::{Action, App, Screen, Target};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn app(names: &[&str]) -> App {
+    let files: Vec<String> = names.iter().map(|n| capture(n)).collect();
+    let mut app = app_of(&files, false).expect("analysis");
+    app.source = names.join(", ");
+    app
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal
+        .draw(|f| draw(f, app, Palette { color: false }))
+        .expect("draw");
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .chunks(usize::from(width))
+        .map(|row| {
+            let line: String = row.iter().map(|c| c.symbol()).collect();
+            line.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn an_arrow_opens_the_message_it_draws() {
+    let mut app = app(&["third-party/cwmp_sim_fleet5.pcap"]);
+    let rows = app.rows();
+    let last = rows.last().expect("rows");
+    assert!(matches!(last.target, Target::Transaction(_)));
+    app.on_action(Action::End);
+    app.on_action(Action::Open);
+    for _ in 0..3 {
+        app.on_action(Action::Down);
+    }
+    app.on_action(Action::Open);
+    let Screen::Message {
+        session, message, ..
+    } = app.screen()
+    else {
+        panic!("not on a message: {:?}", app.screen());
+    };
+    let m = app.message(session, message).expect("message");
+    assert_eq!(m.rpcs, ["InformResponse"]);
+    assert_eq!(m.step, Some(5));
+    let frames = [
+        Some(m.frame.to_string()),
+        m.first_frame.as_ref().map(|f| f.to_string()),
+    ];
+    assert!(frames.contains(&Some("146".to_owned())), "{frames:?}");
+}
+
+#[test]
+fn keys_map_to_actions_and_ctrl_c_quits() {
+    use cwmpscope::tui::action_of;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    assert_eq!(action_of(key(KeyCode::Enter)), Some(Action::Open));
+    assert_eq!(action_of(key(KeyCode::Esc)), Some(Action::Back));
+    assert_eq!(action_of(key(KeyCode::Char('j'))), Some(Action::Down));
+    assert_eq!(action_of(key(KeyCode::Char('q'))), Some(Action::Quit));
+    assert_eq!(action_of(key(KeyCode::F(1))), Some(Action::Help));
+    assert_eq!(
+        action_of(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Some(Action::Quit)
+    );
+    let mut release = key(KeyCode::Char('q'));
+    release.kind = KeyEventKind::Release;
+    assert_eq!(action_of(release), None, "only presses act");
+}
+
+#[test]
+fn the_list_shows_transactions_and_lone_sessions_in_order_of_start() {
+    let app = app(&["third-party/cwmp_sim_fleet5.pcap"]);
+    let rows = app.rows();
+    // Five BOOT sessions belong to no transaction; five transactions.
+    assert_eq!(rows.len(), 10);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| matches!(r.target, Target::Session(_)))
+            .count(),
+        5
+    );
+    assert!(rows.windows(2).all(|w| w[0].start <= w[1].start));
+    let t = rows
+        .iter()
+        .find(|r| r.cpe == "DV230200002")
+        .map(|r| r.cpe.clone());
+    assert_eq!(t.as_deref(), Some("DV230200002"));
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.target, Target::Transaction(_)))
+    {
+        assert_eq!(r.steps, "21/21");
+        assert_eq!(r.outcome, "success");
+    }
+}
+
+#[test]
+fn a_failed_transfer_shows_its_fault_and_findings() {
+    let mut app = app(&["third-party/netcwmp_digest_session.pcap"]);
+    let rows = app.rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].outcome, "failed 9001");
+    assert_eq!((rows[0].errors, rows[0].warnings), (2, 1));
+    app.on_action(Action::Open);
+    let ladder = screen(&mut app, 160, 48);
+    assert!(ladder.contains("error transfer-fault"), "{ladder}");
+    assert!(ladder.contains("· applied (not on the wire)"), "{ladder}");
+}
+
+/// Every screen at both sizes, as snapshots.
+#[test]
+fn screens_at_80x24_and_160x48() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut app = app(&["reference-config-update.pcap"]);
+        insta::assert_snapshot!(format!("list-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Open);
+        insta::assert_snapshot!(format!("ladder-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Down);
+        app.on_action(Action::Down);
+        app.on_action(Action::Down);
+        app.on_action(Action::Open);
+        insta::assert_snapshot!(format!("message-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Back);
+        app.on_action(Action::Back);
+        app.on_action(Action::Help);
+        insta::assert_snapshot!(format!("help-{w}x{h}"), screen(&mut app, w, h));
+        let mut failed = self::app(&["third-party/netcwmp_digest_session.pcap"]);
+        failed.on_action(Action::Open);
+        insta::assert_snapshot!(format!("failed-ladder-{w}x{h}"), screen(&mut failed, w, h));
+    }
+}
