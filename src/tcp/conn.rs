@@ -235,6 +235,8 @@ impl Conn {
             return;
         }
         self.reported = true;
+        // As at the release: nothing is left to deliver, but buffered bytes are let go.
+        self.flush(shared);
         let stats = self.stats();
         (shared.out)(StreamEvent::Closed {
             info: &self.info,
