@@ -15,6 +15,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Tests capturing on `lo` run one at a time: each would see the other's replay.
+static LO: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lo_to_myself() -> std::sync::MutexGuard<'static, ()> {
+    LO.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some()
 }
@@ -153,6 +160,7 @@ fn live_capture_of_a_replay_reports_every_transaction() {
     if !can_run() {
         return;
     }
+    let _lo = lo_to_myself();
     compare(
         &common::capture("reference-config-update.pcap"),
         "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5",
@@ -185,6 +193,7 @@ fn live_reports_a_session_the_protocol_ended_without_waiting_for_more_traffic() 
     if !can_run() {
         return;
     }
+    let _lo = lo_to_myself();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
         .args([
             "live",
