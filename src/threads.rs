@@ -236,6 +236,20 @@ impl Analyzer {
         }
     }
 
+    /// Hands the worker whatever the front half has batched and hands on what the worker
+    /// finished so far, without moving the clock (for a quiet source: what the last frames
+    /// completed is reported without waiting for more of them). Nothing to do inline.
+    pub fn flush(&mut self, out: &mut impl FnMut(Output)) {
+        if let Mode::Split(Split {
+            back: BackSide::Worker(worker),
+            ..
+        }) = &mut self.mode
+        {
+            worker.send();
+            worker.drain(out);
+        }
+    }
+
     /// End of input: every open connection and session is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
         match &mut self.mode {

@@ -21,8 +21,12 @@ pub struct LiveConfig {
     pub buffer_size: i32,
 }
 
-/// The longest a frame waits in a half-filled batch before it is handed over.
-const BATCH_LATENCY: Duration = Duration::from_millis(20);
+/// How long a frame waits in a half-filled batch, at least, before it is handed over when the
+/// analysis has nothing queued: not at all. The batch is looked at only when a packet comes
+/// (libpcap's read timeout does not fire on a quiet Linux interface), so a frame held back
+/// could wait for the next packet: the last packets of a session would be reported only when
+/// more traffic came. While the analysis is busy, batches fill up as before.
+const BATCH_LATENCY: Duration = Duration::ZERO;
 /// libpcap's read timeout: how often the capture thread looks at the stop request when quiet.
 const READ_TIMEOUT_MS: i32 = 100;
 

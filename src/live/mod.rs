@@ -2,9 +2,10 @@
 //! cwmpscope analyze -r -`) or a live capture (`cwmpscope live -i IFACE`, feature `live`).
 //!
 //! The source is read on its own thread and its frames cross a bounded queue in batches
-//! ([`queue`]); the analysis thread runs the analyzer and, whenever the queue has been quiet
-//! for a second, moves the capture clock on by the wall time elapsed since the last frame, so
-//! sessions that ended are reported without waiting for more traffic. SIGINT and SIGTERM stop
+//! ([`queue`]); the analysis thread runs the analyzer and, whenever the queue is quiet, hands
+//! on what the frames so far completed and (for a live source, after a second) moves the
+//! capture clock on by the wall time elapsed since the last frame, so sessions that ended are
+//! reported without waiting for more traffic. SIGINT and SIGTERM stop
 //! the reading; what was read is then analyzed and reported.
 
 pub mod queue;
@@ -103,12 +104,22 @@ pub fn pump(
 
 /// The analysis thread's view of time: the newest frame, when it arrived, and whether the
 /// frames follow the wall clock.
+///
+/// While the queue is quiet, at every poll: the first time, the stages' timers run at the
+/// newest frame's time (the ticker runs them only when a frame comes, and no frame is
+/// coming); each time, what the worker thread finished is handed on. So a session (or
+/// transaction) that the last frames completed is reported within a poll or two, whatever
+/// the source. For a live source (frames stamped near the wall clock), the clock is also moved
+/// on by the wall time elapsed, after each `idle_after` of quiet, so that sessions waiting on
+/// a timer are reported too; a saved capture piped in keeps its own clock.
 #[derive(Debug, Default)]
 struct IdleClock {
     last_ts: Option<Nanos>,
     /// When the newest batch arrived, and the wall clock then.
     arrived: Option<(Instant, Nanos)>,
-    /// When the clock was last moved on while idle.
+    /// Whether the timers ran at `last_ts` since the newest batch.
+    settled: bool,
+    /// When the clock was last moved on by wall time while idle.
     moved: Option<Instant>,
 }
 
@@ -124,6 +135,7 @@ impl IdleClock {
             self.last_ts = Some(self.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
         }
         self.arrived = Some((Instant::now(), wall_now()));
+        self.settled = false;
         self.moved = None;
     }
 
@@ -131,16 +143,19 @@ impl IdleClock {
         let (Some(last_ts), Some((arrived, wall_then))) = (self.last_ts, self.arrived) else {
             return;
         };
-        if last_ts.abs_diff(wall_then) > cfg.live_tolerance.unsigned_abs() {
-            return;
+        if !self.settled {
+            // No frame comes to run the timers due by the newest frame: run them now.
+            analyzer.advance(last_ts, out);
+            self.settled = true;
         }
-        let since = self.moved.unwrap_or(arrived);
-        if since.elapsed() < cfg.idle_after {
-            return;
+        let live = last_ts.abs_diff(wall_then) <= cfg.live_tolerance.unsigned_abs();
+        if live && self.moved.unwrap_or(arrived).elapsed() >= cfg.idle_after {
+            let elapsed = Nanos::try_from(arrived.elapsed().as_nanos()).unwrap_or(Nanos::MAX);
+            analyzer.advance(last_ts.saturating_add(elapsed), out);
+            self.moved = Some(Instant::now());
         }
-        let elapsed = Nanos::try_from(arrived.elapsed().as_nanos()).unwrap_or(Nanos::MAX);
-        analyzer.advance(last_ts.saturating_add(elapsed), out);
-        self.moved = Some(Instant::now());
+        // With a worker thread, what it finished since is handed on at the next poll.
+        analyzer.flush(out);
     }
 }
 

@@ -58,6 +58,9 @@ pub(super) struct Conn {
     pub closing_since: Option<Nanos>,
     reset: bool,
     has_gap: bool,
+    /// `Closed` was already emitted (see [`Conn::close_early`]): the connection only absorbs
+    /// late packets until it is released.
+    reported: bool,
 }
 
 impl Conn {
@@ -80,6 +83,7 @@ impl Conn {
             closing_since: None,
             reset: false,
             has_gap: false,
+            reported: false,
         }
     }
 
@@ -125,6 +129,11 @@ impl Conn {
         self.last_ts = self.last_ts.max(seg.ts);
         let dir = self.dir_of(seg.src);
         let this = dir.index();
+        if self.reported {
+            // Closed and reported: late packets (the last ACK, retransmitted FINs) are
+            // absorbed until the close linger ends.
+            return false;
+        }
         if self.reset {
             // Late packets after a RST are absorbed.
             if let Some(half) = self.halves.get_mut(this) {
@@ -215,12 +224,38 @@ impl Conn {
         }
     }
 
-    /// Flushes both directions and emits `Closed`; the connection is gone after this.
+    /// Emits `Closed` at once when nothing more can come of the connection: a RST was seen, or
+    /// both FINs were delivered (every byte before them handed on). Its state stays until the
+    /// close linger ends, to absorb late packets, but the upper stages need not wait for that.
+    pub fn close_early<S: FnMut(StreamEvent<'_>)>(&mut self, shared: &mut Shared<'_, S>) {
+        if self.reported || self.closing_since.is_none() {
+            return;
+        }
+        if !self.reset && !self.halves.iter().all(HalfStream::fin_delivered) {
+            return;
+        }
+        self.reported = true;
+        // As at the release: nothing is left to deliver, but buffered bytes are let go.
+        self.flush(shared);
+        let stats = self.stats();
+        (shared.out)(StreamEvent::Closed {
+            info: &self.info,
+            ts: self.closing_since.unwrap_or(self.last_ts),
+            end: self.end(ConnEnd::Closed),
+            stats: &stats,
+        });
+    }
+
+    /// Flushes both directions and emits `Closed` (unless [`Conn::close_early`] did); the
+    /// connection is gone after this.
     pub fn close<S: FnMut(StreamEvent<'_>)>(
         mut self,
         otherwise: ConnEnd,
         shared: &mut Shared<'_, S>,
     ) {
+        if self.reported {
+            return;
+        }
         self.flush(shared);
         let stats = self.stats();
         (shared.out)(StreamEvent::Closed {

@@ -135,6 +135,11 @@ impl HalfStream {
         self.fin.is_some()
     }
 
+    /// Whether the FIN was handed on (everything before it was delivered or gapped).
+    pub fn fin_delivered(&self) -> bool {
+        self.fin_emitted
+    }
+
     /// Whether a SYN of this side was seen.
     pub fn syn_isn(&self) -> Option<u32> {
         self.syn_isn

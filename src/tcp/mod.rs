@@ -12,6 +12,13 @@
 //! delivered or gapped, `Rst`, and `Closed` last. Nothing of a direction follows its `Fin`, and
 //! nothing of the connection follows its `Rst` except `Closed`.
 //!
+//! **When `Closed` comes.** At once when nothing more can come of the connection: on a RST, or
+//! when both FINs were delivered (every byte before each was handed on). The connection's
+//! state then stays for the close linger only to absorb late packets (the last ACK, a
+//! retransmitted FIN, a RST answering them), which change nothing already reported. A
+//! connection whose FINs wait on a hole is `Closed` when the hole is filled or declared lost
+//! (at the latest when the linger ends); one that goes quiet, at the idle timeout.
+//!
 //! Events go to a closure the caller passes to each call (`push`, `advance`, `finish`), like
 //! every stage of the core does; the borrowed parts of an event live only for that call.
 //! In-order payload is handed on straight from the segment; only segments that arrive ahead of
@@ -149,7 +156,8 @@ pub enum StreamEvent<'a> {
 pub struct ReassemblyConfig {
     /// A connection with no packet for this long is released (`ConnEnd::Idle`).
     pub idle_timeout: Nanos,
-    /// After both FINs (or a RST), how long late segments are still accepted.
+    /// After both FINs (or a RST), how long late segments are still accepted (absorbed, when
+    /// `Closed` was already emitted; see the module documentation).
     pub close_linger: Nanos,
     /// Out-of-order bytes buffered per direction before the hole is declared a gap.
     pub max_pending_per_dir: usize,

@@ -70,6 +70,7 @@ impl Reassembler {
             self.expiries
                 .push(Reverse((deadline, conn.info.id.0, slot)));
         }
+        conn.close_early(&mut shared);
     }
 
     /// Whether `seg` is a SYN that starts a new connection on the 4-tuple of `slot`.

@@ -162,14 +162,15 @@ impl TransactionTracker {
 
     fn on_exchange(&mut self, x: HttpExchange) {
         // Only an exact URL match is attached at once; anything else waits, in case the
-        // transaction it belongs to is not open yet (its session still finishing).
+        // transaction it belongs to is not open yet (its session still finishing). A
+        // transaction whose TransferComplete came already still takes what its own fetch
+        // connection carries until that connection closes: a session is handed on as soon as
+        // it ends, which can be before a fetch connection held up by a capture gap is done.
         let client_ip = x.client.ip();
-        if let Some(o) = self
-            .open
-            .of_ip_mut(client_ip)
-            .iter_mut()
-            .find(|o| !o.done && matches_order(&o.order, &x) == Match::Exact)
-        {
+        if let Some(o) = self.open.of_ip_mut(client_ip).iter_mut().find(|o| {
+            (!o.done || o.conns.iter().any(|(id, r)| *id == x.conn && r.is_none()))
+                && matches_order(&o.order, &x) == Match::Exact
+        }) {
             attach(o, x);
             return;
         }

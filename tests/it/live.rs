@@ -15,6 +15,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Tests capturing on `lo` run one at a time: each would see the other's replay.
+static LO: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lo_to_myself() -> std::sync::MutexGuard<'static, ()> {
+    LO.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some()
 }
@@ -153,6 +160,7 @@ fn live_capture_of_a_replay_reports_every_transaction() {
     if !can_run() {
         return;
     }
+    let _lo = lo_to_myself();
     compare(
         &common::capture("reference-config-update.pcap"),
         "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5",
@@ -174,4 +182,86 @@ fn live_capture_of_a_replay_reports_every_transaction() {
     .expect("capture written");
     compare(&path, "net 192.0.2.0/24 or net 10.77.0.0/16", "4", 200);
     std::fs::remove_file(&path).ok();
+}
+
+#[test]
+#[cfg_attr(
+    not(all(have_tcpreplay, is_root)),
+    ignore = "needs root and tcpreplay (apt-get install tcpreplay)"
+)]
+fn live_reports_a_session_the_protocol_ended_without_waiting_for_more_traffic() {
+    if !can_run() {
+        return;
+    }
+    let _lo = lo_to_myself();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
+        .args([
+            "live",
+            "-i",
+            "lo",
+            "-f",
+            "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5",
+            "--format",
+            "ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cwmpscope live");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first stderr line");
+    assert!(line.contains("capturing on lo"), "cwmpscope live: {line}");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(value) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if tx.send((Instant::now(), value)).is_err() {
+                break;
+            }
+        }
+    });
+    let replay = Command::new("tcpreplay")
+        .args([
+            "-q",
+            "-i",
+            "lo",
+            &common::capture("reference-config-update.pcap"),
+        ])
+        .output()
+        .expect("run tcpreplay");
+    let replayed = Instant::now();
+    assert!(replay.status.success());
+    // Both sessions ended by the protocol and the transaction they make, with no further
+    // traffic: all reported within a second and a half.
+    let mut wanted = vec!["session s1", "session s2", "transaction t1"];
+    let deadline = replayed + Duration::from_millis(1500);
+    while !wanted.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok((_, v)) = rx.recv_timeout(left) else {
+            break;
+        };
+        let name = format!(
+            "{} {}",
+            v["type"].as_str().unwrap_or(""),
+            v["id"].as_str().unwrap_or("")
+        );
+        wanted.retain(|w| *w != name);
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    reader.join().expect("reader");
+    assert!(status.success());
+    assert!(
+        wanted.is_empty(),
+        "not reported within 1.5 s of the end of the replay: {wanted:?}"
+    );
 }

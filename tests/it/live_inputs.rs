@@ -1,6 +1,7 @@
 //! The same capture gives the same report whatever way it comes in: a file, stdin behind a
 //! slow pipe, gzip (as a file and on stdin); stdin text streams ladders as they complete; a
-//! build without the `live` feature explains how to get live capture.
+//! build without the `live` feature explains how to get live capture; a session the protocol
+//! ended is reported from a quiet pipe without waiting for more input.
 
 use crate::common;
 
@@ -8,8 +9,10 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::Value;
 use std::io::Write;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
@@ -164,6 +167,98 @@ fn stdin_text_streams_ladders_and_session_lines_then_the_table() {
     assert!(text.contains("step       +s   CPE 127.0.0.5"));
     assert!(text.contains("cfg-1.1.1 · SUCCESS"));
     assert!(text.contains("2 PERIODIC · 5 rpcs · normal"));
+}
+
+/// NDJSON lines of `cwmpscope analyze -r - --format ndjson` fed a whole capture at once and
+/// then kept open (not closed) for `hold`: each line with how long after the last write it
+/// arrived (`None`: after stdin was closed).
+fn ndjson_from_a_quiet_pipe(capture: &str, hold: Duration) -> Vec<(Option<Duration>, Value)> {
+    let bytes = std::fs::read(common::capture(capture)).expect("capture");
+    let mut child = bin()
+        .args(["analyze", "-r", "-", "--format", "ndjson"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run cwmpscope");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("stdout line");
+            tx.send((Instant::now(), line)).expect("collector");
+        }
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&bytes).expect("write to cwmpscope");
+    stdin.flush().expect("flush");
+    let written = Instant::now();
+    std::thread::sleep(hold);
+    let closed = Instant::now();
+    drop(stdin);
+    assert!(child.wait().expect("cwmpscope").success());
+    reader.join().expect("reader");
+    rx.try_iter()
+        .map(|(at, line)| {
+            let when = (at < closed).then(|| at.duration_since(written));
+            (when, serde_json::from_str(&line).expect("NDJSON line"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_session_ended_by_the_protocol_is_reported_while_the_pipe_stays_open() {
+    // Both reference captures end with a session the ACS ended with its empty response, the
+    // CPE then closing the connection; their transaction's TransferComplete is in that session
+    // and its file connection closed before. Nothing more comes, yet the pipe stays open.
+    for capture in ["reference-config-update.pcap", "reference-cookie.pcap"] {
+        let lines = ndjson_from_a_quiet_pipe(capture, Duration::from_millis(3000));
+        let arrival = |kind: &str, id: &str| {
+            lines
+                .iter()
+                .find(|(_, v)| v["type"] == kind && v["id"] == id)
+                .unwrap_or_else(|| panic!("{capture}: no {kind} {id}"))
+                .0
+        };
+        for (kind, id) in [("session", "s1"), ("session", "s2"), ("transaction", "t1")] {
+            let at = arrival(kind, id);
+            assert!(
+                at.is_some_and(|at| at < Duration::from_millis(1500)),
+                "{capture}: {kind} {id} reported {at:?} after the last packet (None: only at the end of input)"
+            );
+        }
+        let s2 = lines
+            .iter()
+            .find(|(_, v)| v["type"] == "session" && v["id"] == "s2")
+            .map(|(_, v)| v)
+            .expect("s2");
+        assert_eq!(s2["termination"], "normal", "{capture}");
+        assert_eq!(s2["tcp"][0]["end"], "closed", "{capture}");
+        // The summary waits for the end of input.
+        let summary = lines.iter().find(|(_, v)| v["type"] == "summary");
+        assert!(summary.is_some_and(|(at, _)| at.is_none()), "{capture}");
+        // And what was reported early is what the file gives.
+        let from_file = common::report(&[&common::capture(capture)]);
+        let sessions: Vec<&Value> = lines
+            .iter()
+            .filter(|(_, v)| v["type"] == "session")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(
+            sessions.len(),
+            common::sessions(&from_file).len(),
+            "{capture}"
+        );
+        for s in sessions {
+            let mut s = s.clone();
+            s.as_object_mut().expect("object").remove("type");
+            assert!(
+                common::sessions(&from_file).contains(&s),
+                "{capture}: session {} differs from the file's",
+                s["id"]
+            );
+        }
+    }
 }
 
 #[cfg(not(feature = "live"))]
