@@ -45,6 +45,8 @@ pub enum Selector {
     Transaction(String),
     /// Every transaction and session of a CPE, by serial number (any case) or IP address.
     Cpe(String),
+    /// One session, by its number (`s7` in the report is 7): its connections.
+    Session(u64),
 }
 
 /// Why an extraction failed.
@@ -154,6 +156,7 @@ impl Inventory {
             let wanted = match selector {
                 Selector::Transaction(id) => t.id == *id,
                 Selector::Cpe(cpe) => cpe_matches(cpe, t.cpe_ip, t.serial.as_deref()),
+                Selector::Session(_) => false,
             };
             if wanted {
                 sel.transactions.push(t.id.clone());
@@ -164,7 +167,8 @@ impl Inventory {
         for s in &self.sessions {
             let wanted = sessions.contains(&s.number)
                 || matches!(selector, Selector::Cpe(cpe)
-                    if cpe_matches(cpe, s.cpe_ip, s.serial.as_deref()));
+                    if cpe_matches(cpe, s.cpe_ip, s.serial.as_deref()))
+                || matches!(selector, Selector::Session(n) if *n == s.number);
             if wanted {
                 sel.sessions.push(s.number);
                 sel.conns.extend(s.conns.iter().copied());
@@ -560,6 +564,7 @@ pub fn extract(
         return Err(ExtractError::NoMatch(match selector {
             Selector::Transaction(id) => format!("no transaction {id} in the input"),
             Selector::Cpe(cpe) => format!("no session or transaction of CPE {cpe} in the input"),
+            Selector::Session(n) => format!("no session s{n} in the input"),
         }));
     };
     let out_name = out.display().to_string();

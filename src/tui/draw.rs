@@ -11,7 +11,8 @@
 //!  Enter ladder  ↑↓ move  a sessions  p pause  ? help  q quit
 //! ```
 
-use super::state::{App, ListRow, Screen, Verdict};
+use super::state::{App, FindingLine, ListRow, PromptKind, Screen, Verdict};
+use crate::output::summary;
 use crate::catalogue::Severity;
 use crate::output::ladder::{self, Ladder};
 use crate::report::{FindingReport, MessageReport};
@@ -85,14 +86,252 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, palette: Palette) {
             list(frame, body, app, palette);
             help(frame, body, top);
         }
+        Screen::Findings {
+            selected,
+            top,
+            open,
+        } => {
+            app.page = usize::from(body.height.saturating_sub(3)).max(1);
+            findings_screen(frame, body, app, selected, top, open, palette);
+        }
+        Screen::Stats { top } => {
+            app.page = usize::from(body.height.saturating_sub(1)).max(1);
+            stats_screen(frame, body, app, top, palette);
+        }
     }
     let bar = match app.screen() {
         Screen::List => "Enter ladder  ↑↓ PgUp PgDn move  a sessions  p pause  ? help  q quit",
         Screen::Ladder { .. } => "Enter message  Esc back  ↑↓ PgUp PgDn move  ? help  q quit",
         Screen::Message { .. } => "Esc back  ↑↓ PgUp PgDn scroll  ? help  q quit",
         Screen::Help { .. } => "Esc back  ↑↓ scroll  q quit",
+        Screen::Findings { .. } => {
+            "Enter occurrences / ladder  Esc back  ↑↓ PgUp PgDn move  ? help  q quit"
+        }
+        Screen::Stats { .. } => "Esc back  ↑↓ PgUp PgDn scroll  ? help  q quit",
+    };
+    let bar = if let Some(p) = &app.prompt {
+        let hint = match p.kind {
+            PromptKind::Search => "  (Enter keep, Esc clear)",
+            PromptKind::Filter => "  (cpe= outcome= kind= code= severity=; Enter apply, Esc cancel)",
+            PromptKind::Save(_) => "  (Enter write, Esc cancel)",
+        };
+        let error = app
+            .status
+            .as_deref()
+            .map(|s| format!("  {s}"))
+            .unwrap_or_default();
+        format!("{}: {}█{hint}{error}", p.label(), p.text)
+    } else if let Some(status) = &app.status {
+        status.clone()
+    } else {
+        bar.to_owned()
     };
     frame.render_widget(Paragraph::new(Line::styled(bar, palette.bar())), keys);
+}
+
+fn findings_screen(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    selected: usize,
+    top: usize,
+    open: Option<&'static str>,
+    palette: Palette,
+) {
+    let groups = app.finding_groups();
+    let total: usize = groups.iter().map(|g| g.occurrences.len()).sum();
+    let code_width = groups.iter().map(|g| g.code.len()).max().unwrap_or(4).max(4);
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                " findings · {total} in {} codes · {}",
+                groups.len(),
+                app.source
+            ),
+            palette.bar(),
+        ),
+        Line::raw(""),
+        Line::styled(
+            format!("  {:>5}  {:<8} {:<code_width$}  meaning", "count", "severity", "code"),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+    ];
+    let room = usize::from(area.height).saturating_sub(lines.len());
+    let all = app.finding_lines(open);
+    for (index, l) in all.iter().enumerate().skip(top).take(room) {
+        let mut line = match *l {
+            FindingLine::Group(gi) => {
+                let g = &groups[gi];
+                let mark = if open == Some(g.code) { "▾" } else { "▸" };
+                Line::from(vec![
+                    Span::raw(format!("{mark} {:>5}  ", g.occurrences.len())),
+                    Span::styled(
+                        format!("{:<8}", g.severity.as_str()),
+                        palette.severity(g.severity),
+                    ),
+                    Span::raw(format!(" {:<code_width$}  {}", g.code, g.meaning)),
+                ])
+            }
+            FindingLine::Occurrence(gi, oi) => {
+                let o = &groups[gi].occurrences[oi];
+                Line::from(vec![
+                    Span::raw(format!("           {:<8} ", o.owner_id)),
+                    Span::styled(
+                        format!("{:<8}", o.severity.as_str()),
+                        palette.severity(o.severity),
+                    ),
+                    Span::raw(format!(" {}", o.message)),
+                ])
+            }
+        };
+        if index == selected {
+            line = line.style(palette.selected());
+        }
+        lines.push(line);
+    }
+    if all.is_empty() {
+        lines.push(Line::raw(" no findings"));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Seconds, as milliseconds below one second.
+fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// The lines of the statistics screen.
+pub fn stats_lines(app: &App, palette: Palette) -> Vec<Line<'static>> {
+    let st = app.stats();
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::styled("outcomes", bold)];
+    let rate = if st.transactions == 0 {
+        "-".to_owned()
+    } else {
+        format!("{:.1}%", st.success as f64 * 100.0 / st.transactions as f64)
+    };
+    lines.push(Line::from(vec![
+        Span::raw(format!("  transactions {}: ", st.transactions)),
+        Span::styled(
+            format!("{} success", st.success),
+            palette.verdict(Verdict::Success),
+        ),
+        Span::raw(", "),
+        Span::styled(
+            format!("{} failed", st.failed),
+            palette.verdict(Verdict::Failed),
+        ),
+        Span::raw(", "),
+        Span::styled(
+            format!("{} incomplete", st.incomplete),
+            palette.verdict(Verdict::Incomplete),
+        ),
+        Span::raw(format!(" · success rate {rate}")),
+    ]));
+    let ends: Vec<String> = st
+        .sessions
+        .iter()
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect();
+    lines.push(Line::raw(format!(
+        "  sessions {}: {}",
+        app.sessions.len(),
+        if ends.is_empty() {
+            "-".to_owned()
+        } else {
+            ends.join(", ")
+        }
+    )));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("faults by code", bold));
+    if st.faults.is_empty() {
+        lines.push(Line::raw("  none"));
+    }
+    for (code, meaning, n) in &st.faults {
+        let code = code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {n:>5}  ")),
+            Span::styled(format!("{code:<5}"), palette.verdict(Verdict::Failed)),
+            Span::raw(format!("  {meaning}")),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    let mut table = Vec::new();
+    let _ = summary::write_campaign(&mut table, &st.campaign);
+    for (i, l) in String::from_utf8_lossy(&table).lines().enumerate() {
+        lines.push(if i == 0 {
+            Line::styled(l.to_owned(), bold)
+        } else {
+            Line::raw(l.to_owned())
+        });
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(
+            "{:<32}  {:>5}  {:>9}  {:>9}  {:>9}  {:>9}",
+            "response latency", "count", "p50", "p90", "p99", "max"
+        ),
+        bold,
+    ));
+    for l in &st.latencies {
+        lines.push(Line::raw(if l.count == 0 {
+            format!("  {:<30}  {:>5}  {:>9}", l.what, 0, "-")
+        } else {
+            format!(
+                "  {:<30}  {:>5}  {:>9}  {:>9}  {:>9}  {:>9}",
+                l.what,
+                l.count,
+                seconds(l.p50),
+                seconds(l.p90),
+                seconds(l.p99),
+                seconds(l.max)
+            )
+        }));
+    }
+    lines.push(Line::raw(""));
+    let per = if st.minutes_per_bucket == 1 {
+        "minute".to_owned()
+    } else {
+        format!("{} minutes", st.minutes_per_bucket)
+    };
+    lines.push(Line::styled(format!("sessions per {per}"), bold));
+    let max = st.per_minute.iter().copied().max().unwrap_or(0).max(1);
+    let start = {
+        let hm = |a: usize, b: usize| st.first_minute.get(a..b)?.parse::<u64>().ok();
+        hm(0, 2).zip(hm(3, 5)).map(|(h, m)| h * 60 + m)
+    };
+    for (i, n) in st.per_minute.iter().enumerate() {
+        let label = start.map_or_else(
+            || format!("+{}m", i as u64 * st.minutes_per_bucket),
+            |s| {
+                let m = (s + i as u64 * st.minutes_per_bucket) % 1440;
+                format!("{:02}:{:02}", m / 60, m % 60)
+            },
+        );
+        let width = ((*n as f64 / max as f64) * 40.0).ceil() as usize;
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {label}  ")),
+            Span::styled("█".repeat(width), palette.fg(Color::Cyan)),
+            Span::raw(format!(" {n}")),
+        ]));
+    }
+    if st.per_minute.is_empty() {
+        lines.push(Line::raw("  no sessions"));
+    }
+    lines
+}
+
+fn stats_screen(frame: &mut Frame<'_>, area: Rect, app: &App, top: usize, palette: Palette) {
+    let mut lines = vec![Line::styled(
+        format!(" statistics · {}", app.source),
+        palette.bar(),
+    )];
+    lines.extend(stats_lines(app, palette).into_iter().skip(top));
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
@@ -118,7 +357,13 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
         .as_ref()
         .map(|(c, _)| format!(" · {} packets", c.packets))
         .unwrap_or_default();
-    let first = format!(" cwmpscope · {} · {state}", app.source);
+    let mut first = format!(" cwmpscope · {} · {state}", app.source);
+    if !app.search.is_empty() {
+        first.push_str(&format!(" · search: {}", app.search));
+    }
+    if !app.filter_text.is_empty() {
+        first.push_str(&format!(" · filter: {}", app.filter_text));
+    }
     let (mut e, mut w, mut i) = (0, 0, 0);
     let all = app
         .transactions
@@ -441,7 +686,7 @@ fn message_screen(
 }
 
 /// The keys, as the help screen lists them.
-pub const KEYS: [(&str, &str); 12] = [
+pub const KEYS: [(&str, &str); 17] = [
     (
         "Enter",
         "open: the ladder of a row, the message of an arrow",
@@ -455,6 +700,14 @@ pub const KEYS: [(&str, &str); 12] = [
         "list: transactions only, or sessions of no transaction too",
     ),
     ("p", "pause the list (the analysis goes on)"),
+    ("f", "findings by code; Enter lists a code's, then opens its ladder"),
+    ("t", "statistics: outcomes, faults, campaign, latency, sessions/min"),
+    ("/", "search the list (serial, CPE, CommandKey, URL, product)"),
+    (
+        "F",
+        "filter: cpe= outcome= kind= code= severity= (Enter applies)",
+    ),
+    ("s", "save the row's frames to a pcap (and its JSON report)"),
     ("?  F1", "this help"),
     ("q  Ctrl-C", "quit"),
     ("", ""),

@@ -91,6 +91,28 @@ pub fn action_of(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('?') | KeyCode::F(1) | KeyCode::Char('h') => Action::Help,
         KeyCode::Char('a') => Action::ToggleSessions,
         KeyCode::Char('p') => Action::Pause,
+        KeyCode::Char('f') => Action::Findings,
+        KeyCode::Char('t') => Action::Stats,
+        KeyCode::Char('/') => Action::Search,
+        KeyCode::Char('F') => Action::Filter,
+        KeyCode::Char('s') => Action::Save,
+        _ => return None,
+    })
+}
+
+/// The key's action while a prompt line is open: characters are typed into it.
+pub fn typed_action_of(key: KeyEvent) -> Option<Action> {
+    if key.kind != KeyEventKind::Press {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return matches!(key.code, KeyCode::Char('c')).then_some(Action::Quit);
+    }
+    Some(match key.code {
+        KeyCode::Char(c) => Action::Type(c),
+        KeyCode::Backspace => Action::Erase,
+        KeyCode::Enter => Action::Open,
+        KeyCode::Esc => Action::Back,
         _ => return None,
     })
 }
@@ -171,7 +193,7 @@ pub fn app_of(files: &[String], show_secrets: bool) -> Result<App, String> {
     let stop = AtomicBool::new(false);
     let names = files.to_vec();
     let worker = std::thread::spawn(move || analyze_into(&names, show_secrets, tx, &stop));
-    let mut app = App::new(files.join(", "));
+    let mut app = App::new(files.join(", ")).with_files(files.to_vec());
     for event in rx {
         app.on_event(event);
     }
@@ -196,12 +218,13 @@ pub fn run(files: Vec<String>, show_secrets: bool) -> io::Result<()> {
     };
     let (tx, rx) = sync_channel::<UiEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
+    let app = App::new(source).with_files(files.clone());
     let worker = spawn_analysis(files, show_secrets, tx, Arc::clone(&stop));
     let palette = draw::Palette {
         color: std::env::var_os("NO_COLOR").is_none(),
     };
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, App::new(source), &rx, palette);
+    let result = event_loop(&mut terminal, app, &rx, palette);
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
     // Unblock a sender waiting on a full channel, then let the thread end.
@@ -236,6 +259,7 @@ fn event_loop(
                 }
             }
         }
+        app.poll_jobs();
         if app.dirty && last_draw.elapsed() >= FRAME {
             terminal.draw(|f| draw::draw(f, &mut app, palette))?;
             app.dirty = false;
@@ -244,7 +268,12 @@ fn event_loop(
         if event::poll(FRAME)? {
             match event::read()? {
                 Event::Key(key) => {
-                    if let Some(action) = action_of(key) {
+                    let action = if app.typing() {
+                        typed_action_of(key)
+                    } else {
+                        action_of(key)
+                    };
+                    if let Some(action) = action {
                         app.on_action(action);
                     }
                 }

@@ -43,6 +43,20 @@ pub enum Action {
     ToggleSessions,
     /// Freeze the list while the analysis goes on.
     Pause,
+    /// The findings of the capture, by code.
+    Findings,
+    /// Outcomes, faults, the campaign table, latencies, sessions per minute.
+    Stats,
+    /// Type a search of the list.
+    Search,
+    /// Edit the list's filter expression.
+    Filter,
+    /// Save the selected row's frames to a pcap (and its report beside it).
+    Save,
+    /// A character typed into the open prompt.
+    Type(char),
+    /// Erase the prompt's last character.
+    Erase,
 }
 
 /// A row of the list: a transaction, or a session that belongs to no transaction.
@@ -69,6 +83,16 @@ pub enum Screen {
         top: usize,
     },
     Help {
+        top: usize,
+    },
+    /// The findings by code; `open` is the code whose occurrences are listed under it.
+    Findings {
+        selected: usize,
+        top: usize,
+        open: Option<&'static str>,
+    },
+    /// The statistics, scrolled to `top`.
+    Stats {
         top: usize,
     },
 }
@@ -129,6 +153,21 @@ pub struct App {
     pub page: usize,
     /// Something changed since the last draw.
     pub dirty: bool,
+    /// The capture files analyzed (as `extract` reads them again to save a row).
+    pub files: Vec<String>,
+    /// Where a saved pcap goes (empty: the current directory).
+    pub save_dir: std::path::PathBuf,
+    /// The search of the list (case-insensitive), empty for none.
+    pub search: String,
+    /// The filter of the list, and the expression it was parsed from.
+    pub filter: Vec<Term>,
+    pub filter_text: String,
+    /// The prompt line being typed, if any.
+    pub prompt: Option<Prompt>,
+    /// One line of news for the status bar (a save's result, an invalid filter).
+    pub status: Option<String>,
+    /// Saves under way on their own threads: each sends its result line.
+    jobs: Vec<std::sync::mpsc::Receiver<String>>,
 }
 
 /// Steps of the 22-step reference ladder a transaction can show on the wire or imply (2 to 22).
@@ -167,8 +206,17 @@ impl App {
         self.dirty = true;
     }
 
-    /// The rows shown, in order of start.
+    /// The rows shown, in order of start: those the search and the filter keep.
     pub fn targets(&self) -> Vec<Target> {
+        let all = self.all_targets();
+        if self.search.is_empty() && self.filter.is_empty() {
+            return all;
+        }
+        all.into_iter().filter(|&t| self.keeps(t)).collect()
+    }
+
+    /// The rows before the search and the filter.
+    fn all_targets(&self) -> Vec<Target> {
         if let Some(frozen) = &self.frozen {
             return frozen.clone();
         }
@@ -358,7 +406,22 @@ impl App {
     /// One key's action.
     pub fn on_action(&mut self, action: Action) {
         self.dirty = true;
+        if self.prompt.is_some() {
+            self.on_prompt(action);
+            return;
+        }
+        self.status = None;
         match action {
+            Action::Findings => self.open_findings(),
+            Action::Stats => {
+                if !matches!(self.screen(), Screen::Stats { .. }) {
+                    self.stack.push(Screen::Stats { top: 0 })
+                }
+            }
+            Action::Search => self.start_search(),
+            Action::Filter => self.start_filter(),
+            Action::Save => self.start_save(),
+            Action::Type(_) | Action::Erase => {}
             Action::Quit => self.quit = true,
             Action::Help => {
                 if !matches!(self.screen(), Screen::Help { .. }) {
@@ -419,7 +482,8 @@ impl App {
                     });
                 }
             }
-            Screen::Message { .. } | Screen::Help { .. } => {}
+            Screen::Findings { .. } => self.open_finding(),
+            Screen::Message { .. } | Screen::Help { .. } | Screen::Stats { .. } => {}
         }
     }
 
@@ -483,10 +547,28 @@ impl App {
                     *last = Screen::Help { top };
                 }
             }
+            Some(Screen::Stats { top }) => {
+                let top = step(top, usize::MAX / 2);
+                if let Some(last) = self.stack.last_mut() {
+                    *last = Screen::Stats { top };
+                }
+            }
+            Some(Screen::Findings { selected, top, open }) => {
+                let len = self.finding_lines(open).len();
+                let selected = step(selected, len);
+                let top = scrolled(top, selected, page);
+                if let Some(last) = self.stack.last_mut() {
+                    *last = Screen::Findings {
+                        selected,
+                        top,
+                        open,
+                    };
+                }
+            }
         }
     }
 
-    fn keep_visible(&mut self) {
+    pub(crate) fn keep_visible(&mut self) {
         self.top = scrolled(self.top, self.selected, self.page.max(1));
     }
 }
@@ -525,6 +607,12 @@ pub fn steps_seen(t: &TransactionReport) -> usize {
     }
     (2..=22).filter(|&n| seen[n]).count()
 }
+
+mod screens;
+pub use screens::{
+    FindingGroup, FindingLine, Latency, Occurrence, Owner, Prompt, PromptKind, Stats, Term,
+    parse_filter, save_name,
+};
 
 #[cfg(test)]
 mod tests;
