@@ -12,9 +12,9 @@
 //! ```
 
 use super::state::{App, FindingLine, ListRow, PromptKind, Screen, Verdict};
-use crate::output::summary;
 use crate::catalogue::Severity;
 use crate::output::ladder::{self, Ladder};
+use crate::output::summary;
 use crate::report::{FindingReport, MessageReport};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -112,7 +112,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, palette: Palette) {
     let bar = if let Some(p) = &app.prompt {
         let hint = match p.kind {
             PromptKind::Search => "  (Enter keep, Esc clear)",
-            PromptKind::Filter => "  (cpe= outcome= kind= code= severity=; Enter apply, Esc cancel)",
+            PromptKind::Filter => {
+                "  (cpe= outcome= kind= code= severity=; Enter apply, Esc cancel)"
+            }
             PromptKind::Save(_) => "  (Enter write, Esc cancel)",
         };
         let error = app
@@ -140,7 +142,12 @@ fn findings_screen(
 ) {
     let groups = app.finding_groups();
     let total: usize = groups.iter().map(|g| g.occurrences.len()).sum();
-    let code_width = groups.iter().map(|g| g.code.len()).max().unwrap_or(4).max(4);
+    let code_width = groups
+        .iter()
+        .map(|g| g.code.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let mut lines = vec![
         Line::styled(
             format!(
@@ -152,7 +159,10 @@ fn findings_screen(
         ),
         Line::raw(""),
         Line::styled(
-            format!("  {:>5}  {:<8} {:<code_width$}  meaning", "count", "severity", "code"),
+            format!(
+                "  {:>5}  {:<8} {:<code_width$}  meaning",
+                "count", "severity", "code"
+            ),
             Style::new().add_modifier(Modifier::BOLD),
         ),
     ];
@@ -357,13 +367,15 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
         .as_ref()
         .map(|(c, _)| format!(" · {} packets", c.packets))
         .unwrap_or_default();
-    let mut first = format!(" cwmpscope · {} · {state}", app.source);
+    // The search and the filter first: a long source name is cut at the right.
+    let mut first = " cwmpscope".to_owned();
     if !app.search.is_empty() {
         first.push_str(&format!(" · search: {}", app.search));
     }
     if !app.filter_text.is_empty() {
         first.push_str(&format!(" · filter: {}", app.filter_text));
     }
+    first.push_str(&format!(" · {} · {state}", app.source));
     let (mut e, mut w, mut i) = (0, 0, 0);
     let all = app
         .transactions
@@ -523,11 +535,15 @@ fn list(frame: &mut Frame<'_>, area: Rect, app: &mut App, palette: Palette) {
         lines.push(line);
     }
     if rows.is_empty() {
-        lines.push(Line::raw(if app.done.is_some() {
-            " no CWMP session or transaction in this capture"
-        } else {
-            " waiting for the first session…"
-        }));
+        lines.push(Line::raw(
+            if !app.search.is_empty() || !app.filter.is_empty() {
+                " no row matches the search and the filter"
+            } else if app.done.is_some() {
+                " no CWMP session or transaction in this capture"
+            } else {
+                " waiting for the first session…"
+            },
+        ));
     }
     frame.render_widget(Paragraph::new(lines), body);
 }
@@ -700,9 +716,18 @@ pub const KEYS: [(&str, &str); 17] = [
         "list: transactions only, or sessions of no transaction too",
     ),
     ("p", "pause the list (the analysis goes on)"),
-    ("f", "findings by code; Enter lists a code's, then opens its ladder"),
-    ("t", "statistics: outcomes, faults, campaign, latency, sessions/min"),
-    ("/", "search the list (serial, CPE, CommandKey, URL, product)"),
+    (
+        "f",
+        "findings by code; Enter lists a code's, then opens its ladder",
+    ),
+    (
+        "t",
+        "statistics: outcomes, faults, campaign, latency, sessions/min",
+    ),
+    (
+        "/",
+        "search the list (serial, CPE, CommandKey, URL, product)",
+    ),
     (
         "F",
         "filter: cpe= outcome= kind= code= severity= (Enter applies)",

@@ -553,7 +553,11 @@ impl App {
                     *last = Screen::Stats { top };
                 }
             }
-            Some(Screen::Findings { selected, top, open }) => {
+            Some(Screen::Findings {
+                selected,
+                top,
+                open,
+            }) => {
                 let len = self.finding_lines(open).len();
                 let selected = step(selected, len);
                 let top = scrolled(top, selected, page);

@@ -143,3 +143,100 @@ fn screens_at_80x24_and_160x48() {
         insta::assert_snapshot!(format!("failed-ladder-{w}x{h}"), screen(&mut failed, w, h));
     }
 }
+
+/// The findings, statistics, a filtered list and the help with the new keys, at both sizes.
+#[test]
+fn findings_stats_and_filtered_screens_at_80x24_and_160x48() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut app = app(&[
+            "third-party/cwmp_sim_fleet5.pcap",
+            "third-party/netcwmp_digest_session.pcap",
+        ]);
+        app.on_action(Action::Findings);
+        insta::assert_snapshot!(format!("findings-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Down);
+        app.on_action(Action::Open);
+        insta::assert_snapshot!(format!("findings-open-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Back);
+        app.on_action(Action::Stats);
+        insta::assert_snapshot!(format!("stats-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Back);
+        app.on_action(Action::Filter);
+        for c in "outcome=failed severity=warning".chars() {
+            app.on_action(Action::Type(c));
+        }
+        app.on_action(Action::Open);
+        insta::assert_snapshot!(format!("filtered-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Search);
+        app.on_action(Action::Type('o'));
+        app.on_action(Action::Type('t'));
+        insta::assert_snapshot!(format!("searching-{w}x{h}"), screen(&mut app, w, h));
+    }
+}
+
+#[test]
+fn an_occurrence_of_a_session_finding_opens_its_transaction() {
+    let mut app = app(&["third-party/netcwmp_digest_session.pcap"]);
+    app.on_action(Action::Findings);
+    let groups = app.finding_groups();
+    let (gi, oi) = groups
+        .iter()
+        .enumerate()
+        .find_map(|(gi, g)| {
+            g.occurrences
+                .iter()
+                .position(|o| matches!(o.owner, cwmpscope::tui::state::Owner::Session(_)))
+                .map(|oi| (gi, oi))
+        })
+        .expect("a session finding");
+    for _ in 0..gi {
+        app.on_action(Action::Down);
+    }
+    app.on_action(Action::Open);
+    for _ in 0..=oi {
+        app.on_action(Action::Down);
+    }
+    app.on_action(Action::Open);
+    assert!(
+        matches!(
+            app.screen(),
+            Screen::Ladder {
+                target: Target::Transaction(0),
+                ..
+            }
+        ),
+        "{:?}",
+        app.screen()
+    );
+}
+
+/// `s` on the netcwmp transaction writes a pcap (and its JSON) that `analyze` reads back with
+/// the same outcome.
+#[test]
+fn save_writes_a_pcap_analyze_reads_back_the_same() {
+    let mut app = app(&["third-party/netcwmp_digest_session.pcap"]);
+    let dir = std::env::temp_dir().join(format!("cwmpscope-tui-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    app.save_dir = dir.clone();
+    app.on_action(Action::Save);
+    let prompt = app.prompt.clone().expect("prompt");
+    assert!(prompt.text.ends_with(".pcap"), "{}", prompt.text);
+    assert!(!prompt.text.contains('/'));
+    app.on_action(Action::Open);
+    app.wait_jobs();
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.starts_with("wrote "), "{status}");
+    let pcap = dir.join(&prompt.text);
+    assert!(pcap.with_extension("json").exists());
+    let again = cwmpscope::tui::app_of(&[pcap.display().to_string()], false).expect("analysis");
+    assert_eq!(again.transactions.len(), 1);
+    assert_eq!(
+        again.transactions[0].outcome.as_str(),
+        app.transactions[0].outcome.as_str()
+    );
+    assert_eq!(
+        again.transactions[0].fault.as_ref().and_then(|f| f.code),
+        Some(9001)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -235,7 +235,10 @@ pub fn save_name(app: &App, target: Target) -> Option<String> {
             } else {
                 t.command_key.clone()
             };
-            (t.cpe.serial.clone().unwrap_or_else(|| t.cpe.ip.clone()), key)
+            (
+                t.cpe.serial.clone().unwrap_or_else(|| t.cpe.ip.clone()),
+                key,
+            )
         }
         Target::Session(i) => {
             let s = app.sessions.get(i)?;
@@ -276,8 +279,8 @@ fn write_report(pcap: &str, json: &Path) -> Result<(), String> {
     use crate::output::printer::{Filters, Printer};
     use crate::threads::{Analyzer, AnalyzerConfig};
     use std::io::Write;
-    let reader = CaptureReader::open(&InputSpec::Path(PathBuf::from(pcap)), 0)
-        .map_err(|e| e.to_string())?;
+    let reader =
+        CaptureReader::open(&InputSpec::Path(PathBuf::from(pcap)), 0).map_err(|e| e.to_string())?;
     let files = vec![reader.name().to_owned()];
     let mut reader = MergedReader::new(vec![reader]).map_err(|e| e.to_string())?;
     let opts = ReportOptions {
@@ -309,7 +312,9 @@ fn write_report(pcap: &str, json: &Path) -> Result<(), String> {
         return Err(e);
     }
     let capture = analyzer.capture_summary(files, Vec::new());
-    printer.finish(capture, &mut out).map_err(|e| e.to_string())?;
+    printer
+        .finish(capture, &mut out)
+        .map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())
 }
 
@@ -470,7 +475,8 @@ impl App {
                     PromptKind::Filter => match parse_filter(&prompt.text) {
                         Ok(terms) => {
                             self.filter = terms;
-                            self.filter_text = prompt.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                            self.filter_text =
+                                prompt.text.split_whitespace().collect::<Vec<_>>().join(" ");
                             self.status = None;
                             self.refiltered();
                         }
@@ -679,9 +685,7 @@ impl App {
                         selected: 0,
                         top: 0,
                     }),
-                    None => {
-                        self.status = Some("a finding of the capture has no ladder".to_owned())
-                    }
+                    None => self.status = Some("a finding of the capture has no ladder".to_owned()),
                 }
             }
             None => {}
@@ -729,7 +733,8 @@ impl App {
             }
             minutes.extend(minute_of(&s.start));
             for (i, m) in s.messages.iter().enumerate() {
-                if m.from == "cpe" && m.rpcs.iter().any(|r| r == "Inform")
+                if m.from == "cpe"
+                    && m.rpcs.iter().any(|r| r == "Inform")
                     && let Some(answer) = s.messages[i + 1..].iter().find(|a| a.from == "acs")
                 {
                     inform.push(answer.ts_nanos.saturating_sub(m.ts_nanos) as f64 / 1e9);

@@ -112,3 +112,177 @@ fn sessions_of_no_transaction_can_be_hidden() {
     app.on_action(Action::ToggleSessions);
     assert_eq!(app.rows().len(), 2);
 }
+
+fn finding(code: &'static str, severity: crate::catalogue::Severity) -> FindingReport {
+    FindingReport {
+        code,
+        severity,
+        message: format!("{code} here"),
+        frames: Vec::new(),
+    }
+}
+
+#[test]
+fn search_filters_as_typed_and_esc_clears_it() {
+    let mut app = app_with(3);
+    app.sessions[1].cpe.serial = Some("ABC-77".to_owned());
+    app.on_action(Action::Search);
+    assert!(app.typing());
+    for c in "abc".chars() {
+        app.on_action(Action::Type(c));
+    }
+    assert_eq!(app.search, "abc");
+    assert_eq!(
+        app.rows().len(),
+        1,
+        "case-insensitive substring of the serial"
+    );
+    app.on_action(Action::Open);
+    assert!(!app.typing());
+    assert_eq!(app.rows().len(), 1, "Enter keeps it");
+    app.on_action(Action::Search);
+    app.on_action(Action::Erase);
+    assert_eq!(app.search, "ab");
+    app.on_action(Action::Back);
+    assert!(app.search.is_empty(), "Esc clears it");
+    assert_eq!(app.rows().len(), 3);
+}
+
+#[test]
+fn filter_expressions_parse_or_say_why_not() {
+    use crate::catalogue::Severity;
+    assert_eq!(parse_filter("").unwrap(), Vec::new());
+    assert_eq!(
+        parse_filter("cpe=SN outcome=failed kind=download code=transfer-fault severity=warning")
+            .unwrap(),
+        vec![
+            Term::Cpe("sn".to_owned()),
+            Term::Outcome("failed".to_owned()),
+            Term::Kind("download".to_owned()),
+            Term::Code("transfer-fault".to_owned()),
+            Term::Severity(Severity::Warning),
+        ]
+    );
+    assert!(parse_filter("cpe").unwrap_err().contains("key=value"));
+    assert!(
+        parse_filter("colour=red")
+            .unwrap_err()
+            .contains("unknown key")
+    );
+    assert!(parse_filter("code=nope").unwrap_err().contains("no such"));
+    assert!(
+        parse_filter("severity=bad")
+            .unwrap_err()
+            .contains("severity")
+    );
+}
+
+#[test]
+fn a_filter_applies_and_an_invalid_one_keeps_the_old() {
+    use crate::catalogue::Severity;
+    let mut app = app_with(3);
+    app.sessions[2].termination = "reset";
+    app.sessions[0]
+        .findings
+        .push(finding("basic-auth-cleartext", Severity::Error));
+    app.on_action(Action::Filter);
+    for c in "outcome=normal".chars() {
+        app.on_action(Action::Type(c));
+    }
+    app.on_action(Action::Open);
+    assert_eq!(app.rows().len(), 2);
+    assert_eq!(app.filter_text, "outcome=normal");
+    app.on_action(Action::Filter);
+    for c in " severity=error".chars() {
+        app.on_action(Action::Type(c));
+    }
+    app.on_action(Action::Open);
+    assert_eq!(app.rows().len(), 1);
+    assert_eq!(app.rows()[0].target, Target::Session(0));
+    app.on_action(Action::Filter);
+    app.on_action(Action::Type(' '));
+    app.on_action(Action::Type('x'));
+    app.on_action(Action::Open);
+    assert!(app.typing(), "the prompt stays open to be fixed");
+    assert!(app.status.as_deref().unwrap().contains("invalid filter"));
+    assert_eq!(app.filter_text, "outcome=normal severity=error");
+    app.on_action(Action::Back);
+    assert_eq!(app.rows().len(), 1, "the old filter is kept");
+}
+
+#[test]
+fn findings_group_by_code_worst_first_and_jump_to_their_ladder() {
+    use crate::catalogue::Severity;
+    let mut app = app_with(3);
+    app.sessions[0]
+        .findings
+        .push(finding("auth-stale-nonce", Severity::Info));
+    app.sessions[1]
+        .findings
+        .push(finding("auth-stale-nonce", Severity::Info));
+    app.sessions[2]
+        .findings
+        .push(finding("transfer-fault", Severity::Error));
+    app.on_event(UiEvent::Finding(finding(
+        "basic-auth-cleartext",
+        Severity::Error,
+    )));
+    let groups = app.finding_groups();
+    let codes: Vec<(&str, usize)> = groups
+        .iter()
+        .map(|g| (g.code, g.occurrences.len()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("basic-auth-cleartext", 1),
+            ("transfer-fault", 1),
+            ("auth-stale-nonce", 2)
+        ]
+    );
+    assert!(!groups[0].meaning.is_empty());
+    app.on_action(Action::Findings);
+    app.on_action(Action::End);
+    app.on_action(Action::Open);
+    assert_eq!(
+        app.screen(),
+        Screen::Findings {
+            selected: 2,
+            top: 0,
+            open: Some("auth-stale-nonce")
+        }
+    );
+    app.on_action(Action::Down);
+    app.on_action(Action::Down);
+    app.on_action(Action::Open);
+    assert_eq!(
+        app.screen(),
+        Screen::Ladder {
+            target: Target::Session(1),
+            selected: 0,
+            top: 0
+        }
+    );
+    app.on_action(Action::Back);
+    app.on_action(Action::Home);
+    app.on_action(Action::Open);
+    app.on_action(Action::Down);
+    app.on_action(Action::Open);
+    assert!(app.status.as_deref().unwrap().contains("no ladder"));
+}
+
+#[test]
+fn stats_count_outcomes_latencies_and_sessions_per_minute() {
+    let mut app = app_with(3);
+    app.sessions[2].start = "2026-12-06T10:02:30.000000Z".to_owned();
+    let st = app.stats();
+    assert_eq!(st.sessions, [("normal", 3)]);
+    assert_eq!(st.per_minute, [2, 0, 1]);
+    assert_eq!(st.first_minute, "10:00");
+    assert_eq!(st.latencies.len(), 3);
+    assert!(st.latencies.iter().all(|l| l.count == 0));
+    assert_eq!(
+        save_name(&app, Target::Session(0)).unwrap(),
+        "SN-s0-s0.pcap"
+    );
+}
