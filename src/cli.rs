@@ -2,14 +2,12 @@
 //! the [`Analyzer`], live capture), and the printer thread. Kept in the library so tests can run
 //! it in-process with their own output buffers.
 
-use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
+use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader};
 use crate::extract::{self, ExtractError, Selector};
 use crate::findings::Output;
 use crate::findings::Thresholds;
-use crate::live::queue::{Overflow, frame_queue};
-use crate::live::{
-    FlushBeforeRead, PumpConfig, PumpEnd, QUEUE_DEPTH, SharedSender, StopFlag, pump, spawn_reader,
-};
+use crate::live::StopFlag;
+use crate::live::source::{Source, warning_text};
 use crate::output::Format;
 use crate::output::printer::{Filters, Printer};
 use crate::pipeline::PipelineConfig;
@@ -20,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
 
 #[derive(Debug, Parser)]
 #[command(
@@ -405,14 +403,6 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn warning_text(w: &InputWarning) -> String {
-    match w {
-        InputWarning::Cut { path, frames } => format!(
-            "{path}: cut short in the middle of a packet; the {frames} frames before the cut were analyzed"
-        ),
-    }
-}
-
 /// The analyzer and printer of one run, and how its outputs reach the printer.
 struct Analysis {
     analyzer: Analyzer,
@@ -606,49 +596,19 @@ fn analyze_streaming(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
-    let (tx, rx) = frame_queue(QUEUE_DEPTH, Overflow::Block);
-    let sender: SharedSender = Arc::new(Mutex::new(tx));
-    let mut readers = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let index = u16::try_from(i).unwrap_or(u16::MAX);
-        readers.push(match input_spec(name) {
-            InputSpec::Stdin => {
-                let source = FlushBeforeRead::new(io::stdin(), Arc::clone(&sender));
-                CaptureReader::from_reader("-", Box::new(source), index)?
-            }
-            spec => CaptureReader::open(&spec, index)?,
-        });
-    }
-    let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
-    let reader = MergedReader::new(readers)?;
-    let mut analysis = Analysis::new(report, files, true)?;
+    let source = Source::open_inputs(names)?;
+    let mut analysis = Analysis::new(report, source.files.clone(), true)?;
     let stop = StopFlag::on_signals()?;
-    let handle = spawn_reader(reader, sender)?;
     let end = {
         let (analyzer, mut on_output, failed) = analysis.parts(out);
-        pump(
-            &rx,
+        source.run(
             analyzer,
             &mut on_output,
-            &PumpConfig::default(),
             &|| stop.is_set() || failed.load(Ordering::Relaxed),
+            true,
         )
     };
-    let mut warnings = Vec::new();
-    match end {
-        PumpEnd::Exhausted => {
-            let reader_end = handle.join().unwrap_or_default();
-            warnings.extend(reader_end.warnings.iter().map(warning_text));
-            if let Some(e) = &reader_end.error {
-                warnings.push(format!("{e}; the frames before it were analyzed"));
-            }
-        }
-        // The reader may be waiting on a quiet pipe: it is left behind.
-        PumpEnd::Stopped => {
-            warnings.push("interrupted; the frames read before were analyzed".into())
-        }
-    }
-    analysis.conclude(warnings, out, err)
+    analysis.conclude(end.warnings, out, err)
 }
 
 /// The pipe that does what `live` does without libpcap in cwmpscope.
@@ -683,76 +643,42 @@ fn live(args: LiveArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result<Ou
 
 #[cfg(feature = "live")]
 fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
-    use crate::live::libpcap::{LiveCapture, LiveConfig};
-    use std::time::{Duration, Instant};
-
-    let cfg = LiveConfig {
-        interface: args.interface.clone(),
-        filter: args.filter.clone(),
-        snaplen: i32::try_from(args.snaplen.clamp(64, 1 << 20)).unwrap_or(i32::MAX),
-        promisc: !args.no_promisc,
-        buffer_size: i32::try_from(u64::from(args.buffer_size.max(1024)) * 1024)
-            .unwrap_or(i32::MAX),
-    };
     let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true)?;
-    let capture = LiveCapture::open(&cfg).map_err(|e| RunError::Capture(e.to_string()))?;
+    let source =
+        Source::open_live(&live_config(&args)).map_err(|e| RunError::Capture(e.to_string()))?;
     let stop = StopFlag::on_signals()?;
-    let (tx, rx) = frame_queue(crate::live::LIVE_QUEUE_DEPTH, Overflow::Drop);
-    let (breaker, handle) = capture.start(tx)?;
     writeln!(
         err,
         "cwmpscope: capturing on {}; Ctrl-C stops and prints the rest",
         args.interface
     )?;
     err.flush()?;
-    {
+    let end = {
         let (analyzer, mut on_output, failed) = analysis.parts(out);
-        let cfg = PumpConfig::default();
-        let end = pump(&rx, analyzer, &mut on_output, &cfg, &|| {
-            stop.is_set() || failed.load(Ordering::Relaxed)
-        });
-        if end == PumpEnd::Stopped {
-            // Wake the capture thread and analyze what it still hands over, for a while.
-            breaker.stop();
-            let deadline = Instant::now() + Duration::from_secs(2);
-            pump(&rx, analyzer, &mut on_output, &cfg, &|| {
-                Instant::now() > deadline || failed.load(Ordering::Relaxed)
-            });
-        }
-    }
-    // Once the queue is closed the capture thread is ending; give it a moment to be done.
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while !handle.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let stats = if handle.is_finished() {
-        handle.join().ok()
-    } else {
-        None
+        source.run(
+            analyzer,
+            &mut on_output,
+            &|| stop.is_set() || failed.load(Ordering::Relaxed),
+            true,
+        )
     };
-    let dropped = rx.dropped();
-    let mut warnings = Vec::new();
-    if dropped > 0 {
-        warnings.push(format!(
-            "{dropped} frames dropped by cwmpscope: the analysis fell behind the capture"
-        ));
+    if let Some(stats) = &end.stats {
+        writeln!(err, "cwmpscope: {stats}")?;
     }
-    if let Some(e) = stats.as_ref().and_then(|s| s.error.as_ref()) {
-        warnings.push(format!("{}: capture stopped: {e}", args.interface));
+    analysis.conclude(end.warnings, out, err)
+}
+
+/// How `live` (and `tui -i`) open the interface.
+#[cfg(feature = "live")]
+fn live_config(args: &LiveArgs) -> crate::live::libpcap::LiveConfig {
+    crate::live::libpcap::LiveConfig {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        snaplen: i32::try_from(args.snaplen.clamp(64, 1 << 20)).unwrap_or(i32::MAX),
+        promisc: !args.no_promisc,
+        buffer_size: i32::try_from(u64::from(args.buffer_size.max(1024)) * 1024)
+            .unwrap_or(i32::MAX),
     }
-    let count = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |n| n.to_string());
-    let captured = stats
-        .as_ref()
-        .map_or_else(|| rx.queued() + dropped, |s| s.captured);
-    writeln!(
-        err,
-        "cwmpscope: {}: {captured} packets captured, {dropped} dropped by cwmpscope (analysis behind), \
-         {} dropped by the kernel, {} dropped by the interface",
-        args.interface,
-        count(stats.as_ref().and_then(|s| s.kernel_dropped)),
-        count(stats.as_ref().and_then(|s| s.if_dropped)),
-    )?;
-    analysis.conclude(warnings, out, err)
 }
 
 /// `cwmpscope tui`: the interactive view of saved captures.
