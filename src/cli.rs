@@ -50,12 +50,28 @@ pub enum Command {
 /// Options of `cwmpscope tui`.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    /// Capture files, read as one timeline in timestamp order.
+    /// Capture files, read as one timeline in timestamp order; `-` reads stdin (keys then come
+    /// from the terminal).
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
-    /// Capture file to read (repeatable), as with tcpdump/tshark.
+    /// Capture file to read (repeatable), as with tcpdump/tshark; `-` reads stdin.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Vec<String>,
+    /// Capture live on this interface instead (built with the `live` feature).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["files", "read"])]
+    pub interface: Option<String>,
+    /// BPF capture filter, as with tcpdump (with -i).
+    #[arg(short = 'f', long = "filter", value_name = "BPF", requires = "interface")]
+    pub filter: Option<String>,
+    /// Bytes kept of each packet (with -i).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPLEN)]
+    pub snaplen: u32,
+    /// Do not put the interface in promiscuous mode (with -i).
+    #[arg(long, requires = "interface")]
+    pub no_promisc: bool,
+    /// Kernel capture buffer in KiB, as tcpdump -B (with -i).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = DEFAULT_BUFFER_KIB)]
+    pub buffer_size: u32,
     /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
@@ -611,8 +627,31 @@ fn analyze_streaming(
     analysis.conclude(end.warnings, out, err)
 }
 
-/// The pipe that does what `live` does without libpcap in cwmpscope.
-fn equivalent_pipe(args: &LiveArgs) -> String {
+/// What opens an interface: the capture flags of `live` and `tui -i`.
+#[derive(Clone, Debug)]
+pub struct CaptureFlags {
+    pub interface: String,
+    pub filter: Option<String>,
+    pub snaplen: u32,
+    pub no_promisc: bool,
+    pub buffer_size: u32,
+}
+
+impl From<&LiveArgs> for CaptureFlags {
+    fn from(args: &LiveArgs) -> Self {
+        CaptureFlags {
+            interface: args.interface.clone(),
+            filter: args.filter.clone(),
+            snaplen: args.snaplen,
+            no_promisc: args.no_promisc,
+            buffer_size: args.buffer_size,
+        }
+    }
+}
+
+/// The pipe that does what `live` (or `tui -i`: `command` is `tui`) does without libpcap in
+/// cwmpscope.
+fn equivalent_pipe(args: &CaptureFlags, command: &str) -> String {
     let mut tcpdump = format!("tcpdump -i {} -U", args.interface);
     if args.no_promisc {
         tcpdump.push_str(" -p");
@@ -624,15 +663,21 @@ fn equivalent_pipe(args: &LiveArgs) -> String {
     if let Some(filter) = &args.filter {
         tcpdump.push_str(&format!(" '{filter}'"));
     }
-    format!("{tcpdump} | cwmpscope analyze -r -")
+    format!("{tcpdump} | cwmpscope {command} -r -")
 }
 
 /// Why `live` cannot run in a build without the `live` feature, in one line.
 pub fn live_unavailable(args: &LiveArgs) -> String {
+    capture_unavailable(&CaptureFlags::from(args), "analyze")
+}
+
+/// Why a capture on an interface cannot run in a build without the `live` feature, in one
+/// line, with the pipe into `cwmpscope COMMAND -r -` that does the same.
+pub fn capture_unavailable(args: &CaptureFlags, command: &str) -> String {
     format!(
         "live capture is not built in: rebuild with `cargo build --release --features live` \
          (needs `apt-get install -y libpcap-dev`), or use the equivalent pipe: {}",
-        equivalent_pipe(args)
+        equivalent_pipe(args, command)
     )
 }
 
@@ -644,8 +689,8 @@ fn live(args: LiveArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result<Ou
 #[cfg(feature = "live")]
 fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
     let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true)?;
-    let source =
-        Source::open_live(&live_config(&args)).map_err(|e| RunError::Capture(e.to_string()))?;
+    let source = Source::open_live(&live_config(&CaptureFlags::from(&args)))
+        .map_err(|e| RunError::Capture(e.to_string()))?;
     let stop = StopFlag::on_signals()?;
     writeln!(
         err,
@@ -670,7 +715,7 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
 
 /// How `live` (and `tui -i`) open the interface.
 #[cfg(feature = "live")]
-fn live_config(args: &LiveArgs) -> crate::live::libpcap::LiveConfig {
+fn live_config(args: &CaptureFlags) -> crate::live::libpcap::LiveConfig {
     crate::live::libpcap::LiveConfig {
         interface: args.interface.clone(),
         filter: args.filter.clone(),
@@ -681,23 +726,51 @@ fn live_config(args: &LiveArgs) -> crate::live::libpcap::LiveConfig {
     }
 }
 
-/// `cwmpscope tui`: the interactive view of saved captures.
+/// `cwmpscope tui`: the interactive view of saved captures, stdin or a live capture.
 fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     let mut files = args.files;
     files.extend(args.read);
-    if files.is_empty() {
+    let capture = args.interface.map(|interface| CaptureFlags {
+        interface,
+        filter: args.filter,
+        snaplen: args.snaplen,
+        no_promisc: args.no_promisc,
+        buffer_size: args.buffer_size,
+    });
+    if files.is_empty() && capture.is_none() {
         return Err(RunError::NoInput);
     }
-    if files.iter().any(|f| f == "-") {
-        return Err(RunError::Usage(
-            "tui reads capture files; stdin is not supported yet".to_owned(),
-        ));
+    if files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(RunError::Usage("stdin (-) can be read once".to_owned()));
     }
+    // Open the inputs before taking over the terminal, so a bad file or interface is one
+    // plain line.
+    let (source, label) = match capture {
+        Some(flags) => tui_live(&flags)?,
+        None => {
+            let source = Source::open_inputs(&files)?;
+            (source, crate::tui::source_label(&files, None))
+        }
+    };
     if !io::stdout().is_terminal() {
         return Err(RunError::Usage(
             "tui needs a terminal on standard output (use analyze for pipes and files)".to_owned(),
         ));
     }
-    crate::tui::run(files, args.show_secrets).map_err(|e| RunError::Usage(e.to_string()))?;
+    crate::tui::run(source, label, args.show_secrets).map_err(|e| RunError::Usage(e.to_string()))?;
     Ok(Outcome::Analyzed)
+}
+
+#[cfg(feature = "live")]
+fn tui_live(flags: &CaptureFlags) -> Result<(Source, String), RunError> {
+    let source =
+        Source::open_live(&live_config(flags)).map_err(|e| RunError::Capture(e.to_string()))?;
+    let label =
+        crate::tui::source_label(std::slice::from_ref(&flags.interface), flags.filter.as_deref());
+    Ok((source, label))
+}
+
+#[cfg(not(feature = "live"))]
+fn tui_live(flags: &CaptureFlags) -> Result<(Source, String), RunError> {
+    Err(RunError::Capture(capture_unavailable(flags, "tui")))
 }

@@ -110,6 +110,8 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
         "paused".to_owned()
     } else if app.done.is_some() {
         "done".to_owned()
+    } else if let Some(p) = app.percent {
+        format!("reading {p}%")
     } else {
         "reading…".to_owned()
     };
@@ -118,7 +120,10 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
         .as_ref()
         .map(|(c, _)| format!(" · {} packets", c.packets))
         .unwrap_or_default();
-    let first = format!(" cwmpscope · {} · {state}", app.source);
+    let mut first = format!(" cwmpscope · {} · {state}", app.source);
+    if !app.input.is_empty() {
+        first.push_str(&format!(" · {}", app.input));
+    }
     let (mut e, mut w, mut i) = (0, 0, 0);
     let all = app
         .transactions

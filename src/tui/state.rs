@@ -129,6 +129,10 @@ pub struct App {
     pub page: usize,
     /// Something changed since the last draw.
     pub dirty: bool,
+    /// The input's status in the header (packets read, drops), set by the run loop.
+    pub input: String,
+    /// Percentage of the files read, while reading files of known size.
+    pub percent: Option<u8>,
 }
 
 /// Steps of the 22-step reference ladder a transaction can show on the wire or imply (2 to 22).
