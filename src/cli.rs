@@ -19,7 +19,6 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-
 #[derive(Debug, Parser)]
 #[command(
     name = "cwmpscope",
@@ -61,7 +60,12 @@ pub struct TuiArgs {
     #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["files", "read"])]
     pub interface: Option<String>,
     /// BPF capture filter, as with tcpdump (with -i).
-    #[arg(short = 'f', long = "filter", value_name = "BPF", requires = "interface")]
+    #[arg(
+        short = 'f',
+        long = "filter",
+        value_name = "BPF",
+        requires = "interface"
+    )]
     pub filter: Option<String>,
     /// Bytes kept of each packet (with -i).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPLEN)]
@@ -757,7 +761,8 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
             "tui needs a terminal on standard output (use analyze for pipes and files)".to_owned(),
         ));
     }
-    crate::tui::run(source, label, args.show_secrets).map_err(|e| RunError::Usage(e.to_string()))?;
+    crate::tui::run(source, label, args.show_secrets)
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     Ok(Outcome::Analyzed)
 }
 
@@ -765,8 +770,10 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
 fn tui_live(flags: &CaptureFlags) -> Result<(Source, String), RunError> {
     let source =
         Source::open_live(&live_config(flags)).map_err(|e| RunError::Capture(e.to_string()))?;
-    let label =
-        crate::tui::source_label(std::slice::from_ref(&flags.interface), flags.filter.as_deref());
+    let label = crate::tui::source_label(
+        std::slice::from_ref(&flags.interface),
+        flags.filter.as_deref(),
+    );
     Ok((source, label))
 }
 

@@ -7,8 +7,7 @@
 
 use super::queue::{BatchReceiver, Overflow, QueueCounts, frame_queue};
 use super::{
-    FlushBeforeRead, PumpConfig, PumpEnd, QUEUE_DEPTH, ReaderEnd, SharedSender, pump,
-    spawn_reader,
+    FlushBeforeRead, PumpConfig, PumpEnd, QUEUE_DEPTH, ReaderEnd, SharedSender, pump, spawn_reader,
 };
 use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
 use crate::findings::Output;
@@ -64,7 +63,10 @@ impl Progress {
         if self.stdin || self.kernel_dropped.is_some() || self.bytes_total == 0 {
             return None;
         }
-        let read = self.bytes_read.load(Ordering::Relaxed).min(self.bytes_total);
+        let read = self
+            .bytes_read
+            .load(Ordering::Relaxed)
+            .min(self.bytes_total);
         u8::try_from(read * 100 / self.bytes_total).ok()
     }
 }
@@ -174,7 +176,9 @@ impl Source {
 
     /// Opens the interface and starts capturing on it (on a thread of its own).
     #[cfg(feature = "live")]
-    pub fn open_live(cfg: &super::libpcap::LiveConfig) -> Result<Source, super::libpcap::OpenError> {
+    pub fn open_live(
+        cfg: &super::libpcap::LiveConfig,
+    ) -> Result<Source, super::libpcap::OpenError> {
         use super::libpcap::{LiveCapture, OpenError};
         let capture = LiveCapture::open(cfg)?;
         let (tx, rx) = frame_queue(super::LIVE_QUEUE_DEPTH, Overflow::Drop);
@@ -257,9 +261,7 @@ impl Source {
                     breaker.stop();
                     if drain {
                         let deadline = Instant::now() + Duration::from_secs(2);
-                        pump(&self.rx, analyzer, out, &cfg, &|| {
-                            Instant::now() > deadline
-                        });
+                        pump(&self.rx, analyzer, out, &cfg, &|| Instant::now() > deadline);
                     }
                 }
                 // Once the queue is closed the capture thread is ending; give it a moment.

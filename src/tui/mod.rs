@@ -18,9 +18,9 @@ use crate::report::{
 };
 use crate::threads::{Analyzer, AnalyzerConfig};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
 use state::{Action, App, UiEvent};
 use std::io::{self, Write};
-use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
