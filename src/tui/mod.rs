@@ -260,7 +260,13 @@ fn event_loop(
                 }
             }
         }
-        let status = input_status(progress);
+        // Files and pipes: packets while reading (the summary counts them at the end);
+        // a live capture keeps its packets and drops in view.
+        let status = if app.done.is_some() && progress.kernel_dropped().is_none() {
+            String::new()
+        } else {
+            input_status(progress)
+        };
         let percent = if app.done.is_some() {
             None
         } else {
