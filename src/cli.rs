@@ -734,6 +734,11 @@ fn live_config(args: &CaptureFlags) -> crate::live::libpcap::LiveConfig {
 fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     let mut files = args.files;
     files.extend(args.read);
+    if args.interface.is_none() && (args.filter.is_some() || args.no_promisc) {
+        return Err(RunError::Usage(
+            "--filter and --no-promisc go with -i IFACE (live capture)".to_owned(),
+        ));
+    }
     let capture = args.interface.map(|interface| CaptureFlags {
         interface,
         filter: args.filter,
