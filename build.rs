@@ -1,20 +1,26 @@
 //! Tells the tests which reference tools this machine has, so that a test needing one is
 //! reported as `ignored, needs …` in the test summary where the tool is missing (instead of
-//! passing silently). Sets `have_tshark`, `have_editcap`, `have_tcpreplay` and `is_root`; the
+//! passing silently). Sets `have_tshark`, `have_editcap`, `have_tcpreplay`, `have_tmux` and `is_root`; the
 //! library itself does not use them.
 
 use std::env;
 use std::path::PathBuf;
 
 fn main() {
-    for cfg in ["have_tshark", "have_editcap", "have_tcpreplay", "is_root"] {
+    for cfg in [
+        "have_tshark",
+        "have_editcap",
+        "have_tcpreplay",
+        "have_tmux",
+        "is_root",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     println!("cargo::rerun-if-env-changed=PATH");
     let dirs: Vec<PathBuf> = env::var_os("PATH")
         .map(|p| env::split_paths(&p).collect())
         .unwrap_or_default();
-    for tool in ["tshark", "editcap", "tcpreplay"] {
+    for tool in ["tshark", "editcap", "tcpreplay", "tmux"] {
         let found = dirs.iter().map(|d| d.join(tool)).find(|p| p.is_file());
         match found {
             Some(path) => {

@@ -2,14 +2,12 @@
 //! the [`Analyzer`], live capture), and the printer thread. Kept in the library so tests can run
 //! it in-process with their own output buffers.
 
-use crate::capture::{CaptureReader, InputError, InputSpec, InputWarning, MergedReader};
+use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader};
 use crate::extract::{self, ExtractError, Selector};
 use crate::findings::Output;
 use crate::findings::Thresholds;
-use crate::live::queue::{Overflow, frame_queue};
-use crate::live::{
-    FlushBeforeRead, PumpConfig, PumpEnd, QUEUE_DEPTH, SharedSender, StopFlag, pump, spawn_reader,
-};
+use crate::live::StopFlag;
+use crate::live::source::{Source, warning_text};
 use crate::output::Format;
 use crate::output::printer::{Filters, Printer};
 use crate::pipeline::PipelineConfig;
@@ -20,7 +18,6 @@ use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,12 +49,33 @@ pub enum Command {
 /// Options of `cwmpscope tui`.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    /// Capture files, read as one timeline in timestamp order.
+    /// Capture files, read as one timeline in timestamp order; `-` reads stdin (keys then come
+    /// from the terminal).
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
-    /// Capture file to read (repeatable), as with tcpdump/tshark.
+    /// Capture file to read (repeatable), as with tcpdump/tshark; `-` reads stdin.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Vec<String>,
+    /// Capture live on this interface instead (built with the `live` feature).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["files", "read"])]
+    pub interface: Option<String>,
+    /// BPF capture filter, as with tcpdump (with -i).
+    #[arg(
+        short = 'f',
+        long = "filter",
+        value_name = "BPF",
+        requires = "interface"
+    )]
+    pub filter: Option<String>,
+    /// Bytes kept of each packet (with -i).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPLEN)]
+    pub snaplen: u32,
+    /// Do not put the interface in promiscuous mode (with -i).
+    #[arg(long, requires = "interface")]
+    pub no_promisc: bool,
+    /// Kernel capture buffer in KiB, as tcpdump -B (with -i).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = DEFAULT_BUFFER_KIB)]
+    pub buffer_size: u32,
     /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
@@ -405,14 +423,6 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn warning_text(w: &InputWarning) -> String {
-    match w {
-        InputWarning::Cut { path, frames } => format!(
-            "{path}: cut short in the middle of a packet; the {frames} frames before the cut were analyzed"
-        ),
-    }
-}
-
 /// The analyzer and printer of one run, and how its outputs reach the printer.
 struct Analysis {
     analyzer: Analyzer,
@@ -606,53 +616,46 @@ fn analyze_streaming(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
-    let (tx, rx) = frame_queue(QUEUE_DEPTH, Overflow::Block);
-    let sender: SharedSender = Arc::new(Mutex::new(tx));
-    let mut readers = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let index = u16::try_from(i).unwrap_or(u16::MAX);
-        readers.push(match input_spec(name) {
-            InputSpec::Stdin => {
-                let source = FlushBeforeRead::new(io::stdin(), Arc::clone(&sender));
-                CaptureReader::from_reader("-", Box::new(source), index)?
-            }
-            spec => CaptureReader::open(&spec, index)?,
-        });
-    }
-    let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
-    let reader = MergedReader::new(readers)?;
-    let mut analysis = Analysis::new(report, files, true)?;
+    let source = Source::open_inputs(names)?;
+    let mut analysis = Analysis::new(report, source.files.clone(), true)?;
     let stop = StopFlag::on_signals()?;
-    let handle = spawn_reader(reader, sender)?;
     let end = {
         let (analyzer, mut on_output, failed) = analysis.parts(out);
-        pump(
-            &rx,
+        source.run(
             analyzer,
             &mut on_output,
-            &PumpConfig::default(),
             &|| stop.is_set() || failed.load(Ordering::Relaxed),
+            true,
         )
     };
-    let mut warnings = Vec::new();
-    match end {
-        PumpEnd::Exhausted => {
-            let reader_end = handle.join().unwrap_or_default();
-            warnings.extend(reader_end.warnings.iter().map(warning_text));
-            if let Some(e) = &reader_end.error {
-                warnings.push(format!("{e}; the frames before it were analyzed"));
-            }
-        }
-        // The reader may be waiting on a quiet pipe: it is left behind.
-        PumpEnd::Stopped => {
-            warnings.push("interrupted; the frames read before were analyzed".into())
-        }
-    }
-    analysis.conclude(warnings, out, err)
+    analysis.conclude(end.warnings, out, err)
 }
 
-/// The pipe that does what `live` does without libpcap in cwmpscope.
-fn equivalent_pipe(args: &LiveArgs) -> String {
+/// What opens an interface: the capture flags of `live` and `tui -i`.
+#[derive(Clone, Debug)]
+pub struct CaptureFlags {
+    pub interface: String,
+    pub filter: Option<String>,
+    pub snaplen: u32,
+    pub no_promisc: bool,
+    pub buffer_size: u32,
+}
+
+impl From<&LiveArgs> for CaptureFlags {
+    fn from(args: &LiveArgs) -> Self {
+        CaptureFlags {
+            interface: args.interface.clone(),
+            filter: args.filter.clone(),
+            snaplen: args.snaplen,
+            no_promisc: args.no_promisc,
+            buffer_size: args.buffer_size,
+        }
+    }
+}
+
+/// The pipe that does what `live` (or `tui -i`: `command` is `tui`) does without libpcap in
+/// cwmpscope.
+fn equivalent_pipe(args: &CaptureFlags, command: &str) -> String {
     let mut tcpdump = format!("tcpdump -i {} -U", args.interface);
     if args.no_promisc {
         tcpdump.push_str(" -p");
@@ -664,15 +667,21 @@ fn equivalent_pipe(args: &LiveArgs) -> String {
     if let Some(filter) = &args.filter {
         tcpdump.push_str(&format!(" '{filter}'"));
     }
-    format!("{tcpdump} | cwmpscope analyze -r -")
+    format!("{tcpdump} | cwmpscope {command} -r -")
 }
 
 /// Why `live` cannot run in a build without the `live` feature, in one line.
 pub fn live_unavailable(args: &LiveArgs) -> String {
+    capture_unavailable(&CaptureFlags::from(args), "analyze")
+}
+
+/// Why a capture on an interface cannot run in a build without the `live` feature, in one
+/// line, with the pipe into `cwmpscope COMMAND -r -` that does the same.
+pub fn capture_unavailable(args: &CaptureFlags, command: &str) -> String {
     format!(
         "live capture is not built in: rebuild with `cargo build --release --features live` \
          (needs `apt-get install -y libpcap-dev`), or use the equivalent pipe: {}",
-        equivalent_pipe(args)
+        equivalent_pipe(args, command)
     )
 }
 
@@ -683,95 +692,103 @@ fn live(args: LiveArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result<Ou
 
 #[cfg(feature = "live")]
 fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
-    use crate::live::libpcap::{LiveCapture, LiveConfig};
-    use std::time::{Duration, Instant};
-
-    let cfg = LiveConfig {
-        interface: args.interface.clone(),
-        filter: args.filter.clone(),
-        snaplen: i32::try_from(args.snaplen.clamp(64, 1 << 20)).unwrap_or(i32::MAX),
-        promisc: !args.no_promisc,
-        buffer_size: i32::try_from(u64::from(args.buffer_size.max(1024)) * 1024)
-            .unwrap_or(i32::MAX),
-    };
     let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true)?;
-    let capture = LiveCapture::open(&cfg).map_err(|e| RunError::Capture(e.to_string()))?;
+    let source = Source::open_live(&live_config(&CaptureFlags::from(&args)))
+        .map_err(|e| RunError::Capture(e.to_string()))?;
     let stop = StopFlag::on_signals()?;
-    let (tx, rx) = frame_queue(crate::live::LIVE_QUEUE_DEPTH, Overflow::Drop);
-    let (breaker, handle) = capture.start(tx)?;
     writeln!(
         err,
         "cwmpscope: capturing on {}; Ctrl-C stops and prints the rest",
         args.interface
     )?;
     err.flush()?;
-    {
+    let end = {
         let (analyzer, mut on_output, failed) = analysis.parts(out);
-        let cfg = PumpConfig::default();
-        let end = pump(&rx, analyzer, &mut on_output, &cfg, &|| {
-            stop.is_set() || failed.load(Ordering::Relaxed)
-        });
-        if end == PumpEnd::Stopped {
-            // Wake the capture thread and analyze what it still hands over, for a while.
-            breaker.stop();
-            let deadline = Instant::now() + Duration::from_secs(2);
-            pump(&rx, analyzer, &mut on_output, &cfg, &|| {
-                Instant::now() > deadline || failed.load(Ordering::Relaxed)
-            });
-        }
-    }
-    // Once the queue is closed the capture thread is ending; give it a moment to be done.
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while !handle.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let stats = if handle.is_finished() {
-        handle.join().ok()
-    } else {
-        None
+        source.run(
+            analyzer,
+            &mut on_output,
+            &|| stop.is_set() || failed.load(Ordering::Relaxed),
+            true,
+        )
     };
-    let dropped = rx.dropped();
-    let mut warnings = Vec::new();
-    if dropped > 0 {
-        warnings.push(format!(
-            "{dropped} frames dropped by cwmpscope: the analysis fell behind the capture"
-        ));
+    if let Some(stats) = &end.stats {
+        writeln!(err, "cwmpscope: {stats}")?;
     }
-    if let Some(e) = stats.as_ref().and_then(|s| s.error.as_ref()) {
-        warnings.push(format!("{}: capture stopped: {e}", args.interface));
-    }
-    let count = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |n| n.to_string());
-    let captured = stats
-        .as_ref()
-        .map_or_else(|| rx.queued() + dropped, |s| s.captured);
-    writeln!(
-        err,
-        "cwmpscope: {}: {captured} packets captured, {dropped} dropped by cwmpscope (analysis behind), \
-         {} dropped by the kernel, {} dropped by the interface",
-        args.interface,
-        count(stats.as_ref().and_then(|s| s.kernel_dropped)),
-        count(stats.as_ref().and_then(|s| s.if_dropped)),
-    )?;
-    analysis.conclude(warnings, out, err)
+    analysis.conclude(end.warnings, out, err)
 }
 
-/// `cwmpscope tui`: the interactive view of saved captures.
+/// How `live` (and `tui -i`) open the interface.
+#[cfg(feature = "live")]
+fn live_config(args: &CaptureFlags) -> crate::live::libpcap::LiveConfig {
+    crate::live::libpcap::LiveConfig {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        snaplen: i32::try_from(args.snaplen.clamp(64, 1 << 20)).unwrap_or(i32::MAX),
+        promisc: !args.no_promisc,
+        buffer_size: i32::try_from(u64::from(args.buffer_size.max(1024)) * 1024)
+            .unwrap_or(i32::MAX),
+    }
+}
+
+/// `cwmpscope tui`: the interactive view of saved captures, stdin or a live capture.
 fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     let mut files = args.files;
     files.extend(args.read);
-    if files.is_empty() {
-        return Err(RunError::NoInput);
-    }
-    if files.iter().any(|f| f == "-") {
+    if args.interface.is_none() && (args.filter.is_some() || args.no_promisc) {
         return Err(RunError::Usage(
-            "tui reads capture files; stdin is not supported yet".to_owned(),
+            "--filter and --no-promisc go with -i IFACE (live capture)".to_owned(),
         ));
     }
+    let capture = args.interface.map(|interface| CaptureFlags {
+        interface,
+        filter: args.filter,
+        snaplen: args.snaplen,
+        no_promisc: args.no_promisc,
+        buffer_size: args.buffer_size,
+    });
+    if files.is_empty() && capture.is_none() {
+        return Err(RunError::NoInput);
+    }
+    if files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(RunError::Usage("stdin (-) can be read once".to_owned()));
+    }
+    // Open the inputs before taking over the terminal, so a bad file or interface is one
+    // plain line.
+    let (source, label) = match capture {
+        Some(flags) => tui_live(&flags)?,
+        None => {
+            let source = Source::open_inputs(&files)?;
+            (source, crate::tui::source_label(&files, None))
+        }
+    };
     if !io::stdout().is_terminal() {
         return Err(RunError::Usage(
             "tui needs a terminal on standard output (use analyze for pipes and files)".to_owned(),
         ));
     }
-    crate::tui::run(files, args.show_secrets).map_err(|e| RunError::Usage(e.to_string()))?;
+    // Saving a row reads the files again: only files that are not stdin can be.
+    let saveable = if files.iter().any(|f| f == "-") {
+        Vec::new()
+    } else {
+        files
+    };
+    crate::tui::run(source, label, saveable, args.show_secrets)
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     Ok(Outcome::Analyzed)
+}
+
+#[cfg(feature = "live")]
+fn tui_live(flags: &CaptureFlags) -> Result<(Source, String), RunError> {
+    let source =
+        Source::open_live(&live_config(flags)).map_err(|e| RunError::Capture(e.to_string()))?;
+    let label = crate::tui::source_label(
+        std::slice::from_ref(&flags.interface),
+        flags.filter.as_deref(),
+    );
+    Ok((source, label))
+}
+
+#[cfg(not(feature = "live"))]
+fn tui_live(flags: &CaptureFlags) -> Result<(Source, String), RunError> {
+    Err(RunError::Capture(capture_unavailable(flags, "tui")))
 }

@@ -3,8 +3,10 @@
 
 use super::queue::{BatchSender, Disconnected};
 use crate::types::{Frame, FrameRef, LinkType, Nanos};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to open the interface.
 #[derive(Clone, Debug)]
@@ -29,6 +31,9 @@ pub struct LiveConfig {
 const BATCH_LATENCY: Duration = Duration::ZERO;
 /// libpcap's read timeout: how often the capture thread looks at the stop request when quiet.
 const READ_TIMEOUT_MS: i32 = 100;
+
+/// How often the capture thread reads libpcap's drop counters while capturing.
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// Counters of a finished capture.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,16 +112,26 @@ impl LiveCapture {
 
     /// Starts the capture thread; frames go to `sender` (which should drop when full). The
     /// thread runs until [`Breaker::stop`], a capture error, or the analysis side going away.
+    /// `kernel_dropped` gets libpcap's kernel drop count about once a second while packets
+    /// come (for a display while capturing).
     pub fn start(
         mut self,
         mut sender: BatchSender,
+        kernel_dropped: Arc<AtomicU64>,
     ) -> std::io::Result<(Breaker, JoinHandle<LiveStats>)> {
         let breaker = Breaker(self.capture.breakloop_handle());
         let handle = std::thread::Builder::new()
             .name("cwmpscope-capture".into())
             .spawn(move || {
                 let mut stats = LiveStats::default();
+                let mut polled = Instant::now();
                 loop {
+                    if polled.elapsed() >= STATS_EVERY {
+                        polled = Instant::now();
+                        if let Ok(s) = self.capture.stats() {
+                            kernel_dropped.store(u64::from(s.dropped), Ordering::Relaxed);
+                        }
+                    }
                     match self.capture.next_packet() {
                         Ok(packet) => {
                             stats.captured += 1;
@@ -152,6 +167,7 @@ impl LiveCapture {
                 }
                 let _ = sender.flush();
                 if let Ok(s) = self.capture.stats() {
+                    kernel_dropped.store(u64::from(s.dropped), Ordering::Relaxed);
                     stats.received = Some(s.received);
                     stats.kernel_dropped = Some(s.dropped);
                     stats.if_dropped = Some(s.if_dropped);

@@ -9,6 +9,7 @@
 //! the reading; what was read is then analyzed and reported.
 
 pub mod queue;
+pub mod source;
 
 #[cfg(feature = "live")]
 pub mod libpcap;

@@ -319,6 +319,28 @@ impl BatchReceiver {
     pub fn queued(&self) -> u64 {
         self.shared.queued.load(Ordering::Relaxed)
     }
+
+    /// The queue's counters, readable from any thread while the receiver is in use.
+    pub fn counts(&self) -> QueueCounts {
+        QueueCounts(Arc::clone(&self.shared))
+    }
+}
+
+/// A handle on a queue's counters (frames handed over and dropped), for a display on another
+/// thread.
+#[derive(Clone)]
+pub struct QueueCounts(Arc<Shared>);
+
+impl QueueCounts {
+    /// Frames handed over so far.
+    pub fn queued(&self) -> u64 {
+        self.0.queued.load(Ordering::Relaxed)
+    }
+
+    /// Frames dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]

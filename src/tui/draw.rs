@@ -359,6 +359,8 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
         "paused".to_owned()
     } else if app.done.is_some() {
         "done".to_owned()
+    } else if let Some(p) = app.percent {
+        format!("reading {p}%")
     } else {
         "reading…".to_owned()
     };
@@ -376,6 +378,9 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
         first.push_str(&format!(" · filter: {}", app.filter_text));
     }
     first.push_str(&format!(" · {} · {state}", app.source));
+    if !app.input.is_empty() {
+        first.push_str(&format!(" · {}", app.input));
+    }
     let (mut e, mut w, mut i) = (0, 0, 0);
     let all = app
         .transactions

@@ -10,7 +10,7 @@
 pub mod draw;
 pub mod state;
 
-use crate::capture::{CaptureReader, InputSpec, MergedReader};
+use crate::live::source::{Progress, Source};
 use crate::output::Sink;
 use crate::output::printer::{Filters, Printer};
 use crate::report::{
@@ -18,9 +18,9 @@ use crate::report::{
 };
 use crate::threads::{Analyzer, AnalyzerConfig};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
 use state::{Action, App, UiEvent};
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
@@ -117,36 +117,31 @@ pub fn typed_action_of(key: KeyEvent) -> Option<Action> {
     })
 }
 
-/// Reads `files` on a thread of its own, analyzing them into report objects sent to `tx`.
-/// `stop` ends it early (the view quit).
+/// Analyzes `source` on a thread of its own into report objects sent to `tx`. `stop` ends
+/// it early (the view quit).
 fn spawn_analysis(
-    files: Vec<String>,
+    source: Source,
     show_secrets: bool,
     tx: SyncSender<UiEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let failed = tx.clone();
-        if let Err(e) = analyze_into(&files, show_secrets, tx, &stop) {
+        if let Err(e) = analyze_into(source, show_secrets, tx, &stop) {
             let _ = failed.send(UiEvent::Failed(e));
         }
     })
 }
 
+/// The analysis of `source` (read as `analyze` reads it: its own thread, the idle clock),
+/// each report object sent to `tx` as it completes.
 fn analyze_into(
-    names: &[String],
+    source: Source,
     show_secrets: bool,
     tx: SyncSender<UiEvent>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let mut readers = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let index = u16::try_from(i).unwrap_or(u16::MAX);
-        let spec = InputSpec::Path(PathBuf::from(name));
-        readers.push(CaptureReader::open(&spec, index).map_err(|e| e.to_string())?);
-    }
-    let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
-    let mut reader = MergedReader::new(readers).map_err(|e| e.to_string())?;
+    let files = source.files.clone();
     let opts = ReportOptions {
         show_secrets,
         files: files.clone(),
@@ -161,26 +156,17 @@ fn analyze_into(
             closed.store(true, Ordering::Relaxed);
         }
     };
-    let mut read_error = None;
-    while !stop.load(Ordering::Relaxed) && !closed.load(Ordering::Relaxed) {
-        match reader.next_frame() {
-            Ok(Some(frame)) => analyzer.push(&frame, &mut on_output),
-            Ok(None) => break,
-            Err(e) => {
-                read_error = Some(e.to_string());
-                break;
-            }
-        }
-    }
-    if stop.load(Ordering::Relaxed) {
+    let end = source.run(
+        &mut analyzer,
+        &mut on_output,
+        &|| stop.load(Ordering::Relaxed) || closed.load(Ordering::Relaxed),
+        false,
+    );
+    if end.stopped {
         return Ok(());
     }
     analyzer.finish(&mut on_output);
-    let mut warnings = Vec::new();
-    if let Some(e) = read_error {
-        warnings.push(format!("{e}; the frames before it were analyzed"));
-    }
-    let capture = analyzer.capture_summary(files, warnings);
+    let capture = analyzer.capture_summary(files, end.warnings);
     printer
         .finish(capture, &mut sink_out)
         .map(|_| ())
@@ -189,10 +175,10 @@ fn analyze_into(
 
 /// The view's state after analyzing `files` completely (for tests and snapshots).
 pub fn app_of(files: &[String], show_secrets: bool) -> Result<App, String> {
+    let source = Source::open_inputs(files).map_err(|e| e.to_string())?;
     let (tx, rx) = sync_channel::<UiEvent>(1 << 16);
     let stop = AtomicBool::new(false);
-    let names = files.to_vec();
-    let worker = std::thread::spawn(move || analyze_into(&names, show_secrets, tx, &stop));
+    let worker = std::thread::spawn(move || analyze_into(source, show_secrets, tx, &stop));
     let mut app = App::new(files.join(", ")).with_files(files.to_vec());
     for event in rx {
         app.on_event(event);
@@ -203,28 +189,69 @@ pub fn app_of(files: &[String], show_secrets: bool) -> Result<App, String> {
     Ok(app)
 }
 
-/// Runs the view on `files` until the user quits. The terminal is restored on every way out
-/// (quit, error, panic: ratatui's hook).
-pub fn run(files: Vec<String>, show_secrets: bool) -> io::Result<()> {
-    // Check the inputs before taking over the terminal, so a bad file is one plain line.
-    for name in &files {
-        let spec = InputSpec::Path(PathBuf::from(name));
-        CaptureReader::open(&spec, 0).map_err(|e| io::Error::other(e.to_string()))?;
-    }
-    let source = match files.as_slice() {
-        [one] => one.clone(),
-        [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+/// What the header names as the source: the files, `stdin`, or the interface and filter.
+pub fn source_label(names: &[String], filter: Option<&str>) -> String {
+    let name = |n: &String| {
+        if n == "-" {
+            "stdin".to_owned()
+        } else {
+            n.clone()
+        }
+    };
+    let mut label = match names {
+        [one] => name(one),
+        [first, rest @ ..] => format!("{} (+{} more)", name(first), rest.len()),
         [] => "-".to_owned(),
     };
+    if let Some(f) = filter {
+        label.push_str(&format!(" [{f}]"));
+    }
+    label
+}
+
+/// The header's input status: packets read and, for a live capture, drops.
+fn input_status(progress: &Progress) -> String {
+    let mut status = format!("{} packets", progress.packets());
+    if let Some(kernel) = progress.kernel_dropped() {
+        status.push_str(&format!(
+            " · dropped {} queue, {kernel} kernel",
+            progress.queue_dropped()
+        ));
+    }
+    status
+}
+
+/// Runs the view on `source` (already reading: files, stdin, or an interface) until the user
+/// quits; `label` names it in the header, `files` are what saving a row reads again (none for
+/// stdin and live capture). Keys come from the terminal (`/dev/tty` when stdin
+/// is the capture). The terminal is restored on every way out: quit (`q`, Ctrl-C as a key),
+/// error, SIGTERM/SIGINT/SIGHUP (the loop sees the flag and quits), panic (ratatui's hook).
+pub fn run(
+    source: Source,
+    label: String,
+    files: Vec<String>,
+    show_secrets: bool,
+) -> io::Result<()> {
+    let progress = source.progress();
     let (tx, rx) = sync_channel::<UiEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
-    let app = App::new(source).with_files(files.clone());
-    let worker = spawn_analysis(files, show_secrets, tx, Arc::clone(&stop));
+    let signalled = Arc::new(AtomicBool::new(false));
+    for signal in [SIGTERM, SIGINT, SIGHUP] {
+        signal_hook::flag::register(signal, Arc::clone(&signalled))?;
+    }
+    let worker = spawn_analysis(source, show_secrets, tx, Arc::clone(&stop));
     let palette = draw::Palette {
         color: std::env::var_os("NO_COLOR").is_none(),
     };
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, app, &rx, palette);
+    let result = event_loop(
+        &mut terminal,
+        App::new(label).with_files(files),
+        &rx,
+        palette,
+        &progress,
+        &signalled,
+    );
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
     // Unblock a sender waiting on a full channel, then let the thread end.
@@ -243,6 +270,8 @@ fn event_loop(
     mut app: App,
     rx: &Receiver<UiEvent>,
     palette: draw::Palette,
+    progress: &Progress,
+    signalled: &AtomicBool,
 ) -> io::Result<()> {
     let mut connected = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -260,6 +289,23 @@ fn event_loop(
             }
         }
         app.poll_jobs();
+        // Files and pipes: packets while reading (the summary counts them at the end);
+        // a live capture keeps its packets and drops in view.
+        let status = if app.done.is_some() && progress.kernel_dropped().is_none() {
+            String::new()
+        } else {
+            input_status(progress)
+        };
+        let percent = if app.done.is_some() {
+            None
+        } else {
+            progress.percent()
+        };
+        if status != app.input || percent != app.percent {
+            app.input = status;
+            app.percent = percent;
+            app.dirty = true;
+        }
         if app.dirty && last_draw.elapsed() >= FRAME {
             terminal.draw(|f| draw::draw(f, &mut app, palette))?;
             app.dirty = false;
@@ -281,7 +327,7 @@ fn event_loop(
                 _ => {}
             }
         }
-        if app.quit {
+        if app.quit || signalled.load(Ordering::Relaxed) {
             return Ok(());
         }
     }

@@ -168,6 +168,10 @@ pub struct App {
     pub status: Option<String>,
     /// Saves under way on their own threads: each sends its result line.
     jobs: Vec<std::sync::mpsc::Receiver<String>>,
+    /// The input's status in the header (packets read, drops), set by the run loop.
+    pub input: String,
+    /// Percentage of the files read, while reading files of known size.
+    pub percent: Option<u8>,
 }
 
 /// Steps of the 22-step reference ladder a transaction can show on the wire or imply (2 to 22).

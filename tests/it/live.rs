@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// Tests capturing on `lo` run one at a time: each would see the other's replay.
 static LO: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn lo_to_myself() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn lo_to_myself() -> std::sync::MutexGuard<'static, ()> {
     LO.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -27,7 +27,7 @@ fn in_ci() -> bool {
 }
 
 /// Whether this test can run here; says why not (and fails in CI).
-fn can_run() -> bool {
+pub(crate) fn can_run() -> bool {
     let root = Command::new("id")
         .arg("-u")
         .output()

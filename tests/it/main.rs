@@ -25,3 +25,4 @@ mod third_party_cwmp;
 mod threads;
 mod transactions;
 mod tui;
+mod tui_e2e;
