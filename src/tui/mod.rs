@@ -17,9 +17,12 @@ use crate::report::{
     CaptureSummary, FindingReport, ReportOptions, SessionReport, Summary, TransactionReport,
 };
 use crate::threads::{Analyzer, AnalyzerConfig};
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers, MouseEvent, MouseEventKind,
+};
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
-use state::{Action, App, UiEvent};
+use state::{Action, App, ReadProgress, UiEvent};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +49,14 @@ impl Sink for ChannelSink {
 
     fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
         self.send(UiEvent::Finding(finding))
+    }
+
+    fn wants_open(&self) -> bool {
+        true
+    }
+
+    fn open(&mut self, sessions: Vec<SessionReport>, _out: &mut dyn Write) -> io::Result<()> {
+        self.send(UiEvent::Open(sessions))
     }
 
     fn finish(
@@ -96,8 +107,21 @@ pub fn action_of(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('F') => Action::Filter,
         KeyCode::Char('s') => Action::Save,
+        KeyCode::Char('>') => Action::SortNext,
+        KeyCode::Char('<') => Action::SortPrevious,
+        KeyCode::Char('o') => Action::SortReverse,
         _ => return None,
     })
+}
+
+/// What the mouse wheel does: three rows up or down (other mouse events do nothing).
+pub fn mouse_actions(mouse: MouseEvent) -> Vec<Action> {
+    let action = match mouse.kind {
+        MouseEventKind::ScrollUp => Action::Up,
+        MouseEventKind::ScrollDown => Action::Down,
+        _ => return Vec::new(),
+    };
+    vec![action; 3]
 }
 
 /// The key's action while a prompt line is open: characters are typed into it.
@@ -116,6 +140,9 @@ pub fn typed_action_of(key: KeyEvent) -> Option<Action> {
         _ => return None,
     })
 }
+
+/// How often (in capture time) the sessions in progress are listed anew.
+const OPEN_EVERY: crate::types::Nanos = 1_000_000_000;
 
 /// Analyzes `source` on a thread of its own into report objects sent to `tx`. `stop` ends
 /// it early (the view quit).
@@ -148,7 +175,11 @@ fn analyze_into(
     };
     let sink = ChannelSink { tx };
     let mut printer = Printer::with_sink(Box::new(sink), opts, Filters::default());
-    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    let mut cfg = AnalyzerConfig::default();
+    // Sessions in progress are listed, as of each second of capture time and whenever the
+    // source goes quiet.
+    cfg.pipeline.open_every = Some(OPEN_EVERY);
+    let mut analyzer = Analyzer::new(cfg);
     let mut sink_out = io::sink();
     let closed = AtomicBool::new(false);
     let mut on_output = |item| {
@@ -223,13 +254,14 @@ fn input_status(progress: &Progress) -> String {
 
 /// Runs the view on `source` (already reading: files, stdin, or an interface) until the user
 /// quits; `label` names it in the header, `files` are what saving a row reads again (none for
-/// stdin and live capture). Keys come from the terminal (`/dev/tty` when stdin
+/// stdin and live capture), `max_rows` the rows kept at most (the oldest are released). Keys come from the terminal (`/dev/tty` when stdin
 /// is the capture). The terminal is restored on every way out: quit (`q`, Ctrl-C as a key),
 /// error, SIGTERM/SIGINT/SIGHUP (the loop sees the flag and quits), panic (ratatui's hook).
 pub fn run(
     source: Source,
     label: String,
     files: Vec<String>,
+    max_rows: Option<usize>,
     show_secrets: bool,
 ) -> io::Result<()> {
     let progress = source.progress();
@@ -244,14 +276,23 @@ pub fn run(
         color: std::env::var_os("NO_COLOR").is_none(),
     };
     let mut terminal = ratatui::try_init()?;
+    // The wheel scrolls; mouse reporting is turned off again on every way out (the panic
+    // hook ratatui installed restores the rest).
+    let _ = ratatui::crossterm::execute!(io::stdout(), EnableMouseCapture);
+    let restore_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
+        restore_hook(info);
+    }));
     let result = event_loop(
         &mut terminal,
-        App::new(label).with_files(files),
+        App::new(label).with_files(files).with_max_rows(max_rows),
         &rx,
         palette,
         &progress,
         &signalled,
     );
+    let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
     // Unblock a sender waiting on a full channel, then let the thread end.
@@ -262,6 +303,8 @@ pub fn run(
 
 /// Redraws at most this often.
 const FRAME: Duration = Duration::from_millis(33);
+/// How often the reading's rate and time left are shown anew.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Events taken from the analysis per frame at most (keys stay answered under load).
 const EVENTS_PER_FRAME: usize = 4096;
 
@@ -275,6 +318,8 @@ fn event_loop(
 ) -> io::Result<()> {
     let mut connected = true;
     let mut last_draw = Instant::now() - FRAME;
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
     loop {
         if connected {
             for _ in 0..EVENTS_PER_FRAME {
@@ -296,15 +341,34 @@ fn event_loop(
         } else {
             input_status(progress)
         };
-        let percent = if app.done.is_some() {
+        let reading = if app.done.is_some() {
             None
         } else {
-            progress.percent()
+            progress.bytes().map(|(read, total)| {
+                let seconds = started.elapsed().as_secs_f64();
+                ReadProgress {
+                    read,
+                    total,
+                    rate: if seconds > 0.0 {
+                        read as f64 / seconds
+                    } else {
+                        0.0
+                    },
+                }
+            })
         };
-        if status != app.input || percent != app.percent {
+        // Redraw for the figures at most about twice a second.
+        let moved = match (&reading, &app.progress) {
+            (Some(new), Some(old)) => {
+                new.percent() != old.percent() || last_progress.elapsed() >= PROGRESS_EVERY
+            }
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        if status != app.input || moved {
             app.input = status;
-            app.percent = percent;
+            app.progress = reading;
             app.dirty = true;
+            last_progress = Instant::now();
         }
         if app.dirty && last_draw.elapsed() >= FRAME {
             terminal.draw(|f| draw::draw(f, &mut app, palette))?;
@@ -324,6 +388,11 @@ fn event_loop(
                     }
                 }
                 Event::Resize(..) => app.dirty = true,
+                Event::Mouse(mouse) => {
+                    for action in mouse_actions(mouse) {
+                        app.on_action(action);
+                    }
+                }
                 _ => {}
             }
         }
