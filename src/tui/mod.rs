@@ -291,6 +291,8 @@ pub fn run(
         palette,
         &progress,
         &signalled,
+        &mut TerminalInput,
+        &mut Meter::default(),
     );
     let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
     ratatui::restore();
@@ -308,26 +310,113 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Events taken from the analysis per frame at most (keys stay answered under load).
 const EVENTS_PER_FRAME: usize = 4096;
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+/// Where the loop's key and mouse events come from, and when it ends.
+trait Input {
+    /// The next terminal event, waiting at most `timeout`.
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>>;
+    /// Whether the loop ends by itself once the input is analyzed (a headless run).
+    fn ends_when_done(&self) -> bool {
+        false
+    }
+}
+
+/// The terminal's keys, mouse and resizes.
+struct TerminalInput;
+
+impl Input for TerminalInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        if event::poll(timeout)? {
+            event::read().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// No keys: time passes, and the loop ends when the analysis does.
+struct NoInput;
+
+impl Input for NoInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        std::thread::sleep(timeout);
+        Ok(None)
+    }
+    fn ends_when_done(&self) -> bool {
+        true
+    }
+}
+
+/// What a run of the view measured (see [`run_headless`]).
+#[derive(Clone, Debug, Default)]
+pub struct Meter {
+    /// From the start to the first row listed.
+    pub first_row: Option<Duration>,
+    /// From the start to the whole input analyzed and shown.
+    pub done: Option<Duration>,
+    pub frames: u64,
+    pub draw_total: Duration,
+    pub draw_max: Duration,
+    /// Rows listed at the end.
+    pub rows: usize,
+}
+
+/// Runs the view on `source` as [`run`] does, with the same loop, but drawing on an in-memory
+/// terminal of `width`×`height` and without keys, until the whole input is analyzed and
+/// shown; what it measured (for benchmarks: how soon the list appears, how long the whole
+/// input takes under the view, how long frames take to draw).
+pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter> {
+    let progress = source.progress();
+    let (tx, rx) = sync_channel::<UiEvent>(1024);
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = spawn_analysis(source, false, tx, Arc::clone(&stop));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let mut meter = Meter::default();
+    let result = event_loop(
+        &mut terminal,
+        App::new("headless".to_owned()),
+        &rx,
+        draw::Palette { color: true },
+        &progress,
+        &AtomicBool::new(false),
+        &mut NoInput,
+        &mut meter,
+    );
+    stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    let _ = worker.join();
+    result.map(|()| meter)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
     mut app: App,
     rx: &Receiver<UiEvent>,
     palette: draw::Palette,
     progress: &Progress,
     signalled: &AtomicBool,
+    input: &mut dyn Input,
+    meter: &mut Meter,
 ) -> io::Result<()> {
     let mut connected = true;
     let mut last_draw = Instant::now() - FRAME;
     let started = Instant::now();
     let mut last_progress = Instant::now();
     loop {
+        let mut busy = false;
         if connected {
+            busy = true;
             for _ in 0..EVENTS_PER_FRAME {
                 match rx.try_recv() {
                     Ok(ev) => app.on_event(ev),
-                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Empty) => {
+                        busy = false;
+                        break;
+                    }
                     Err(TryRecvError::Disconnected) => {
                         connected = false;
+                        busy = false;
                         break;
                     }
                 }
@@ -371,30 +460,54 @@ fn event_loop(
             last_progress = Instant::now();
         }
         if app.dirty && last_draw.elapsed() >= FRAME {
-            terminal.draw(|f| draw::draw(f, &mut app, palette))?;
+            let drawing = Instant::now();
+            terminal
+                .draw(|f| draw::draw(f, &mut app, palette))
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let took = drawing.elapsed();
+            meter.frames += 1;
+            meter.draw_total += took;
+            meter.draw_max = meter.draw_max.max(took);
+            if meter.first_row.is_none() && !app.targets().is_empty() {
+                meter.first_row = Some(started.elapsed());
+            }
             app.dirty = false;
             last_draw = Instant::now();
         }
-        if event::poll(FRAME)? {
-            match event::read()? {
-                Event::Key(key) => {
-                    let action = if app.typing() {
-                        typed_action_of(key)
-                    } else {
-                        action_of(key)
-                    };
-                    if let Some(action) = action {
-                        app.on_action(action);
-                    }
+        if input.ends_when_done() && !connected && !app.dirty {
+            meter.done = Some(started.elapsed());
+            meter.rows = app.targets().len();
+            return Ok(());
+        }
+        // While the analysis has more to hand over, keys are looked at without waiting.
+        // Otherwise until the next frame is due, or a frame's time when nothing changed.
+        let wait = if busy {
+            Duration::ZERO
+        } else if app.dirty {
+            FRAME
+                .saturating_sub(last_draw.elapsed())
+                .max(Duration::from_millis(1))
+        } else {
+            FRAME
+        };
+        match input.next(wait)? {
+            Some(Event::Key(key)) => {
+                let action = if app.typing() {
+                    typed_action_of(key)
+                } else {
+                    action_of(key)
+                };
+                if let Some(action) = action {
+                    app.on_action(action);
                 }
-                Event::Resize(..) => app.dirty = true,
-                Event::Mouse(mouse) => {
-                    for action in mouse_actions(mouse) {
-                        app.on_action(action);
-                    }
-                }
-                _ => {}
             }
+            Some(Event::Resize(..)) => app.dirty = true,
+            Some(Event::Mouse(mouse)) => {
+                for action in mouse_actions(mouse) {
+                    app.on_action(action);
+                }
+            }
+            _ => {}
         }
         if app.quit || signalled.load(Ordering::Relaxed) {
             return Ok(());
