@@ -9,6 +9,10 @@
 use cwmpscope::live::source::Source;
 use std::process::ExitCode;
 
+// The allocator of the `cwmpscope` binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let mut files = Vec::new();
     let (mut width, mut height) = (160u16, 48u16);

@@ -32,7 +32,13 @@ use std::time::{Duration, Instant};
 /// A printer that hands every report object to the view.
 pub struct ChannelSink {
     tx: SyncSender<UiEvent>,
+    /// When the sessions in progress were last sent.
+    open_sent: Option<Instant>,
 }
+
+/// The sessions in progress are sent at most this often (a capture read faster than real
+/// time would otherwise send them for every second of capture time).
+const OPEN_SENT_EVERY: Duration = Duration::from_millis(250);
 
 impl Sink for ChannelSink {
     fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
@@ -52,10 +58,12 @@ impl Sink for ChannelSink {
     }
 
     fn wants_open(&self) -> bool {
-        true
+        self.open_sent
+            .is_none_or(|at| at.elapsed() >= OPEN_SENT_EVERY)
     }
 
     fn open(&mut self, sessions: Vec<SessionReport>, _out: &mut dyn Write) -> io::Result<()> {
+        self.open_sent = Some(Instant::now());
         self.send(UiEvent::Open(sessions))
     }
 
@@ -173,7 +181,10 @@ fn analyze_into(
         show_secrets,
         files: files.clone(),
     };
-    let sink = ChannelSink { tx };
+    let sink = ChannelSink {
+        tx,
+        open_sent: None,
+    };
     let mut printer = Printer::with_sink(Box::new(sink), opts, Filters::default());
     let mut cfg = AnalyzerConfig::default();
     // Sessions in progress are listed, as of each second of capture time and whenever the
@@ -284,9 +295,10 @@ pub fn run(
         let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
         restore_hook(info);
     }));
+    let mut app = App::new(label).with_files(files).with_max_rows(max_rows);
     let result = event_loop(
         &mut terminal,
-        App::new(label).with_files(files).with_max_rows(max_rows),
+        &mut app,
         &rx,
         palette,
         &progress,
@@ -296,6 +308,8 @@ pub fn run(
     );
     let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
     ratatui::restore();
+    // The process ends next: freeing every row one by one would only delay the prompt.
+    std::mem::forget(app);
     stop.store(true, Ordering::Relaxed);
     // Unblock a sender waiting on a full channel, then let the thread end.
     drop(rx);
@@ -372,9 +386,10 @@ pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
         .map_err(|e| io::Error::other(e.to_string()))?;
     let mut meter = Meter::default();
+    let mut app = App::new("headless".to_owned());
     let result = event_loop(
         &mut terminal,
-        App::new("headless".to_owned()),
+        &mut app,
         &rx,
         draw::Palette { color: true },
         &progress,
@@ -391,7 +406,7 @@ pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter
 #[allow(clippy::too_many_arguments)]
 fn event_loop<B: ratatui::backend::Backend>(
     terminal: &mut ratatui::Terminal<B>,
-    mut app: App,
+    app: &mut App,
     rx: &Receiver<UiEvent>,
     palette: draw::Palette,
     progress: &Progress,
@@ -462,7 +477,7 @@ fn event_loop<B: ratatui::backend::Backend>(
         if app.dirty && last_draw.elapsed() >= FRAME {
             let drawing = Instant::now();
             terminal
-                .draw(|f| draw::draw(f, &mut app, palette))
+                .draw(|f| draw::draw(f, app, palette))
                 .map_err(|e| io::Error::other(e.to_string()))?;
             let took = drawing.elapsed();
             meter.frames += 1;

@@ -513,11 +513,10 @@ impl App {
             self.retarget(old, new);
         }
         let keep = self.shown.get(self.selected).copied();
-        self.order.retain(|t| !matches!(t, Target::Open(_)));
-        if !self.paused {
-            self.shown.retain(|t| !matches!(t, Target::Open(_)));
+        for k in 0..self.open_listed {
+            self.remove_row(Target::Open(k));
+            self.cells.remove(&Target::Open(k));
         }
-        self.cells.retain(|t, _| !matches!(t, Target::Open(_)));
         self.open = open;
         self.open_listed = listed;
         for k in 0..listed {
