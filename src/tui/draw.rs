@@ -623,7 +623,12 @@ fn heads(ladder: &Ladder<'_>) -> String {
     let mut heads = String::new();
     for (i, l) in ladder.lifelines.iter().enumerate() {
         match ladder.lifelines.get(i + 1) {
-            Some(next) => heads.push_str(&format!("{:<w$}", l.title, w = next.x - l.x)),
+            // A title longer than its lane is cut, a space before the next one.
+            Some(next) => {
+                let w = next.x.saturating_sub(l.x);
+                let title = ladder::truncate(&l.title, w.saturating_sub(1));
+                heads.push_str(&format!("{title:<w$}"));
+            }
             None => heads.push_str(&l.title),
         }
     }

@@ -842,13 +842,17 @@ impl App {
                 let t = self.transactions.get(i)?;
                 let session_findings: Vec<&FindingReport> =
                     self.sessions_of(t).flat_map(|s| &s.findings).collect();
+                // The outcome first: a narrow screen cuts the title at the right.
+                let outcome = self
+                    .cells
+                    .get(&target)
+                    .map_or(t.outcome.as_str(), |row| row.outcome.as_str());
                 let title = format!(
-                    "{} · {} · CPE {} · CommandKey {} · {}",
+                    "{} · {outcome} · {} · CPE {} · CommandKey {}",
                     t.id,
                     t.kind,
                     t.cpe.serial.as_deref().unwrap_or(&t.cpe.ip),
                     t.command_key,
-                    t.outcome.as_str()
                 );
                 Some((
                     title,
@@ -858,11 +862,11 @@ impl App {
             Target::Session(_) | Target::Open(_) => {
                 let s = self.session(target)?;
                 let title = format!(
-                    "{} · CPE {} · {} · {}",
+                    "{} · {} · CPE {} · {}",
                     s.id,
+                    s.termination,
                     s.cpe.serial.as_deref().unwrap_or(&s.cpe.ip),
                     s.events.join(", "),
-                    s.termination
                 );
                 Some((title, ladder::session_ladder_within(s, lanes)))
             }
