@@ -319,6 +319,8 @@ pub struct App {
     pub files: Vec<String>,
     /// Where a saved pcap goes (empty: the current directory).
     pub save_dir: std::path::PathBuf,
+    /// An existing file the user was warned about: the next Enter replaces it.
+    overwrite: Option<std::path::PathBuf>,
     /// The search of the list (case-insensitive), empty for none.
     pub search: String,
     /// The filter of the list, and the expression it was parsed from.

@@ -479,7 +479,21 @@ impl App {
                             self.prompt = Some(prompt);
                         }
                     },
-                    PromptKind::Save(target) => self.save_to(target, &prompt.text),
+                    PromptKind::Save(target) => {
+                        // An existing file is replaced only on a second Enter.
+                        let path = self.save_dir.join(prompt.text.trim());
+                        if path.exists() && self.overwrite.as_ref() != Some(&path) {
+                            self.status = Some(format!(
+                                "{} exists: Enter again replaces it",
+                                path.display()
+                            ));
+                            self.overwrite = Some(path);
+                            self.prompt = Some(prompt);
+                        } else {
+                            self.overwrite = None;
+                            self.save_to(target, &prompt.text);
+                        }
+                    }
                 }
                 return;
             }
