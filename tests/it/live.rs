@@ -215,18 +215,26 @@ fn read_until(
     }
 }
 
-/// Stops `cwmpscope live` with SIGINT; returns whether it exited well and its stderr.
+/// Stops `cwmpscope live` with SIGINT; returns whether it exited well and its stderr. The
+/// capture thread must see the stop at once: a thread that did not would keep the analysis
+/// draining for two seconds and more.
 fn interrupt(mut child: Child) -> (bool, String) {
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());
+    let asked = Instant::now();
     let mut stderr = String::new();
     if let Some(mut pipe) = child.stderr.take() {
         pipe.read_to_string(&mut stderr).expect("stderr");
     }
     let status = child.wait().expect("wait");
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "cwmpscope live took {took:?} to stop after SIGINT: {stderr}"
+    );
     (status.success(), stderr)
 }
 
