@@ -1,10 +1,19 @@
 //! Live capture through libpcap (feature `live`): a capture thread that never waits for the
 //! analysis (a full queue drops and counts), with libpcap's own drop counters at the end.
+//!
+//! The capture is read in non-blocking mode, and when nothing is left to read the thread waits
+//! in poll(2) on the capture's descriptor, at most [`READ_TIMEOUT_MS`] at a time. A blocking
+//! read would not do: libpcap's read timeout is only the longest a packet may wait in the
+//! kernel's buffer, and on Linux a blocking read on a quiet interface polls again when it
+//! expires instead of returning, until a packet comes. The thread would then neither hand over
+//! the frames it held back while the analysis was busy nor see a stop request.
 
 use super::queue::{BatchSender, Disconnected};
 use crate::types::{Frame, FrameRef, LinkType, Nanos};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::io::Errno;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,13 +33,17 @@ pub struct LiveConfig {
 }
 
 /// How long a frame waits in a half-filled batch, at least, before it is handed over when the
-/// analysis has nothing queued: not at all. The batch is looked at only when a packet comes
-/// (libpcap's read timeout does not fire on a quiet Linux interface), so a frame held back
-/// could wait for the next packet: the last packets of a session would be reported only when
-/// more traffic came. While the analysis is busy, batches fill up as before.
+/// analysis has nothing queued: not at all. While the analysis is busy (batches queued), the
+/// batch keeps filling up instead, so a burst travels in few large batches; it is handed over
+/// when full, at the first packet after the analysis took what was queued, or once the
+/// interface has been quiet for [`READ_TIMEOUT_MS`]. So the last packets of a burst reach the
+/// analysis even if no more traffic comes.
 const BATCH_LATENCY: Duration = Duration::ZERO;
-/// libpcap's read timeout: how often the capture thread looks at the stop request when quiet.
-const READ_TIMEOUT_MS: i32 = 100;
+/// How long the capture thread waits for a packet at a time, in milliseconds: after this long
+/// without one it hands over the frames it held back, and it sees a stop request at most this
+/// late. Also libpcap's read (packet buffer) timeout, which matters only where immediate mode
+/// is not available.
+const READ_TIMEOUT_MS: i32 = 50;
 
 /// How often the capture thread reads libpcap's drop counters while capturing.
 const STATS_EVERY: Duration = Duration::from_secs(1);
@@ -56,13 +69,14 @@ pub struct LiveCapture {
     link: LinkType,
 }
 
-/// Wakes the capture thread out of a blocking read.
-pub struct Breaker(pcap::BreakLoop);
+/// Asks the capture thread to stop.
+pub struct Breaker(Arc<AtomicBool>);
 
 impl Breaker {
-    /// Makes the capture thread's current or next read return, so it stops.
+    /// Makes the capture thread stop before its next read: at once while packets come, within
+    /// [`READ_TIMEOUT_MS`] on a quiet interface. What it read is handed over first.
     pub fn stop(&self) {
-        self.0.breakloop();
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
@@ -100,6 +114,9 @@ impl LiveCapture {
                 .filter(filter, true)
                 .map_err(|e| fail("bad filter", e))?;
         }
+        let capture = capture
+            .setnonblock()
+            .map_err(|e| fail("cannot capture", e))?;
         let link = LinkType(u32::try_from(capture.get_datalink().0).unwrap_or(u32::MAX));
         if !link.is_decodable() {
             return Err(OpenError(format!(
@@ -112,20 +129,21 @@ impl LiveCapture {
 
     /// Starts the capture thread; frames go to `sender` (which should drop when full). The
     /// thread runs until [`Breaker::stop`], a capture error, or the analysis side going away.
-    /// `kernel_dropped` gets libpcap's kernel drop count about once a second while packets
-    /// come (for a display while capturing).
+    /// `kernel_dropped` gets libpcap's kernel drop count about once a second (for a display
+    /// while capturing).
     pub fn start(
         mut self,
         mut sender: BatchSender,
         kernel_dropped: Arc<AtomicU64>,
     ) -> std::io::Result<(Breaker, JoinHandle<LiveStats>)> {
-        let breaker = Breaker(self.capture.breakloop_handle());
+        let stop = Arc::new(AtomicBool::new(false));
+        let breaker = Breaker(Arc::clone(&stop));
         let handle = std::thread::Builder::new()
             .name("cwmpscope-capture".into())
             .spawn(move || {
                 let mut stats = LiveStats::default();
                 let mut polled = Instant::now();
-                loop {
+                while !stop.load(Ordering::SeqCst) {
                     if polled.elapsed() >= STATS_EVERY {
                         polled = Instant::now();
                         if let Ok(s) = self.capture.stats() {
@@ -152,13 +170,19 @@ impl LiveCapture {
                                 break;
                             }
                         }
-                        Err(pcap::Error::TimeoutExpired) => {
-                            if sender.flush() == Err(Disconnected) {
+                        // Non-blocking: nothing to read now.
+                        Err(pcap::Error::TimeoutExpired) => match wait_for_packets(&self.capture) {
+                            Ok(Wait::Readable) => {}
+                            Ok(Wait::Quiet) => {
+                                if sender.flush() == Err(Disconnected) {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                stats.error = Some(format!("cannot wait for packets: {e}"));
                                 break;
                             }
-                        }
-                        // What a live capture returns after `pcap_breakloop`.
-                        Err(pcap::Error::NoMorePackets) => break,
+                        },
                         Err(e) => {
                             stats.error = Some(e.to_string());
                             break;
@@ -175,5 +199,30 @@ impl LiveCapture {
                 stats
             })?;
         Ok((breaker, handle))
+    }
+}
+
+/// What waiting for packets ended with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// The capture has something to read (packets, or an error the next read reports), or a
+    /// signal interrupted the wait: read again.
+    Readable,
+    /// Nothing came for [`READ_TIMEOUT_MS`].
+    Quiet,
+}
+
+/// Waits in poll(2) until the capture's descriptor is readable, at most [`READ_TIMEOUT_MS`].
+/// The capture's descriptor is the one `pcap_get_selectable_fd` gives, on Linux and the BSDs.
+fn wait_for_packets(capture: &pcap::Capture<pcap::Active>) -> rustix::io::Result<Wait> {
+    let mut fds = [PollFd::new(capture, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: 0,
+        tv_nsec: rustix::event::Nsecs::from(READ_TIMEOUT_MS) * 1_000_000,
+    };
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) => Ok(Wait::Quiet),
+        Ok(_) | Err(Errno::INTR) => Ok(Wait::Readable),
+        Err(e) => Err(e),
     }
 }

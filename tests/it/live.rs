@@ -12,7 +12,8 @@ use cwmpscope_synth::write_capture_files;
 use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 /// Tests capturing on `lo` run one at a time: each would see the other's replay.
@@ -60,15 +61,7 @@ fn capture_replay(file: &str, filter: &str, speed: &str) -> (Value, String) {
     let mut line = String::new();
     stderr.read_line(&mut line).expect("first stderr line");
     assert!(line.contains("capturing on lo"), "cwmpscope live: {line}");
-    let replay = Command::new("tcpreplay")
-        .args(["-q", "-i", "lo", "-x", speed, file])
-        .output()
-        .expect("run tcpreplay");
-    assert!(
-        replay.status.success(),
-        "tcpreplay: {}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    replay(file, speed);
     std::thread::sleep(Duration::from_millis(1500));
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -132,6 +125,119 @@ fn sessions(report: &Value) -> Vec<String> {
     all
 }
 
+/// The hosts of a generated fleet (CPEs and ACS).
+const FLEET_FILTER: &str = "net 192.0.2.0/24 or net 10.77.0.0/16";
+/// The hosts of the shipped reference capture.
+const REFERENCE_FILTER: &str = "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5";
+
+/// Writes the generated campaign of `cpes` CPEs (what `cwmpscope-capgen reference --cpes N -o
+/// PATH` writes) to a temporary file and returns its path.
+fn fleet_capture(cpes: u32, tag: &str) -> String {
+    let path =
+        std::env::temp_dir().join(format!("cwmpscope-live-{tag}-{}.pcap", std::process::id()));
+    let path = path.to_str().expect("path").to_owned();
+    let flow = fleet_flow(&CwmpOptions::default(), cpes);
+    write_capture_files(
+        flow.connections,
+        &Profile::clean(1),
+        &OutputOptions::default(),
+        std::path::Path::new(&path),
+    )
+    .expect("capture written");
+    path
+}
+
+/// Replays `file` onto lo at `speed` times its pace; returns when tcpreplay is done.
+fn replay(file: &str, speed: &str) {
+    let replay = Command::new("tcpreplay")
+        .args(["-q", "-i", "lo", "-x", speed, file])
+        .output()
+        .expect("run tcpreplay");
+    assert!(
+        replay.status.success(),
+        "tcpreplay: {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+}
+
+/// `cwmpscope live -i lo -f FILTER --format ndjson`, once it says it is capturing; its stdout
+/// is not read yet.
+fn start_live_ndjson(filter: &str) -> (Child, ChildStdout) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
+        .args(["live", "-i", "lo", "-f", filter, "--format", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cwmpscope live");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first stderr line");
+    assert!(line.contains("capturing on lo"), "cwmpscope live: {line}");
+    child.stderr = Some(stderr.into_inner());
+    let stdout = child.stdout.take().expect("stdout");
+    (child, stdout)
+}
+
+/// Reads the NDJSON objects of `stdout` on a thread of its own, each with when it was read.
+fn read_objects(stdout: ChildStdout) -> (Receiver<(Instant, Value)>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(value) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if tx.send((Instant::now(), value)).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, reader)
+}
+
+/// Takes objects from `objects` until `wanted` says it has all it wants or `deadline` passes;
+/// returns when the last object taken was read.
+fn read_until(
+    objects: &Receiver<(Instant, Value)>,
+    deadline: Instant,
+    mut wanted: impl FnMut(&Value) -> bool,
+) -> Option<Instant> {
+    let mut last = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok((at, value)) = objects.recv_timeout(left) else {
+            return last;
+        };
+        last = Some(at);
+        if !wanted(&value) {
+            return last;
+        }
+    }
+}
+
+/// Stops `cwmpscope live` with SIGINT; returns whether it exited well and its stderr. The
+/// capture thread must see the stop at once: a thread that did not would keep the analysis
+/// draining for two seconds and more.
+fn interrupt(mut child: Child) -> (bool, String) {
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let asked = Instant::now();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut stderr).expect("stderr");
+    }
+    let status = child.wait().expect("wait");
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "cwmpscope live took {took:?} to stop after SIGINT: {stderr}"
+    );
+    (status.success(), stderr)
+}
+
 fn compare(file: &str, filter: &str, speed: &str, expected_transactions: usize) {
     let from_file = common::report(&[file]);
     let (live, stats) = capture_replay(file, filter, speed);
@@ -163,24 +269,14 @@ fn live_capture_of_a_replay_reports_every_transaction() {
     let _lo = lo_to_myself();
     compare(
         &common::capture("reference-config-update.pcap"),
-        "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5",
+        REFERENCE_FILTER,
         "1",
         1,
     );
 
     // A larger generated campaign: 200 CPEs.
-    let path = std::env::temp_dir().join(format!("cwmpscope-live-{}.pcap", std::process::id()));
-    let path = path.to_str().expect("path").to_owned();
-    // What `cwmpscope-capgen reference --cpes 200 -o PATH` writes.
-    let flow = fleet_flow(&CwmpOptions::default(), 200);
-    write_capture_files(
-        flow.connections,
-        &Profile::clean(1),
-        &OutputOptions::default(),
-        std::path::Path::new(&path),
-    )
-    .expect("capture written");
-    compare(&path, "net 192.0.2.0/24 or net 10.77.0.0/16", "4", 200);
+    let path = fleet_capture(200, "fleet");
+    compare(&path, FLEET_FILTER, "4", 200);
     std::fs::remove_file(&path).ok();
 }
 
@@ -194,74 +290,74 @@ fn live_reports_a_session_the_protocol_ended_without_waiting_for_more_traffic() 
         return;
     }
     let _lo = lo_to_myself();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
-        .args([
-            "live",
-            "-i",
-            "lo",
-            "-f",
-            "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5",
-            "--format",
-            "ndjson",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cwmpscope live");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("first stderr line");
-    assert!(line.contains("capturing on lo"), "cwmpscope live: {line}");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let Ok(value) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if tx.send((Instant::now(), value)).is_err() {
-                break;
-            }
-        }
-    });
-    let replay = Command::new("tcpreplay")
-        .args([
-            "-q",
-            "-i",
-            "lo",
-            &common::capture("reference-config-update.pcap"),
-        ])
-        .output()
-        .expect("run tcpreplay");
+    let (child, stdout) = start_live_ndjson(REFERENCE_FILTER);
+    let (objects, reader) = read_objects(stdout);
+    replay(&common::capture("reference-config-update.pcap"), "1");
     let replayed = Instant::now();
-    assert!(replay.status.success());
     // Both sessions ended by the protocol and the transaction they make, with no further
     // traffic: all reported within a second and a half.
     let mut wanted = vec!["session s1", "session s2", "transaction t1"];
-    let deadline = replayed + Duration::from_millis(1500);
-    while !wanted.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok((_, v)) = rx.recv_timeout(left) else {
-            break;
-        };
+    read_until(&objects, replayed + Duration::from_millis(1500), |v| {
         let name = format!(
             "{} {}",
             v["type"].as_str().unwrap_or(""),
             v["id"].as_str().unwrap_or("")
         );
         wanted.retain(|w| *w != name);
-    }
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = child.wait().expect("wait");
+        !wanted.is_empty()
+    });
+    let (ok, stderr) = interrupt(child);
     reader.join().expect("reader");
-    assert!(status.success());
+    assert!(ok, "cwmpscope live: {stderr}");
     assert!(
         wanted.is_empty(),
         "not reported within 1.5 s of the end of the replay: {wanted:?}"
+    );
+}
+
+/// The last packets of a replay arrive while the analysis is behind (its output is not read,
+/// so it waits on a full pipe), and no packet follows them: the capture must still hand them
+/// over, so the last sessions and transactions are reported within a second and a half once
+/// the output is read again, without stopping the capture.
+#[test]
+#[cfg_attr(
+    not(all(have_tcpreplay, is_root)),
+    ignore = "needs root and tcpreplay (apt-get install tcpreplay)"
+)]
+fn the_last_packets_are_handed_over_when_the_analysis_was_behind_and_lo_goes_quiet() {
+    if !can_run() {
+        return;
+    }
+    let _lo = lo_to_myself();
+    const CPES: u64 = 20;
+    let path = fleet_capture(CPES as u32, "behind");
+    let (child, stdout) = start_live_ndjson(FLEET_FILTER);
+    // Each CPE makes kilobytes of output: the pipe is full long before the replay ends.
+    replay(&path, "4");
+    let replayed = Instant::now();
+    std::fs::remove_file(&path).ok();
+    let (objects, reader) = read_objects(stdout);
+    let (mut sessions, mut transactions) = (0u64, 0u64);
+    let last = read_until(&objects, replayed + Duration::from_secs(5), |v| {
+        match v["type"].as_str() {
+            Some("session") => sessions += 1,
+            Some("transaction") => transactions += 1,
+            _ => {}
+        }
+        sessions < 2 * CPES || transactions < CPES
+    });
+    let (ok, stderr) = interrupt(child);
+    reader.join().expect("reader");
+    assert!(ok, "cwmpscope live: {stderr}");
+    assert_eq!(
+        (sessions, transactions),
+        (2 * CPES, CPES),
+        "reported without more traffic (stderr: {stderr})"
+    );
+    let late = last.expect("something reported").duration_since(replayed);
+    eprintln!("the last session or transaction came {late:?} after the end of the replay");
+    assert!(
+        late < Duration::from_millis(1500),
+        "the last session or transaction came {late:?} after the end of the replay"
     );
 }

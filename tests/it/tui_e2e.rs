@@ -277,23 +277,22 @@ mod live {
             ])
             .output()
             .expect("run tcpreplay");
+        let replayed = Instant::now();
         assert!(
             replay.status.success(),
             "tcpreplay: {}",
             String::from_utf8_lossy(&replay.stderr)
         );
-        // Known limitation: when the analysis was still busy as the replay's last packets
-        // came, libpcap's capture thread holds them in a half-filled batch until the next
-        // packet (its read timeout does not fire on a quiet lo). A few datagrams to a host of
-        // the filter stand for the traffic a real span port always has.
-        let nudge = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp socket");
-        for _ in 0..3 {
-            let _ = nudge.send_to(b"nudge", "127.0.0.2:9");
-            std::thread::sleep(Duration::from_millis(300));
-        }
+        // No traffic follows the replay: the capture hands over its last packets by itself.
         let seen = t.wait_for("the replayed transaction", |s| {
             s.contains("cfg-1.1.1") && s.contains("success")
         });
+        let late = replayed.elapsed();
+        eprintln!("the replayed transaction was on screen {late:?} after the end of the replay");
+        assert!(
+            late < Duration::from_secs(2),
+            "the replayed transaction was on screen only {late:?} after the end of the replay"
+        );
         assert!(header(&seen).contains("packets"), "{seen}");
         t.keys(&["q"]);
         t.assert_restored();
