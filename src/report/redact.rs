@@ -7,7 +7,7 @@ use super::build::ReportOptions;
 pub const REDACTED: &str = "<redacted>";
 
 /// A URL with any `user:password@` part redacted.
-pub(super) fn redact_url(url: &str, opts: &ReportOptions) -> String {
+pub fn redact_url(url: &str, opts: &ReportOptions) -> String {
     if opts.show_secrets {
         return url.to_owned();
     }

@@ -3,7 +3,7 @@
 
 use super::{
     Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
-    HttpLine, MessageKind, Note, Session, SessionConn, SessionMessage, Termination,
+    HttpLine, MessageKind, Note, RawMessage, Session, SessionConn, SessionMessage, Termination,
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
@@ -15,6 +15,7 @@ use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 const SECOND: Nanos = 1_000_000_000;
 
@@ -33,6 +34,10 @@ pub struct SessionConfig {
     /// Connection Requests awaiting their session, in all.
     pub max_pending_connection_requests: usize,
     pub decode: DecodeLimits,
+    /// Keep each message's bytes, deflated ([`RawMessage`]), for a view that shows them.
+    pub keep_raw: bool,
+    /// Largest stored body kept with `keep_raw` (a larger one is noted, not kept).
+    pub max_raw_body: usize,
 }
 
 impl Default for SessionConfig {
@@ -44,6 +49,8 @@ impl Default for SessionConfig {
             max_messages_per_session: 10_000,
             max_pending_connection_requests: 4096,
             decode: DecodeLimits::default(),
+            keep_raw: false,
+            max_raw_body: 1 << 20,
         }
     }
 }
@@ -608,6 +615,10 @@ impl SessionTracker {
             envelopes,
             malformed,
             step: None,
+            raw: self
+                .cfg
+                .keep_raw
+                .then(|| Arc::new(RawMessage::of(msg, self.cfg.max_raw_body))),
         }
     }
 

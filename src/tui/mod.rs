@@ -6,8 +6,10 @@
 //!
 //! - [`state`]: what the view holds and how events and keys change it (no terminal).
 //! - [`draw`]: the screens drawn from that state.
+//! - [`message`]: the text of one message (its head, its body as XML, its raw bytes).
 
 pub mod draw;
+pub mod message;
 pub mod state;
 
 use crate::live::source::{Progress, Source};
@@ -96,6 +98,7 @@ pub fn action_of(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('F') => Action::Filter,
         KeyCode::Char('s') => Action::Save,
+        KeyCode::Char('r') => Action::Raw,
         _ => return None,
     })
 }
@@ -148,7 +151,10 @@ fn analyze_into(
     };
     let sink = ChannelSink { tx };
     let mut printer = Printer::with_sink(Box::new(sink), opts, Filters::default());
-    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    let mut config = AnalyzerConfig::default();
+    // The message screen shows each message's bytes.
+    config.pipeline.session.keep_raw = true;
+    let mut analyzer = Analyzer::new(config);
     let mut sink_out = io::sink();
     let closed = AtomicBool::new(false);
     let mut on_output = |item| {
@@ -180,6 +186,7 @@ pub fn app_of(files: &[String], show_secrets: bool) -> Result<App, String> {
     let stop = AtomicBool::new(false);
     let worker = std::thread::spawn(move || analyze_into(source, show_secrets, tx, &stop));
     let mut app = App::new(files.join(", ")).with_files(files.to_vec());
+    app.show_secrets = show_secrets;
     for event in rx {
         app.on_event(event);
     }
@@ -243,10 +250,12 @@ pub fn run(
     let palette = draw::Palette {
         color: std::env::var_os("NO_COLOR").is_none(),
     };
+    let mut app = App::new(label).with_files(files);
+    app.show_secrets = show_secrets;
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(
         &mut terminal,
-        App::new(label).with_files(files),
+        app,
         &rx,
         palette,
         &progress,

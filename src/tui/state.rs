@@ -2,10 +2,12 @@
 //! stack, the selection and scroll of each screen. Driven by [`UiEvent`]s from the analysis
 //! and [`Action`]s from the keyboard; drawing only reads it.
 
+use super::message;
 use crate::output::ladder::{self, Ladder, Shape};
 use crate::report::{
     CaptureSummary, FindingReport, MessageReport, SessionReport, Summary, TransactionReport,
 };
+use ratatui::text::Line;
 
 /// What the analysis sends the view.
 #[derive(Clone, Debug)]
@@ -57,6 +59,8 @@ pub enum Action {
     Type(char),
     /// Erase the prompt's last character.
     Erase,
+    /// The message's raw bytes, or back to its layout.
+    Raw,
 }
 
 /// A row of the list: a transaction, or a session that belongs to no transaction.
@@ -76,11 +80,13 @@ pub enum Screen {
         selected: usize,
         top: usize,
     },
-    /// One message: `session` and `message` index into the sessions; `top` is the scroll.
+    /// One message: `session` and `message` index into the sessions; `top` is the scroll;
+    /// `raw` shows the bytes as received instead of the layout.
     Message {
         session: usize,
         message: usize,
         top: usize,
+        raw: bool,
     },
     Help {
         top: usize,
@@ -172,6 +178,10 @@ pub struct App {
     pub input: String,
     /// Percentage of the files read, while reading files of known size.
     pub percent: Option<u8>,
+    /// Secrets are shown in messages (`--show-secrets`).
+    pub show_secrets: bool,
+    /// The lines of the message last laid out (drawing slices them as it scrolls).
+    pub message_view: Option<(message::Key, Vec<Line<'static>>)>,
 }
 
 /// Steps of the 22-step reference ladder a transaction can show on the wire or imply (2 to 22).
@@ -402,6 +412,24 @@ impl App {
         }
     }
 
+    /// The session and message index of a ladder row, if it is the arrow of a CWMP message.
+    pub fn arrow_message(&self, target: Target, row: usize) -> Option<(usize, usize)> {
+        let (_, ladder) = self.ladder(target, usize::MAX)?;
+        let r = ladder.rows.get(row)?;
+        match (r.source, &r.shape) {
+            (Some(source), Shape::Arrow { .. }) => self.message_of(target, source),
+            _ => None,
+        }
+    }
+
+    /// How many lines a message has, if it is the one last laid out.
+    pub fn message_len(&self, session: usize, message: usize, raw: bool) -> Option<usize> {
+        self.message_view
+            .as_ref()
+            .filter(|(k, _)| (k.session, k.message, k.raw) == (session, message, raw))
+            .map(|(_, lines)| lines.len())
+    }
+
     /// A message shown on the message screen.
     pub fn message(&self, session: usize, message: usize) -> Option<&MessageReport> {
         self.sessions.get(session)?.messages.get(message)
@@ -450,6 +478,12 @@ impl App {
                 }
             }
             Action::Open => self.open(),
+            Action::Raw => {
+                if let Some(Screen::Message { raw, top, .. }) = self.stack.last_mut() {
+                    *raw = !*raw;
+                    *top = 0;
+                }
+            }
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -473,16 +507,12 @@ impl App {
             Screen::Ladder {
                 target, selected, ..
             } => {
-                let source = self
-                    .ladder(target, usize::MAX)
-                    .and_then(|(_, l)| l.rows.get(selected).map(|r| (r.source, r.shape.clone())));
-                if let Some((Some(source), Shape::Arrow { .. })) = source
-                    && let Some((session, message)) = self.message_of(target, source)
-                {
+                if let Some((session, message)) = self.arrow_message(target, selected) {
                     self.stack.push(Screen::Message {
                         session,
                         message,
                         top: 0,
+                        raw: false,
                     });
                 }
             }
@@ -535,13 +565,19 @@ impl App {
                 session,
                 message,
                 top,
+                raw,
             }) => {
-                let top = step(top, usize::MAX / 2);
+                // Scrolling stops with the last line at the bottom (once laid out).
+                let len = self
+                    .message_len(session, message, raw)
+                    .map_or(usize::MAX / 2, |lines| lines.saturating_sub(page) + 1);
+                let top = step(top, len);
                 if let Some(last) = self.stack.last_mut() {
                     *last = Screen::Message {
                         session,
                         message,
                         top,
+                        raw,
                     };
                 }
             }
