@@ -75,12 +75,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, palette: Palette) {
             if body.width >= PREVIEW_WIDTH {
                 let [left, line, right] = Layout::horizontal([
                     Constraint::Percentage(55),
-                    Constraint::Length(1),
+                    Constraint::Length(2),
                     Constraint::Min(0),
                 ])
                 .areas(body);
                 ladder_screen(frame, left, app, target, selected, top, palette);
-                let bar = vec![Line::raw("│"); usize::from(line.height)];
+                let bar = vec![Line::raw(" │"); usize::from(line.height)];
                 frame.render_widget(Paragraph::new(bar), line);
                 preview(frame, right, app, target, selected, palette);
             } else {
@@ -591,7 +591,12 @@ fn heads(ladder: &Ladder<'_>) -> String {
     let mut heads = String::new();
     for (i, l) in ladder.lifelines.iter().enumerate() {
         match ladder.lifelines.get(i + 1) {
-            Some(next) => heads.push_str(&format!("{:<w$}", l.title, w = next.x - l.x)),
+            Some(next) => {
+                // A title wider than its lane is cut, so the next one stays apart.
+                let w = next.x - l.x;
+                let title = ladder::truncate(&l.title, w.saturating_sub(1));
+                heads.push_str(&format!("{title:<w$}"));
+            }
             None => heads.push_str(&l.title),
         }
     }
@@ -679,8 +684,8 @@ fn preview(
     }
 }
 
-/// A message (session and message index) from line `top` on: laid out once, kept in
-/// [`App::message_view`], sliced on each frame.
+/// A message (session and message index) from line `top` on: laid out once for the area's
+/// width, kept in [`App::message_view`], sliced on each frame.
 fn message_view(
     frame: &mut Frame<'_>,
     area: Rect,
@@ -699,12 +704,14 @@ fn message_view(
         message,
         raw,
         color: palette.color,
+        width: usize::from(area.width),
     };
     if app.message_view.as_ref().is_none_or(|(k, _)| *k != key) {
         let view = View {
             raw,
             show_secrets: app.show_secrets,
             palette,
+            width: key.width,
         };
         app.message_view = Some((key, message::message_lines(m, view)));
     }
@@ -750,7 +757,10 @@ pub const KEYS: [(&str, &str); 18] = [
         "filter: cpe= outcome= kind= code= severity= (Enter applies)",
     ),
     ("s", "save the row's frames to a pcap (and its JSON report)"),
-    ("r", "message: its raw bytes (text or hex dump), or its layout"),
+    (
+        "r",
+        "message: its raw bytes (text or hex dump), or its layout",
+    ),
     ("?  F1", "this help"),
     ("q  Ctrl-C", "quit"),
     ("", ""),

@@ -20,6 +20,7 @@ pub struct Key {
     pub message: usize,
     pub raw: bool,
     pub color: bool,
+    pub width: usize,
 }
 
 /// How a message is laid out.
@@ -30,6 +31,8 @@ pub struct View {
     /// Secrets as they are instead of [`REDACTED`].
     pub show_secrets: bool,
     pub palette: Palette,
+    /// Columns a line may take: longer ones go on as indented lines (0: no limit).
+    pub width: usize,
 }
 
 /// The title bar of a message.
@@ -38,8 +41,73 @@ pub fn title(m: &MessageReport, raw: bool) -> String {
 }
 
 /// The lines of a message: where it went and its RPCs, then its head and body (indented XML,
-/// or the raw bytes).
+/// or the raw bytes), cut to the view's width.
 pub fn message_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
+    let lines = unwrapped_lines(m, view);
+    if view.width == 0 {
+        return lines;
+    }
+    lines
+        .into_iter()
+        .flat_map(|l| wrapped(l, view.width))
+        .collect()
+}
+
+/// A line cut into lines of at most `width` characters (after a space when one is near the
+/// end; that space may be one past the width), the later ones indented as the first and two
+/// more.
+fn wrapped(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    let chars: Vec<char> = line.spans.iter().flat_map(|s| s.content.chars()).collect();
+    if chars.len() <= width {
+        return vec![line];
+    }
+    let lead = chars.iter().take_while(|c| **c == ' ').count();
+    let margin = (lead + 2).min(width / 2);
+    // Where each line of the cut ends, in characters.
+    let mut ends = Vec::new();
+    let mut start = 0;
+    let mut room = width;
+    while chars.len() - start > room {
+        // After the last space that fits (one just past the width too: it is not seen).
+        let end = start + room;
+        let end = (start + room / 2 + 1..=end + 1)
+            .rev()
+            .find(|&b| b < chars.len() && chars[b - 1] == ' ' && chars[b] != ' ')
+            .unwrap_or(end);
+        ends.push(end);
+        start = end;
+        room = width - margin;
+    }
+    ends.push(chars.len());
+    let mut out = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut at = 0;
+    let mut next = ends.iter().copied().peekable();
+    for span in line.spans {
+        let mut rest: &str = &span.content;
+        while !rest.is_empty() {
+            let end = next.peek().copied().unwrap_or(usize::MAX);
+            if at == end {
+                out.push(Line::from(std::mem::take(&mut current)).style(line.style));
+                current.push(Span::raw(" ".repeat(margin)));
+                next.next();
+                continue;
+            }
+            let take = end - at;
+            let cut = rest.char_indices().nth(take).map_or(rest.len(), |(i, _)| i);
+            let (head, tail) = rest.split_at(cut);
+            at += head.chars().count();
+            current.push(Span::styled(head.to_owned(), span.style));
+            rest = tail;
+        }
+    }
+    if !current.is_empty() {
+        out.push(Line::from(current).style(line.style));
+    }
+    out
+}
+
+fn unwrapped_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
     let st = Styles::of(view.palette);
     let mut out = vec![Line::raw(format!(
         " frame {} · {} → {} · {} · {} bytes{}",
@@ -53,7 +121,10 @@ pub fn message_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
     let Some(raw) = &m.raw else {
         out.extend(decoded_lines(m).into_iter().map(Line::raw));
         out.push(Line::raw(""));
-        out.push(Line::styled(" (the message's bytes were not kept)", st.note));
+        out.push(Line::styled(
+            " (the message's bytes were not kept)",
+            st.note,
+        ));
         return out;
     };
     let secrets = Secrets {
@@ -97,7 +168,7 @@ pub fn message_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
     if view.raw {
         out.push(Line::styled(
             format!(
-                " {} bytes of head (as parsed), {} of body (de-chunked, decoded){}",
+                " raw: head {} + body {} bytes{}",
                 head.len(),
                 body.len(),
                 if secrets.show {
@@ -110,14 +181,22 @@ pub fn message_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
         ));
         out.extend(notes.into_iter().map(|n| Line::styled(n, st.note)));
         out.push(Line::raw(""));
-        out.extend(raw_lines(&head, body, content_type.as_deref(), secrets, &st));
+        out.extend(raw_lines(
+            &head,
+            body,
+            content_type.as_deref(),
+            secrets,
+            &st,
+        ));
         return out;
     }
     out.extend(head_lines(&head, secrets, &st));
     out.extend(notes.into_iter().map(|n| Line::styled(n, st.note)));
     if !body.is_empty() {
         let text = BodyText::new(body, content_type.as_deref());
-        out.extend(xml_lines(text.text(), secrets, &st, |o| text.body_offset(o)));
+        out.extend(xml_lines(text.text(), secrets, &st, |o| {
+            text.body_offset(o)
+        }));
     }
     out
 }
@@ -543,7 +622,10 @@ fn parse(text: &str) -> Parsed {
             }
             Event::Text(_) | Event::GeneralRef(_) => {
                 // Text and references one after the other make one text.
-                if let Some(Node::Text { piece, cdata: false }) = nodes.last()
+                if let Some(Node::Text {
+                    piece,
+                    cdata: false,
+                }) = nodes.last()
                     && texts[*piece].range.end == before
                 {
                     texts[*piece].range.end = after;

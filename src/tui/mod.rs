@@ -253,14 +253,7 @@ pub fn run(
     let mut app = App::new(label).with_files(files);
     app.show_secrets = show_secrets;
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(
-        &mut terminal,
-        app,
-        &rx,
-        palette,
-        &progress,
-        &signalled,
-    );
+    let result = event_loop(&mut terminal, app, &rx, palette, &progress, &signalled);
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
     // Unblock a sender waiting on a full channel, then let the thread end.

@@ -72,6 +72,7 @@ fn keys_map_to_actions_and_ctrl_c_quits() {
     assert_eq!(action_of(key(KeyCode::Char('j'))), Some(Action::Down));
     assert_eq!(action_of(key(KeyCode::Char('q'))), Some(Action::Quit));
     assert_eq!(action_of(key(KeyCode::F(1))), Some(Action::Help));
+    assert_eq!(action_of(key(KeyCode::Char('r'))), Some(Action::Raw));
     assert_eq!(
         action_of(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
         Some(Action::Quit)
@@ -132,8 +133,15 @@ fn screens_at_80x24_and_160x48() {
         app.on_action(Action::Down);
         app.on_action(Action::Down);
         app.on_action(Action::Down);
+        if w >= 160 {
+            // The Download's message beside the ladder.
+            insta::assert_snapshot!(format!("ladder-preview-{w}x{h}"), screen(&mut app, w, h));
+        }
         app.on_action(Action::Open);
         insta::assert_snapshot!(format!("message-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Raw);
+        insta::assert_snapshot!(format!("message-raw-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Raw);
         app.on_action(Action::Back);
         app.on_action(Action::Back);
         app.on_action(Action::Help);
@@ -239,4 +247,135 @@ fn save_writes_a_pcap_analyze_reads_back_the_same() {
         Some(9001)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The message of an arrow, opened from the first row's ladder (`downs` rows down).
+fn open_message(app: &mut App, downs: usize) {
+    app.on_action(Action::Open);
+    for _ in 0..downs {
+        app.on_action(Action::Down);
+    }
+    app.on_action(Action::Open);
+    assert!(
+        matches!(app.screen(), Screen::Message { .. }),
+        "{:?}",
+        app.screen()
+    );
+}
+
+/// The Download of the reference capture carries the file server's password, and the
+/// Informs after the 401 a Digest response: redacted in the layout and in the raw bytes,
+/// shown with `--show-secrets`.
+#[test]
+fn a_downloads_password_is_redacted_in_the_message_unless_secrets_are_shown() {
+    use cwmpscope::tui::message::{View, message_lines};
+    for show in [false, true] {
+        let files = vec![capture("reference-config-update.pcap")];
+        let mut app = app_of(&files, show).expect("analysis");
+        let (download, digest) = {
+            let messages: Vec<_> = app.sessions.iter().flat_map(|s| &s.messages).collect();
+            let download = messages
+                .iter()
+                .find(|m| m.rpcs.iter().any(|r| r == "Download"))
+                .copied()
+                .expect("a Download");
+            let digest = messages
+                .iter()
+                .find(|m| m.auth.is_some())
+                .copied()
+                .expect("an Authorization");
+            (download.clone(), digest.clone())
+        };
+        for raw in [false, true] {
+            let view = View {
+                raw,
+                show_secrets: show,
+                palette: Palette { color: true },
+                width: 0,
+            };
+            let text = |m| {
+                message_lines(m, view)
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let shown = text(&download);
+            assert!(
+                shown.contains("<Username>fileuser</Username>") || raw,
+                "{shown}"
+            );
+            assert!(shown.contains("fileuser"), "{shown}");
+            assert_eq!(shown.contains("file-secret"), show, "raw {raw}:\n{shown}");
+            assert_eq!(
+                shown.contains("<Password><redacted></Password>"),
+                !show,
+                "raw {raw}:\n{shown}"
+            );
+            let auth = text(&digest);
+            assert!(auth.contains("Authorization: Digest username="), "{auth}");
+            assert_eq!(auth.contains("response=\"<redacted>\""), !show, "{auth}");
+        }
+        // As drawn: the ladder's fourth arrow is the InformResponse + Download.
+        open_message(&mut app, 3);
+        let drawn = screen(&mut app, 160, 48);
+        assert!(drawn.contains("<cwmp:Download>"), "{drawn}");
+        assert_eq!(drawn.contains("file-secret"), show, "{drawn}");
+        app.on_action(Action::Raw);
+        let drawn = screen(&mut app, 160, 48);
+        // The raw body is cut into lines of the screen's width: join them again.
+        let joined: String = drawn.lines().map(str::trim_start).collect();
+        assert!(joined.contains("<Username>fileuser</Username>"), "{drawn}");
+        assert_eq!(joined.contains("file-secret"), show, "{drawn}");
+    }
+}
+
+/// Scrolling a message stops with its last line at the bottom; `r` starts the raw bytes from
+/// their top.
+#[test]
+fn a_message_scrolls_to_its_end_and_no_further() {
+    let mut app = app(&["reference-config-update.pcap"]);
+    open_message(&mut app, 3);
+    let first = screen(&mut app, 80, 24);
+    app.on_action(Action::End);
+    let end = screen(&mut app, 80, 24);
+    assert_ne!(first, end);
+    let rows: Vec<&str> = end.lines().collect();
+    assert_eq!(rows[rows.len() - 2], " </soap-env:Envelope>", "{end}");
+    app.on_action(Action::Down);
+    app.on_action(Action::PageDown);
+    assert_eq!(screen(&mut app, 80, 24), end, "no further");
+    let Screen::Message { top, .. } = app.screen() else {
+        panic!("{:?}", app.screen());
+    };
+    let len = app.message_view.as_ref().map(|(_, l)| l.len()).unwrap_or(0);
+    assert_eq!(
+        top,
+        len - 22,
+        "the last page: 24 rows less the title and the keys"
+    );
+    app.on_action(Action::Raw);
+    assert!(matches!(
+        app.screen(),
+        Screen::Message {
+            top: 0,
+            raw: true,
+            ..
+        }
+    ));
+    assert!(screen(&mut app, 80, 24).contains(" HTTP/1.1 200 OK"));
+}
+
+/// Each message is laid out once: scrolling and redrawing reuse the lines.
+#[test]
+fn scrolling_a_message_reuses_its_layout() {
+    let mut app = app(&["reference-config-update.pcap"]);
+    open_message(&mut app, 3);
+    screen(&mut app, 80, 24);
+    let laid_out = app.message_view.as_ref().map(|(_, l)| l.as_ptr());
+    app.on_action(Action::PageDown);
+    screen(&mut app, 80, 24);
+    app.on_action(Action::Down);
+    screen(&mut app, 80, 24);
+    assert_eq!(app.message_view.as_ref().map(|(_, l)| l.as_ptr()), laid_out);
 }
