@@ -447,7 +447,11 @@ fn long_lines_go_on_indented_within_the_width() {
             " </a>",
         ]
     );
-    assert!(text(&lines).iter().all(|l| l.trim_end().chars().count() <= 20));
+    assert!(
+        text(&lines)
+            .iter()
+            .all(|l| l.trim_end().chars().count() <= 20)
+    );
     // The spans keep their styles across the cut.
     let b = &lines[lines.len() - 4];
     assert_eq!(
