@@ -173,7 +173,7 @@ fn a_saved_capture_browsed_with_keys_then_q_restores_the_terminal() {
     let message = t.wait_for("the message", |s| first(s).starts_with(" message · 200"));
     assert!(message.contains("<cwmp:InformResponse>"), "{message}");
     t.keys(&["r"]);
-    let raw = t.wait_for("the raw bytes", |s| first(s).ends_with("· raw"));
+    let raw = t.wait_text("message · 200 OK · raw");
     assert!(raw.contains("HTTP/1.1 200"), "{raw}");
     t.keys(&["Escape"]);
     t.wait_for("the ladder", |s| {
