@@ -28,10 +28,44 @@ pub struct RawMessage {
 }
 
 impl RawMessage {
+    /// `msg` kept as [`RawKeeper::keep`] keeps it.
+    pub fn of(msg: &HttpMessage, max_body: usize) -> RawMessage {
+        RawKeeper::new(max_body).keep(msg)
+    }
+
+    /// The head followed by the kept body.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.head_len + self.body_len);
+        let _ = DeflateDecoder::new(&self.deflated[..]).read_to_end(&mut out);
+        out
+    }
+
+    /// Bytes held (deflated).
+    pub fn deflated_len(&self) -> usize {
+        self.deflated.len()
+    }
+}
+
+/// Makes [`RawMessage`]s with one compressor (its state is large: reused, not allocated per
+/// message).
+pub struct RawKeeper {
+    encoder: DeflateEncoder<Vec<u8>>,
+    max_body: usize,
+}
+
+impl RawKeeper {
+    /// Keeps bodies of at most `max_body` stored bytes.
+    pub fn new(max_body: usize) -> RawKeeper {
+        RawKeeper {
+            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+            max_body,
+        }
+    }
+
     /// The head of `msg` rebuilt from its parsed fields (start line, header fields in wire
     /// order with names as sent) and its stored body (de-chunked and decoded, as the HTTP
-    /// stage keeps it) unless that is larger than `max_body`.
-    pub fn of(msg: &HttpMessage, max_body: usize) -> RawMessage {
+    /// stage keeps it) unless that is larger than the limit.
+    pub fn keep(&mut self, msg: &HttpMessage) -> RawMessage {
         let mut head = String::new();
         match &msg.start {
             StartLine::Request { method, uri } => {
@@ -45,16 +79,16 @@ impl RawMessage {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        let kept = msg.body.len() <= max_body;
+        let kept = msg.body.len() <= self.max_body;
         let body: &[u8] = if kept { &msg.body } else { &[] };
-        let mut encoder = DeflateEncoder::new(
-            Vec::with_capacity((head.len() + body.len()) / 4 + 64),
-            Compression::fast(),
-        );
-        // Writing into a Vec cannot fail.
-        let _ = encoder.write_all(head.as_bytes());
-        let _ = encoder.write_all(body);
-        let deflated = encoder.finish().unwrap_or_default().into_boxed_slice();
+        // Writing into a Vec cannot fail; the reset finishes the stream and hands it back.
+        let _ = self.encoder.write_all(head.as_bytes());
+        let _ = self.encoder.write_all(body);
+        let deflated = self
+            .encoder
+            .reset(Vec::new())
+            .unwrap_or_default()
+            .into_boxed_slice();
         RawMessage {
             deflated,
             head_len: head.len(),
@@ -63,18 +97,6 @@ impl RawMessage {
             body_truncated: msg.body_truncated,
             wire_body_len: msg.body_len,
         }
-    }
-
-    /// The head followed by the kept body.
-    pub fn bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.head_len + self.body_len);
-        let _ = DeflateDecoder::new(&self.deflated[..]).read_to_end(&mut out);
-        out
-    }
-
-    /// Bytes held (deflated).
-    pub fn deflated_len(&self) -> usize {
-        self.deflated.len()
     }
 }
 
@@ -126,6 +148,17 @@ mod tests {
         assert_eq!((raw.head_len, raw.body_len), (head.len(), body.len()));
         assert!(raw.deflated_len() < expected.len() / 4);
         assert_eq!(raw.body_dropped, None);
+    }
+
+    #[test]
+    fn one_keeper_keeps_one_message_after_another() {
+        let mut keeper = RawKeeper::new(1 << 20);
+        let first = message(&b"<a>first</a>".repeat(50));
+        let second = message(b"<b>second</b>");
+        let (a, b) = (keeper.keep(&first), keeper.keep(&second));
+        assert!(a.bytes().ends_with(&first.body));
+        assert!(b.bytes().ends_with(&second.body));
+        assert_eq!(b, RawMessage::of(&second, 1 << 20));
     }
 
     #[test]

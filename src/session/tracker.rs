@@ -3,7 +3,7 @@
 
 use super::{
     Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
-    HttpLine, MessageKind, Note, RawMessage, Session, SessionConn, SessionMessage, Termination,
+    HttpLine, MessageKind, Note, RawKeeper, Session, SessionConn, SessionMessage, Termination,
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
@@ -13,6 +13,7 @@ use crate::http::{HttpEvent, HttpMessage, StartLine};
 use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -127,10 +128,15 @@ pub struct SessionTracker {
     pending_crs: VecDeque<PendingCr>,
     next_number: u64,
     stats: TrackerStats,
+    /// Keeps each message's bytes, with `keep_raw`.
+    raw: Option<RefCell<RawKeeper>>,
 }
 
 impl SessionTracker {
     pub fn new(cfg: SessionConfig) -> Self {
+        let raw = cfg
+            .keep_raw
+            .then(|| RefCell::new(RawKeeper::new(cfg.max_raw_body)));
         SessionTracker {
             cfg,
             conns: FxHashMap::default(),
@@ -140,6 +146,7 @@ impl SessionTracker {
             pending_crs: VecDeque::new(),
             next_number: 1,
             stats: TrackerStats::default(),
+            raw,
         }
     }
 
@@ -616,9 +623,9 @@ impl SessionTracker {
             malformed,
             step: None,
             raw: self
-                .cfg
-                .keep_raw
-                .then(|| Arc::new(RawMessage::of(msg, self.cfg.max_raw_body))),
+                .raw
+                .as_ref()
+                .map(|keeper| Arc::new(keeper.borrow_mut().keep(msg))),
         }
     }
 
