@@ -5,7 +5,8 @@
 use super::draw::Palette;
 use crate::cwmp::BodyText;
 use crate::report::{
-    EnvelopeReport, MessageReport, REDACTED, ReportOptions, RpcArgs, is_secret_name, redact_url,
+    EnvelopeReport, MessageReport, REDACTED, ReportOptions, RpcArgs, is_secret_name, redact_header,
+    redact_url,
 };
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -145,12 +146,28 @@ fn unwrapped_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
     let bytes = raw.bytes();
     let (head, body) = bytes.split_at(raw.head_len.min(bytes.len()));
     let head = String::from_utf8_lossy(head);
-    let content_type = head
-        .split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.trim().to_owned());
+    let field = |name: &str| {
+        head.split("\r\n")
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let content_type = field("content-type");
     let mut notes = Vec::new();
+    let chunked =
+        field("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let encoded = field("content-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+    if view.raw && (chunked || encoded) {
+        notes.push(format!(
+            " the body as stored: {}",
+            match (chunked, encoded) {
+                (true, true) => "de-chunked and decoded (Content-Encoding)",
+                (true, false) => "de-chunked",
+                _ => "decoded (Content-Encoding)",
+            }
+        ));
+    }
     if let Some(n) = raw.body_dropped {
         notes.push(format!(" body not kept: {n} bytes"));
     } else if raw.body_truncated {
@@ -194,9 +211,18 @@ fn unwrapped_lines(m: &MessageReport, view: View) -> Vec<Line<'static>> {
     out.extend(notes.into_iter().map(|n| Line::styled(n, st.note)));
     if !body.is_empty() {
         let text = BodyText::new(body, content_type.as_deref());
-        out.extend(xml_lines(text.text(), secrets, &st, |o| {
-            text.body_offset(o)
-        }));
+        if text.text().trim_start().starts_with('<') {
+            out.extend(xml_lines(text.text(), secrets, &st, |o| {
+                text.body_offset(o)
+            }));
+        } else {
+            out.push(Line::styled(" (not XML)", st.note));
+            out.extend(
+                text.text()
+                    .lines()
+                    .map(|l| Line::raw(format!(" {}", printable(l)))),
+            );
+        }
     }
     out
 }
@@ -263,91 +289,9 @@ impl Secrets {
         redact_url(text, &self.opts())
     }
 
-    /// A header value as shown: the credentials of `Authorization` (the scheme and Digest
-    /// fields but `response` stay), the values of cookies (their names and attributes stay),
-    /// credentials in a URL.
+    /// A header value as shown ([`redact_header`]).
     fn header(self, name: &str, value: &str) -> String {
-        if self.show {
-            return value.to_owned();
-        }
-        let name = name.trim();
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
-        if is("authorization") || is("proxy-authorization") {
-            credentials(value)
-        } else if is("cookie") {
-            value
-                .split(';')
-                .map(cookie_pair)
-                .collect::<Vec<_>>()
-                .join(";")
-        } else if is("set-cookie") {
-            match value.split_once(';') {
-                Some((pair, attributes)) => format!("{};{attributes}", cookie_pair(pair)),
-                None => cookie_pair(value),
-            }
-        } else {
-            let trimmed = value.trim();
-            let redacted = self.url(trimmed);
-            if redacted == trimmed {
-                value.to_owned()
-            } else {
-                value.replacen(trimmed, &redacted, 1)
-            }
-        }
-    }
-}
-
-/// `Scheme credentials` with the credentials redacted: a Digest keeps its fields but
-/// `response`, any other scheme keeps only its name.
-fn credentials(value: &str) -> String {
-    let lead = &value[..value.len() - value.trim_start().len()];
-    let v = value.trim_start();
-    let Some((scheme, rest)) = v.split_once(|c: char| c.is_ascii_whitespace()) else {
-        return value.to_owned();
-    };
-    if rest.trim().is_empty() {
-        return value.to_owned();
-    }
-    if !scheme.eq_ignore_ascii_case("digest") {
-        return format!("{lead}{scheme} {REDACTED}");
-    }
-    let fields: Vec<String> = split_outside_quotes(rest, ',')
-        .into_iter()
-        .map(|field| match field.split_once('=') {
-            Some((k, v)) if k.trim().eq_ignore_ascii_case("response") && !v.trim().is_empty() => {
-                format!("{k}=\"{REDACTED}\"")
-            }
-            _ => field.to_owned(),
-        })
-        .collect();
-    format!("{lead}{scheme} {}", fields.join(","))
-}
-
-/// `text` cut at each `sep` that is not inside double quotes.
-fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut quoted, mut escaped, mut from) = (false, false, 0);
-    for (i, c) in text.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => {
-                parts.push(&text[from..i]);
-                from = i + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[from..]);
-    parts
-}
-
-/// `name=value` with the value redacted (an empty value stays empty).
-fn cookie_pair(pair: &str) -> String {
-    match pair.split_once('=') {
-        Some((name, value)) if !value.trim().is_empty() => format!("{name}={REDACTED}"),
-        _ => pair.to_owned(),
+        redact_header(name, value, &self.opts())
     }
 }
 
@@ -1070,10 +1014,10 @@ fn raw_lines(
     if is_text(&bytes) {
         let text = String::from_utf8_lossy(&bytes);
         return text
-            .split('\n')
+            .lines()
             .map(|l| {
                 let mut spans = vec![Span::raw(" ")];
-                spans.extend(marked(l.trim_end_matches('\r'), Style::new(), st.redacted));
+                spans.extend(marked(l, Style::new(), st.redacted));
                 Line::from(spans)
             })
             .collect();

@@ -379,3 +379,66 @@ fn scrolling_a_message_reuses_its_layout() {
     screen(&mut app, 80, 24);
     assert_eq!(app.message_view.as_ref().map(|(_, l)| l.as_ptr()), laid_out);
 }
+
+/// Every message of the shipped CWMP captures lays out in both views, at two widths, within
+/// the width, and no `<Password>` text or Digest response shows unless secrets are shown.
+#[test]
+fn every_shipped_message_lays_out_in_both_views() {
+    use cwmpscope::tui::message::{View, message_lines};
+    let names = [
+        "reference-config-update.pcap",
+        "reference-connection-request.pcap",
+        "reference-cookie.pcap",
+        "reference-firmware.pcap",
+        "reference-maxenvelopes1.pcap",
+        "third-party/cwmp_sim_digest_config_update.pcap",
+        "third-party/cwmp_sim_firmware_nginx.pcap",
+        "third-party/cwmp_sim_fleet5.pcap",
+        "third-party/genieacs_genieacs_sim_config_update.pcap",
+        "third-party/netcwmp_digest_session.pcap",
+    ];
+    let mut laid_out = 0;
+    for name in names {
+        let app = app(&[name]);
+        for m in app.sessions.iter().flat_map(|s| &s.messages) {
+            assert!(m.raw.is_some(), "{name}: the tui keeps the bytes");
+            for (raw, width) in [(false, 0), (true, 0), (false, 60), (true, 60)] {
+                let view = View {
+                    raw,
+                    show_secrets: false,
+                    palette: Palette { color: true },
+                    width,
+                };
+                let lines = message_lines(m, view);
+                laid_out += 1;
+                if width > 0 {
+                    assert!(
+                        lines
+                            .iter()
+                            .all(|l| l.to_string().trim_end().chars().count() <= width),
+                        "{name} frame {}",
+                        m.frame
+                    );
+                }
+                let text = lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let joined: String = text.lines().map(str::trim_start).collect();
+                for (open, close) in [("<Password>", "</Password>"), ("response=\"", "\"")] {
+                    for (at, _) in joined.match_indices(open) {
+                        let value = &joined[at + open.len()..];
+                        let value = &value[..value.find(close).unwrap_or(value.len())];
+                        assert!(
+                            value.is_empty() || value == "<redacted>",
+                            "{name} frame {} raw {raw}: {open}{value}",
+                            m.frame
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(laid_out > 400, "{laid_out}");
+}

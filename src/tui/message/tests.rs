@@ -482,3 +482,25 @@ fn a_line_is_cut_after_a_space_near_its_end() {
         .collect();
     assert_eq!(got, [" abc defgh ", "   ijk"]);
 }
+
+#[test]
+fn a_body_that_is_not_xml_is_plain_text() {
+    let got = shown(
+        "HTTP/1.1 200 OK\nContent-Type: text/plain",
+        "hello\n  world",
+        false,
+        false,
+    );
+    assert!(got.ends_with(" (not XML)\n hello\n   world"), "{got}");
+}
+
+#[test]
+fn raw_bytes_say_the_body_was_de_chunked_and_decoded() {
+    let head = "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nContent-Encoding: gzip";
+    let got = shown(head, "<a/>", true, false);
+    assert!(
+        got.contains(" the body as stored: de-chunked and decoded (Content-Encoding)"),
+        "{got}"
+    );
+    assert!(!shown(POST, "<a/>", true, false).contains("as stored"));
+}
