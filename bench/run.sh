@@ -55,7 +55,8 @@ mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 echo "== building release binaries" >&2
-(cd "$ROOT" && cargo build --release --quiet -p cwmpscope -p cwmpscope-synth --bins)
+(cd "$ROOT" && cargo build --release --quiet -p cwmpscope -p cwmpscope-synth --bins \
+    && cargo build --release --quiet -p cwmpscope --example tui_headless)
 BIN=$ROOT/target/release
 CWMPSCOPE=$BIN/cwmpscope
 CAPGEN=$BIN/cwmpscope-capgen
@@ -135,6 +136,31 @@ read -r TSHARK_S TSHARK_KB < <(timed "$RUNS" tshark -n -r "$TS_FILE" -d tcp.port
     -T fields -e http.request.method -e http.response.code -e xml.tag)
 read -r SLICE_JSON_S _ < <(timed "$RUNS" "$CWMPSCOPE" analyze --format json "$TS_FILE")
 
+# The interactive view without a terminal (same analysis thread and event loop, an in-memory
+# 160x48 screen): when the first row appears, when everything is shown, frame drawing times.
+echo "== tui (headless) on $F1, best of $RUNS" >&2
+TUI_OUT=$(mktemp)
+TUI_BEST=""
+TUI_KB=0
+for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%e %M' -o "$TUI_OUT.time" "$BIN/examples/tui_headless" "$F1" >"$TUI_OUT" \
+        2>>"$BENCH_DIR/stderr.log" || die "tui_headless failed (see $BENCH_DIR/stderr.log)"
+    read -r _ kb <"$TUI_OUT.time"
+    [ "$kb" -gt "$TUI_KB" ] && TUI_KB=$kb
+    done_ms=$(tr ' ' '\n' <"$TUI_OUT" | awk 'prev == "done_ms" { print; exit } { prev = $0 }')
+    if [ -z "$TUI_BEST" ] || awk -v a="$done_ms" -v b="$TUI_BEST" 'BEGIN { exit !(a < b) }'; then
+        TUI_BEST=$done_ms
+        TUI_LINE=$(cat "$TUI_OUT")
+    fi
+done
+rm -f "$TUI_OUT" "$TUI_OUT.time"
+tui_field() { tr ' ' '\n' <<<"$TUI_LINE" | awk -v k="$1" 'prev == k { print; exit } { prev = $0 }'; }
+TUI_FIRST_MS=$(tui_field first_row_ms)
+TUI_DONE_S=$(awk -v ms="$TUI_BEST" 'BEGIN { printf "%.2f", ms / 1000 }')
+TUI_DRAW_MEAN=$(tui_field draw_mean_ms)
+TUI_DRAW_MAX=$(tui_field draw_max_ms)
+TUI_VS_NDJSON=$(awk -v a="$TUI_DONE_S" -v b="$NDJSON_S" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+
 echo "== peak RSS on $F2 ($B2 bytes, $T2 transactions)" >&2
 read -r _ NDJSON2_KB < <(timed 1 "$CWMPSCOPE" analyze --format ndjson "$F2")
 read -r _ JSON2_KB < <(timed 1 "$CWMPSCOPE" analyze --format json "$F2")
@@ -177,6 +203,10 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
     echo "ndjson peak RSS:            $(mb "$NDJSON_KB") MB   (target < 100 MB)   $(verdict "$NDJSON_KB < 102400")"
     echo "ndjson RSS, double capture: $(mb "$NDJSON2_KB") MB = ${NDJSON_GROWTH}x   (target <= 1.20x)   $(verdict "$NDJSON_GROWTH <= 1.2")"
     echo "json RSS growth:            $PER_TX bytes/transaction ($(mb "$JSON_KB") -> $(mb "$JSON2_KB") MB)   (target <= 2048)   $(verdict "$PER_TX <= 2048")"
+    echo "tui: first row after:       $TUI_FIRST_MS ms   (target <= 1000)   $(verdict "$TUI_FIRST_MS <= 1000")"
+    echo "tui: whole capture shown:   $TUI_DONE_S s = ${TUI_VS_NDJSON}x ndjson   (target <= 1.30x)   $(verdict "$TUI_VS_NDJSON <= 1.3")"
+    echo "tui: peak RSS:              $(mb "$TUI_KB") MB   (target < 400 MB)   $(verdict "$TUI_KB < 409600")"
+    echo "tui: frame drawing:         mean $TUI_DRAW_MEAN ms, max $TUI_DRAW_MAX ms over the run (cargo bench --bench tui_draw: 20,000 rows)"
 } | tee "$BENCH_DIR/results-$SIZE-s$SEED.txt"
 
 if [ "$KEEP" = 0 ]; then

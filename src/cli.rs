@@ -76,10 +76,18 @@ pub struct TuiArgs {
     /// Kernel capture buffer in KiB, as tcpdump -B (with -i).
     #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = DEFAULT_BUFFER_KIB)]
     pub buffer_size: u32,
+    /// Rows (transactions, sessions of none) kept at most: beyond, the oldest are released,
+    /// and the header says how many. Default: all for files; 50000 for stdin and live
+    /// capture, which may run for days. 0: no limit.
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
     /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
 }
+
+/// Rows kept at most by `tui` on stdin or an interface, unless told otherwise.
+pub const DEFAULT_ENDLESS_MAX_ROWS: usize = 50_000;
 
 /// Options of `cwmpscope extract`.
 #[derive(Debug, Args)]
@@ -739,6 +747,12 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
             "--filter and --no-promisc go with -i IFACE (live capture)".to_owned(),
         ));
     }
+    let endless = args.interface.is_some() || files.iter().any(|f| f == "-");
+    let max_rows = match args.max_rows {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => endless.then_some(DEFAULT_ENDLESS_MAX_ROWS),
+    };
     let capture = args.interface.map(|interface| CaptureFlags {
         interface,
         filter: args.filter,
@@ -772,7 +786,7 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     } else {
         files
     };
-    crate::tui::run(source, label, saveable, args.show_secrets)
+    crate::tui::run(source, label, saveable, max_rows, args.show_secrets)
         .map_err(|e| RunError::Usage(e.to_string()))?;
     Ok(Outcome::Analyzed)
 }

@@ -31,6 +31,9 @@ pub struct PipelineConfig {
     pub http: HttpConfig,
     pub session: SessionConfig,
     pub thresholds: Thresholds,
+    /// Every this much capture time, the sessions still open are handed on as
+    /// [`Output::Open`] (for a live view); `None`: never.
+    pub open_every: Option<Nanos>,
 }
 
 impl Default for PipelineConfig {
@@ -44,6 +47,7 @@ impl Default for PipelineConfig {
             },
             session: SessionConfig::default(),
             thresholds: Thresholds::default(),
+            open_every: None,
         }
     }
 }
@@ -185,7 +189,13 @@ pub struct Back {
     sessions: SessionTracker,
     transactions: TransactionTracker,
     judge: Judge,
+    /// How often the open sessions are handed on, and when next.
+    open_every: Option<Nanos>,
+    next_open: Nanos,
 }
+
+/// Open sessions handed on at most in one [`Output::Open`] (the most recent).
+const MAX_OPEN_SHOWN: usize = 1000;
 
 impl Back {
     pub fn new(session: SessionConfig, thresholds: Thresholds) -> Self {
@@ -193,7 +203,15 @@ impl Back {
             sessions: SessionTracker::new(session),
             transactions: TransactionTracker::new(),
             judge: Judge::new(thresholds),
+            open_every: None,
+            next_open: 0,
         }
+    }
+
+    /// Hands on the open sessions every `every` of capture time (see [`Output::Open`]).
+    pub fn with_open_every(mut self, every: Option<Nanos>) -> Self {
+        self.open_every = every;
+        self
     }
 
     /// Feeds one HTTP event; what finishes because of it goes to `out`.
@@ -213,6 +231,20 @@ impl Back {
             transactions.push(item, &mut judged)
         });
         transactions.advance(now, &mut judged);
+        if let Some(every) = self.open_every
+            && now >= self.next_open
+        {
+            self.next_open = now.saturating_add(every);
+            out(Output::Open(self.sessions.open_snapshot(MAX_OPEN_SHOWN)));
+        }
+    }
+
+    /// Hands on the sessions open now as [`Output::Open`], if they are wanted at all (the
+    /// shell asks when the source is quiet, so a live view shows what waits).
+    pub fn report_open(&mut self, out: &mut impl FnMut(Output)) {
+        if self.open_every.is_some() {
+            out(Output::Open(self.sessions.open_snapshot(MAX_OPEN_SHOWN)));
+        }
     }
 
     /// End of input: every open session and transaction is finished.
@@ -222,6 +254,9 @@ impl Back {
         self.sessions
             .finish(&mut |item: Completed| transactions.push(item, &mut judged));
         transactions.finish(&mut judged);
+        if self.open_every.is_some() {
+            out(Output::Open(Vec::new()));
+        }
     }
 
     /// HTTP messages the session stage received so far.
@@ -242,7 +277,7 @@ impl Pipeline {
     pub fn new(cfg: PipelineConfig) -> Self {
         Pipeline {
             front: Front::new(cfg.reassembly, cfg.http),
-            back: Back::new(cfg.session, cfg.thresholds),
+            back: Back::new(cfg.session, cfg.thresholds).with_open_every(cfg.open_every),
             ticker: Ticker::default(),
         }
     }
@@ -268,6 +303,11 @@ impl Pipeline {
         let back = &mut self.back;
         self.front.finish(&mut |ev| back.push(ev, out));
         self.back.finish(out);
+    }
+
+    /// Hands on the sessions open now (see [`Back::report_open`]).
+    pub fn report_open(&mut self, out: &mut impl FnMut(Output)) {
+        self.back.report_open(out);
     }
 
     pub fn counters(&self) -> &Counters {

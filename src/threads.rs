@@ -40,6 +40,8 @@ enum BackEvent {
     Http(HttpEvent),
     /// Capture time moved on.
     Advance(Nanos),
+    /// Hand on the sessions open now.
+    ReportOpen,
 }
 
 /// The back half on a worker thread.
@@ -68,6 +70,7 @@ impl Worker {
                     match ev {
                         BackEvent::Http(ev) => back.push(ev, &mut out),
                         BackEvent::Advance(now) => back.advance(now, &mut out),
+                        BackEvent::ReportOpen => back.report_open(&mut out),
                     }
                 }
             }
@@ -207,7 +210,8 @@ impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
         let AnalyzerConfig { pipeline, threads } = cfg;
         let mode = if threads > 1 {
-            let back = Back::new(pipeline.session, pipeline.thresholds);
+            let back = Back::new(pipeline.session, pipeline.thresholds)
+                .with_open_every(pipeline.open_every);
             Mode::Split(Split {
                 front: Front::new(pipeline.reassembly, pipeline.http),
                 back: BackSide::Worker(Worker::spawn(back)),
@@ -238,15 +242,23 @@ impl Analyzer {
 
     /// Hands the worker whatever the front half has batched and hands on what the worker
     /// finished so far, without moving the clock (for a quiet source: what the last frames
-    /// completed is reported without waiting for more of them). Nothing to do inline.
+    /// completed is reported without waiting for more of them). When they are wanted
+    /// (`open_every`), the sessions open now follow (with a worker: at a following call).
     pub fn flush(&mut self, out: &mut impl FnMut(Output)) {
-        if let Mode::Split(Split {
-            back: BackSide::Worker(worker),
-            ..
-        }) = &mut self.mode
-        {
-            worker.send();
-            worker.drain(out);
+        match &mut self.mode {
+            Mode::Inline(p) => p.report_open(out),
+            Mode::Split(Split {
+                back: BackSide::Worker(worker),
+                ..
+            }) => {
+                worker.push(BackEvent::ReportOpen);
+                worker.send();
+                worker.drain(out);
+            }
+            Mode::Split(Split {
+                back: BackSide::Joined(back),
+                ..
+            }) => back.report_open(out),
         }
     }
 
@@ -287,7 +299,8 @@ mod tests {
         );
         let bytes = std::fs::read(path).expect("reference capture");
         let mut reader =
-            CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes)), 0).unwrap();
+            CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes.clone())), 0)
+                .unwrap();
         let mut pipeline = Pipeline::new(PipelineConfig::default());
         let mut analyzer = Analyzer::new(AnalyzerConfig::default());
         let (mut inline, mut split) = (Vec::new(), Vec::new());
@@ -301,6 +314,7 @@ mod tests {
         assert_eq!(inline, split);
 
         let summary = pipeline.capture_summary(vec!["ref".into()], Vec::new());
+        assert_open_sessions_end_later(&bytes);
         assert!(summary.http_messages > 0);
         assert_eq!(
             format!("{summary:?}"),
@@ -309,5 +323,69 @@ mod tests {
                 analyzer.capture_summary(vec!["ref".into()], Vec::new())
             )
         );
+    }
+
+    /// With `open_every`, the open sessions come out as they stand (at the capture clock's
+    /// ticks and whenever the shell flushes a quiet source), each reported again when it ends;
+    /// the other outputs are those of a run without.
+    fn assert_open_sessions_end_later(bytes: &[u8]) {
+        let run = |open_every: Option<Nanos>, threads: usize| {
+            let mut reader = CaptureReader::from_reader(
+                "ref",
+                Box::new(std::io::Cursor::new(bytes.to_vec())),
+                0,
+            )
+            .unwrap();
+            let mut cfg = AnalyzerConfig::default();
+            cfg.pipeline.open_every = open_every;
+            cfg.threads = threads;
+            let mut analyzer = Analyzer::new(cfg);
+            let mut got = Vec::new();
+            let mut frames = 0;
+            while let Some(frame) = reader.next_frame().unwrap() {
+                analyzer.push(&frame, &mut |o| got.push(o));
+                frames += 1;
+                // A quiet source in the middle of the first session.
+                if frames == 8 {
+                    analyzer.flush(&mut |o| got.push(o));
+                }
+            }
+            analyzer.finish(&mut |o| got.push(o));
+            got
+        };
+        let plain: Vec<String> = run(None, 1).iter().map(|o| format!("{o:?}")).collect();
+        for threads in [1, 2] {
+            let with_open = run(Some(1_000_000_000), threads);
+            let mut seen_open = Vec::new();
+            let mut ended = Vec::new();
+            for o in &with_open {
+                match o {
+                    Output::Open(sessions) => {
+                        for s in sessions {
+                            assert!(
+                                !ended.contains(&s.number),
+                                "s{} open after it ended",
+                                s.number
+                            );
+                            seen_open.push(s.number);
+                        }
+                    }
+                    Output::Session(s) => ended.push(s.number),
+                    _ => {}
+                }
+            }
+            assert!(
+                seen_open.contains(&1),
+                "the first session was not seen open"
+            );
+            assert!(seen_open.iter().all(|n| ended.contains(n)));
+            assert!(matches!(with_open.last(), Some(Output::Open(s)) if s.is_empty()));
+            let rest: Vec<String> = with_open
+                .iter()
+                .filter(|o| !matches!(o, Output::Open(_)))
+                .map(|o| format!("{o:?}"))
+                .collect();
+            assert_eq!(plain, rest);
+        }
     }
 }

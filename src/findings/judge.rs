@@ -13,6 +13,11 @@ pub enum Output {
     Transaction(Transaction),
     /// A finding that belongs to no session or transaction (a SYN to the ACS never answered).
     Finding(Finding),
+    /// The sessions open at this point of capture time, as they stand (no findings yet): a
+    /// view of what is in progress, emitted only when asked for
+    /// ([`crate::pipeline::PipelineConfig::open_every`]). Each is reported again as
+    /// [`Output::Session`] once it ends.
+    Open(Vec<Session>),
 }
 
 /// Judges each finished session, transaction and loose connection.

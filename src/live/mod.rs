@@ -293,6 +293,7 @@ mod tests {
                 Output::Session(s) => format!("session {:?} {}", s.termination, s.messages.len()),
                 Output::Transaction(t) => format!("transaction {} {:?}", t.command_key, t.outcome),
                 Output::Finding(f) => format!("finding {}", f.code),
+                Output::Open(s) => format!("open {}", s.len()),
             })
         };
         read(&mut analyzer, &mut out);

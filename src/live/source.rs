@@ -58,8 +58,8 @@ impl Progress {
             .map(|k| k.load(Ordering::Relaxed))
     }
 
-    /// Percentage of the files' bytes read, when every input is a file of known size.
-    pub fn percent(&self) -> Option<u8> {
+    /// Bytes of the files read, and their total, when every input is a file of known size.
+    pub fn bytes(&self) -> Option<(u64, u64)> {
         if self.stdin || self.kernel_dropped.is_some() || self.bytes_total == 0 {
             return None;
         }
@@ -67,7 +67,7 @@ impl Progress {
             .bytes_read
             .load(Ordering::Relaxed)
             .min(self.bytes_total);
-        u8::try_from(read * 100 / self.bytes_total).ok()
+        Some((read, self.bytes_total))
     }
 }
 

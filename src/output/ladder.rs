@@ -269,7 +269,8 @@ pub fn transaction_ladder_within<'a>(
         .clamp(24, MAX_ARROW);
     let (acs_lane, file_lane) = if acs_lane + file_lane > lanes {
         let budget = lanes.max(2 * NARROWEST_LANE);
-        let acs = (budget * acs_lane / (acs_lane + file_lane)).max(NARROWEST_LANE);
+        let file = (budget * file_lane / (acs_lane + file_lane)).max(NARROWEST_LANE);
+        let acs = budget.saturating_sub(file).max(NARROWEST_LANE);
         (acs, budget.saturating_sub(acs).max(NARROWEST_LANE))
     } else {
         (acs_lane, file_lane)

@@ -48,6 +48,15 @@ pub trait Sink {
     ) -> io::Result<()>;
     /// A finding of no session or transaction.
     fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()>;
+    /// Whether the sessions in progress are wanted (a live view); the others print only what
+    /// ended.
+    fn wants_open(&self) -> bool {
+        false
+    }
+    /// The sessions open now, as they stand (each ends later as a [`Sink::session`]).
+    fn open(&mut self, _sessions: Vec<SessionReport>, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
     /// End of input: writes what remains. `summary` counts what was shown.
     fn finish(
         self: Box<Self>,

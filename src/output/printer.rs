@@ -45,6 +45,9 @@ pub struct Printer {
     summary: Summary,
 }
 
+/// The termination of a session still open.
+pub const IN_PROGRESS: &str = "in progress";
+
 impl Printer {
     /// A printer for input read as a whole (files): text is written at the end. `summary`
     /// (`--summary`, text only) writes the summary instead of the whole text report.
@@ -137,6 +140,20 @@ impl Printer {
                 let d = finding_report(&f, &self.opts);
                 self.summary.add_findings(std::slice::from_ref(&d));
                 self.sink.finding(d, out)
+            }
+            Output::Open(sessions) => {
+                if !self.sink.wants_open() {
+                    return Ok(());
+                }
+                let reports = sessions
+                    .iter()
+                    .map(|s| SessionReport {
+                        termination: IN_PROGRESS,
+                        ..SessionReport::build(s, &self.opts)
+                    })
+                    .filter(|r| self.filters.cpe_matches(&r.cpe))
+                    .collect();
+                self.sink.open(reports, out)
             }
         }
     }

@@ -245,7 +245,10 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
         step: m.step,
         body_bytes: m.http.body_len,
         complete: m.http.complete,
-        auth: m.credentials.as_ref().map(|c| credentials_json(c, opts)),
+        auth: m
+            .credentials
+            .as_ref()
+            .map(|c| Box::new(credentials_json(c, opts))),
         challenges: m.challenges.iter().map(challenge_json).collect(),
         cookies: m
             .cookies

@@ -131,7 +131,7 @@ pub struct MessageReport {
     pub body_bytes: u64,
     pub complete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth: Option<AuthReport>,
+    pub auth: Option<Box<AuthReport>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<AuthReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -159,6 +159,18 @@ impl SessionTracker {
         self.open.len()
     }
 
+    /// The open sessions as they stand (copies, the `max` most recent), in order of start.
+    pub fn open_snapshot(&self, max: usize) -> Vec<Session> {
+        let mut numbers: Vec<u64> = self.open.keys().copied().collect();
+        numbers.sort_unstable();
+        let skip = numbers.len().saturating_sub(max);
+        numbers[skip..]
+            .iter()
+            .filter_map(|n| self.open.get(n))
+            .map(|o| o.session.clone())
+            .collect()
+    }
+
     /// Consumes one HTTP-stage event; finished sessions go to `out`.
     pub fn on_http(&mut self, ev: HttpEvent, out: &mut impl FnMut(Completed)) {
         match ev {

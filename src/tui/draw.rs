@@ -13,7 +13,7 @@
 //! ```
 
 use super::message::{self, View};
-use super::state::{App, FindingLine, ListRow, PromptKind, Screen, Target, Verdict};
+use super::state::{App, FindingLine, PromptKind, ReadProgress, Screen, Target, Verdict};
 use crate::catalogue::Severity;
 use crate::output::ladder::{self, Ladder};
 use crate::output::summary;
@@ -50,6 +50,7 @@ impl Palette {
             Verdict::Success | Verdict::Ended => self.fg(Color::Green),
             Verdict::Failed | Verdict::Broken => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Verdict::Incomplete => self.fg(Color::Yellow),
+            Verdict::InProgress => self.fg(Color::Blue).add_modifier(Modifier::BOLD),
         }
     }
     fn bar(self) -> Style {
@@ -363,23 +364,63 @@ fn stats_screen(frame: &mut Frame<'_>, area: Rect, app: &App, top: usize, palett
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
-    let (mut success, mut failed, mut incomplete) = (0, 0, 0);
-    for t in &app.transactions {
-        match t.outcome {
-            crate::transaction::Outcome::Success => success += 1,
-            crate::transaction::Outcome::Failed => failed += 1,
-            crate::transaction::Outcome::Incomplete => incomplete += 1,
-        }
+/// `1.2 GB`, `340 MB`, `12 kB` (powers of 1000, as rates are read).
+fn bytes_text(n: f64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
     }
+    if unit == 0 || value >= 100.0 {
+        format!("{value:.0} {}", units[unit])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// `9 s`, `4 min 10 s`, `2 h 05 min`.
+fn duration_text(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// The reading's bar and figures: `[████░░░░░░] 42% 1.2 GB of 2.9 GB · 180 MB/s · 9 s left`.
+pub fn progress_text(p: &ReadProgress) -> String {
+    const WIDTH: usize = 10;
+    let filled = usize::from(p.percent()) * WIDTH / 100;
+    let mut text = format!(
+        "[{}{}] {}% {} of {}",
+        "█".repeat(filled),
+        "░".repeat(WIDTH - filled),
+        p.percent(),
+        bytes_text(p.read as f64),
+        bytes_text(p.total as f64)
+    );
+    if p.rate > 0.0 {
+        text.push_str(&format!(" · {}/s", bytes_text(p.rate)));
+    }
+    if let Some(left) = p.seconds_left() {
+        text.push_str(&format!(" · {} left", duration_text(left)));
+    }
+    text
+}
+
+fn header_lines(app: &App) -> [String; 2] {
+    let t = app.totals;
     let state = if let Some(e) = &app.error {
         format!("stopped: {e}")
     } else if app.paused {
         "paused".to_owned()
     } else if app.done.is_some() {
         "done".to_owned()
-    } else if let Some(p) = app.percent {
-        format!("reading {p}%")
+    } else if let Some(p) = &app.progress {
+        format!("reading {}", progress_text(p))
     } else {
         "reading…".to_owned()
     };
@@ -400,25 +441,27 @@ fn header_lines(app: &App, rows: &[ListRow]) -> [String; 2] {
     if !app.input.is_empty() {
         first.push_str(&format!(" · {}", app.input));
     }
-    let (mut e, mut w, mut i) = (0, 0, 0);
-    let all = app
-        .transactions
-        .iter()
-        .flat_map(|t| &t.findings)
-        .chain(app.sessions.iter().flat_map(|s| &s.findings))
-        .chain(&app.capture_findings);
-    for f in all {
-        match f.severity {
-            Severity::Error => e += 1,
-            Severity::Warning => w += 1,
-            Severity::Info => i += 1,
-        }
-    }
+    let open = if app.open.is_empty() || app.done.is_some() {
+        String::new()
+    } else {
+        format!(" ({} in progress)", app.targets_open())
+    };
+    let released = if app.released > 0 {
+        format!(" · {} oldest rows released", app.released)
+    } else {
+        String::new()
+    };
     let second = format!(
-        " transactions {}: {success} success, {failed} failed, {incomplete} incomplete · sessions {}{packets} · findings E {e} W {w} I {i} · rows {}{}",
+        " transactions {}: {} success, {} failed, {} incomplete · sessions {}{open}{packets} · findings E {} W {} I {} · rows {}{}{released}",
         app.transactions.len(),
+        t.success,
+        t.failed,
+        t.incomplete,
         app.sessions.len(),
-        rows.len(),
+        t.errors,
+        t.warnings,
+        t.infos,
+        app.targets().len(),
         if app.show_sessions {
             ""
         } else {
@@ -499,7 +542,6 @@ fn cell(text: &str, width: usize) -> String {
 }
 
 fn list(frame: &mut Frame<'_>, area: Rect, app: &mut App, palette: Palette) {
-    let rows = app.rows();
     let [head, _, titles, body] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(1),
@@ -507,7 +549,7 @@ fn list(frame: &mut Frame<'_>, area: Rect, app: &mut App, palette: Palette) {
         Constraint::Min(0),
     ])
     .areas(area);
-    let [first, second] = header_lines(app, &rows);
+    let [first, second] = header_lines(app);
     frame.render_widget(
         Paragraph::new(vec![Line::styled(first, palette.bar()), Line::raw(second)]),
         head,
@@ -515,7 +557,13 @@ fn list(frame: &mut Frame<'_>, area: Rect, app: &mut App, palette: Palette) {
     let cols = columns_for(usize::from(area.width));
     let title: String = cols
         .iter()
-        .map(|&c| cell(COLUMNS[c].title, COLUMNS[c].width))
+        .map(|&c| {
+            let mut name = COLUMNS[c].title.to_owned();
+            if c == app.sort.column {
+                name.push(if app.sort.reverse { '▼' } else { '▲' });
+            }
+            cell(&name, COLUMNS[c].width)
+        })
         .collect();
     frame.render_widget(
         Paragraph::new(Line::styled(
@@ -525,9 +573,12 @@ fn list(frame: &mut Frame<'_>, area: Rect, app: &mut App, palette: Palette) {
         titles,
     );
     app.page = usize::from(body.height).max(1);
-    let shown = rows.iter().enumerate().skip(app.top).take(app.page);
+    let shown = app.targets();
     let mut lines = Vec::new();
-    for (index, row) in shown {
+    for (index, target) in shown.iter().enumerate().skip(app.top).take(app.page) {
+        let Some(row) = app.cell(*target) else {
+            continue;
+        };
         let mut spans = vec![Span::raw(" ")];
         for &c in &cols {
             let w = COLUMNS[c].width;
@@ -558,7 +609,7 @@ fn list(frame: &mut Frame<'_>, area: Rect, app: &mut App, palette: Palette) {
         }
         lines.push(line);
     }
-    if rows.is_empty() {
+    if shown.is_empty() {
         lines.push(Line::raw(
             if !app.search.is_empty() || !app.filter.is_empty() {
                 " no row matches the search and the filter"
@@ -591,9 +642,9 @@ fn heads(ladder: &Ladder<'_>) -> String {
     let mut heads = String::new();
     for (i, l) in ladder.lifelines.iter().enumerate() {
         match ladder.lifelines.get(i + 1) {
+            // A title longer than its lane is cut, a space before the next one.
             Some(next) => {
-                // A title wider than its lane is cut, so the next one stays apart.
-                let w = next.x - l.x;
+                let w = next.x.saturating_sub(l.x);
                 let title = ladder::truncate(&l.title, w.saturating_sub(1));
                 heads.push_str(&format!("{title:<w$}"));
             }
@@ -674,13 +725,20 @@ fn preview(
 ) {
     match app.arrow_message(target, selected) {
         Some(at) => message_view(frame, area, app, at, 0, false, palette),
-        None => frame.render_widget(
-            Paragraph::new(vec![
-                Line::styled(" message", palette.bar()),
-                Line::raw(" (the selected row is not a CWMP message)"),
-            ]),
-            area,
-        ),
+        None => {
+            let why = if matches!(target, Target::Open(_)) {
+                " (in progress: its messages show once the session ends)"
+            } else {
+                " (the selected row is not a CWMP message)"
+            };
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::styled(" message", palette.bar()),
+                    Line::raw(why),
+                ]),
+                area,
+            );
+        }
     }
 }
 
@@ -726,20 +784,27 @@ fn message_view(
 }
 
 /// The keys, as the help screen lists them.
-pub const KEYS: [(&str, &str); 18] = [
+pub const KEYS: [(&str, &str); 20] = [
     (
         "Enter",
         "open: the ladder of a row, the message of an arrow",
     ),
     ("Esc", "back one screen"),
     ("↑ ↓  k j", "move"),
-    ("PgUp PgDn", "a page up or down"),
+    (
+        "PgUp PgDn",
+        "a page up or down (the mouse wheel: three rows)",
+    ),
     ("Home End  g G", "first, last"),
     (
         "a",
         "list: transactions only, or sessions of no transaction too",
     ),
     ("p", "pause the list (the analysis goes on)"),
+    (
+        "<  >  o",
+        "sort the list by the column left / right; o reverses",
+    ),
     (
         "f",
         "findings by code; Enter lists a code's, then opens its ladder",
@@ -768,6 +833,7 @@ pub const KEYS: [(&str, &str); 18] = [
         "",
         "The list follows new rows until you move; End follows again.",
     ),
+    ("", "Blue rows: sessions in progress, until they end."),
     (
         "",
         "Secrets stay redacted unless started with --show-secrets.",
@@ -775,7 +841,7 @@ pub const KEYS: [(&str, &str); 18] = [
 ];
 
 fn help(frame: &mut Frame<'_>, area: Rect, top: usize) {
-    let width = area.width.min(76);
+    let width = area.width.min(80);
     let height = area.height.min(KEYS.len() as u16 + 2);
     let x = area.x + (area.width - width) / 2;
     let y = area.y + (area.height - height) / 2;

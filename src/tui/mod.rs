@@ -19,9 +19,12 @@ use crate::report::{
     CaptureSummary, FindingReport, ReportOptions, SessionReport, Summary, TransactionReport,
 };
 use crate::threads::{Analyzer, AnalyzerConfig};
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers, MouseEvent, MouseEventKind,
+};
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
-use state::{Action, App, UiEvent};
+use state::{Action, App, ReadProgress, UiEvent};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +34,13 @@ use std::time::{Duration, Instant};
 /// A printer that hands every report object to the view.
 pub struct ChannelSink {
     tx: SyncSender<UiEvent>,
+    /// When the sessions in progress were last sent.
+    open_sent: Option<Instant>,
 }
+
+/// The sessions in progress are sent at most this often (a capture read faster than real
+/// time would otherwise send them for every second of capture time).
+const OPEN_SENT_EVERY: Duration = Duration::from_millis(250);
 
 impl Sink for ChannelSink {
     fn session(&mut self, session: SessionReport, _out: &mut dyn Write) -> io::Result<()> {
@@ -48,6 +57,16 @@ impl Sink for ChannelSink {
 
     fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {
         self.send(UiEvent::Finding(finding))
+    }
+
+    fn wants_open(&self) -> bool {
+        self.open_sent
+            .is_none_or(|at| at.elapsed() >= OPEN_SENT_EVERY)
+    }
+
+    fn open(&mut self, sessions: Vec<SessionReport>, _out: &mut dyn Write) -> io::Result<()> {
+        self.open_sent = Some(Instant::now());
+        self.send(UiEvent::Open(sessions))
     }
 
     fn finish(
@@ -98,9 +117,22 @@ pub fn action_of(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('F') => Action::Filter,
         KeyCode::Char('s') => Action::Save,
+        KeyCode::Char('>') => Action::SortNext,
+        KeyCode::Char('<') => Action::SortPrevious,
+        KeyCode::Char('o') => Action::SortReverse,
         KeyCode::Char('r') => Action::Raw,
         _ => return None,
     })
+}
+
+/// What the mouse wheel does: three rows up or down (other mouse events do nothing).
+pub fn mouse_actions(mouse: MouseEvent) -> Vec<Action> {
+    let action = match mouse.kind {
+        MouseEventKind::ScrollUp => Action::Up,
+        MouseEventKind::ScrollDown => Action::Down,
+        _ => return Vec::new(),
+    };
+    vec![action; 3]
 }
 
 /// The key's action while a prompt line is open: characters are typed into it.
@@ -119,6 +151,9 @@ pub fn typed_action_of(key: KeyEvent) -> Option<Action> {
         _ => return None,
     })
 }
+
+/// How often (in capture time) the sessions in progress are listed anew.
+const OPEN_EVERY: crate::types::Nanos = 1_000_000_000;
 
 /// Analyzes `source` on a thread of its own into report objects sent to `tx`. `stop` ends
 /// it early (the view quit).
@@ -149,12 +184,18 @@ fn analyze_into(
         show_secrets,
         files: files.clone(),
     };
-    let sink = ChannelSink { tx };
+    let sink = ChannelSink {
+        tx,
+        open_sent: None,
+    };
     let mut printer = Printer::with_sink(Box::new(sink), opts, Filters::default());
-    let mut config = AnalyzerConfig::default();
+    let mut cfg = AnalyzerConfig::default();
+    // Sessions in progress are listed, as of each second of capture time and whenever the
+    // source goes quiet.
+    cfg.pipeline.open_every = Some(OPEN_EVERY);
     // The message screen shows each message's bytes.
-    config.pipeline.session.keep_raw = true;
-    let mut analyzer = Analyzer::new(config);
+    cfg.pipeline.session.keep_raw = true;
+    let mut analyzer = Analyzer::new(cfg);
     let mut sink_out = io::sink();
     let closed = AtomicBool::new(false);
     let mut on_output = |item| {
@@ -230,13 +271,14 @@ fn input_status(progress: &Progress) -> String {
 
 /// Runs the view on `source` (already reading: files, stdin, or an interface) until the user
 /// quits; `label` names it in the header, `files` are what saving a row reads again (none for
-/// stdin and live capture). Keys come from the terminal (`/dev/tty` when stdin
+/// stdin and live capture), `max_rows` the rows kept at most (the oldest are released). Keys come from the terminal (`/dev/tty` when stdin
 /// is the capture). The terminal is restored on every way out: quit (`q`, Ctrl-C as a key),
 /// error, SIGTERM/SIGINT/SIGHUP (the loop sees the flag and quits), panic (ratatui's hook).
 pub fn run(
     source: Source,
     label: String,
     files: Vec<String>,
+    max_rows: Option<usize>,
     show_secrets: bool,
 ) -> io::Result<()> {
     let progress = source.progress();
@@ -250,11 +292,31 @@ pub fn run(
     let palette = draw::Palette {
         color: std::env::var_os("NO_COLOR").is_none(),
     };
-    let mut app = App::new(label).with_files(files);
-    app.show_secrets = show_secrets;
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, app, &rx, palette, &progress, &signalled);
+    // The wheel scrolls; mouse reporting is turned off again on every way out (the panic
+    // hook ratatui installed restores the rest).
+    let _ = ratatui::crossterm::execute!(io::stdout(), EnableMouseCapture);
+    let restore_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
+        restore_hook(info);
+    }));
+    let mut app = App::new(label).with_files(files).with_max_rows(max_rows);
+    app.show_secrets = show_secrets;
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &rx,
+        palette,
+        &progress,
+        &signalled,
+        &mut TerminalInput,
+        &mut Meter::default(),
+    );
+    let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
     ratatui::restore();
+    // The process ends next: freeing every row one by one would only delay the prompt.
+    std::mem::forget(app);
     stop.store(true, Ordering::Relaxed);
     // Unblock a sender waiting on a full channel, then let the thread end.
     drop(rx);
@@ -264,27 +326,119 @@ pub fn run(
 
 /// Redraws at most this often.
 const FRAME: Duration = Duration::from_millis(33);
+/// How often the reading's rate and time left are shown anew.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Events taken from the analysis per frame at most (keys stay answered under load).
 const EVENTS_PER_FRAME: usize = 4096;
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    mut app: App,
+/// Where the loop's key and mouse events come from, and when it ends.
+trait Input {
+    /// The next terminal event, waiting at most `timeout`.
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>>;
+    /// Whether the loop ends by itself once the input is analyzed (a headless run).
+    fn ends_when_done(&self) -> bool {
+        false
+    }
+}
+
+/// The terminal's keys, mouse and resizes.
+struct TerminalInput;
+
+impl Input for TerminalInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        if event::poll(timeout)? {
+            event::read().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// No keys: time passes, and the loop ends when the analysis does.
+struct NoInput;
+
+impl Input for NoInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        std::thread::sleep(timeout);
+        Ok(None)
+    }
+    fn ends_when_done(&self) -> bool {
+        true
+    }
+}
+
+/// What a run of the view measured (see [`run_headless`]).
+#[derive(Clone, Debug, Default)]
+pub struct Meter {
+    /// From the start to the first row listed.
+    pub first_row: Option<Duration>,
+    /// From the start to the whole input analyzed and shown.
+    pub done: Option<Duration>,
+    pub frames: u64,
+    pub draw_total: Duration,
+    pub draw_max: Duration,
+    /// Rows listed at the end.
+    pub rows: usize,
+}
+
+/// Runs the view on `source` as [`run`] does, with the same loop, but drawing on an in-memory
+/// terminal of `width`×`height` and without keys, until the whole input is analyzed and
+/// shown; what it measured (for benchmarks: how soon the list appears, how long the whole
+/// input takes under the view, how long frames take to draw).
+pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter> {
+    let progress = source.progress();
+    let (tx, rx) = sync_channel::<UiEvent>(1024);
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = spawn_analysis(source, false, tx, Arc::clone(&stop));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let mut meter = Meter::default();
+    let mut app = App::new("headless".to_owned());
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &rx,
+        draw::Palette { color: true },
+        &progress,
+        &AtomicBool::new(false),
+        &mut NoInput,
+        &mut meter,
+    );
+    stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    let _ = worker.join();
+    result.map(|()| meter)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    app: &mut App,
     rx: &Receiver<UiEvent>,
     palette: draw::Palette,
     progress: &Progress,
     signalled: &AtomicBool,
+    input: &mut dyn Input,
+    meter: &mut Meter,
 ) -> io::Result<()> {
     let mut connected = true;
     let mut last_draw = Instant::now() - FRAME;
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
     loop {
+        let mut busy = false;
         if connected {
+            busy = true;
             for _ in 0..EVENTS_PER_FRAME {
                 match rx.try_recv() {
                     Ok(ev) => app.on_event(ev),
-                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Empty) => {
+                        busy = false;
+                        break;
+                    }
                     Err(TryRecvError::Disconnected) => {
                         connected = false;
+                        busy = false;
                         break;
                     }
                 }
@@ -298,36 +452,84 @@ fn event_loop(
         } else {
             input_status(progress)
         };
-        let percent = if app.done.is_some() {
+        let reading = if app.done.is_some() {
             None
         } else {
-            progress.percent()
+            progress.bytes().map(|(read, total)| {
+                let seconds = started.elapsed().as_secs_f64();
+                ReadProgress {
+                    read,
+                    total,
+                    rate: if seconds > 0.0 {
+                        read as f64 / seconds
+                    } else {
+                        0.0
+                    },
+                }
+            })
         };
-        if status != app.input || percent != app.percent {
+        // Redraw for the figures at most about twice a second.
+        let moved = match (&reading, &app.progress) {
+            (Some(new), Some(old)) => {
+                new.percent() != old.percent() || last_progress.elapsed() >= PROGRESS_EVERY
+            }
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        if status != app.input || moved {
             app.input = status;
-            app.percent = percent;
+            app.progress = reading;
             app.dirty = true;
+            last_progress = Instant::now();
         }
         if app.dirty && last_draw.elapsed() >= FRAME {
-            terminal.draw(|f| draw::draw(f, &mut app, palette))?;
+            let drawing = Instant::now();
+            terminal
+                .draw(|f| draw::draw(f, app, palette))
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let took = drawing.elapsed();
+            meter.frames += 1;
+            meter.draw_total += took;
+            meter.draw_max = meter.draw_max.max(took);
+            if meter.first_row.is_none() && !app.targets().is_empty() {
+                meter.first_row = Some(started.elapsed());
+            }
             app.dirty = false;
             last_draw = Instant::now();
         }
-        if event::poll(FRAME)? {
-            match event::read()? {
-                Event::Key(key) => {
-                    let action = if app.typing() {
-                        typed_action_of(key)
-                    } else {
-                        action_of(key)
-                    };
-                    if let Some(action) = action {
-                        app.on_action(action);
-                    }
+        if input.ends_when_done() && !connected && !app.dirty {
+            meter.done = Some(started.elapsed());
+            meter.rows = app.targets().len();
+            return Ok(());
+        }
+        // While the analysis has more to hand over, keys are looked at without waiting.
+        // Otherwise until the next frame is due, or a frame's time when nothing changed.
+        let wait = if busy {
+            Duration::ZERO
+        } else if app.dirty {
+            FRAME
+                .saturating_sub(last_draw.elapsed())
+                .max(Duration::from_millis(1))
+        } else {
+            FRAME
+        };
+        match input.next(wait)? {
+            Some(Event::Key(key)) => {
+                let action = if app.typing() {
+                    typed_action_of(key)
+                } else {
+                    action_of(key)
+                };
+                if let Some(action) = action {
+                    app.on_action(action);
                 }
-                Event::Resize(..) => app.dirty = true,
-                _ => {}
             }
+            Some(Event::Resize(..)) => app.dirty = true,
+            Some(Event::Mouse(mouse)) => {
+                for action in mouse_actions(mouse) {
+                    app.on_action(action);
+                }
+            }
+            _ => {}
         }
         if app.quit || signalled.load(Ordering::Relaxed) {
             return Ok(());

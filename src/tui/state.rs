@@ -3,11 +3,16 @@
 //! and [`Action`]s from the keyboard; drawing only reads it.
 
 use super::message;
+use crate::catalogue::Severity;
 use crate::output::ladder::{self, Ladder, Shape};
 use crate::report::{
     CaptureSummary, FindingReport, MessageReport, SessionReport, Summary, TransactionReport,
 };
+use crate::transaction::Outcome;
 use ratatui::text::Line;
+use rustc_hash::FxHashMap;
+use std::cmp::Ordering;
+use std::collections::VecDeque;
 
 /// What the analysis sends the view.
 #[derive(Clone, Debug)]
@@ -17,6 +22,8 @@ pub enum UiEvent {
     Transaction(TransactionReport),
     /// A finding of no session or transaction.
     Finding(FindingReport),
+    /// The sessions open now, as they stand (replacing the previous ones).
+    Open(Vec<SessionReport>),
     /// The whole input was analyzed.
     Done {
         capture: CaptureSummary,
@@ -55,6 +62,11 @@ pub enum Action {
     Filter,
     /// Save the selected row's frames to a pcap (and its report beside it).
     Save,
+    /// Sort the list by the next column to the right, or to the left.
+    SortNext,
+    SortPrevious,
+    /// Reverse the list's order.
+    SortReverse,
     /// A character typed into the open prompt.
     Type(char),
     /// Erase the prompt's last character.
@@ -63,11 +75,13 @@ pub enum Action {
     Raw,
 }
 
-/// A row of the list: a transaction, or a session that belongs to no transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A row of the list: a transaction, a session that belongs to no transaction, or a session
+/// still in progress (an index into [`App::open`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     Transaction(usize),
     Session(usize),
+    Open(usize),
 }
 
 /// A screen on the stack.
@@ -113,12 +127,16 @@ pub enum Verdict {
     Ended,
     /// A session on its own that did not end normally.
     Broken,
+    /// A session still open.
+    InProgress,
 }
 
 /// One list row, ready to draw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListRow {
     pub target: Target,
+    /// The start, as the report writes it (the order of the list).
+    pub at: String,
     pub start: String,
     pub cpe: String,
     pub product_class: String,
@@ -132,14 +150,159 @@ pub struct ListRow {
     pub infos: usize,
 }
 
+/// Reports in the order they arrived, addressed by that order; the oldest can be released
+/// (the live view's memory cap) without moving the others.
+#[derive(Debug)]
+pub struct Slots<T> {
+    base: usize,
+    items: VecDeque<Option<T>>,
+    live: usize,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            base: 0,
+            items: VecDeque::new(),
+            live: 0,
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    /// Keeps `item`; its address.
+    pub fn push(&mut self, item: T) -> usize {
+        self.items.push_back(Some(item));
+        self.live += 1;
+        self.base + self.items.len() - 1
+    }
+
+    pub fn get(&self, at: usize) -> Option<&T> {
+        self.items.get(at.checked_sub(self.base)?)?.as_ref()
+    }
+
+    /// Forgets the item at `at`.
+    pub fn release(&mut self, at: usize) -> Option<T> {
+        let item = self.items.get_mut(at.checked_sub(self.base)?)?.take()?;
+        self.live -= 1;
+        while matches!(self.items.front(), Some(None)) {
+            self.items.pop_front();
+            self.base += 1;
+        }
+        Some(item)
+    }
+
+    /// Items kept.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().flatten()
+    }
+
+    /// The items kept with their addresses.
+    pub fn enumerate(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(k, item)| Some((self.base + k, item.as_ref()?)))
+    }
+}
+
+impl<T> std::ops::Index<usize> for Slots<T> {
+    type Output = T;
+    fn index(&self, at: usize) -> &T {
+        self.get(at).expect("an item kept")
+    }
+}
+
+/// The list's order: by a column, then by start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sort {
+    /// Index into the list's columns (0: start).
+    pub column: usize,
+    pub reverse: bool,
+}
+
+/// Columns the list can be sorted by.
+pub const SORT_COLUMNS: usize = 8;
+
+/// Counts of what arrived (and was not released), for the header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub success: usize,
+    pub failed: usize,
+    pub incomplete: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Totals {
+    fn findings(&mut self, findings: &[FindingReport], sign: isize) {
+        for f in findings {
+            let n = match f.severity {
+                Severity::Error => &mut self.errors,
+                Severity::Warning => &mut self.warnings,
+                Severity::Info => &mut self.infos,
+            };
+            *n = n.saturating_add_signed(sign);
+        }
+    }
+
+    fn outcome(&mut self, outcome: Outcome, sign: isize) {
+        let n = match outcome {
+            Outcome::Success => &mut self.success,
+            Outcome::Failed => &mut self.failed,
+            Outcome::Incomplete => &mut self.incomplete,
+        };
+        *n = n.saturating_add_signed(sign);
+    }
+}
+
+/// Capture-wide findings kept at most (the oldest go first).
+const MAX_CAPTURE_FINDINGS: usize = 100_000;
+
 /// The view's whole state.
 #[derive(Debug, Default)]
 pub struct App {
     /// What is being read (file names).
     pub source: String,
-    pub sessions: Vec<SessionReport>,
-    pub transactions: Vec<TransactionReport>,
-    pub capture_findings: Vec<FindingReport>,
+    pub sessions: Slots<SessionReport>,
+    pub transactions: Slots<TransactionReport>,
+    pub capture_findings: VecDeque<FindingReport>,
+    /// The sessions in progress, as the analysis last showed them.
+    pub open: Vec<SessionReport>,
+    /// Open sessions listed (the first of `open`; the others are kept for a screen showing
+    /// one that ended meanwhile).
+    open_listed: usize,
+    /// A newer list of open sessions that came while paused.
+    pending_open: Option<Vec<SessionReport>>,
+    /// Session ids to their address, and to the transaction they belong to.
+    session_index: FxHashMap<String, usize>,
+    owner: FxHashMap<String, usize>,
+    /// The cells of every row, made when it arrived.
+    cells: FxHashMap<Target, ListRow>,
+    /// Every row in the list's order, before the search and the filter.
+    order: Vec<Target>,
+    /// The rows shown: those of `order` the search, the filter and the sessions toggle keep
+    /// (frozen while paused).
+    shown: Vec<Target>,
+    /// Finished rows in the order they arrived: the memory cap releases the first.
+    arrivals: VecDeque<Target>,
+    /// Finished rows (transactions and sessions of none) kept.
+    finished_rows: usize,
+    /// At most this many finished rows are kept (live and stdin); `None`: all.
+    pub max_rows: Option<usize>,
+    /// Rows released by the cap so far.
+    pub released: u64,
+    pub totals: Totals,
+    pub sort: Sort,
     /// Sessions that belong to no transaction are listed too.
     pub show_sessions: bool,
     /// The list's selected row and first row shown.
@@ -149,7 +312,6 @@ pub struct App {
     pub follow: bool,
     /// The list is frozen (new rows are kept, not shown).
     pub paused: bool,
-    frozen: Option<Vec<Target>>,
     /// Screens above the list.
     pub stack: Vec<Screen>,
     pub done: Option<(CaptureSummary, Summary)>,
@@ -163,6 +325,8 @@ pub struct App {
     pub files: Vec<String>,
     /// Where a saved pcap goes (empty: the current directory).
     pub save_dir: std::path::PathBuf,
+    /// An existing file the user was warned about: the next Enter replaces it.
+    overwrite: Option<std::path::PathBuf>,
     /// The search of the list (case-insensitive), empty for none.
     pub search: String,
     /// The filter of the list, and the expression it was parsed from.
@@ -176,16 +340,74 @@ pub struct App {
     jobs: Vec<std::sync::mpsc::Receiver<String>>,
     /// The input's status in the header (packets read, drops), set by the run loop.
     pub input: String,
-    /// Percentage of the files read, while reading files of known size.
-    pub percent: Option<u8>,
+    /// How far the reading of files got, set by the run loop while reading.
+    pub progress: Option<ReadProgress>,
     /// Secrets are shown in messages (`--show-secrets`).
     pub show_secrets: bool,
     /// The lines of the message last laid out (drawing slices them as it scrolls).
     pub message_view: Option<(message::Key, Vec<Line<'static>>)>,
 }
 
+/// How far the reading of files of known size got.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReadProgress {
+    pub read: u64,
+    pub total: u64,
+    /// Bytes a second since the reading began.
+    pub rate: f64,
+}
+
+impl ReadProgress {
+    pub fn percent(&self) -> u8 {
+        let read = self.read.min(self.total);
+        u8::try_from(read.saturating_mul(100) / self.total.max(1)).unwrap_or(100)
+    }
+
+    /// Seconds left at the rate so far.
+    pub fn seconds_left(&self) -> Option<f64> {
+        (self.rate > 0.0).then(|| self.total.saturating_sub(self.read) as f64 / self.rate)
+    }
+}
+
 /// Steps of the 22-step reference ladder a transaction can show on the wire or imply (2 to 22).
 const LADDER_STEPS: usize = 21;
+
+/// Finding counts by severity: errors, warnings, infos.
+fn severities<'a>(findings: impl Iterator<Item = &'a FindingReport>) -> (usize, usize, usize) {
+    let (mut e, mut w, mut i) = (0, 0, 0);
+    for f in findings {
+        match f.severity {
+            Severity::Error => e += 1,
+            Severity::Warning => w += 1,
+            Severity::Info => i += 1,
+        }
+    }
+    (e, w, i)
+}
+
+/// The number of steps of a `19/21` cell.
+fn steps_number(steps: &str) -> Option<usize> {
+    steps.split('/').next()?.parse().ok()
+}
+
+/// The order of two rows by `sort` (then by start, then by kind of row and arrival).
+fn compare(cells: &FxHashMap<Target, ListRow>, sort: Sort, a: Target, b: Target) -> Ordering {
+    let (Some(x), Some(y)) = (cells.get(&a), cells.get(&b)) else {
+        return a.cmp(&b);
+    };
+    let by_column = match sort.column {
+        1 => x.cpe.cmp(&y.cpe),
+        2 => x.product_class.cmp(&y.product_class),
+        3 => x.kind.cmp(&y.kind),
+        4 => x.command_key.cmp(&y.command_key),
+        5 => steps_number(&x.steps).cmp(&steps_number(&y.steps)),
+        6 => x.outcome.cmp(&y.outcome),
+        7 => (x.errors, x.warnings, x.infos).cmp(&(y.errors, y.warnings, y.infos)),
+        _ => Ordering::Equal,
+    };
+    let order = by_column.then_with(|| x.at.cmp(&y.at)).then(a.cmp(&b));
+    if sort.reverse { order.reverse() } else { order }
+}
 
 impl App {
     pub fn new(source: String) -> App {
@@ -199,6 +421,12 @@ impl App {
         }
     }
 
+    /// Keeps at most `max` finished rows, releasing the oldest (live and stdin).
+    pub fn with_max_rows(mut self, max: Option<usize>) -> App {
+        self.max_rows = max;
+        self
+    }
+
     /// The screen on top.
     pub fn screen(&self) -> Screen {
         self.stack.last().cloned().unwrap_or(Screen::List)
@@ -207,108 +435,363 @@ impl App {
     /// One event from the analysis.
     pub fn on_event(&mut self, event: UiEvent) {
         match event {
-            UiEvent::Session(s) => self.sessions.push(s),
-            UiEvent::Transaction(t) => self.transactions.push(t),
-            UiEvent::Finding(f) => self.capture_findings.push(f),
-            UiEvent::Done { capture, summary } => self.done = Some((capture, summary)),
+            UiEvent::Session(s) => self.add_session(s),
+            UiEvent::Transaction(t) => self.add_transaction(t),
+            UiEvent::Finding(f) => {
+                self.totals.findings(std::slice::from_ref(&f), 1);
+                if self.capture_findings.len() >= MAX_CAPTURE_FINDINGS
+                    && let Some(old) = self.capture_findings.pop_front()
+                {
+                    self.totals.findings(std::slice::from_ref(&old), -1);
+                }
+                self.capture_findings.push_back(f);
+            }
+            UiEvent::Open(open) => {
+                if self.paused {
+                    self.pending_open = Some(open);
+                } else {
+                    self.set_open(open);
+                }
+            }
+            UiEvent::Done { capture, summary } => {
+                self.pending_open = None;
+                self.set_open(Vec::new());
+                self.done = Some((capture, summary));
+            }
             UiEvent::Failed(e) => self.error = Some(e),
         }
+        self.enforce_max_rows();
         if self.follow && self.stack.is_empty() {
-            self.selected = self.rows().len().saturating_sub(1);
+            self.selected = self.shown.len().saturating_sub(1);
             self.keep_visible();
         }
         self.dirty = true;
     }
 
-    /// The rows shown, in order of start: those the search and the filter keep.
-    pub fn targets(&self) -> Vec<Target> {
-        let all = self.all_targets();
-        if self.search.is_empty() && self.filter.is_empty() {
-            return all;
+    fn add_session(&mut self, s: SessionReport) {
+        self.totals.findings(&s.findings, 1);
+        let id = s.id.clone();
+        let at = self.sessions.push(s);
+        self.session_index.insert(id.clone(), at);
+        // It was in progress: that row goes.
+        if let Some(k) = self.open[..self.open_listed]
+            .iter()
+            .position(|o| o.id == id)
+        {
+            self.remove_row(Target::Open(k));
+            self.retarget(Target::Open(k), Target::Session(at));
         }
-        all.into_iter().filter(|&t| self.keeps(t)).collect()
+        if !self.owner.contains_key(&id) {
+            self.add_row(Target::Session(at));
+            self.arrivals.push_back(Target::Session(at));
+        }
     }
 
-    /// The rows before the search and the filter.
-    fn all_targets(&self) -> Vec<Target> {
-        if let Some(frozen) = &self.frozen {
-            return frozen.clone();
+    fn add_transaction(&mut self, t: TransactionReport) {
+        self.totals.findings(&t.findings, 1);
+        self.totals.outcome(t.outcome, 1);
+        let sessions = t.sessions.clone();
+        let at = self.transactions.push(t);
+        for id in sessions {
+            if let Some(&s) = self.session_index.get(&id) {
+                // No longer a row of its own (while paused, it stays where it is shown).
+                self.remove_row(Target::Session(s));
+            }
+            self.owner.insert(id, at);
         }
-        let mut keyed: Vec<(&str, Target)> = self
-            .transactions
+        self.add_row(Target::Transaction(at));
+        self.arrivals.push_back(Target::Transaction(at));
+    }
+
+    /// Replaces the sessions in progress.
+    fn set_open(&mut self, mut open: Vec<SessionReport>) {
+        let listed = open.len();
+        // A screen on a session in progress keeps it: by its new place, else as it ended,
+        // else as it was last seen.
+        for k in 0..self.open.len() {
+            let old = Target::Open(k);
+            if !self.on_screen(old) {
+                continue;
+            }
+            let id = &self.open[k].id;
+            let new = if let Some(j) = open.iter().position(|o| o.id == *id) {
+                Target::Open(j)
+            } else if let Some(&s) = self.session_index.get(id) {
+                Target::Session(s)
+            } else {
+                open.push(self.open[k].clone());
+                Target::Open(open.len() - 1)
+            };
+            self.retarget(old, new);
+        }
+        let keep = self.shown.get(self.selected).copied();
+        for k in 0..self.open_listed {
+            self.remove_row(Target::Open(k));
+            self.cells.remove(&Target::Open(k));
+        }
+        self.open = open;
+        self.open_listed = listed;
+        for k in 0..listed {
+            let target = Target::Open(k);
+            if let Some(row) = self.row(target) {
+                self.cells.insert(target, row);
+            }
+            let at = self.order_position(&self.order, target);
+            self.order.insert(at, target);
+            if !self.paused && self.visible(target) {
+                let at = self.order_position(&self.shown, target);
+                self.shown.insert(at, target);
+            }
+        }
+        self.reselect(keep);
+    }
+
+    /// Whether a screen on the stack shows `target`.
+    fn on_screen(&self, target: Target) -> bool {
+        self.stack
             .iter()
-            .enumerate()
-            .map(|(i, t)| (t.start.as_str(), Target::Transaction(i)))
-            .collect();
-        if self.show_sessions {
-            let owned: std::collections::HashSet<&str> = self
-                .transactions
-                .iter()
-                .flat_map(|t| t.sessions.iter().map(String::as_str))
-                .collect();
-            keyed.extend(
-                self.sessions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| !owned.contains(s.id.as_str()))
-                    .map(|(i, s)| (s.start.as_str(), Target::Session(i))),
-            );
+            .any(|s| matches!(s, Screen::Ladder { target: t, .. } if *t == target))
+    }
+
+    /// Screens showing `old` show `new`.
+    fn retarget(&mut self, old: Target, new: Target) {
+        for screen in &mut self.stack {
+            if let Screen::Ladder { target, .. } = screen
+                && *target == old
+            {
+                *target = new;
+            }
         }
-        keyed.sort_by(|a, b| a.0.cmp(b.0));
-        keyed.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Where `target` goes in `list` (sorted by the list's order).
+    fn order_position(&self, list: &[Target], target: Target) -> usize {
+        list.partition_point(|&x| compare(&self.cells, self.sort, x, target) == Ordering::Less)
+    }
+
+    /// Lists a new row where the order puts it.
+    fn add_row(&mut self, target: Target) {
+        let Some(row) = self.row(target) else {
+            return;
+        };
+        self.cells.insert(target, row);
+        if !matches!(target, Target::Open(_)) {
+            self.finished_rows += 1;
+        }
+        let at = self.order_position(&self.order, target);
+        self.order.insert(at, target);
+        if self.paused || !self.visible(target) {
+            return;
+        }
+        let at = self.order_position(&self.shown, target);
+        self.shown.insert(at, target);
+        // The selection stays on its row.
+        if !self.follow && at <= self.selected && self.shown.len() > 1 {
+            self.selected += 1;
+            self.keep_visible();
+        }
+    }
+
+    /// Takes a row out of the list (it ended in progress, joined a transaction, was
+    /// released). While paused it stays shown, unless released.
+    fn remove_row(&mut self, target: Target) {
+        if !self.cells.contains_key(&target) {
+            return;
+        }
+        let at = self.order_position(&self.order, target);
+        if self.order.get(at) == Some(&target) {
+            self.order.remove(at);
+        }
+        if !self.paused {
+            let at = self.order_position(&self.shown, target);
+            if self.shown.get(at) == Some(&target) {
+                self.shown.remove(at);
+                if at < self.selected {
+                    self.selected -= 1;
+                }
+                self.selected = self.selected.min(self.shown.len().saturating_sub(1));
+            }
+        }
+        if !matches!(target, Target::Open(_)) {
+            self.finished_rows -= 1;
+        }
+        // A paused list still draws it.
+        if !self.paused {
+            self.cells.remove(&target);
+        }
+    }
+
+    /// Releases the oldest finished rows beyond [`App::max_rows`], with their sessions.
+    fn enforce_max_rows(&mut self) {
+        let Some(max) = self.max_rows else {
+            return;
+        };
+        let mut released_any = false;
+        while self.finished_rows > max {
+            let Some(oldest) = self.arrivals.pop_front() else {
+                break;
+            };
+            match oldest {
+                Target::Transaction(i) => {
+                    self.remove_row(oldest);
+                    self.cells.remove(&oldest);
+                    self.shown.retain(|t| *t != oldest);
+                    if let Some(t) = self.transactions.release(i) {
+                        self.totals.findings(&t.findings, -1);
+                        self.totals.outcome(t.outcome, -1);
+                        for id in &t.sessions {
+                            self.owner.remove(id);
+                            if let Some(s) = self.session_index.remove(id)
+                                && let Some(s) = self.sessions.release(s)
+                            {
+                                self.totals.findings(&s.findings, -1);
+                            }
+                        }
+                    }
+                }
+                Target::Session(i) => {
+                    // A session of a transaction goes with it.
+                    if !self.cells.contains_key(&oldest) {
+                        continue;
+                    }
+                    self.remove_row(oldest);
+                    self.cells.remove(&oldest);
+                    self.shown.retain(|t| *t != oldest);
+                    if let Some(s) = self.sessions.release(i) {
+                        self.session_index.remove(&s.id);
+                        self.totals.findings(&s.findings, -1);
+                    }
+                }
+                Target::Open(_) => continue,
+            }
+            self.released += 1;
+            released_any = true;
+        }
+        if released_any {
+            self.selected = self.selected.min(self.shown.len().saturating_sub(1));
+            self.keep_visible();
+            // A screen on a released row goes back to the list.
+            let gone = self.stack.iter().any(|s| match s {
+                Screen::Ladder { target, .. } => self.ladder(*target, 10).is_none(),
+                Screen::Message { session, .. } => self.sessions.get(*session).is_none(),
+                _ => false,
+            });
+            if gone {
+                self.stack.clear();
+                self.status = Some("the row shown was released (oldest rows go first)".into());
+            }
+        }
+    }
+
+    /// Whether the sessions toggle, the search and the filter keep a row.
+    fn visible(&self, target: Target) -> bool {
+        if !self.show_sessions && !matches!(target, Target::Transaction(_)) {
+            return false;
+        }
+        (self.search.is_empty() && self.filter.is_empty()) || self.keeps(target)
+    }
+
+    /// The rows shown again from the whole order (search, filter, toggle, sort changed).
+    pub(crate) fn reshow(&mut self) {
+        let keep = self.shown.get(self.selected).copied();
+        // Rows kept drawn only for a paused list go.
+        self.cells.retain(|t, _| match *t {
+            Target::Transaction(i) => self.transactions.get(i).is_some(),
+            Target::Session(i) => self
+                .sessions
+                .get(i)
+                .is_some_and(|s| !self.owner.contains_key(&s.id)),
+            Target::Open(k) => k < self.open_listed,
+        });
+        self.shown = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&t| self.visible(t))
+            .collect();
+        self.reselect(keep);
+    }
+
+    /// The selection back on `keep` if it is shown (else where it was), or on the last row
+    /// when following.
+    fn reselect(&mut self, keep: Option<Target>) {
+        let last = self.shown.len().saturating_sub(1);
+        if self.follow {
+            self.selected = last;
+        } else if let Some(keep) = keep {
+            let at = self.order_position(&self.shown, keep);
+            self.selected = if self.shown.get(at) == Some(&keep) {
+                at
+            } else {
+                self.selected.min(last)
+            };
+        }
+        self.selected = self.selected.min(last);
+        self.keep_visible();
+    }
+
+    /// The rows shown, in the list's order.
+    pub fn targets(&self) -> &[Target] {
+        &self.shown
+    }
+
+    /// Sessions in progress listed.
+    pub fn targets_open(&self) -> usize {
+        self.open_listed
+    }
+
+    /// The cells of a row shown.
+    pub fn cell(&self, target: Target) -> Option<&ListRow> {
+        self.cells.get(&target)
     }
 
     /// The rows shown, ready to draw.
     pub fn rows(&self) -> Vec<ListRow> {
-        self.targets()
-            .into_iter()
-            .filter_map(|t| self.row(t))
+        self.shown
+            .iter()
+            .filter_map(|t| self.cells.get(t).cloned())
             .collect()
     }
 
+    /// The transaction a session belongs to, if it arrived.
+    pub fn owner_of(&self, session_id: &str) -> Option<usize> {
+        self.owner.get(session_id).copied()
+    }
+
+    /// The sessions of a transaction that are kept.
+    fn sessions_of<'a>(
+        &'a self,
+        t: &'a TransactionReport,
+    ) -> impl Iterator<Item = &'a SessionReport> + 'a {
+        t.sessions
+            .iter()
+            .filter_map(|id| self.sessions.get(*self.session_index.get(id)?))
+    }
+
+    /// The cells of a row.
     fn row(&self, target: Target) -> Option<ListRow> {
-        let count = |findings: &mut dyn Iterator<Item = &FindingReport>| {
-            let (mut e, mut w, mut i) = (0, 0, 0);
-            for f in findings {
-                match f.severity {
-                    crate::catalogue::Severity::Error => e += 1,
-                    crate::catalogue::Severity::Warning => w += 1,
-                    crate::catalogue::Severity::Info => i += 1,
-                }
-            }
-            (e, w, i)
-        };
         match target {
             Target::Transaction(i) => {
                 let t = self.transactions.get(i)?;
-                let sessions: Vec<&SessionReport> = self
-                    .sessions
-                    .iter()
-                    .filter(|s| t.sessions.contains(&s.id))
-                    .collect();
-                let (errors, warnings, infos) = count(
-                    &mut t
-                        .findings
+                let (errors, warnings, infos) = severities(
+                    t.findings
                         .iter()
-                        .chain(sessions.iter().flat_map(|s| &s.findings)),
+                        .chain(self.sessions_of(t).flat_map(|s| &s.findings)),
                 );
                 let (outcome, verdict) = match t.outcome {
-                    crate::transaction::Outcome::Success => {
-                        ("success".to_owned(), Verdict::Success)
-                    }
-                    crate::transaction::Outcome::Failed => (
+                    Outcome::Success => ("success".to_owned(), Verdict::Success),
+                    Outcome::Failed => (
                         match t.fault.as_ref().and_then(|f| f.code) {
                             Some(code) => format!("failed {code}"),
                             None => "failed".to_owned(),
                         },
                         Verdict::Failed,
                     ),
-                    crate::transaction::Outcome::Incomplete => {
-                        ("incomplete".to_owned(), Verdict::Incomplete)
-                    }
+                    Outcome::Incomplete => ("incomplete".to_owned(), Verdict::Incomplete),
                 };
                 Some(ListRow {
                     target,
+                    at: t.start.clone(),
                     start: clock(&t.start),
                     cpe: t.cpe.serial.clone().unwrap_or_else(|| t.cpe.ip.clone()),
                     product_class: t.cpe.product_class.clone().unwrap_or_default(),
@@ -322,11 +805,19 @@ impl App {
                     infos,
                 })
             }
-            Target::Session(i) => {
-                let s = self.sessions.get(i)?;
-                let (errors, warnings, infos) = count(&mut s.findings.iter());
+            Target::Session(_) | Target::Open(_) => {
+                let s = self.session(target)?;
+                let (errors, warnings, infos) = severities(s.findings.iter());
+                let verdict = if matches!(target, Target::Open(_)) {
+                    Verdict::InProgress
+                } else if s.termination == "normal" {
+                    Verdict::Ended
+                } else {
+                    Verdict::Broken
+                };
                 Some(ListRow {
                     target,
+                    at: s.start.clone(),
                     start: clock(&s.start),
                     cpe: s.cpe.serial.clone().unwrap_or_else(|| s.cpe.ip.clone()),
                     product_class: s.cpe.product_class.clone().unwrap_or_default(),
@@ -337,16 +828,21 @@ impl App {
                     command_key: String::new(),
                     steps: "-".to_owned(),
                     outcome: s.termination.to_owned(),
-                    verdict: if s.termination == "normal" {
-                        Verdict::Ended
-                    } else {
-                        Verdict::Broken
-                    },
+                    verdict,
                     errors,
                     warnings,
                     infos,
                 })
             }
+        }
+    }
+
+    /// The session a row shows (a session of its own or in progress).
+    pub fn session(&self, target: Target) -> Option<&SessionReport> {
+        match target {
+            Target::Session(i) => self.sessions.get(i),
+            Target::Open(k) => self.open.get(k),
+            Target::Transaction(_) => None,
         }
     }
 
@@ -356,33 +852,33 @@ impl App {
         match target {
             Target::Transaction(i) => {
                 let t = self.transactions.get(i)?;
-                let session_findings: Vec<&FindingReport> = self
-                    .sessions
-                    .iter()
-                    .filter(|s| t.sessions.contains(&s.id))
-                    .flat_map(|s| &s.findings)
-                    .collect();
+                let session_findings: Vec<&FindingReport> =
+                    self.sessions_of(t).flat_map(|s| &s.findings).collect();
+                // The outcome first: a narrow screen cuts the title at the right.
+                let outcome = self
+                    .cells
+                    .get(&target)
+                    .map_or(t.outcome.as_str(), |row| row.outcome.as_str());
                 let title = format!(
-                    "{} · {} · CPE {} · CommandKey {} · {}",
+                    "{} · {outcome} · {} · CPE {} · CommandKey {}",
                     t.id,
                     t.kind,
                     t.cpe.serial.as_deref().unwrap_or(&t.cpe.ip),
                     t.command_key,
-                    t.outcome.as_str()
                 );
                 Some((
                     title,
                     ladder::transaction_ladder_within(t, session_findings, lanes),
                 ))
             }
-            Target::Session(i) => {
-                let s = self.sessions.get(i)?;
+            Target::Session(_) | Target::Open(_) => {
+                let s = self.session(target)?;
                 let title = format!(
-                    "{} · CPE {} · {} · {}",
+                    "{} · {} · CPE {} · {}",
                     s.id,
+                    s.termination,
                     s.cpe.serial.as_deref().unwrap_or(&s.cpe.ip),
                     s.events.join(", "),
-                    s.termination
                 );
                 Some((title, ladder::session_ladder_within(s, lanes)))
             }
@@ -393,15 +889,14 @@ impl App {
     fn message_of(&self, target: Target, source: usize) -> Option<(usize, usize)> {
         match target {
             Target::Session(i) => Some((i, source)),
+            // Its messages open once it has ended.
+            Target::Open(_) => None,
             Target::Transaction(i) => {
                 let step = self.transactions.get(i)?.steps.get(source)?;
                 let session_id = step.session.as_ref()?;
                 let frame = step.frame.as_ref()?;
-                let (si, s) = self
-                    .sessions
-                    .iter()
-                    .enumerate()
-                    .find(|(_, s)| s.id == *session_id)?;
+                let si = *self.session_index.get(session_id)?;
+                let s = self.sessions.get(si)?;
                 // A step names the frame its message completed in, or began in.
                 let mi = s
                     .messages
@@ -454,6 +949,7 @@ impl App {
             Action::Filter => self.start_filter(),
             Action::Save => self.start_save(),
             Action::Type(_) | Action::Erase => {}
+            Action::SortNext | Action::SortPrevious | Action::SortReverse => self.resort(action),
             Action::Quit => self.quit = true,
             Action::Help => {
                 if !matches!(self.screen(), Screen::Help { .. }) {
@@ -466,15 +962,16 @@ impl App {
             Action::ToggleSessions => {
                 if self.stack.is_empty() {
                     self.show_sessions = !self.show_sessions;
-                    self.selected = self.selected.min(self.rows().len().saturating_sub(1));
-                    self.keep_visible();
+                    self.reshow();
                 }
             }
             Action::Pause => {
                 self.paused = !self.paused;
-                self.frozen = None;
-                if self.paused {
-                    self.frozen = Some(self.targets());
+                if !self.paused {
+                    if let Some(open) = self.pending_open.take() {
+                        self.set_open(open);
+                    }
+                    self.reshow();
                 }
             }
             Action::Open => self.open(),
@@ -496,7 +993,7 @@ impl App {
     fn open(&mut self) {
         match self.screen() {
             Screen::List => {
-                if let Some(target) = self.targets().get(self.selected).copied() {
+                if let Some(target) = self.shown.get(self.selected).copied() {
                     self.stack.push(Screen::Ladder {
                         target,
                         selected: 0,
@@ -507,13 +1004,21 @@ impl App {
             Screen::Ladder {
                 target, selected, ..
             } => {
-                if let Some((session, message)) = self.arrow_message(target, selected) {
-                    self.stack.push(Screen::Message {
-                        session,
-                        message,
-                        top: 0,
-                        raw: false,
-                    });
+                let source = self
+                    .ladder(target, usize::MAX)
+                    .and_then(|(_, l)| l.rows.get(selected).map(|r| (r.source, r.shape.clone())));
+                if let Some((Some(source), Shape::Arrow { .. })) = source {
+                    if let Some((session, message)) = self.message_of(target, source) {
+                        self.stack.push(Screen::Message {
+                            session,
+                            message,
+                            top: 0,
+                            raw: false,
+                        });
+                    } else if matches!(target, Target::Open(_)) {
+                        self.status =
+                            Some("in progress: its messages open once the session ends".into());
+                    }
                 }
             }
             Screen::Findings { .. } => self.open_finding(),
@@ -537,7 +1042,7 @@ impl App {
         };
         match self.stack.last().cloned() {
             None | Some(Screen::List) => {
-                let len = self.rows().len();
+                let len = self.shown.len();
                 self.selected = step(self.selected, len);
                 // Moving stops following, except back onto the last row.
                 self.follow = self.selected + 1 >= len;
@@ -614,6 +1119,23 @@ impl App {
 
     pub(crate) fn keep_visible(&mut self) {
         self.top = scrolled(self.top, self.selected, self.page.max(1));
+    }
+
+    /// Another sort column, or the other direction; the selection stays on its row.
+    fn resort(&mut self, action: Action) {
+        if !self.stack.is_empty() {
+            return;
+        }
+        match action {
+            Action::SortNext => self.sort.column = (self.sort.column + 1) % SORT_COLUMNS,
+            Action::SortPrevious => {
+                self.sort.column = (self.sort.column + SORT_COLUMNS - 1) % SORT_COLUMNS
+            }
+            _ => self.sort.reverse = !self.sort.reverse,
+        }
+        let (cells, sort) = (&self.cells, self.sort);
+        self.order.sort_by(|&a, &b| compare(cells, sort, a, b));
+        self.reshow();
     }
 }
 

@@ -246,6 +246,26 @@ fn save_writes_a_pcap_analyze_reads_back_the_same() {
         again.transactions[0].fault.as_ref().and_then(|f| f.code),
         Some(9001)
     );
+    // Saving again to the same name asks first: the first Enter warns, the second replaces.
+    let before = std::fs::metadata(&pcap)
+        .expect("saved")
+        .modified()
+        .expect("mtime");
+    app.on_action(Action::Save);
+    app.on_action(Action::Open);
+    assert!(app.typing(), "the prompt stays open");
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.contains("exists"), "{status}");
+    app.on_action(Action::Open);
+    app.wait_jobs();
+    assert!(!app.typing());
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.starts_with("wrote "), "{status}");
+    let after = std::fs::metadata(&pcap)
+        .expect("saved")
+        .modified()
+        .expect("mtime");
+    assert!(after >= before);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -240,8 +240,8 @@ pub fn save_name(app: &App, target: Target) -> Option<String> {
                 key,
             )
         }
-        Target::Session(i) => {
-            let s = app.sessions.get(i)?;
+        Target::Session(_) | Target::Open(_) => {
+            let s = app.session(target)?;
             (
                 s.cpe.serial.clone().unwrap_or_else(|| s.cpe.ip.clone()),
                 s.id.clone(),
@@ -348,12 +348,7 @@ impl App {
                 let findings = t
                     .findings
                     .iter()
-                    .chain(
-                        self.sessions
-                            .iter()
-                            .filter(|s| t.sessions.contains(&s.id))
-                            .flat_map(|s| &s.findings),
-                    )
+                    .chain(self.sessions_of(t).flat_map(|s| &s.findings))
                     .collect();
                 (
                     t.cpe.serial.as_deref().unwrap_or(""),
@@ -365,8 +360,8 @@ impl App {
                     t.outcome.as_str().to_owned(),
                 )
             }
-            Target::Session(i) => {
-                let Some(s) = self.sessions.get(i) else {
+            Target::Session(_) | Target::Open(_) => {
+                let Some(s) = self.session(target) else {
                     return false;
                 };
                 (
@@ -402,8 +397,7 @@ impl App {
 
     /// The list's rows changed (search, filter): keep the selection on a row.
     fn refiltered(&mut self) {
-        let len = self.targets().len();
-        self.selected = self.selected.min(len.saturating_sub(1));
+        self.reshow();
         self.top = self.top.min(self.selected);
         self.keep_visible();
     }
@@ -485,7 +479,21 @@ impl App {
                             self.prompt = Some(prompt);
                         }
                     },
-                    PromptKind::Save(target) => self.save_to(target, &prompt.text),
+                    PromptKind::Save(target) => {
+                        // An existing file is replaced only on a second Enter.
+                        let path = self.save_dir.join(prompt.text.trim());
+                        if path.exists() && self.overwrite.as_ref() != Some(&path) {
+                            self.status = Some(format!(
+                                "{} exists: Enter again replaces it",
+                                path.display()
+                            ));
+                            self.overwrite = Some(path);
+                            self.prompt = Some(prompt);
+                        } else {
+                            self.overwrite = None;
+                            self.save_to(target, &prompt.text);
+                        }
+                    }
                 }
                 return;
             }
@@ -515,6 +523,10 @@ impl App {
                 .get(i)
                 .and_then(|s| s.id.strip_prefix('s')?.parse().ok())
                 .map(Selector::Session),
+            Target::Open(_) => {
+                self.status = Some("save: the session is still in progress".to_owned());
+                return;
+            }
         };
         let Some(selector) = selector else {
             return;
@@ -589,12 +601,12 @@ impl App {
                 }),
             }
         };
-        for (i, t) in self.transactions.iter().enumerate() {
+        for (i, t) in self.transactions.enumerate() {
             for f in &t.findings {
                 add(Owner::Transaction(i), &t.id, f);
             }
         }
-        for (i, s) in self.sessions.iter().enumerate() {
+        for (i, s) in self.sessions.enumerate() {
             for f in &s.findings {
                 add(Owner::Session(i), &s.id, f);
             }
@@ -668,15 +680,12 @@ impl App {
             Some(FindingLine::Occurrence(gi, oi)) => {
                 let target = match groups[*gi].occurrences[*oi].owner {
                     Owner::Transaction(i) => Some(Target::Transaction(i)),
-                    Owner::Session(i) => {
-                        let id = &self.sessions[i].id;
-                        Some(
-                            self.transactions
-                                .iter()
-                                .position(|t| t.sessions.contains(id))
-                                .map_or(Target::Session(i), Target::Transaction),
-                        )
-                    }
+                    Owner::Session(i) => Some(
+                        self.sessions
+                            .get(i)
+                            .and_then(|s| self.owner_of(&s.id))
+                            .map_or(Target::Session(i), Target::Transaction),
+                    ),
                     Owner::Capture => None,
                 };
                 match target {
@@ -701,7 +710,7 @@ impl App {
         };
         let mut faults: Vec<(Option<u32>, String, usize)> = Vec::new();
         let (mut fetch, mut report) = (Vec::new(), Vec::new());
-        for t in &self.transactions {
+        for t in self.transactions.iter() {
             match t.outcome {
                 Outcome::Success => st.success += 1,
                 Outcome::Failed => st.failed += 1,
@@ -726,7 +735,7 @@ impl App {
         let mut inform = Vec::new();
         let mut terminations: Vec<(&'static str, usize)> = Vec::new();
         let mut minutes = Vec::new();
-        for s in &self.sessions {
+        for s in self.sessions.iter() {
             match terminations.iter_mut().find(|x| x.0 == s.termination) {
                 Some(x) => x.1 += 1,
                 None => terminations.push((s.termination, 1)),

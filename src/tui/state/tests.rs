@@ -32,13 +32,20 @@ fn session(id: &str, start: &str) -> SessionReport {
 }
 
 fn app_with(n: usize) -> App {
+    app_with_sessions(n, |_, _| {})
+}
+
+/// `n` sessions a second apart, each changed by `edit` before it arrives.
+fn app_with_sessions(n: usize, edit: impl Fn(usize, &mut SessionReport)) -> App {
     let mut app = App::new("test".to_owned());
     app.page = 3;
     for i in 0..n {
-        app.on_event(UiEvent::Session(session(
+        let mut s = session(
             &format!("s{i}"),
             &format!("2026-12-06T10:00:{i:02}.000000Z"),
-        )));
+        );
+        edit(i, &mut s);
+        app.on_event(UiEvent::Session(s));
     }
     app
 }
@@ -124,8 +131,11 @@ fn finding(code: &'static str, severity: crate::catalogue::Severity) -> FindingR
 
 #[test]
 fn search_filters_as_typed_and_esc_clears_it() {
-    let mut app = app_with(3);
-    app.sessions[1].cpe.serial = Some("ABC-77".to_owned());
+    let mut app = app_with_sessions(3, |i, s| {
+        if i == 1 {
+            s.cpe.serial = Some("ABC-77".to_owned());
+        }
+    });
     app.on_action(Action::Search);
     assert!(app.typing());
     for c in "abc".chars() {
@@ -180,11 +190,13 @@ fn filter_expressions_parse_or_say_why_not() {
 #[test]
 fn a_filter_applies_and_an_invalid_one_keeps_the_old() {
     use crate::catalogue::Severity;
-    let mut app = app_with(3);
-    app.sessions[2].termination = "reset";
-    app.sessions[0]
-        .findings
-        .push(finding("basic-auth-cleartext", Severity::Error));
+    let mut app = app_with_sessions(3, |i, s| match i {
+        0 => s
+            .findings
+            .push(finding("basic-auth-cleartext", Severity::Error)),
+        2 => s.termination = "reset",
+        _ => {}
+    });
     app.on_action(Action::Filter);
     for c in "outcome=normal".chars() {
         app.on_action(Action::Type(c));
@@ -213,16 +225,13 @@ fn a_filter_applies_and_an_invalid_one_keeps_the_old() {
 #[test]
 fn findings_group_by_code_worst_first_and_jump_to_their_ladder() {
     use crate::catalogue::Severity;
-    let mut app = app_with(3);
-    app.sessions[0]
-        .findings
-        .push(finding("auth-stale-nonce", Severity::Info));
-    app.sessions[1]
-        .findings
-        .push(finding("auth-stale-nonce", Severity::Info));
-    app.sessions[2]
-        .findings
-        .push(finding("transfer-fault", Severity::Error));
+    let mut app = app_with_sessions(3, |i, s| {
+        s.findings.push(if i == 2 {
+            finding("transfer-fault", Severity::Error)
+        } else {
+            finding("auth-stale-nonce", Severity::Info)
+        })
+    });
     app.on_event(UiEvent::Finding(finding(
         "basic-auth-cleartext",
         Severity::Error,
@@ -273,8 +282,11 @@ fn findings_group_by_code_worst_first_and_jump_to_their_ladder() {
 
 #[test]
 fn stats_count_outcomes_latencies_and_sessions_per_minute() {
-    let mut app = app_with(3);
-    app.sessions[2].start = "2026-12-06T10:02:30.000000Z".to_owned();
+    let app = app_with_sessions(3, |i, s| {
+        if i == 2 {
+            s.start = "2026-12-06T10:02:30.000000Z".to_owned();
+        }
+    });
     let st = app.stats();
     assert_eq!(st.sessions, [("normal", 3)]);
     assert_eq!(st.per_minute, [2, 0, 1]);
@@ -285,4 +297,184 @@ fn stats_count_outcomes_latencies_and_sessions_per_minute() {
         save_name(&app, Target::Session(0)).unwrap(),
         "SN-s0-s0.pcap"
     );
+}
+
+fn transaction(id: &str, start: &str, sessions: &[&str], outcome: Outcome) -> TransactionReport {
+    let s = session("x", start);
+    TransactionReport {
+        id: id.to_owned(),
+        kind: "configuration-update",
+        cpe: s.cpe,
+        acs: s.acs,
+        file_server: None,
+        command_key: format!("key-{id}"),
+        file_type: "3 Vendor Configuration File".to_owned(),
+        url: String::new(),
+        announced_size: None,
+        received_bytes: None,
+        file_hash: None,
+        download_status: None,
+        outcome,
+        fault: None,
+        sessions: sessions.iter().map(|s| (*s).to_owned()).collect(),
+        start: start.to_owned(),
+        end: start.to_owned(),
+        versions: Vec::new(),
+        steps: Vec::new(),
+        findings: Vec::new(),
+        number: 0,
+    }
+}
+
+fn open_session(id: &str, start: &str) -> SessionReport {
+    SessionReport {
+        termination: "in progress",
+        ..session(id, start)
+    }
+}
+
+#[test]
+fn sessions_in_progress_are_rows_until_they_end() {
+    let mut app = app_with(1);
+    app.on_event(UiEvent::Open(vec![
+        open_session("s1", "2026-12-06T10:00:01.000000Z"),
+        open_session("s2", "2026-12-06T10:00:02.000000Z"),
+    ]));
+    let rows = app.rows();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1].verdict, Verdict::InProgress);
+    assert_eq!(rows[1].outcome, "in progress");
+    // Its ladder is open while it ends.
+    app.on_action(Action::Up);
+    app.on_action(Action::Open);
+    assert_eq!(
+        app.screen(),
+        Screen::Ladder {
+            target: Target::Open(0),
+            selected: 0,
+            top: 0
+        }
+    );
+    app.on_event(UiEvent::Session(session(
+        "s1",
+        "2026-12-06T10:00:01.000000Z",
+    )));
+    let rows = app.rows();
+    assert_eq!(rows.len(), 3, "the row in progress became the ended one");
+    assert_eq!(rows[1].verdict, Verdict::Ended);
+    assert_eq!(rows[2].verdict, Verdict::InProgress);
+    assert_eq!(
+        app.screen(),
+        Screen::Ladder {
+            target: Target::Session(1),
+            selected: 0,
+            top: 0
+        },
+        "the screen follows it"
+    );
+    // The next list of open sessions replaces the last; the end of input clears it.
+    app.on_event(UiEvent::Open(vec![open_session(
+        "s3",
+        "2026-12-06T10:00:03.000000Z",
+    )]));
+    assert_eq!(app.rows().len(), 3);
+    assert_eq!(app.rows()[2].cpe, "SN-s3");
+    app.on_event(UiEvent::Open(Vec::new()));
+    assert_eq!(app.rows().len(), 2);
+}
+
+#[test]
+fn a_transaction_takes_its_sessions_rows_and_counts_its_outcome() {
+    let mut app = app_with(3);
+    app.on_event(UiEvent::Transaction(transaction(
+        "t1",
+        "2026-12-06T10:00:00.500000Z",
+        &["s0", "s2"],
+        Outcome::Failed,
+    )));
+    let rows = app.rows();
+    assert_eq!(
+        rows.iter().map(|r| r.target).collect::<Vec<_>>(),
+        [Target::Transaction(0), Target::Session(1)]
+    );
+    assert_eq!(rows[0].outcome, "failed");
+    assert_eq!(app.totals.failed, 1);
+    assert_eq!(app.owner_of("s2"), Some(0));
+}
+
+#[test]
+fn the_selection_stays_on_its_row_when_rows_arrive_above_it() {
+    let mut app = app_with(3);
+    app.on_action(Action::Up);
+    let selected = app.rows()[app.selected].cpe.clone();
+    // A session that started earlier, reported later.
+    app.on_event(UiEvent::Session(session(
+        "early",
+        "2026-12-06T09:59:00.000000Z",
+    )));
+    assert_eq!(app.rows()[0].cpe, "SN-early");
+    assert_eq!(app.rows()[app.selected].cpe, selected);
+}
+
+#[test]
+fn the_list_sorts_by_a_column_either_way() {
+    let mut app = app_with_sessions(3, |i, s| {
+        s.cpe.serial = Some(["B", "C", "A"][i].to_owned());
+    });
+    app.on_action(Action::SortNext);
+    assert_eq!(app.sort.column, 1);
+    let cpes = |app: &App| app.rows().iter().map(|r| r.cpe.clone()).collect::<Vec<_>>();
+    assert_eq!(cpes(&app), ["A", "B", "C"]);
+    app.on_action(Action::SortReverse);
+    assert_eq!(cpes(&app), ["C", "B", "A"]);
+    // New rows go where the order puts them.
+    app.on_event(UiEvent::Session(session(
+        "s9",
+        "2026-12-06T10:00:09.000000Z",
+    )));
+    assert_eq!(cpes(&app), ["SN-s9", "C", "B", "A"]);
+    app.on_action(Action::SortPrevious);
+    app.on_action(Action::SortReverse);
+    assert_eq!(cpes(&app), ["B", "C", "A", "SN-s9"], "by start again");
+}
+
+#[test]
+fn the_memory_cap_releases_the_oldest_rows_and_says_so() {
+    let mut app = App::new("live".to_owned()).with_max_rows(Some(3));
+    for i in 0..5 {
+        let mut s = session(
+            &format!("s{i}"),
+            &format!("2026-12-06T10:00:{i:02}.000000Z"),
+        );
+        s.findings.push(finding(
+            "auth-stale-nonce",
+            crate::catalogue::Severity::Info,
+        ));
+        app.on_event(UiEvent::Session(s));
+    }
+    app.on_event(UiEvent::Transaction(transaction(
+        "t1",
+        "2026-12-06T10:00:03.500000Z",
+        &["s3", "s4"],
+        Outcome::Success,
+    )));
+    // Rows: s2, t1 (s0 and s1 released: the cap is on rows, a transaction's sessions go
+    // with it).
+    let rows = app.rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].cpe, "SN-s2");
+    assert_eq!(app.released, 2);
+    assert_eq!(app.sessions.len(), 3);
+    assert_eq!(app.totals.infos, 3, "counts follow what is kept");
+    for i in 5..9 {
+        app.on_event(UiEvent::Session(session(
+            &format!("s{i}"),
+            &format!("2026-12-06T10:00:{i:02}.000000Z"),
+        )));
+    }
+    assert_eq!(app.rows().len(), 3);
+    assert!(app.transactions.is_empty(), "t1 went with its sessions");
+    assert_eq!(app.sessions.len(), 3);
+    assert_eq!(app.totals.success, 0);
+    assert_eq!(app.released, 5);
 }
