@@ -11,7 +11,7 @@ mod raw;
 mod tracker;
 
 pub use describe::message_summary;
-pub use raw::{RawKeeper, RawMessage};
+pub use raw::{RawDeflater, RawMessage};
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
 use crate::catalogue::Finding;

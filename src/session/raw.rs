@@ -1,18 +1,22 @@
-//! The bytes of a session message, kept (deflated) for a view that shows them: the head as
-//! parsed and the body as the HTTP stage stored it. Off by default ([`SessionConfig::keep_raw`]).
+//! The bytes of a session message, kept for a view that shows them: the head as parsed and
+//! the body as the HTTP stage stored it. Off by default ([`SessionConfig::keep_raw`]). Kept as
+//! they are while the session is open; once it ends, its messages are deflated together in
+//! blocks (one compressor start per block, not per message, and repeated heads compress well).
 //!
 //! [`SessionConfig::keep_raw`]: super::SessionConfig::keep_raw
 
+use super::SessionMessage;
 use crate::http::{HttpMessage, StartLine};
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
-/// A message's head and stored body, deflated.
+/// A message's head and stored body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawMessage {
-    deflated: Box<[u8]>,
+    bytes: Bytes,
     /// Bytes of the head (start line, header fields, blank line) at the start of
     /// [`RawMessage::bytes`].
     pub head_len: usize,
@@ -27,145 +31,154 @@ pub struct RawMessage {
     pub wire_body_len: u64,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Bytes {
+    /// As received, while the session is open.
+    Plain(Box<[u8]>),
+    /// In a block of the session's messages deflated together, from `start` of its inflated
+    /// bytes on.
+    Deflated { block: Arc<[u8]>, start: usize },
+}
+
 impl RawMessage {
-    /// `msg` kept as [`RawKeeper::keep`] keeps it.
-    pub fn of(msg: &HttpMessage, max_body: usize) -> RawMessage {
-        RawKeeper::new(max_body).keep(msg)
-    }
-
-    /// The head followed by the kept body.
-    pub fn bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.head_len + self.body_len);
-        let _ = DeflateDecoder::new(&self.deflated[..]).read_to_end(&mut out);
-        out
-    }
-
-    /// Bytes held (deflated).
-    pub fn deflated_len(&self) -> usize {
-        self.deflated.len()
-    }
-}
-
-/// Makes [`RawMessage`]s with one compressor (its state is large: reused, not allocated per
-/// message).
-pub struct RawKeeper {
-    encoder: DeflateEncoder<Vec<u8>>,
-    max_body: usize,
-}
-
-impl RawKeeper {
-    /// Keeps bodies of at most `max_body` stored bytes.
-    pub fn new(max_body: usize) -> RawKeeper {
-        RawKeeper {
-            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
-            max_body,
-        }
-    }
-
     /// The head of `msg` rebuilt from its parsed fields (start line, header fields in wire
     /// order with names as sent) and its stored body (de-chunked and decoded, as the HTTP
-    /// stage keeps it) unless that is larger than the limit.
-    pub fn keep(&mut self, msg: &HttpMessage) -> RawMessage {
-        let mut head = String::new();
+    /// stage keeps it) unless that is larger than `max_body`.
+    pub fn of(msg: &HttpMessage, max_body: usize) -> RawMessage {
+        let mut bytes = Vec::new();
         match &msg.start {
             StartLine::Request { method, uri } => {
-                head.push_str(&format!("{method} {uri} HTTP/1.{}\r\n", msg.version));
+                let _ = write!(bytes, "{method} {uri} HTTP/1.{}\r\n", msg.version);
             }
             StartLine::Response { status, reason } => {
-                head.push_str(&format!("HTTP/1.{} {status} {reason}\r\n", msg.version));
+                let _ = write!(bytes, "HTTP/1.{} {status} {reason}\r\n", msg.version);
             }
         }
         for (name, value) in &msg.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
+            let _ = write!(bytes, "{name}: {value}\r\n");
         }
-        head.push_str("\r\n");
-        let kept = msg.body.len() <= self.max_body;
-        let body: &[u8] = if kept { &msg.body } else { &[] };
-        // Writing into a Vec cannot fail; the reset finishes the stream and hands it back.
-        let _ = self.encoder.write_all(head.as_bytes());
-        let _ = self.encoder.write_all(body);
-        let deflated = self
-            .encoder
-            .reset(Vec::new())
-            .unwrap_or_default()
-            .into_boxed_slice();
+        bytes.extend_from_slice(b"\r\n");
+        let head_len = bytes.len();
+        let kept = msg.body.len() <= max_body;
+        if kept {
+            bytes.extend_from_slice(&msg.body);
+        }
         RawMessage {
-            deflated,
-            head_len: head.len(),
-            body_len: body.len(),
+            bytes: Bytes::Plain(bytes.into_boxed_slice()),
+            head_len,
+            body_len: if kept { msg.body.len() } else { 0 },
             body_dropped: (!kept).then_some(msg.body.len() as u64),
             body_truncated: msg.body_truncated,
             wire_body_len: msg.body_len,
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::types::{ConnId, Dir, FrameRef};
+    fn len(&self) -> usize {
+        self.head_len + self.body_len
+    }
 
-    fn message(body: &[u8]) -> HttpMessage {
-        HttpMessage {
-            conn: ConnId(1),
-            dir: Dir::ToServer,
-            src: "10.0.0.1:5000".parse().unwrap(),
-            dst: "10.0.0.2:7547".parse().unwrap(),
-            index: 0,
-            start: StartLine::Request {
-                method: "POST".to_owned(),
-                uri: "/acs".to_owned(),
-            },
-            version: 1,
-            headers: vec![
-                ("Host".to_owned(), "acs".to_owned()),
-                ("content-type".to_owned(), "text/xml".to_owned()),
-            ],
-            body: body.to_vec(),
-            body_len: body.len() as u64,
-            body_truncated: false,
-            complete: true,
-            gap_bytes: 0,
-            body_hash: 0,
-            answers: None,
-            request_method: None,
-            interim: false,
-            first_frame: FrameRef::new(0, 1),
-            last_frame: FrameRef::new(0, 1),
-            ts: 0,
-            end_ts: 0,
+    /// The head followed by the kept body.
+    pub fn bytes(&self) -> Vec<u8> {
+        match &self.bytes {
+            Bytes::Plain(bytes) => bytes.to_vec(),
+            Bytes::Deflated { block, start } => {
+                let mut out = Vec::with_capacity(start + self.len());
+                let _ = DeflateDecoder::new(&block[..])
+                    .take((start + self.len()) as u64)
+                    .read_to_end(&mut out);
+                out.drain(..(*start).min(out.len()));
+                out
+            }
         }
     }
 
-    #[test]
-    fn head_and_body_come_back_as_kept() {
-        let body = b"<Envelope>".repeat(100);
-        let raw = RawMessage::of(&message(&body), 1 << 20);
-        let head = "POST /acs HTTP/1.1\r\nHost: acs\r\ncontent-type: text/xml\r\n\r\n";
-        let mut expected = head.as_bytes().to_vec();
-        expected.extend_from_slice(&body);
-        assert_eq!(raw.bytes(), expected);
-        assert_eq!((raw.head_len, raw.body_len), (head.len(), body.len()));
-        assert!(raw.deflated_len() < expected.len() / 4);
-        assert_eq!(raw.body_dropped, None);
-    }
-
-    #[test]
-    fn one_keeper_keeps_one_message_after_another() {
-        let mut keeper = RawKeeper::new(1 << 20);
-        let first = message(&b"<a>first</a>".repeat(50));
-        let second = message(b"<b>second</b>");
-        let (a, b) = (keeper.keep(&first), keeper.keep(&second));
-        assert!(a.bytes().ends_with(&first.body));
-        assert!(b.bytes().ends_with(&second.body));
-        assert_eq!(b, RawMessage::of(&second, 1 << 20));
-    }
-
-    #[test]
-    fn a_body_above_the_limit_is_not_kept() {
-        let raw = RawMessage::of(&message(&[b'x'; 100]), 99);
-        assert_eq!(raw.body_dropped, Some(100));
-        assert_eq!(raw.body_len, 0);
-        assert!(raw.bytes().ends_with(b"\r\n\r\n"));
+    /// The deflated block holding the bytes (shared with other messages of the session), or
+    /// none while they are kept as received.
+    pub fn deflated_block(&self) -> Option<&Arc<[u8]>> {
+        match &self.bytes {
+            Bytes::Plain(_) => None,
+            Bytes::Deflated { block, .. } => Some(block),
+        }
     }
 }
+
+/// Input bytes of one block at most (a larger message makes a block of its own): a message is
+/// read by inflating its block up to it.
+const BLOCK: usize = 256 << 10;
+
+/// Deflates the kept bytes of a finished session's messages, with one compressor (its state
+/// is large: reused, not allocated per block).
+pub struct RawDeflater {
+    encoder: DeflateEncoder<Vec<u8>>,
+}
+
+impl Default for RawDeflater {
+    fn default() -> Self {
+        RawDeflater {
+            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+        }
+    }
+}
+
+impl RawDeflater {
+    /// Replaces the bytes kept as received in `messages` by blocks of them deflated together.
+    pub fn deflate(&mut self, messages: &mut [SessionMessage]) {
+        let mut group: Vec<usize> = Vec::new();
+        let mut input = 0;
+        for i in 0..messages.len() {
+            let len = match messages[i].raw.as_deref() {
+                Some(RawMessage {
+                    bytes: Bytes::Plain(bytes),
+                    ..
+                }) => bytes.len(),
+                _ => continue,
+            };
+            if input > 0 && input + len > BLOCK {
+                self.block(messages, &group);
+                group.clear();
+                input = 0;
+            }
+            input += len;
+            group.push(i);
+        }
+        if !group.is_empty() {
+            self.block(messages, &group);
+        }
+    }
+
+    /// Deflates the messages at `indexes` into one block.
+    fn block(&mut self, messages: &mut [SessionMessage], indexes: &[usize]) {
+        let mut starts = Vec::with_capacity(indexes.len());
+        let mut at = 0;
+        for &i in indexes {
+            if let Some(raw) = &messages[i].raw
+                && let Bytes::Plain(bytes) = &raw.bytes
+            {
+                // Writing into a Vec cannot fail.
+                let _ = self.encoder.write_all(bytes);
+                starts.push(at);
+                at += bytes.len();
+            }
+        }
+        // The reset finishes the stream and hands it back.
+        let block: Arc<[u8]> = self.encoder.reset(Vec::new()).unwrap_or_default().into();
+        for (&i, start) in indexes.iter().zip(starts) {
+            if let Some(raw) = &mut messages[i].raw {
+                *raw = Arc::new(RawMessage {
+                    bytes: Bytes::Deflated {
+                        block: Arc::clone(&block),
+                        start,
+                    },
+                    head_len: raw.head_len,
+                    body_len: raw.body_len,
+                    body_dropped: raw.body_dropped,
+                    body_truncated: raw.body_truncated,
+                    wire_body_len: raw.wire_body_len,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

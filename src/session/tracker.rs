@@ -3,7 +3,8 @@
 
 use super::{
     Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
-    HttpLine, MessageKind, Note, RawKeeper, Session, SessionConn, SessionMessage, Termination,
+    HttpLine, MessageKind, Note, RawDeflater, RawMessage, Session, SessionConn, SessionMessage,
+    Termination,
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
@@ -13,7 +14,6 @@ use crate::http::{HttpEvent, HttpMessage, StartLine};
 use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -128,15 +128,13 @@ pub struct SessionTracker {
     pending_crs: VecDeque<PendingCr>,
     next_number: u64,
     stats: TrackerStats,
-    /// Keeps each message's bytes, with `keep_raw`.
-    raw: Option<RefCell<RawKeeper>>,
+    /// Deflates the bytes of a finished session's messages, with `keep_raw`.
+    raw: Option<RawDeflater>,
 }
 
 impl SessionTracker {
     pub fn new(cfg: SessionConfig) -> Self {
-        let raw = cfg
-            .keep_raw
-            .then(|| RefCell::new(RawKeeper::new(cfg.max_raw_body)));
+        let raw = cfg.keep_raw.then(RawDeflater::default);
         SessionTracker {
             cfg,
             conns: FxHashMap::default(),
@@ -635,9 +633,9 @@ impl SessionTracker {
             malformed,
             step: None,
             raw: self
-                .raw
-                .as_ref()
-                .map(|keeper| Arc::new(keeper.borrow_mut().keep(msg))),
+                .cfg
+                .keep_raw
+                .then(|| Arc::new(RawMessage::of(msg, self.cfg.max_raw_body))),
         }
     }
 
@@ -939,6 +937,9 @@ impl SessionTracker {
         session.messages.sort_by_key(|m| (m.end_ts, m.last_frame));
         if let Some(first) = session.messages.first() {
             session.start = session.start.min(first.ts);
+        }
+        if let Some(deflater) = &mut self.raw {
+            deflater.deflate(&mut session.messages);
         }
         out(Completed::Session(open.session));
     }
