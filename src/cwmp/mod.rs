@@ -142,6 +142,27 @@ pub fn decode(
     })
 }
 
+/// A body as text, decoded as [`decode`] reads it (byte-order mark, XML declaration,
+/// Content-Type charset, else UTF-8), for showing it; a place in the text maps back to the body.
+pub struct BodyText<'a>(charset::DecodedBody<'a>);
+
+impl<'a> BodyText<'a> {
+    /// Decodes `body` (`content_type` is the HTTP Content-Type).
+    pub fn new(body: &'a [u8], content_type: Option<&str>) -> BodyText<'a> {
+        BodyText(charset::DecodedBody::new(body, content_type))
+    }
+
+    /// The decoded text.
+    pub fn text(&self) -> &str {
+        self.0.text()
+    }
+
+    /// The body offset of a byte offset in [`BodyText::text`].
+    pub fn body_offset(&self, text_offset: usize) -> usize {
+        usize::try_from(self.0.body_offset(text_offset as u64)).unwrap_or(usize::MAX)
+    }
+}
+
 /// How far into a body `looks_like_soap` looks for the `Envelope` name.
 const SNIFF_WINDOW: usize = 1024;
 

@@ -185,6 +185,7 @@ impl Ladder {
             envelopes,
             malformed: None,
             step: None,
+            raw: None,
         });
         self.s.end = self.t + MS;
         self

@@ -268,6 +268,7 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
         rel: (m.ts - session_start) as f64 / 1e9,
         summary: message_summary(m),
         ts_nanos: m.ts,
+        raw: m.raw.clone(),
     }
 }
 

@@ -13,4 +13,4 @@ pub mod redact;
 pub use crate::findings::{Finding, Severity};
 pub use build::{ReportOptions, finding_report};
 pub use model::*;
-pub use redact::{REDACTED, is_secret_name};
+pub use redact::{REDACTED, is_secret_name, redact_header, redact_url};

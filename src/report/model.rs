@@ -2,11 +2,13 @@
 //! read. Plain data, built by [`super::build`].
 
 use super::Severity;
+use crate::session::RawMessage;
 use crate::tcp::ConnEnd;
 use crate::transaction::Outcome;
 use crate::types::Nanos;
 use serde::Serialize;
 use serde::ser::SerializeMap;
+use std::sync::Arc;
 
 /// A frame reference in the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -148,6 +150,9 @@ pub struct MessageReport {
     pub summary: String,
     #[serde(skip)]
     pub ts_nanos: Nanos,
+    /// The message's bytes, when the session stage kept them (for the interactive view).
+    #[serde(skip)]
+    pub raw: Option<Arc<RawMessage>>,
 }
 
 #[derive(Clone, Debug, Serialize)]

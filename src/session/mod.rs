@@ -7,9 +7,11 @@
 //! which its state is freed.
 
 mod describe;
+mod raw;
 mod tracker;
 
 pub use describe::message_summary;
+pub use raw::{RawDeflater, RawMessage};
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
 use crate::catalogue::Finding;
@@ -18,6 +20,7 @@ use crate::http::auth::{Challenge, Credentials};
 use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, FrameRef, Nanos};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// How a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -103,6 +106,8 @@ pub struct SessionMessage {
     pub malformed: Option<MalformedXml>,
     /// Step of the reference ladder (flow.md), set when the message belongs to a transaction.
     pub step: Option<u32>,
+    /// The message's bytes, when the session stage keeps them ([`SessionConfig::keep_raw`]).
+    pub raw: Option<Arc<RawMessage>>,
 }
 
 impl SessionMessage {

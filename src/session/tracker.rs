@@ -3,7 +3,8 @@
 
 use super::{
     Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
-    HttpLine, MessageKind, Note, Session, SessionConn, SessionMessage, Termination,
+    HttpLine, MessageKind, Note, RawDeflater, RawMessage, Session, SessionConn, SessionMessage,
+    Termination,
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
@@ -15,6 +16,7 @@ use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 const SECOND: Nanos = 1_000_000_000;
 
@@ -33,6 +35,10 @@ pub struct SessionConfig {
     /// Connection Requests awaiting their session, in all.
     pub max_pending_connection_requests: usize,
     pub decode: DecodeLimits,
+    /// Keep each message's bytes, deflated ([`RawMessage`]), for a view that shows them.
+    pub keep_raw: bool,
+    /// Largest stored body kept with `keep_raw` (a larger one is noted, not kept).
+    pub max_raw_body: usize,
 }
 
 impl Default for SessionConfig {
@@ -44,6 +50,8 @@ impl Default for SessionConfig {
             max_messages_per_session: 10_000,
             max_pending_connection_requests: 4096,
             decode: DecodeLimits::default(),
+            keep_raw: false,
+            max_raw_body: 1 << 20,
         }
     }
 }
@@ -120,10 +128,13 @@ pub struct SessionTracker {
     pending_crs: VecDeque<PendingCr>,
     next_number: u64,
     stats: TrackerStats,
+    /// Deflates the bytes of a finished session's messages, with `keep_raw`.
+    raw: Option<RawDeflater>,
 }
 
 impl SessionTracker {
     pub fn new(cfg: SessionConfig) -> Self {
+        let raw = cfg.keep_raw.then(RawDeflater::default);
         SessionTracker {
             cfg,
             conns: FxHashMap::default(),
@@ -133,6 +144,7 @@ impl SessionTracker {
             pending_crs: VecDeque::new(),
             next_number: 1,
             stats: TrackerStats::default(),
+            raw,
         }
     }
 
@@ -620,6 +632,10 @@ impl SessionTracker {
             envelopes,
             malformed,
             step: None,
+            raw: self
+                .cfg
+                .keep_raw
+                .then(|| Arc::new(RawMessage::of(msg, self.cfg.max_raw_body))),
         }
     }
 
@@ -921,6 +937,9 @@ impl SessionTracker {
         session.messages.sort_by_key(|m| (m.end_ts, m.last_frame));
         if let Some(first) = session.messages.first() {
             session.start = session.start.min(first.ts);
+        }
+        if let Some(deflater) = &mut self.raw {
+            deflater.deflate(&mut session.messages);
         }
         out(Completed::Session(open.session));
     }

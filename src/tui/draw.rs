@@ -1,5 +1,6 @@
-//! Draws the view's state on a ratatui frame: the list, a ladder, a message, the help. Pure:
-//! it reads [`App`] and writes cells, so screens are tested on a `TestBackend`.
+//! Draws the view's state on a ratatui frame: the list, a ladder (with the selected arrow's
+//! message beside it on a wide terminal), a message, the help. Pure: it reads [`App`] and
+//! writes cells, so screens are tested on a `TestBackend`.
 //!
 //! ```text
 //!  cwmpscope · capture.pcap · done
@@ -11,11 +12,12 @@
 //!  Enter ladder  ↑↓ move  a sessions  p pause  ? help  q quit
 //! ```
 
-use super::state::{App, FindingLine, PromptKind, ReadProgress, Screen, Verdict};
+use super::message::{self, View};
+use super::state::{App, FindingLine, PromptKind, ReadProgress, Screen, Target, Verdict};
 use crate::catalogue::Severity;
 use crate::output::ladder::{self, Ladder};
 use crate::output::summary;
-use crate::report::{FindingReport, MessageReport};
+use crate::report::FindingReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -71,17 +73,29 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, palette: Palette) {
             top,
         } => {
             app.page = usize::from(body.height.saturating_sub(3)).max(1);
-            ladder_screen(frame, body, app, target, selected, top, palette)
+            if body.width >= PREVIEW_WIDTH {
+                let [left, line, right] = Layout::horizontal([
+                    Constraint::Percentage(55),
+                    Constraint::Length(2),
+                    Constraint::Min(0),
+                ])
+                .areas(body);
+                ladder_screen(frame, left, app, target, selected, top, palette);
+                let bar = vec![Line::raw(" │"); usize::from(line.height)];
+                frame.render_widget(Paragraph::new(bar), line);
+                preview(frame, right, app, target, selected, palette);
+            } else {
+                ladder_screen(frame, body, app, target, selected, top, palette)
+            }
         }
         Screen::Message {
             session,
             message,
             top,
+            raw,
         } => {
-            app.page = usize::from(body.height.saturating_sub(2)).max(1);
-            if let Some(m) = app.message(session, message) {
-                message_screen(frame, body, m, top, palette);
-            }
+            app.page = usize::from(body.height.saturating_sub(1)).max(1);
+            message_view(frame, body, app, (session, message), top, raw, palette);
         }
         Screen::Help { top } => {
             list(frame, body, app, palette);
@@ -103,7 +117,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, palette: Palette) {
     let bar = match app.screen() {
         Screen::List => "Enter ladder  ↑↓ PgUp PgDn move  a sessions  p pause  ? help  q quit",
         Screen::Ladder { .. } => "Enter message  Esc back  ↑↓ PgUp PgDn move  ? help  q quit",
-        Screen::Message { .. } => "Esc back  ↑↓ PgUp PgDn scroll  ? help  q quit",
+        Screen::Message { raw: false, .. } => {
+            "Esc back  ↑↓ PgUp PgDn scroll  r raw bytes  ? help  q quit"
+        }
+        Screen::Message { raw: true, .. } => {
+            "Esc back  ↑↓ PgUp PgDn scroll  r layout  ? help  q quit"
+        }
         Screen::Help { .. } => "Esc back  ↑↓ scroll  q quit",
         Screen::Findings { .. } => {
             "Enter occurrences / ladder  Esc back  ↑↓ PgUp PgDn move  ? help  q quit"
@@ -639,7 +658,7 @@ fn ladder_screen(
     frame: &mut Frame<'_>,
     area: Rect,
     app: &App,
-    target: super::state::Target,
+    target: Target,
     selected: usize,
     top: usize,
     palette: Palette,
@@ -649,7 +668,7 @@ fn ladder_screen(
     let Some((title, ladder)) = app.ladder(target, lanes) else {
         return;
     };
-    let with_steps = matches!(target, super::state::Target::Transaction(_));
+    let with_steps = matches!(target, Target::Transaction(_));
     let mut lines = vec![
         Line::styled(format!(" {title}"), palette.bar()),
         Line::raw(""),
@@ -692,78 +711,80 @@ fn ladder_screen(
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// The lines of the message screen: where it was, its HTTP line, credentials and cookies, then
-/// each SOAP envelope with its arguments.
-pub fn message_lines(m: &MessageReport) -> Vec<String> {
-    let mut out = vec![
-        format!(
-            " frame {} · {} → {} · {} · {} bytes{}",
-            m.frame,
-            m.from,
-            m.to,
-            m.ts,
-            m.body_bytes,
-            if m.complete { "" } else { " · incomplete" }
-        ),
-        String::new(),
-        format!(" {}", m.http),
-    ];
-    if let Some(a) = &m.auth {
-        out.push(format!(
-            " Authorization: {}",
-            serde_json::to_string(a).unwrap_or_default()
-        ));
-    }
-    for c in &m.challenges {
-        out.push(format!(
-            " WWW-Authenticate: {}",
-            serde_json::to_string(c).unwrap_or_default()
-        ));
-    }
-    for c in &m.cookies {
-        out.push(format!(" Cookie: {}={}", c.name, c.value));
-    }
-    for c in &m.set_cookies {
-        out.push(format!(" Set-Cookie: {}={}", c.name, c.value));
-    }
-    if let Some(bad) = &m.malformed {
-        out.push(format!(
-            " not well-formed SOAP at byte {}: {}",
-            bad.offset, bad.reason
-        ));
-    }
-    for e in &m.envelopes {
-        out.push(String::new());
-        let id =
-            e.id.as_deref()
-                .map(|i| format!(" · cwmp:ID {i}"))
-                .unwrap_or_default();
-        out.push(format!(" {}{id}", e.rpc));
-        if let Some(args) = &e.args {
-            let pretty = serde_json::to_string_pretty(args).unwrap_or_default();
-            out.extend(pretty.lines().map(|l| format!("   {l}")));
-        }
-    }
-    out
-}
+/// From this width on, the ladder screen shows the selected arrow's message on its right.
+pub const PREVIEW_WIDTH: u16 = 160;
 
-fn message_screen(
+/// The message of the selected ladder row, from its top, beside the ladder.
+fn preview(
     frame: &mut Frame<'_>,
     area: Rect,
-    m: &MessageReport,
-    top: usize,
+    app: &mut App,
+    target: Target,
+    selected: usize,
     palette: Palette,
 ) {
-    let mut lines = vec![Line::styled(
-        format!(" message · {}", m.http),
-        palette.bar(),
-    )];
-    lines.extend(message_lines(m).into_iter().skip(top).map(Line::raw));
-    frame.render_widget(Paragraph::new(lines), area);
+    match app.arrow_message(target, selected) {
+        Some(at) => message_view(frame, area, app, at, 0, false, palette),
+        None => {
+            let why = if matches!(target, Target::Open(_)) {
+                " (in progress: its messages show once the session ends)"
+            } else {
+                " (the selected row is not a CWMP message)"
+            };
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::styled(" message", palette.bar()),
+                    Line::raw(why),
+                ]),
+                area,
+            );
+        }
+    }
+}
+
+/// A message (session and message index) from line `top` on: laid out once for the area's
+/// width, kept in [`App::message_view`], sliced on each frame.
+fn message_view(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &mut App,
+    (session, message): (usize, usize),
+    top: usize,
+    raw: bool,
+    palette: Palette,
+) {
+    let Some(m) = app.message(session, message) else {
+        return;
+    };
+    let title = message::title(m, raw);
+    let key = message::Key {
+        session,
+        message,
+        raw,
+        color: palette.color,
+        width: usize::from(area.width),
+    };
+    if app.message_view.as_ref().is_none_or(|(k, _)| *k != key) {
+        let view = View {
+            raw,
+            show_secrets: app.show_secrets,
+            palette,
+            width: key.width,
+        };
+        app.message_view = Some((key, message::message_lines(m, view)));
+    }
+    let Some((_, lines)) = &app.message_view else {
+        return;
+    };
+    let room = usize::from(area.height.saturating_sub(1));
+    let top = top.min(lines.len().saturating_sub(room));
+    let mut shown = vec![Line::styled(title, palette.bar())];
+    shown.extend(lines.iter().skip(top).take(room).cloned());
+    frame.render_widget(Paragraph::new(shown), area);
 }
 
 /// The keys, as the help screen lists them.
-pub const KEYS: [(&str, &str); 19] = [
+pub const KEYS: [(&str, &str); 20] = [
     (
         "Enter",
         "open: the ladder of a row, the message of an arrow",
@@ -801,6 +822,10 @@ pub const KEYS: [(&str, &str); 19] = [
         "filter: cpe= outcome= kind= code= severity= (Enter applies)",
     ),
     ("s", "save the row's frames to a pcap (and its JSON report)"),
+    (
+        "r",
+        "message: its raw bytes (text or hex dump), or its layout",
+    ),
     ("?  F1", "this help"),
     ("q  Ctrl-C", "quit"),
     ("", ""),

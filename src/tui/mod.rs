@@ -6,8 +6,10 @@
 //!
 //! - [`state`]: what the view holds and how events and keys change it (no terminal).
 //! - [`draw`]: the screens drawn from that state.
+//! - [`message`]: the text of one message (its head, its body as XML, its raw bytes).
 
 pub mod draw;
+pub mod message;
 pub mod state;
 
 use crate::live::source::{Progress, Source};
@@ -118,6 +120,7 @@ pub fn action_of(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('>') => Action::SortNext,
         KeyCode::Char('<') => Action::SortPrevious,
         KeyCode::Char('o') => Action::SortReverse,
+        KeyCode::Char('r') => Action::Raw,
         _ => return None,
     })
 }
@@ -190,6 +193,8 @@ fn analyze_into(
     // Sessions in progress are listed, as of each second of capture time and whenever the
     // source goes quiet.
     cfg.pipeline.open_every = Some(OPEN_EVERY);
+    // The message screen shows each message's bytes.
+    cfg.pipeline.session.keep_raw = true;
     let mut analyzer = Analyzer::new(cfg);
     let mut sink_out = io::sink();
     let closed = AtomicBool::new(false);
@@ -222,6 +227,7 @@ pub fn app_of(files: &[String], show_secrets: bool) -> Result<App, String> {
     let stop = AtomicBool::new(false);
     let worker = std::thread::spawn(move || analyze_into(source, show_secrets, tx, &stop));
     let mut app = App::new(files.join(", ")).with_files(files.to_vec());
+    app.show_secrets = show_secrets;
     for event in rx {
         app.on_event(event);
     }
@@ -296,6 +302,7 @@ pub fn run(
         restore_hook(info);
     }));
     let mut app = App::new(label).with_files(files).with_max_rows(max_rows);
+    app.show_secrets = show_secrets;
     let result = event_loop(
         &mut terminal,
         &mut app,

@@ -2,12 +2,14 @@
 //! stack, the selection and scroll of each screen. Driven by [`UiEvent`]s from the analysis
 //! and [`Action`]s from the keyboard; drawing only reads it.
 
+use super::message;
 use crate::catalogue::Severity;
 use crate::output::ladder::{self, Ladder, Shape};
 use crate::report::{
     CaptureSummary, FindingReport, MessageReport, SessionReport, Summary, TransactionReport,
 };
 use crate::transaction::Outcome;
+use ratatui::text::Line;
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -69,6 +71,8 @@ pub enum Action {
     Type(char),
     /// Erase the prompt's last character.
     Erase,
+    /// The message's raw bytes, or back to its layout.
+    Raw,
 }
 
 /// A row of the list: a transaction, a session that belongs to no transaction, or a session
@@ -90,11 +94,13 @@ pub enum Screen {
         selected: usize,
         top: usize,
     },
-    /// One message: `session` and `message` index into the sessions; `top` is the scroll.
+    /// One message: `session` and `message` index into the sessions; `top` is the scroll;
+    /// `raw` shows the bytes as received instead of the layout.
     Message {
         session: usize,
         message: usize,
         top: usize,
+        raw: bool,
     },
     Help {
         top: usize,
@@ -336,6 +342,10 @@ pub struct App {
     pub input: String,
     /// How far the reading of files got, set by the run loop while reading.
     pub progress: Option<ReadProgress>,
+    /// Secrets are shown in messages (`--show-secrets`).
+    pub show_secrets: bool,
+    /// The lines of the message last laid out (drawing slices them as it scrolls).
+    pub message_view: Option<(message::Key, Vec<Line<'static>>)>,
 }
 
 /// How far the reading of files of known size got.
@@ -897,6 +907,24 @@ impl App {
         }
     }
 
+    /// The session and message index of a ladder row, if it is the arrow of a CWMP message.
+    pub fn arrow_message(&self, target: Target, row: usize) -> Option<(usize, usize)> {
+        let (_, ladder) = self.ladder(target, usize::MAX)?;
+        let r = ladder.rows.get(row)?;
+        match (r.source, &r.shape) {
+            (Some(source), Shape::Arrow { .. }) => self.message_of(target, source),
+            _ => None,
+        }
+    }
+
+    /// How many lines a message has, if it is the one last laid out.
+    pub fn message_len(&self, session: usize, message: usize, raw: bool) -> Option<usize> {
+        self.message_view
+            .as_ref()
+            .filter(|(k, _)| (k.session, k.message, k.raw) == (session, message, raw))
+            .map(|(_, lines)| lines.len())
+    }
+
     /// A message shown on the message screen.
     pub fn message(&self, session: usize, message: usize) -> Option<&MessageReport> {
         self.sessions.get(session)?.messages.get(message)
@@ -947,6 +975,12 @@ impl App {
                 }
             }
             Action::Open => self.open(),
+            Action::Raw => {
+                if let Some(Screen::Message { raw, top, .. }) = self.stack.last_mut() {
+                    *raw = !*raw;
+                    *top = 0;
+                }
+            }
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -979,6 +1013,7 @@ impl App {
                             session,
                             message,
                             top: 0,
+                            raw: false,
                         });
                     } else if matches!(target, Target::Open(_)) {
                         self.status =
@@ -1035,13 +1070,19 @@ impl App {
                 session,
                 message,
                 top,
+                raw,
             }) => {
-                let top = step(top, usize::MAX / 2);
+                // Scrolling stops with the last line at the bottom (once laid out).
+                let len = self
+                    .message_len(session, message, raw)
+                    .map_or(usize::MAX / 2, |lines| lines.saturating_sub(page) + 1);
+                let top = step(top, len);
                 if let Some(last) = self.stack.last_mut() {
                     *last = Screen::Message {
                         session,
                         message,
                         top,
+                        raw,
                     };
                 }
             }

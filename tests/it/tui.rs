@@ -72,6 +72,7 @@ fn keys_map_to_actions_and_ctrl_c_quits() {
     assert_eq!(action_of(key(KeyCode::Char('j'))), Some(Action::Down));
     assert_eq!(action_of(key(KeyCode::Char('q'))), Some(Action::Quit));
     assert_eq!(action_of(key(KeyCode::F(1))), Some(Action::Help));
+    assert_eq!(action_of(key(KeyCode::Char('r'))), Some(Action::Raw));
     assert_eq!(
         action_of(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
         Some(Action::Quit)
@@ -132,8 +133,15 @@ fn screens_at_80x24_and_160x48() {
         app.on_action(Action::Down);
         app.on_action(Action::Down);
         app.on_action(Action::Down);
+        if w >= 160 {
+            // The Download's message beside the ladder.
+            insta::assert_snapshot!(format!("ladder-preview-{w}x{h}"), screen(&mut app, w, h));
+        }
         app.on_action(Action::Open);
         insta::assert_snapshot!(format!("message-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Raw);
+        insta::assert_snapshot!(format!("message-raw-{w}x{h}"), screen(&mut app, w, h));
+        app.on_action(Action::Raw);
         app.on_action(Action::Back);
         app.on_action(Action::Back);
         app.on_action(Action::Help);
@@ -259,4 +267,201 @@ fn save_writes_a_pcap_analyze_reads_back_the_same() {
         .expect("mtime");
     assert!(after >= before);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The message of an arrow, opened from the first row's ladder (`downs` rows down).
+fn open_message(app: &mut App, downs: usize) {
+    app.on_action(Action::Open);
+    for _ in 0..downs {
+        app.on_action(Action::Down);
+    }
+    app.on_action(Action::Open);
+    assert!(
+        matches!(app.screen(), Screen::Message { .. }),
+        "{:?}",
+        app.screen()
+    );
+}
+
+/// The Download of the reference capture carries the file server's password, and the
+/// Informs after the 401 a Digest response: redacted in the layout and in the raw bytes,
+/// shown with `--show-secrets`.
+#[test]
+fn a_downloads_password_is_redacted_in_the_message_unless_secrets_are_shown() {
+    use cwmpscope::tui::message::{View, message_lines};
+    for show in [false, true] {
+        let files = vec![capture("reference-config-update.pcap")];
+        let mut app = app_of(&files, show).expect("analysis");
+        let (download, digest) = {
+            let messages: Vec<_> = app.sessions.iter().flat_map(|s| &s.messages).collect();
+            let download = messages
+                .iter()
+                .find(|m| m.rpcs.iter().any(|r| r == "Download"))
+                .copied()
+                .expect("a Download");
+            let digest = messages
+                .iter()
+                .find(|m| m.auth.is_some())
+                .copied()
+                .expect("an Authorization");
+            (download.clone(), digest.clone())
+        };
+        for raw in [false, true] {
+            let view = View {
+                raw,
+                show_secrets: show,
+                palette: Palette { color: true },
+                width: 0,
+            };
+            let text = |m| {
+                message_lines(m, view)
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let shown = text(&download);
+            assert!(
+                shown.contains("<Username>fileuser</Username>") || raw,
+                "{shown}"
+            );
+            assert!(shown.contains("fileuser"), "{shown}");
+            assert_eq!(shown.contains("file-secret"), show, "raw {raw}:\n{shown}");
+            assert_eq!(
+                shown.contains("<Password><redacted></Password>"),
+                !show,
+                "raw {raw}:\n{shown}"
+            );
+            let auth = text(&digest);
+            assert!(auth.contains("Authorization: Digest username="), "{auth}");
+            assert_eq!(auth.contains("response=\"<redacted>\""), !show, "{auth}");
+        }
+        // As drawn: the ladder's fourth arrow is the InformResponse + Download.
+        open_message(&mut app, 3);
+        let drawn = screen(&mut app, 160, 48);
+        assert!(drawn.contains("<cwmp:Download>"), "{drawn}");
+        assert_eq!(drawn.contains("file-secret"), show, "{drawn}");
+        app.on_action(Action::Raw);
+        let drawn = screen(&mut app, 160, 48);
+        // The raw body is cut into lines of the screen's width: join them again.
+        let joined: String = drawn.lines().map(str::trim_start).collect();
+        assert!(joined.contains("<Username>fileuser</Username>"), "{drawn}");
+        assert_eq!(joined.contains("file-secret"), show, "{drawn}");
+    }
+}
+
+/// Scrolling a message stops with its last line at the bottom; `r` starts the raw bytes from
+/// their top.
+#[test]
+fn a_message_scrolls_to_its_end_and_no_further() {
+    let mut app = app(&["reference-config-update.pcap"]);
+    open_message(&mut app, 3);
+    let first = screen(&mut app, 80, 24);
+    app.on_action(Action::End);
+    let end = screen(&mut app, 80, 24);
+    assert_ne!(first, end);
+    let rows: Vec<&str> = end.lines().collect();
+    assert_eq!(rows[rows.len() - 2], " </soap-env:Envelope>", "{end}");
+    app.on_action(Action::Down);
+    app.on_action(Action::PageDown);
+    assert_eq!(screen(&mut app, 80, 24), end, "no further");
+    let Screen::Message { top, .. } = app.screen() else {
+        panic!("{:?}", app.screen());
+    };
+    let len = app.message_view.as_ref().map(|(_, l)| l.len()).unwrap_or(0);
+    assert_eq!(
+        top,
+        len - 22,
+        "the last page: 24 rows less the title and the keys"
+    );
+    app.on_action(Action::Raw);
+    assert!(matches!(
+        app.screen(),
+        Screen::Message {
+            top: 0,
+            raw: true,
+            ..
+        }
+    ));
+    assert!(screen(&mut app, 80, 24).contains(" HTTP/1.1 200 OK"));
+}
+
+/// Each message is laid out once: scrolling and redrawing reuse the lines.
+#[test]
+fn scrolling_a_message_reuses_its_layout() {
+    let mut app = app(&["reference-config-update.pcap"]);
+    open_message(&mut app, 3);
+    screen(&mut app, 80, 24);
+    let laid_out = app.message_view.as_ref().map(|(_, l)| l.as_ptr());
+    app.on_action(Action::PageDown);
+    screen(&mut app, 80, 24);
+    app.on_action(Action::Down);
+    screen(&mut app, 80, 24);
+    assert_eq!(app.message_view.as_ref().map(|(_, l)| l.as_ptr()), laid_out);
+}
+
+/// Every message of the shipped CWMP captures lays out in both views, at two widths, within
+/// the width, and no `<Password>` text or Digest response shows unless secrets are shown.
+#[test]
+fn every_shipped_message_lays_out_in_both_views() {
+    use cwmpscope::tui::message::{View, message_lines};
+    let names = [
+        "reference-config-update.pcap",
+        "reference-connection-request.pcap",
+        "reference-cookie.pcap",
+        "reference-firmware.pcap",
+        "reference-maxenvelopes1.pcap",
+        "third-party/cwmp_sim_digest_config_update.pcap",
+        "third-party/cwmp_sim_firmware_nginx.pcap",
+        "third-party/cwmp_sim_fleet5.pcap",
+        "third-party/genieacs_genieacs_sim_config_update.pcap",
+        "third-party/netcwmp_digest_session.pcap",
+    ];
+    let mut laid_out = 0;
+    for name in names {
+        let app = app(&[name]);
+        for m in app.sessions.iter().flat_map(|s| &s.messages) {
+            assert!(
+                m.raw.as_ref().is_some_and(|r| r.deflated_block().is_some()),
+                "{name}: the tui keeps the bytes, deflated once the session ended"
+            );
+            for (raw, width) in [(false, 0), (true, 0), (false, 60), (true, 60)] {
+                let view = View {
+                    raw,
+                    show_secrets: false,
+                    palette: Palette { color: true },
+                    width,
+                };
+                let lines = message_lines(m, view);
+                laid_out += 1;
+                if width > 0 {
+                    assert!(
+                        lines
+                            .iter()
+                            .all(|l| l.to_string().trim_end().chars().count() <= width),
+                        "{name} frame {}",
+                        m.frame
+                    );
+                }
+                let text = lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let joined: String = text.lines().map(str::trim_start).collect();
+                for (open, close) in [("<Password>", "</Password>"), ("response=\"", "\"")] {
+                    for (at, _) in joined.match_indices(open) {
+                        let value = &joined[at + open.len()..];
+                        let value = &value[..value.find(close).unwrap_or(value.len())];
+                        assert!(
+                            value.is_empty() || value == "<redacted>",
+                            "{name} frame {} raw {raw}: {open}{value}",
+                            m.frame
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(laid_out > 400, "{laid_out}");
 }
