@@ -131,17 +131,21 @@ const FLEET_FILTER: &str = "net 192.0.2.0/24 or net 10.77.0.0/16";
 const REFERENCE_FILTER: &str = "host 127.0.0.2 or host 127.0.0.3 or host 127.0.0.5";
 
 /// Writes the generated campaign of `cpes` CPEs (what `cwmpscope-capgen reference --cpes N -o
-/// PATH` writes) to a temporary file and returns its path.
-fn fleet_capture(cpes: u32, tag: &str) -> String {
-    let path =
-        std::env::temp_dir().join(format!("cwmpscope-live-{tag}-{}.pcap", std::process::id()));
-    let path = path.to_str().expect("path").to_owned();
+/// PATH` writes) to a temporary file, removed when the returned path is dropped (also when the
+/// test fails).
+fn fleet_capture(cpes: u32) -> tempfile::TempPath {
+    let path = tempfile::Builder::new()
+        .prefix("cwmpscope-live-")
+        .suffix(".pcap")
+        .tempfile()
+        .expect("temporary file")
+        .into_temp_path();
     let flow = fleet_flow(&CwmpOptions::default(), cpes);
     write_capture_files(
         flow.connections,
         &Profile::clean(1),
         &OutputOptions::default(),
-        std::path::Path::new(&path),
+        &path,
     )
     .expect("capture written");
     path
@@ -275,9 +279,8 @@ fn live_capture_of_a_replay_reports_every_transaction() {
     );
 
     // A larger generated campaign: 200 CPEs.
-    let path = fleet_capture(200, "fleet");
-    compare(&path, FLEET_FILTER, "4", 200);
-    std::fs::remove_file(&path).ok();
+    let fleet = fleet_capture(200);
+    compare(fleet.to_str().expect("path"), FLEET_FILTER, "4", 200);
 }
 
 #[test]
@@ -330,12 +333,11 @@ fn the_last_packets_are_handed_over_when_the_analysis_was_behind_and_lo_goes_qui
     }
     let _lo = lo_to_myself();
     const CPES: u64 = 20;
-    let path = fleet_capture(CPES as u32, "behind");
+    let fleet = fleet_capture(CPES as u32);
     let (child, stdout) = start_live_ndjson(FLEET_FILTER);
     // Each CPE makes kilobytes of output: the pipe is full long before the replay ends.
-    replay(&path, "4");
+    replay(fleet.to_str().expect("path"), "4");
     let replayed = Instant::now();
-    std::fs::remove_file(&path).ok();
     let (objects, reader) = read_objects(stdout);
     let (mut sessions, mut transactions) = (0u64, 0u64);
     let last = read_until(&objects, replayed + Duration::from_secs(5), |v| {
