@@ -14,6 +14,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    cwmpscope::cli::disable_transparent_huge_pages();
     let mut files = Vec::new();
     let (mut width, mut height) = (160u16, 48u16);
     let mut args = std::env::args().skip(1);

@@ -289,6 +289,7 @@ pub fn run(
         signal_hook::flag::register(signal, Arc::clone(&signalled))?;
     }
     let worker = spawn_analysis(source, show_secrets, tx, Arc::clone(&stop));
+    watch_for_hangup(Arc::clone(&signalled));
     let palette = draw::Palette {
         color: std::env::var_os("NO_COLOR").is_none(),
     };
@@ -322,6 +323,25 @@ pub fn run(
     drop(rx);
     let _ = worker.join();
     result
+}
+
+/// After a signal, how long the loop gets to end by itself before the process is ended.
+const SIGNAL_GRACE: Duration = Duration::from_secs(1);
+
+/// Ends the process when a signal came and the event loop did not end within
+/// [`SIGNAL_GRACE`]: once its terminal is gone (the window closed, ssh dropped, tmux
+/// killed), reading the terminal returns end-of-file at once, and the terminal library's
+/// wait for a key never returns to the loop.
+fn watch_for_hangup(signalled: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !signalled.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(SIGNAL_GRACE);
+        let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+        std::process::exit(0);
+    });
 }
 
 /// Redraws at most this often.

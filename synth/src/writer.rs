@@ -246,15 +246,15 @@ impl<W: Write> FrameSink for PcapNgWriter<W> {
 pub enum MaybeGzip<W: Write> {
     /// Bytes go through unchanged.
     Plain(W),
-    /// Bytes are gzip-compressed (one gzip member).
-    Gzip(GzEncoder<W>),
+    /// Bytes are gzip-compressed (one gzip member); boxed, the compressor's state is large.
+    Gzip(Box<GzEncoder<W>>),
 }
 
 impl<W: Write> MaybeGzip<W> {
     /// Wraps `out`, compressing when `gzip` is true.
     pub fn new(out: W, gzip: bool) -> Self {
         if gzip {
-            MaybeGzip::Gzip(GzEncoder::new(out, Compression::fast()))
+            MaybeGzip::Gzip(Box::new(GzEncoder::new(out, Compression::fast())))
         } else {
             MaybeGzip::Plain(out)
         }

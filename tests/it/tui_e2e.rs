@@ -253,6 +253,29 @@ fn sigterm_restores_the_terminal() {
     t.assert_restored();
 }
 
+#[test]
+#[cfg_attr(not(have_tmux), ignore = "needs tmux (apt-get install tmux)")]
+fn the_view_ends_when_its_terminal_goes_away() {
+    // As when the window closes or ssh drops: the terminal hangs up, reads return end-of-file.
+    let t = Tmux::start(
+        "hangup",
+        "sh -c 'echo $$ > \"$PIDFILE\"; exec \"$BIN\" tui captures/reference-config-update.pcap'",
+    );
+    t.wait_for("done", |s| header(s).contains("done"));
+    let pid = std::fs::read_to_string(t.dir.join("pid")).expect("pid file");
+    let pid = pid.trim().to_owned();
+    tmux(&["kill-session", "-t", &t.name]);
+    let gone = |pid: &str| !std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !gone(&pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        gone(&pid),
+        "the view still runs 5 s after its terminal went away"
+    );
+}
+
 /// Live capture on lo (feature `live`, root, tcpreplay): in a module path with `live` so that
 /// CI's live step (`--test it live::`) runs it.
 #[cfg(feature = "live")]
