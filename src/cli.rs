@@ -181,6 +181,12 @@ pub struct ReportArgs {
     /// Only sessions of this CPE (serial number or IP address); repeatable.
     #[arg(long, value_name = "SERIAL|IP")]
     pub cpe: Vec<String>,
+    /// Only the transactions and sessions matching every `key=value` term, as the view's
+    /// filter (`F`): cpe=, outcome= (success, failed, incomplete; a session's termination),
+    /// kind= (a transaction's kind, or session), code= (a finding code), severity= (at least).
+    /// Like tshark's display filter (`-f` stays the capture filter).
+    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    pub display_filter: Option<String>,
     /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
@@ -386,6 +392,7 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
     let report = ReportArgs {
         format: Format::Json,
         cpe: Vec::new(),
+        display_filter: None,
         show_secrets: args.show_secrets,
         color: ColorChoice::Never,
         transaction: None,
@@ -462,9 +469,15 @@ impl Analysis {
             show_secrets: report.show_secrets,
             files: files.clone(),
         };
+        let terms = match &report.display_filter {
+            Some(expr) => crate::output::filter::parse_filter(expr)
+                .map_err(|e| RunError::Usage(format!("--display-filter: {e}")))?,
+            None => Vec::new(),
+        };
         let filters = Filters {
             cpe: report.cpe.clone(),
             transaction: report.transaction.clone(),
+            terms,
         };
         let color = use_color(report.color);
         let printer = if streaming {

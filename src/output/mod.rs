@@ -14,6 +14,7 @@
 //! The ladder's layout ([`ladder`]) is computed apart from any printer, so that a terminal UI
 //! draws the same ladder as the text report.
 
+pub mod filter;
 pub mod json;
 pub mod ladder;
 pub mod ndjson;

@@ -2,6 +2,7 @@
 //! completes, applies the command line's filters, keeps the counts of what is shown, and hands
 //! the object to the chosen [`Sink`].
 
+use super::filter::Subject;
 use super::json::{self, JsonSink};
 use super::ndjson::NdjsonSink;
 use super::summary::SummarySink;
@@ -22,6 +23,8 @@ pub struct Filters {
     pub cpe: Vec<String>,
     /// One transaction id (`t3`) and its sessions.
     pub transaction: Option<String>,
+    /// `--filter` terms: transactions and sessions that match them all.
+    pub terms: Vec<super::filter::Term>,
 }
 
 impl Filters {
@@ -113,7 +116,10 @@ impl Printer {
         match item {
             Output::Session(s) => {
                 let report = SessionReport::build(&s, &self.opts);
-                if !self.filters.cpe_matches(&report.cpe) || !self.sink.wants_sessions() {
+                if !self.filters.cpe_matches(&report.cpe)
+                    || !self.sink.wants_sessions()
+                    || !Subject::session(&report).matches(&self.filters.terms)
+                {
                     return Ok(());
                 }
                 self.summary.add_session(&report);
@@ -127,6 +133,8 @@ impl Printer {
                         .transaction
                         .as_ref()
                         .is_some_and(|id| *id != report.id)
+                    || !Subject::transaction(&report, std::iter::empty())
+                        .matches(&self.filters.terms)
                 {
                     return Ok(());
                 }
@@ -134,7 +142,7 @@ impl Printer {
                 self.sink.transaction(report, out)
             }
             Output::Finding(f) => {
-                if self.filters.transaction.is_some() {
+                if self.filters.transaction.is_some() || !self.filters.terms.is_empty() {
                     return Ok(());
                 }
                 let d = finding_report(&f, &self.opts);

@@ -15,7 +15,7 @@
 use super::message::{self, View};
 use super::state::{App, FindingLine, PromptKind, ReadProgress, Screen, Target, Verdict};
 use crate::catalogue::Severity;
-use crate::output::ladder::{self, Ladder};
+use crate::output::ladder::{self, Ladder, Shape};
 use crate::output::summary;
 use crate::report::FindingReport;
 use ratatui::Frame;
@@ -427,7 +427,7 @@ fn header_lines(app: &App) -> [String; 2] {
     let packets = app
         .done
         .as_ref()
-        .map(|(c, _)| format!(" · {} packets", c.packets))
+        .map(|(c, _)| format!(" · {} packets, {}", c.packets, bytes_text(c.bytes as f64)))
         .unwrap_or_default();
     // The search and the filter first: a long source name is cut at the right.
     let mut first = " cwmpscope".to_owned();
@@ -663,8 +663,22 @@ fn ladder_screen(
     top: usize,
     palette: Palette,
 ) {
-    // The step and time columns before the lanes, the frames after them.
-    let lanes = usize::from(area.width).saturating_sub(18 + 14);
+    // The step and time columns before the lanes, the frames after them (as wide as the
+    // longest frame label needs, within reason: labels name the file when there are several).
+    let frames_width = app
+        .ladder(target, usize::MAX)
+        .and_then(|(_, l)| {
+            l.rows
+                .iter()
+                .filter_map(|r| match &r.shape {
+                    Shape::Arrow { frames, .. } => Some(frames.chars().count() + 4),
+                    _ => None,
+                })
+                .max()
+        })
+        .unwrap_or(14)
+        .clamp(14, usize::from(area.width) / 3);
+    let lanes = usize::from(area.width).saturating_sub(18 + frames_width);
     let Some((title, ladder)) = app.ladder(target, lanes) else {
         return;
     };

@@ -155,3 +155,47 @@ fn stdin_behind_a_slow_pipe() {
     assert_eq!(report["capture"]["files"][0], "-");
     assert_eq!(report["sessions"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_display_filter_keeps_what_the_views_filter_keeps() {
+    let captures = [
+        "captures/third-party/netcwmp_digest_session.pcap",
+        "captures/reference-config-update.pcap",
+    ];
+    let lines = |filter: &str| -> Vec<serde_json::Value> {
+        let mut args = vec!["analyze", "--format", "ndjson", "-Y", filter];
+        args.extend(captures);
+        let out = bin()
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .filter(|o: &serde_json::Value| o["type"] == "transaction" || o["type"] == "session")
+            .collect()
+    };
+    let failed = lines("outcome=failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["type"], "transaction");
+    assert_eq!(failed[0]["fault"]["code"], 9001);
+    let sessions = lines("kind=session outcome=normal");
+    assert!(!sessions.is_empty());
+    assert!(
+        sessions
+            .iter()
+            .all(|o| o["type"] == "session" && o["termination"] == "normal")
+    );
+    let out = bin()
+        .args(["analyze", "-Y", "code=nope", captures[1]])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run");
+    assert_one_line_error(&out, "no such finding code");
+}

@@ -4,6 +4,8 @@
 use super::{App, Screen, Target, scrolled};
 use crate::catalogue::{Code, Severity};
 use crate::extract::{self, Selector};
+use crate::output::filter::Subject;
+pub use crate::output::filter::{Term, parse_filter};
 use crate::output::summary::Campaign;
 use crate::report::{FindingReport, ReportOptions, TransactionReport};
 use crate::transaction::Outcome;
@@ -36,60 +38,6 @@ impl Prompt {
             PromptKind::Save(_) => "save to",
         }
     }
-}
-
-/// One term of a filter expression (`key=value`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Term {
-    /// Serial number or IP address of the CPE contains this (any case).
-    Cpe(String),
-    /// The outcome starts with this: success, failed, incomplete; for a session of no
-    /// transaction, its termination (normal, closed, reset, …).
-    Outcome(String),
-    /// The kind contains this (download, configuration-update, session, …).
-    Kind(String),
-    /// A finding of this code.
-    Code(String),
-    /// A finding of this severity or worse.
-    Severity(Severity),
-}
-
-/// Parses a filter expression: `key=value` terms separated by spaces, all of which a row must
-/// match. Keys: `cpe`, `outcome`, `kind`, `code`, `severity`. Empty: no filter.
-pub fn parse_filter(text: &str) -> Result<Vec<Term>, String> {
-    let mut terms = Vec::new();
-    for word in text.split_whitespace() {
-        let Some((key, value)) = word.split_once('=') else {
-            return Err(format!("{word:?}: expected key=value"));
-        };
-        if value.is_empty() {
-            return Err(format!("{word:?}: no value"));
-        }
-        let value_lc = value.to_lowercase();
-        terms.push(match key.to_lowercase().as_str() {
-            "cpe" => Term::Cpe(value_lc),
-            "outcome" => Term::Outcome(value_lc),
-            "kind" => Term::Kind(value_lc),
-            "code" => {
-                if Code::from_id(&value_lc).is_none() {
-                    return Err(format!("{value:?}: no such finding code"));
-                }
-                Term::Code(value_lc)
-            }
-            "severity" => Term::Severity(match value_lc.as_str() {
-                "info" => Severity::Info,
-                "warning" | "warn" => Severity::Warning,
-                "error" => Severity::Error,
-                _ => return Err(format!("{value:?}: severity is info, warning or error")),
-            }),
-            _ => {
-                return Err(format!(
-                    "{key:?}: unknown key (cpe, outcome, kind, code, severity)"
-                ));
-            }
-        });
-    }
-    Ok(terms)
 }
 
 /// Who raised a finding.
@@ -332,32 +280,15 @@ impl App {
 
     /// Whether a row is kept by the search and the filter.
     pub(super) fn keeps(&self, target: Target) -> bool {
-        let (cpe_serial, cpe_ip, product, extra, findings, kind, outcome): (
-            &str,
-            &str,
-            &str,
-            Vec<&str>,
-            Vec<&FindingReport>,
-            String,
-            String,
-        ) = match target {
+        let (subject, product, extra) = match target {
             Target::Transaction(i) => {
                 let Some(t) = self.transactions.get(i) else {
                     return false;
                 };
-                let findings = t
-                    .findings
-                    .iter()
-                    .chain(self.sessions_of(t).flat_map(|s| &s.findings))
-                    .collect();
                 (
-                    t.cpe.serial.as_deref().unwrap_or(""),
-                    &t.cpe.ip,
+                    Subject::transaction(t, self.sessions_of(t).flat_map(|s| &s.findings)),
                     t.cpe.product_class.as_deref().unwrap_or(""),
                     vec![t.command_key.as_str(), t.url.as_str()],
-                    findings,
-                    t.kind.to_owned(),
-                    t.outcome.as_str().to_owned(),
                 )
             }
             Target::Session(_) | Target::Open(_) => {
@@ -365,34 +296,23 @@ impl App {
                     return false;
                 };
                 (
-                    s.cpe.serial.as_deref().unwrap_or(""),
-                    &s.cpe.ip,
+                    Subject::session(s),
                     s.cpe.product_class.as_deref().unwrap_or(""),
                     Vec::new(),
-                    s.findings.iter().collect(),
-                    "session".to_owned(),
-                    s.termination.to_owned(),
                 )
             }
         };
-        let lc = |s: &str| s.to_lowercase();
         if !self.search.is_empty() {
-            let needle = lc(&self.search);
-            let found = [cpe_serial, cpe_ip, product]
+            let needle = self.search.to_lowercase();
+            let found = [subject.serial, subject.ip, product]
                 .iter()
                 .chain(extra.iter())
-                .any(|h| lc(h).contains(&needle));
+                .any(|h| h.to_lowercase().contains(&needle));
             if !found {
                 return false;
             }
         }
-        self.filter.iter().all(|term| match term {
-            Term::Cpe(v) => lc(cpe_serial).contains(v) || cpe_ip.contains(v.as_str()),
-            Term::Outcome(v) => outcome.starts_with(v.as_str()),
-            Term::Kind(v) => kind.contains(v.as_str()),
-            Term::Code(v) => findings.iter().any(|f| f.code == v),
-            Term::Severity(s) => findings.iter().any(|f| f.severity >= *s),
-        })
+        subject.matches(&self.filter)
     }
 
     /// The list's rows changed (search, filter): keep the selection on a row.
