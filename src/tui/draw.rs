@@ -429,6 +429,16 @@ fn header_lines(app: &App) -> [String; 2] {
         .as_ref()
         .map(|(c, _)| format!(" · {} packets, {}", c.packets, bytes_text(c.bytes as f64)))
         .unwrap_or_default();
+    // The order, unless it is the usual one (the sort column may be one too wide to show).
+    let sorted = if app.sort.column != 0 || app.sort.reverse {
+        let name = COLUMNS.get(app.sort.column).map_or("", |c| c.title);
+        format!(
+            " · sorted by {name} {}",
+            if app.sort.reverse { '▼' } else { '▲' }
+        )
+    } else {
+        String::new()
+    };
     // The search and the filter first: a long source name is cut at the right.
     let mut first = " cwmpscope".to_owned();
     if !app.search.is_empty() {
@@ -437,6 +447,7 @@ fn header_lines(app: &App) -> [String; 2] {
     if !app.filter_text.is_empty() {
         first.push_str(&format!(" · filter: {}", app.filter_text));
     }
+    first.push_str(&sorted);
     first.push_str(&format!(" · {} · {state}", app.source));
     if !app.input.is_empty() {
         first.push_str(&format!(" · {}", app.input));

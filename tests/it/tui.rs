@@ -465,3 +465,16 @@ fn every_shipped_message_lays_out_in_both_views() {
     }
     assert!(laid_out > 400, "{laid_out}");
 }
+
+#[test]
+fn the_header_names_the_order_when_it_is_not_by_start() {
+    let mut app = app(&["reference-config-update.pcap"]);
+    assert!(!screen(&mut app, 80, 24).contains("sorted by"));
+    // Product is not among the columns that fit 80: the header says it.
+    app.on_action(Action::SortNext);
+    app.on_action(Action::SortNext);
+    app.on_action(Action::SortReverse);
+    let text = screen(&mut app, 80, 24);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(header.contains("sorted by product ▼"), "{header}");
+}
