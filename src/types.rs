@@ -43,6 +43,12 @@ impl LinkType {
     pub const NULL: LinkType = LinkType(0);
     /// Ethernet II (with optional 802.1Q / QinQ tags).
     pub const ETHERNET: LinkType = LinkType(1);
+    /// PPP (RFC 1661), with or without the HDLC address and control bytes.
+    pub const PPP: LinkType = LinkType(9);
+    /// PPP in HDLC-like framing (RFC 1662), or Cisco HDLC.
+    pub const PPP_SERIAL: LinkType = LinkType(50);
+    /// PPPoE session frames without their Ethernet header (RFC 2516).
+    pub const PPP_ETHER: LinkType = LinkType(51);
     /// Raw IP under its DLT_RAW number of most platforms (files written with the DLT value).
     pub const RAW_DLT_12: LinkType = LinkType(12);
     /// Raw IP under its DLT_RAW number of OpenBSD.
@@ -61,9 +67,12 @@ impl LinkType {
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
     /// Every link type whose frames the decoder (`wire`) can read down to IP.
-    pub const DECODABLE: [LinkType; 10] = [
+    pub const DECODABLE: [LinkType; 13] = [
         LinkType::NULL,
         LinkType::ETHERNET,
+        LinkType::PPP,
+        LinkType::PPP_SERIAL,
+        LinkType::PPP_ETHER,
         LinkType::RAW_DLT_12,
         LinkType::RAW_DLT_14,
         LinkType::RAW,

@@ -1,7 +1,8 @@
 //! Link layers: find the network-layer bytes of a frame.
 //!
-//! Ethernet (with any mix of up to eight 802.1Q / 802.1ad / 0x9100 tags), Linux cooked capture
-//! v1 and v2, BSD NULL and OpenBSD LOOP, and raw IP. These headers are a few fixed fields, so
+//! Ethernet (with any mix of up to eight 802.1Q / 802.1ad / 0x9100 tags, and PPPoE sessions
+//! under them), PPP (bare, HDLC-like or Cisco HDLC framing, PPPoE without Ethernet), Linux cooked
+//! capture v1 and v2, BSD NULL and OpenBSD LOOP, and raw IP. These headers are a few fixed fields, so
 //! they are read directly rather than through a general packet slicer.
 
 use crate::types::LinkType;
@@ -11,6 +12,16 @@ const ETHERTYPE_IPV6: u16 = 0x86DD;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88A8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+/// PPPoE session stage (RFC 2516): a 6-byte header, then a PPP protocol and its packet.
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+const PPPOE_HEADER_LEN: usize = 6;
+/// PPP protocol numbers of IPv4 and IPv6.
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
+/// HDLC address and control bytes before a PPP protocol (RFC 1662).
+const PPP_ADDRESS_CONTROL: [u8; 2] = [0xFF, 0x03];
+/// Cisco HDLC addresses (unicast, multicast) before a control byte and an Ethernet type.
+const CISCO_HDLC_ADDRESSES: [u8; 2] = [0x0F, 0x8F];
 const ETHERNET_HEADER_LEN: usize = 14;
 const VLAN_TAG_LEN: usize = 4;
 const SLL_HEADER_LEN: usize = 16;
@@ -74,6 +85,17 @@ pub(crate) fn network_layer(link: LinkType, data: &[u8]) -> Network<'_> {
                 Network::NonIp
             }
         }
+        9 => ppp_frame(data),
+        50 => match data {
+            [address, 0x00, ..] if CISCO_HDLC_ADDRESSES.contains(address) => {
+                match (be16(data, 2), data.get(4..)) {
+                    (Some(ether_type), Some(rest)) => by_ether_type(ether_type, rest),
+                    _ => Network::Truncated,
+                }
+            }
+            _ => ppp_frame(data),
+        },
+        51 => pppoe_session(data),
         12 | 14 | 101 => Network::AnyIp(data),
         228 => Network::Ipv4(data),
         229 => Network::Ipv6(data),
@@ -87,6 +109,7 @@ fn by_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Network<'_> {
         match ether_type {
             ETHERTYPE_IPV4 => return Network::Ipv4(rest),
             ETHERTYPE_IPV6 => return Network::Ipv6(rest),
+            ETHERTYPE_PPPOE_SESSION => return pppoe_session(rest),
             ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => {
                 let (Some(inner), Some(after)) = (be16(rest, 2), rest.get(VLAN_TAG_LEN..)) else {
                     return Network::Truncated;
@@ -98,6 +121,45 @@ fn by_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Network<'_> {
         }
     }
     Network::NonIp
+}
+
+/// A PPP frame: the HDLC address and control bytes if present, then the protocol (one byte when
+/// compressed: an odd first byte), then the packet.
+fn ppp_frame(data: &[u8]) -> Network<'_> {
+    let data = data.strip_prefix(&PPP_ADDRESS_CONTROL[..]).unwrap_or(data);
+    match data {
+        [] => Network::Truncated,
+        [first, rest @ ..] if first & 1 == 1 => ppp_payload(u16::from(*first), rest),
+        _ => match (be16(data, 0), data.get(2..)) {
+            (Some(protocol), Some(rest)) => ppp_payload(protocol, rest),
+            _ => Network::Truncated,
+        },
+    }
+}
+
+/// A PPPoE session header, then PPP (bounded by the header's length: Ethernet pads short frames).
+fn pppoe_session(data: &[u8]) -> Network<'_> {
+    let (Some(length), Some(rest)) = (be16(data, 4), data.get(PPPOE_HEADER_LEN..)) else {
+        return Network::Truncated;
+    };
+    // Version 1, type 1, code 0 (session data); discovery and other codes carry no IP.
+    if data[0] != 0x11 || data[1] != 0x00 {
+        return Network::NonIp;
+    }
+    let rest = rest.get(..usize::from(length)).unwrap_or(rest);
+    match (be16(rest, 0), rest.get(2..)) {
+        (Some(protocol), Some(packet)) => ppp_payload(protocol, packet),
+        _ => Network::Truncated,
+    }
+}
+
+/// The packet of a PPP protocol: IPv4 and IPv6; control protocols (LCP, IPCP, …) carry none.
+fn ppp_payload(protocol: u16, packet: &[u8]) -> Network<'_> {
+    match protocol {
+        PPP_IPV4 => Network::Ipv4(packet),
+        PPP_IPV6 => Network::Ipv6(packet),
+        _ => Network::NonIp,
+    }
 }
 
 #[cfg(test)]
@@ -226,5 +288,90 @@ mod tests {
             assert!(!LinkType(link).is_decodable());
             assert_eq!(network_layer(LinkType(link), &[]), Network::NonIp);
         }
+    }
+
+    #[test]
+    fn pppoe_sessions_bare_under_vlan_and_qinq() {
+        // PPPoE session header: ver/type 0x11, code 0, session 0x0001, length (PPP protocol +
+        // packet), then PPP protocol.
+        let pppoe = |protocol: [u8; 2], len: u16| {
+            let mut h = vec![0x11, 0x00, 0x00, 0x01];
+            h.extend(len.to_be_bytes());
+            h.extend(protocol);
+            h
+        };
+        let len = (IP.len() + 2) as u16;
+        let mut f = vec![0u8; 12];
+        f.extend([0x88, 0x64]);
+        f.extend(pppoe([0x00, 0x21], len));
+        f.extend(IP);
+        assert_eq!(network_layer(LinkType::ETHERNET, &f), Network::Ipv4(&IP));
+        // Padding after the packet is cut off by the PPPoE length.
+        let mut padded = f.clone();
+        padded.extend([0u8; 10]);
+        assert_eq!(
+            network_layer(LinkType::ETHERNET, &padded),
+            Network::Ipv4(&IP)
+        );
+        // Under QinQ then 802.1Q, IPv6.
+        let mut q = vec![0u8; 12];
+        q.extend([0x88, 0xA8, 0, 10, 0x81, 0x00, 0, 20, 0x88, 0x64]);
+        q.extend(pppoe([0x00, 0x57], len));
+        q.extend(IP);
+        assert_eq!(network_layer(LinkType::ETHERNET, &q), Network::Ipv6(&IP));
+        // LCP (0xC021) and discovery (code 0x09, PADI) carry no IP.
+        let mut lcp = vec![0u8; 12];
+        lcp.extend([0x88, 0x64]);
+        lcp.extend(pppoe([0xC0, 0x21], 6));
+        lcp.extend([1, 1, 0, 4]);
+        assert_eq!(network_layer(LinkType::ETHERNET, &lcp), Network::NonIp);
+        let mut padi = vec![0u8; 12];
+        padi.extend([0x88, 0x64, 0x11, 0x09, 0, 0, 0, 0]);
+        assert_eq!(network_layer(LinkType::ETHERNET, &padi), Network::NonIp);
+        assert_eq!(
+            network_layer(LinkType::ETHERNET, &f[..16]),
+            Network::Truncated
+        );
+        // Without Ethernet (DLT_PPP_ETHER).
+        assert_eq!(
+            network_layer(LinkType::PPP_ETHER, &f[14..]),
+            Network::Ipv4(&IP)
+        );
+    }
+
+    #[test]
+    fn ppp_framings() {
+        let with = |prefix: &[u8]| [prefix, &IP[..]].concat();
+        // Bare protocol, compressed protocol, HDLC address and control.
+        assert_eq!(
+            network_layer(LinkType::PPP, &with(&[0x00, 0x21])),
+            Network::Ipv4(&IP)
+        );
+        assert_eq!(
+            network_layer(LinkType::PPP, &with(&[0x21])),
+            Network::Ipv4(&IP)
+        );
+        assert_eq!(
+            network_layer(LinkType::PPP, &with(&[0xFF, 0x03, 0x00, 0x57])),
+            Network::Ipv6(&IP)
+        );
+        assert_eq!(
+            network_layer(LinkType::PPP_SERIAL, &with(&[0xFF, 0x03, 0x00, 0x21])),
+            Network::Ipv4(&IP)
+        );
+        // Cisco HDLC: address, control 0, Ethernet type.
+        assert_eq!(
+            network_layer(LinkType::PPP_SERIAL, &with(&[0x0F, 0x00, 0x86, 0xDD])),
+            Network::Ipv6(&IP)
+        );
+        // IPCP (0x8021) carries no IP; nothing at all is truncated.
+        assert_eq!(
+            network_layer(LinkType::PPP, &with(&[0x80, 0x21])),
+            Network::NonIp
+        );
+        assert_eq!(
+            network_layer(LinkType::PPP, &[0xFF, 0x03]),
+            Network::Truncated
+        );
     }
 }

@@ -8,6 +8,7 @@ mod bench_campaign;
 mod capture_real_files;
 mod cli;
 mod cwmp_fixtures;
+mod encapsulations;
 mod extract;
 mod findings_catalogue;
 mod findings_real_captures;
