@@ -22,6 +22,17 @@ const PPP_IPV6: u16 = 0x0057;
 const PPP_ADDRESS_CONTROL: [u8; 2] = [0xFF, 0x03];
 /// Cisco HDLC addresses (unicast, multicast) before a control byte and an Ethernet type.
 const CISCO_HDLC_ADDRESSES: [u8; 2] = [0x0F, 0x8F];
+/// MPLS unicast and multicast (RFC 3032): 4-byte label stack entries, the last with the
+/// bottom-of-stack bit.
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+const MPLS_ENTRY_LEN: usize = 4;
+/// More labels than this and the frame is not treated as IP.
+const MAX_MPLS_LABELS: usize = 16;
+/// The Ethernet pseudowire control word (RFC 4448) before the carried frame.
+const PW_CONTROL_WORD_LEN: usize = 4;
+/// Ethernet frames carried inside others (pseudowires) at most, one within another.
+const MAX_NESTED_ETHERNET: usize = 2;
 const ETHERNET_HEADER_LEN: usize = 14;
 const VLAN_TAG_LEN: usize = 4;
 const SLL_HEADER_LEN: usize = 16;
@@ -51,10 +62,7 @@ fn be16(bytes: &[u8], at: usize) -> Option<u16> {
 /// Strips the link header of a frame.
 pub(crate) fn network_layer(link: LinkType, data: &[u8]) -> Network<'_> {
     match link.0 {
-        1 => match (be16(data, 12), data.get(ETHERNET_HEADER_LEN..)) {
-            (Some(ether_type), Some(rest)) => by_ether_type(ether_type, rest),
-            _ => Network::Truncated,
-        },
+        1 => ethernet(data, MAX_NESTED_ETHERNET),
         113 => match (be16(data, 14), data.get(SLL_HEADER_LEN..)) {
             (Some(protocol), Some(rest)) => by_ether_type(protocol, rest),
             _ => Network::Truncated,
@@ -103,10 +111,51 @@ pub(crate) fn network_layer(link: LinkType, data: &[u8]) -> Network<'_> {
     }
 }
 
+/// An Ethernet frame; `nesting` more may be carried inside it (pseudowires).
+fn ethernet(data: &[u8], nesting: usize) -> Network<'_> {
+    match (be16(data, 12), data.get(ETHERNET_HEADER_LEN..)) {
+        (Some(ether_type), Some(rest)) => by_ether_type_within(ether_type, rest, nesting),
+        _ => Network::Truncated,
+    }
+}
+
 /// Follows VLAN tags down to IPv4 or IPv6.
-fn by_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Network<'_> {
+fn by_ether_type(ether_type: u16, rest: &[u8]) -> Network<'_> {
+    by_ether_type_within(ether_type, rest, 0)
+}
+
+/// An MPLS label stack, then what its first nibble says: IPv4 (4), IPv6 (6), or an Ethernet
+/// pseudowire's control word (0) and the carried frame (`nesting` more frames allowed).
+fn mpls(data: &[u8], nesting: usize) -> Network<'_> {
+    let mut rest = data;
+    for _ in 0..MAX_MPLS_LABELS {
+        let (Some(entry), Some(after)) = (rest.get(..MPLS_ENTRY_LEN), rest.get(MPLS_ENTRY_LEN..))
+        else {
+            return Network::Truncated;
+        };
+        rest = after;
+        if entry[2] & 0x01 == 0 {
+            continue;
+        }
+        return match rest.first().map(|b| b >> 4) {
+            Some(4) => Network::Ipv4(rest),
+            Some(6) => Network::Ipv6(rest),
+            Some(0) if nesting > 0 => match rest.get(PW_CONTROL_WORD_LEN..) {
+                Some(frame) => ethernet(frame, nesting - 1),
+                None => Network::Truncated,
+            },
+            None => Network::Truncated,
+            _ => Network::NonIp,
+        };
+    }
+    Network::NonIp
+}
+
+/// Follows VLAN tags, PPPoE and MPLS down to IPv4 or IPv6.
+fn by_ether_type_within(mut ether_type: u16, mut rest: &[u8], nesting: usize) -> Network<'_> {
     for _ in 0..=MAX_VLAN_TAGS {
         match ether_type {
+            ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => return mpls(rest, nesting),
             ETHERTYPE_IPV4 => return Network::Ipv4(rest),
             ETHERTYPE_IPV6 => return Network::Ipv6(rest),
             ETHERTYPE_PPPOE_SESSION => return pppoe_session(rest),
@@ -371,6 +420,34 @@ mod tests {
         );
         assert_eq!(
             network_layer(LinkType::PPP, &[0xFF, 0x03]),
+            Network::Truncated
+        );
+    }
+
+    #[test]
+    fn mpls_stacks_and_ethernet_pseudowires() {
+        // Two labels, the second with bottom-of-stack, then IPv4 (IP starts with 0x45).
+        let labels = [0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40];
+        let mut f = vec![0u8; 12];
+        f.extend([0x88, 0x47]);
+        f.extend(labels);
+        f.extend(IP);
+        assert_eq!(network_layer(LinkType::ETHERNET, &f), Network::Ipv4(&IP));
+        // An Ethernet pseudowire: bottom label, control word, the carried frame with a VLAN tag.
+        let mut inner = vec![0u8; 12];
+        inner.extend([0x81, 0x00, 0x00, 0x07, 0x08, 0x00]);
+        inner.extend(IP);
+        let mut pw = vec![0u8; 12];
+        pw.extend([0x88, 0x47, 0x00, 0x03, 0x01, 0x40, 0, 0, 0, 0]);
+        pw.extend(&inner);
+        assert_eq!(network_layer(LinkType::ETHERNET, &pw), Network::Ipv4(&IP));
+        // A label stack without bottom-of-stack, or cut in the middle.
+        let mut endless = vec![0u8; 12];
+        endless.extend([0x88, 0x47]);
+        endless.extend([0x00, 0x01, 0x00, 0x40].repeat(20));
+        assert_eq!(network_layer(LinkType::ETHERNET, &endless), Network::NonIp);
+        assert_eq!(
+            network_layer(LinkType::ETHERNET, &f[..16]),
             Network::Truncated
         );
     }

@@ -1,6 +1,6 @@
 //! The same traffic under other link layers and encapsulations: the reference configuration
-//! update rewritten frame by frame (PPPoE sessions under 802.1Q, PPP with HDLC framing, PPPoE
-//! without Ethernet) gives the same sessions, transactions and findings as on plain Ethernet.
+//! update rewritten frame by frame (PPPoE sessions under 802.1Q, MPLS label stacks, Ethernet
+//! over an MPLS pseudowire, PPP with HDLC framing, PPPoE without Ethernet) gives the same sessions, transactions and findings as on plain Ethernet.
 
 use std::process::Command;
 
@@ -72,7 +72,7 @@ fn analysis(path: &std::path::Path) -> serde_json::Value {
 }
 
 #[test]
-fn pppoe_ppp_and_pppoe_without_ethernet_give_the_plain_report() {
+fn pppoe_mpls_and_ppp_give_the_plain_report() {
     let root = env!("CARGO_MANIFEST_DIR");
     let plain_path = format!("{root}/captures/reference-config-update.pcap");
     let plain = std::fs::read(&plain_path).expect("reference capture");
@@ -80,7 +80,7 @@ fn pppoe_ppp_and_pppoe_without_ethernet_give_the_plain_report() {
     assert_eq!(expected["transactions"].as_array().map(Vec::len), Some(1));
     let dir = std::env::temp_dir().join(format!("cwmpscope-encap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let variants: [(&str, u32, Rewrite); 3] = [
+    let variants: [(&str, u32, Rewrite); 5] = [
         (
             "pppoe-in-vlan",
             1,
@@ -91,6 +91,28 @@ fn pppoe_ppp_and_pppoe_without_ethernet_give_the_plain_report() {
                     &[0x81, 0x00, 0x00, 0x2A, 0x88, 0x64],
                     &pppoe_header(ip)[..],
                     ip,
+                ]
+                .concat()
+            }),
+        ),
+        (
+            "mpls-two-labels",
+            1,
+            Box::new(|f: &[u8]| {
+                let labels = [0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40];
+                [&f[..12], &[0x88, 0x47], &labels[..], &f[14..]].concat()
+            }),
+        ),
+        (
+            "ethernet-over-mpls-pseudowire",
+            1,
+            Box::new(|f: &[u8]| {
+                let label_and_control_word = [0x00, 0x03, 0x01, 0x40, 0, 0, 0, 0];
+                [
+                    &[0u8; 12][..],
+                    &[0x88, 0x47],
+                    &label_and_control_word[..],
+                    f,
                 ]
                 .concat()
             }),
