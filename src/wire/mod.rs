@@ -1,5 +1,6 @@
-//! Frame decoding: link layer (Ethernet with 802.1Q/QinQ, Linux cooked v1/v2, BSD NULL/LOOP,
-//! raw IP) to IPv4/IPv6 (fragments reassembled, with bounds) to a borrowed TCP segment.
+//! Frame decoding: link layer (Ethernet with 802.1Q/QinQ, PPPoE and MPLS, PPP, Linux cooked
+//! v1/v2, BSD NULL/LOOP, raw IP) to IPv4/IPv6 (fragments reassembled, with bounds) to a borrowed
+//! TCP segment.
 //!
 //! Checksums are not verified (offloading makes them wrong in captures). Nothing here
 //! allocates per packet except fragment reassembly.
