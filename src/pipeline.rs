@@ -235,7 +235,7 @@ impl Back {
             && now >= self.next_open
         {
             self.next_open = now.saturating_add(every);
-            out(Output::Open(self.sessions.open_snapshot(MAX_OPEN_SHOWN)));
+            self.report_open(out);
         }
     }
 

@@ -621,6 +621,15 @@ impl App {
         }
     }
 
+    /// Takes a row out of the list for good, even from a paused one.
+    fn release_row(&mut self, target: Target) {
+        self.remove_row(target);
+        if self.paused {
+            self.shown.retain(|t| *t != target);
+        }
+        self.cells.remove(&target);
+    }
+
     /// Releases the oldest finished rows beyond [`App::max_rows`], with their sessions.
     fn enforce_max_rows(&mut self) {
         let Some(max) = self.max_rows else {
@@ -633,9 +642,7 @@ impl App {
             };
             match oldest {
                 Target::Transaction(i) => {
-                    self.remove_row(oldest);
-                    self.cells.remove(&oldest);
-                    self.shown.retain(|t| *t != oldest);
+                    self.release_row(oldest);
                     if let Some(t) = self.transactions.release(i) {
                         self.totals.findings(&t.findings, -1);
                         self.totals.outcome(t.outcome, -1);
@@ -650,13 +657,15 @@ impl App {
                     }
                 }
                 Target::Session(i) => {
-                    // A session of a transaction goes with it.
-                    if !self.cells.contains_key(&oldest) {
+                    // A session of a transaction goes with it (and may be gone already).
+                    let owned = self
+                        .sessions
+                        .get(i)
+                        .is_none_or(|s| self.owner.contains_key(&s.id));
+                    if owned {
                         continue;
                     }
-                    self.remove_row(oldest);
-                    self.cells.remove(&oldest);
-                    self.shown.retain(|t| *t != oldest);
+                    self.release_row(oldest);
                     if let Some(s) = self.sessions.release(i) {
                         self.session_index.remove(&s.id);
                         self.totals.findings(&s.findings, -1);
