@@ -20,7 +20,7 @@
 
 use super::{ReassemblyConfig, ReassemblyStats, StreamEvent};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
-use crate::wire::TcpSegment;
+use crate::wire::{TcpFlags, TcpSegment};
 use std::collections::BTreeMap;
 
 /// Largest distance in bytes between a sequence number and the next expected one that is still
@@ -107,6 +107,9 @@ pub(super) struct Ctx<'c, S> {
 pub(super) struct HalfStream {
     /// Whether the stream position is anchored (by a SYN, a first segment or a peer ACK).
     started: bool,
+    /// The anchor came from a segment without payload (mid-stream pickup) and nothing has
+    /// confirmed it yet: it may be a keep-alive probe, one before the real position.
+    anchored_by_empty: bool,
     /// Sequence number of offset 0.
     base_seq: u32,
     /// Offset of the next byte to deliver (bytes delivered plus bytes declared lost).
@@ -152,9 +155,15 @@ impl HalfStream {
 
     fn start_at(&mut self, seq: u32) {
         self.started = true;
+        self.anchored_by_empty = false;
         self.base_seq = seq;
         self.next_off = 0;
         self.acked_off = 0;
+    }
+
+    /// Whether nothing was delivered, gapped or buffered since the stream was anchored.
+    fn untouched_since_anchor(&self) -> bool {
+        self.next_off == 0 && self.pending.is_empty() && self.fin.is_none()
     }
 
     /// Stream offset of `seq`, or `None` when it is too far from the next expected byte.
@@ -183,6 +192,15 @@ impl HalfStream {
             self.start_at(ack);
             return;
         }
+        if self.anchored_by_empty {
+            self.anchored_by_empty = false;
+            if self.untouched_since_anchor() && ack == self.base_seq.wrapping_add(1) {
+                // The empty segment was a keep-alive probe (sent at one before the next byte):
+                // the peer's answer names the real position.
+                self.start_at(ack);
+                return;
+            }
+        }
         if let Some(off) = self.offset_of(ack) {
             self.acked_off = self.acked_off.max(off);
         }
@@ -202,11 +220,19 @@ impl HalfStream {
             self.on_syn(seg.seq);
         }
         let data_seq = seg.seq.wrapping_add(u32::from(syn));
-        if !self.started {
-            self.start_at(data_seq);
-        }
         let cut = i64::from(seg.payload_cut).min(MAX_PAYLOAD_CUT);
         let len = seg.payload.len() as i64 + cut;
+        if !self.started {
+            if is_probe_shaped(seg, syn, len) && len == 1 {
+                // Picked up mid-stream on a one-byte keep-alive probe: its byte is one the
+                // receiver already has, the stream goes on after it. (A genuine one-byte
+                // segment here would belong to a message whose start the capture missed.)
+                self.start_at(data_seq.wrapping_add(1));
+                return;
+            }
+            self.start_at(data_seq);
+            self.anchored_by_empty = len == 0 && is_probe_shaped(seg, syn, len);
+        }
         if seg.flags.fin()
             && self.fin.is_none()
             && let Some(start) = self.offset_of(data_seq)
@@ -231,10 +257,19 @@ impl HalfStream {
         len: i64,
         ctx: &mut Ctx<'_, S>,
     ) {
-        let Some(start) = self.offset_of(data_seq) else {
+        let Some(mut start) = self.offset_of(data_seq) else {
             ctx.stats.out_of_window_segments += 1;
             return;
         };
+        if std::mem::take(&mut self.anchored_by_empty)
+            && start == 1
+            && self.untouched_since_anchor()
+        {
+            // The empty segment that anchored the stream was a keep-alive probe: data starts
+            // here, nothing was lost in between.
+            self.start_at(data_seq);
+            start = 0;
+        }
         let next = self.next_off;
         if len == 1 && start == next - 1 {
             // Keep-alive probe: one byte the receiver already has.
@@ -550,6 +585,13 @@ impl HalfStream {
         }
         self.maybe_emit_fin(ctx);
     }
+}
+
+/// Whether a segment has the shape of a TCP keep-alive probe: ACK alone (no SYN, FIN, RST or
+/// PSH) and at most one byte of payload. Where it sits decides whether it is one.
+fn is_probe_shaped(seg: &TcpSegment<'_>, syn: bool, len: i64) -> bool {
+    let others = TcpFlags::FIN | TcpFlags::RST | TcpFlags::PSH;
+    seg.flags.ack() && !syn && seg.flags.0 & others == 0 && len <= 1
 }
 
 /// `n` as a slice length: negative is 0, beyond `usize` is `usize::MAX`.

@@ -40,7 +40,10 @@
 //!
 //! Sequence numbers more than 1 GiB away from a stream's position are ignored (counted in
 //! [`ReassemblyStats::out_of_window_segments`]). A 1-byte segment just before the stream's
-//! position is a keep-alive probe, not data.
+//! position is a keep-alive probe, not data. A connection picked up mid-stream often starts with
+//! probes (ACK alone, 0 or 1 byte, at one before the next byte): a 1-byte one is skipped, and
+//! an empty one anchors the stream only until the peer's acknowledgment or the next data shows
+//! the real position one further on, so neither counts a lost byte.
 
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use std::net::SocketAddr;

@@ -862,6 +862,109 @@ fn keep_alive_probes_are_not_data() {
     assert_eq!(stats.retransmissions[0], 0);
 }
 
+/// Gap bytes of both directions once the harness's connection closed.
+fn lost_bytes(h: &Harness) -> u64 {
+    h.closed()
+        .iter()
+        .map(|(_, _, s)| s.gap_bytes.iter().sum::<u64>())
+        .sum()
+}
+
+#[test]
+fn midstream_empty_keep_alive_probe_is_not_an_anchor() {
+    // Picked up on an idle connection: the client's probe sits one before its next byte, the
+    // server's answer acknowledges that byte.
+    let mut h = Harness::new();
+    h.c(99, 500, ACK, b"");
+    h.s(500, 100, ACK, b"");
+    h.c(99, 500, ACK, b""); // the next probe, 75 s later on a real link
+    h.s(500, 100, ACK, b"");
+    h.finish();
+    assert!(h.gaps(Dir::ToServer).is_empty(), "{:?}", h.events());
+    assert_eq!(lost_bytes(&h), 0);
+    assert_eq!(h.r.stats().connections_with_gaps, 0);
+
+    // The same, then a request at the acknowledged position: delivered whole.
+    let mut h = Harness::new();
+    h.c(99, 500, ACK, b"");
+    h.s(500, 100, ACK, b"");
+    h.c(100, 500, ACK | PSH, b"GET / HTTP/1.1\r\n\r\n");
+    h.finish();
+    assert_eq!(h.data(Dir::ToServer), b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(lost_bytes(&h), 0);
+}
+
+#[test]
+fn midstream_empty_probe_then_data_without_its_answer_loses_nothing() {
+    // The server's answer to the probe is not in the capture: the data one past the probe
+    // shows where the stream is.
+    let mut h = Harness::new();
+    h.c(99, 500, ACK, b"");
+    h.c(100, 500, ACK | PSH, b"abc");
+    h.s(500, 103, ACK, b"");
+    h.finish();
+    assert_eq!(h.data(Dir::ToServer), b"abc");
+    assert_eq!(lost_bytes(&h), 0);
+}
+
+#[test]
+fn midstream_one_byte_keep_alive_probe_is_not_data() {
+    // A probe carrying one old byte (as some stacks send) first, then its answer and data.
+    let mut h = Harness::new();
+    h.c(99, 500, ACK, b"\0");
+    h.s(500, 100, ACK, b"");
+    h.c(100, 500, ACK | PSH, b"abc");
+    h.c(102, 500, ACK, b"c"); // a later probe at next - 1
+    h.s(500, 103, ACK, b"");
+    h.finish();
+    assert_eq!(h.data(Dir::ToServer), b"abc");
+    assert_eq!(lost_bytes(&h), 0);
+    let (_, _, stats) = &h.closed()[0];
+    assert_eq!(stats.data_segments[0], 1);
+}
+
+#[test]
+fn midstream_pure_ack_then_data_in_place_is_a_normal_anchor() {
+    // An empty segment at the next byte (not a probe) anchors as before: data behind it is
+    // buffered and a hole before it is still a gap.
+    let mut h = Harness::new();
+    h.c(100, 500, ACK, b"");
+    h.s(500, 100, ACK, b"");
+    h.c(103, 500, ACK, b"def");
+    h.c(100, 500, ACK, b"abc");
+    assert_eq!(h.data(Dir::ToServer), b"abcdef");
+    let mut h = Harness::new();
+    h.c(100, 500, ACK, b"");
+    h.s(500, 100, ACK, b"");
+    h.c(102, 500, ACK, b"cd"); // bytes 100..102 never captured
+    h.s(500, 104, ACK, b"");
+    h.finish();
+    assert_eq!(h.gaps(Dir::ToServer), vec![(0, 2)]);
+}
+
+#[test]
+fn a_genuine_one_byte_hole_is_still_lost() {
+    // Mid-stream after data, and after a probe-answered pickup: one byte missing between two
+    // segments, acknowledged by the peer, is a gap of one byte.
+    let mut h = Harness::new();
+    h.c(100, 500, ACK, b"ab");
+    h.c(103, 500, ACK, b"d");
+    h.s(500, 104, ACK, b"");
+    h.finish();
+    assert_eq!(h.data(Dir::ToServer), b"abd");
+    assert_eq!(h.gaps(Dir::ToServer), vec![(2, 1)]);
+    assert_eq!(lost_bytes(&h), 1);
+
+    let mut h = Harness::new();
+    h.c(99, 500, ACK, b"");
+    h.s(500, 100, ACK, b"");
+    h.c(101, 500, ACK, b"bc"); // byte 100 never captured
+    h.s(500, 103, ACK, b"");
+    h.finish();
+    assert_eq!(h.gaps(Dir::ToServer), vec![(0, 1)]);
+    assert_eq!(lost_bytes(&h), 1);
+}
+
 #[test]
 fn finish_closes_everything_in_id_order() {
     let mut h = Harness::new();
