@@ -179,6 +179,7 @@ impl Front {
             hosts: self.hosts.len() as u64,
             tcp_connections: t.connections,
             http_messages,
+            other_tls_connections: 0,
             warnings,
         }
     }
@@ -263,6 +264,11 @@ impl Back {
     pub fn http_messages(&self) -> u64 {
         self.sessions.stats().http_messages
     }
+
+    /// Encrypted connections to no known ACS or file server, so far.
+    pub fn other_tls_connections(&self) -> u64 {
+        self.sessions.stats().other_tls_connections
+    }
 }
 
 /// The whole core on the caller's thread: push frames, collect finished sessions, transactions
@@ -316,7 +322,10 @@ impl Pipeline {
 
     /// The `capture` part of the report, as of now (complete after `finish`).
     pub fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        self.front
-            .capture_summary(files, warnings, self.back.http_messages())
+        let mut summary = self
+            .front
+            .capture_summary(files, warnings, self.back.http_messages());
+        summary.other_tls_connections = self.back.other_tls_connections();
+        summary
     }
 }

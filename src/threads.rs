@@ -184,12 +184,14 @@ impl Split {
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let http_messages = match &self.back {
-            BackSide::Joined(back) => back.http_messages(),
+        let (http_messages, other_tls_connections) = match &self.back {
+            BackSide::Joined(back) => (back.http_messages(), back.other_tls_connections()),
             // Counted by the worker: known once it is joined.
-            BackSide::Worker(_) => 0,
+            BackSide::Worker(_) => (0, 0),
         };
-        self.front.capture_summary(files, warnings, http_messages)
+        let mut summary = self.front.capture_summary(files, warnings, http_messages);
+        summary.other_tls_connections = other_tls_connections;
+        summary
     }
 }
 

@@ -8,12 +8,12 @@ use crate::tcp::ConnEnd;
 use crate::transaction::matching::is_service_port;
 
 /// The finding of a connection of no session and no transaction, if any: a SYN to a service
-/// port never answered, or an encrypted connection to one.
+/// port never answered, or an encrypted connection to an ACS or file server (other HTTPS is
+/// only counted in the capture summary).
 pub fn unclaimed(c: &ConnRecord) -> Option<Finding> {
-    let service = is_service_port(c.server.port());
-    if c.end == ConnEnd::HandshakeFailed && service {
+    if c.end == ConnEnd::HandshakeFailed && is_service_port(c.server.port()) {
         Some(handshake_failed(c, "server"))
-    } else if c.tls && service {
+    } else if c.tls && c.known_server {
         Some(tls_opaque(c))
     } else {
         None

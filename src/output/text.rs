@@ -123,6 +123,13 @@ pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) 
             c.tcp_gap_bytes
         ));
     }
+    if c.other_tls_connections > 0 {
+        details.push(plural(
+            c.other_tls_connections,
+            "other TLS connection",
+            "other TLS connections",
+        ));
+    }
     let u = &c.undecoded;
     if u.non_ip + u.non_tcp + u.truncated > 0 {
         details.push(format!(

@@ -55,6 +55,8 @@ pub struct CaptureSummary {
     pub hosts: u64,
     pub tcp_connections: u64,
     pub http_messages: u64,
+    /// Encrypted connections to no known ACS or file server (counted, not findings).
+    pub other_tls_connections: u64,
     /// Problems with the input itself (a file cut in the middle of a packet).
     pub warnings: Vec<String>,
 }

@@ -7,10 +7,12 @@
 //! which its state is freed.
 
 mod describe;
+mod endpoints;
 mod raw;
 mod tracker;
 
 pub use describe::message_summary;
+pub use endpoints::{split_url, target_path};
 pub use raw::{RawDeflater, RawMessage};
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
@@ -241,6 +243,9 @@ pub struct ConnRecord {
     pub handshake_seen: bool,
     pub was_http: bool,
     pub tls: bool,
+    /// The server is an ACS or file server the CWMP traffic named before the connection ended
+    /// (or listens on port 7547).
+    pub known_server: bool,
 }
 
 /// What the session stage hands on, in the order things finish.

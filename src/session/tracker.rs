@@ -1,6 +1,7 @@
 //! The session state machine: assigns each HTTP message to a session (or to a Connection
 //! Request, or to nothing), decides when a session is over, and hands it on.
 
+use super::endpoints::{CWMP_PORT, KnownEndpoints};
 use super::{
     Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
     HttpLine, MessageKind, Note, RawDeflater, RawMessage, Session, SessionConn, SessionMessage,
@@ -65,6 +66,8 @@ pub struct TrackerStats {
     /// HTTP messages that belong to no session (file transfers, other web traffic).
     pub other_http_messages: u64,
     pub connection_requests: u64,
+    /// Encrypted connections to no known ACS or file server (other HTTPS on the link).
+    pub other_tls_connections: u64,
     /// Messages dropped because a per-session or per-connection limit was hit.
     pub dropped_messages: u64,
 }
@@ -76,7 +79,7 @@ enum RequestKind {
     Session(u64),
     /// CWMP-looking but not yet in a session (buffered on the connection).
     Unassigned,
-    /// An empty GET that may be a Connection Request (index into `pending_crs`'s key).
+    /// An empty GET that may be a Connection Request (see `pending_crs`).
     ConnectionRequest,
     Other,
 }
@@ -115,6 +118,11 @@ struct PendingCr {
     cr: ConnectionRequest,
     messages: Vec<SessionMessage>,
     accepted: bool,
+    /// Addressed to the CPE's ConnectionRequestURL (or, none known for that address, to port
+    /// 7547): a Connection Request whatever follows. Otherwise it is one only if a session
+    /// with `6 CONNECTION REQUEST` from that CPE confirms it (see `confirms`), and ordinary
+    /// web traffic otherwise.
+    certain: bool,
 }
 
 /// Assigns HTTP messages to CWMP sessions; see the module documentation.
@@ -125,6 +133,8 @@ pub struct SessionTracker {
     by_cookie: FxHashMap<String, u64>,
     /// ACS endpoints seen in sessions: an empty POST to one of them is CWMP.
     acs_endpoints: FxHashSet<SocketAddr>,
+    /// ConnectionRequestURLs, ACS and file servers the CWMP traffic named so far.
+    known: KnownEndpoints,
     pending_crs: VecDeque<PendingCr>,
     next_number: u64,
     stats: TrackerStats,
@@ -141,6 +151,7 @@ impl SessionTracker {
             open: FxHashMap::default(),
             by_cookie: FxHashMap::default(),
             acs_endpoints: FxHashSet::default(),
+            known: KnownEndpoints::default(),
             pending_crs: VecDeque::new(),
             next_number: 1,
             stats: TrackerStats::default(),
@@ -269,10 +280,8 @@ impl SessionTracker {
             .front()
             .is_some_and(|p| p.cr.ts + window <= now)
         {
-            if let Some(p) = self.pending_crs.pop_front()
-                && p.accepted
-            {
-                out(Completed::OrphanConnectionRequest(p.cr));
+            if let Some(p) = self.pending_crs.pop_front() {
+                self.let_go(p, out);
             }
         }
     }
@@ -290,9 +299,7 @@ impl SessionTracker {
             self.finalize(number, out);
         }
         for p in std::mem::take(&mut self.pending_crs) {
-            if p.accepted {
-                out(Completed::OrphanConnectionRequest(p.cr));
-            }
+            self.let_go(p, out);
         }
     }
 
@@ -334,10 +341,13 @@ impl SessionTracker {
     fn on_request(&mut self, msg: HttpMessage, out: &mut impl FnMut(Completed)) {
         let conn_id = msg.conn;
         let method = msg.method().unwrap_or_default().to_owned();
-        if method.eq_ignore_ascii_case("GET") && msg.body_len == 0 {
+        if method.eq_ignore_ascii_case("GET")
+            && msg.body_len == 0
+            && let Some(certain) = self.connection_request_address(&msg)
+        {
             self.remember_request(conn_id, msg.index, RequestKind::ConnectionRequest);
             self.remember_exchange(&msg);
-            self.on_possible_connection_request(msg);
+            self.on_possible_connection_request(msg, certain);
             return;
         }
         if !method.eq_ignore_ascii_case("POST") {
@@ -347,6 +357,7 @@ impl SessionTracker {
             return;
         }
         let (envelopes, malformed) = self.decode_body(&msg);
+        self.known.learn(msg.src.ip(), &envelopes);
         let soap = !envelopes.is_empty() || malformed.is_some();
         let Some(state) = self.conns.get(&conn_id) else {
             return;
@@ -401,6 +412,7 @@ impl SessionTracker {
         match kind {
             RequestKind::Session(n) => {
                 let (envelopes, malformed) = self.decode_body(&msg);
+                self.known.learn(msg.dst.ip(), &envelopes);
                 self.stats.cwmp_messages += 1;
                 let message =
                     self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
@@ -430,6 +442,7 @@ impl SessionTracker {
             }
             RequestKind::Unassigned => {
                 let (envelopes, malformed) = self.decode_body(&msg);
+                self.known.learn(msg.dst.ip(), &envelopes);
                 self.stats.cwmp_messages += 1;
                 let message =
                     self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
@@ -447,6 +460,7 @@ impl SessionTracker {
     }
 
     fn remember_exchange(&mut self, msg: &HttpMessage) {
+        self.known.learn_request(msg.dst, msg.header("host"));
         let Some(state) = self.conns.get_mut(&msg.conn) else {
             return;
         };
@@ -858,6 +872,13 @@ impl SessionTracker {
             }));
         }
         let Some(number) = state.session else {
+            // Decided on what is known when the connection ends: an ACS or file server named
+            // only later in the capture is missed.
+            let known_server = self.acs_endpoints.contains(&state.server)
+                || self.known.is_server(state.client, state.server);
+            if tls && !known_server {
+                self.stats.other_tls_connections += 1;
+            }
             out(Completed::Connection(ConnRecord {
                 id: conn_id,
                 client: state.client,
@@ -870,6 +891,7 @@ impl SessionTracker {
                 handshake_seen: state.handshake_seen,
                 was_http,
                 tls,
+                known_server,
             }));
             return;
         };
@@ -945,8 +967,64 @@ impl SessionTracker {
     }
 
     // ---- Connection Requests ----
+    //
+    // A Connection Request is an empty GET to a CPE's ConnectionRequestURL, learned from its
+    // Informs (host, port and path), or, where no URL is known for that address, to port 7547.
+    // Other GETs are ordinary web traffic. One exception keeps an honest place for a CPE whose
+    // URL the capture has not shown yet (it listens elsewhere: cwmp-sim on 7557, GenieACS-sim
+    // on any port), or whose URL changed since: any other empty GET to a CPE is held as
+    // uncertain, and becomes a Connection Request only when that CPE's next session says
+    // `6 CONNECTION REQUEST` within the window and either its Inform's URL names that port and
+    // path, or the GET was authenticated (a challenge or credentials) and answered 200/204 with
+    // an empty body, as TR-069 requires of a Connection Request. Unconfirmed, it is never
+    // reported; a certain one is preferred when both could be claimed.
 
-    fn on_possible_connection_request(&mut self, msg: HttpMessage) {
+    /// Whether an empty GET may be a Connection Request: `Some(true)` when it is one (see
+    /// above), `Some(false)` when only a following session can tell, `None` when it is not
+    /// (a GET to an ACS).
+    fn connection_request_address(&self, msg: &HttpMessage) -> Option<bool> {
+        if self.acs_endpoints.contains(&msg.dst) {
+            // A GET to an ACS is the CPE fetching something.
+            return None;
+        }
+        let uri = match &msg.start {
+            StartLine::Request { uri, .. } => uri.as_str(),
+            StartLine::Response { .. } => return None,
+        };
+        Some(match self.known.cr_target(msg.dst.ip()) {
+            Some(target) => target.matches(msg.dst.port(), uri),
+            None => msg.dst.port() == CWMP_PORT,
+        })
+    }
+
+    /// Whether an uncertain Connection Request is confirmed by a session of its CPE that says
+    /// `6 CONNECTION REQUEST` (see above).
+    fn confirms(&self, p: &PendingCr) -> bool {
+        if self
+            .known
+            .cr_target(p.cr.cpe.ip())
+            .is_some_and(|t| t.matches(p.cr.cpe.port(), &p.cr.uri))
+        {
+            return true;
+        }
+        let authenticated = p.cr.challenged
+            || p.messages
+                .iter()
+                .any(|m| !m.from_cpe && m.credentials.is_some());
+        p.accepted && authenticated && matches!(p.cr.final_status, Some(200 | 204))
+    }
+
+    /// A Connection Request no session claims any more: an accepted certain one is an orphan,
+    /// an uncertain one was ordinary web traffic.
+    fn let_go(&mut self, p: PendingCr, out: &mut impl FnMut(Completed)) {
+        if !p.certain {
+            self.stats.other_http_messages += p.messages.len() as u64;
+        } else if p.accepted {
+            out(Completed::OrphanConnectionRequest(p.cr));
+        }
+    }
+
+    fn on_possible_connection_request(&mut self, msg: HttpMessage, certain: bool) {
         let message = self.session_message(
             &msg,
             MessageKind::ConnectionRequest,
@@ -971,7 +1049,14 @@ impl SessionTracker {
             return;
         }
         if self.pending_crs.len() >= self.cfg.max_pending_connection_requests {
-            self.pending_crs.pop_front();
+            // Room is made at the expense of uncertain ones first, so that web traffic cannot
+            // push out a real Connection Request.
+            let oldest = self.pending_crs.iter().position(|p| !p.certain);
+            if let Some(p) = self.pending_crs.remove(oldest.unwrap_or(0))
+                && !p.certain
+            {
+                self.stats.other_http_messages += p.messages.len() as u64;
+            }
         }
         self.pending_crs.push_back(PendingCr {
             cr: ConnectionRequest {
@@ -987,6 +1072,7 @@ impl SessionTracker {
             },
             messages: vec![message],
             accepted: false,
+            certain,
         });
     }
 
@@ -1022,6 +1108,12 @@ impl SessionTracker {
                 p.cr.final_frame = Some(msg.first_frame);
                 p.cr.final_ts = Some(msg.ts);
                 p.accepted = (200..300).contains(&s);
+                if !p.certain && !p.accepted {
+                    // Refused: nothing an uncertain one could be confirmed by.
+                    if let Some(p) = self.pending_crs.remove(pos) {
+                        self.stats.other_http_messages += p.messages.len() as u64;
+                    }
+                }
             }
             _ => {}
         }
@@ -1030,10 +1122,16 @@ impl SessionTracker {
     /// Ties the latest Connection Request to this CPE to a session whose Inform says
     /// `6 CONNECTION REQUEST`.
     fn claim_connection_request(&mut self, cpe_ip: IpAddr, inform_ts: Nanos) -> Option<PendingCr> {
+        let candidate = |p: &PendingCr| p.cr.cpe.ip() == cpe_ip && p.cr.ts <= inform_ts;
         let pos = self
             .pending_crs
             .iter()
-            .rposition(|p| p.cr.cpe.ip() == cpe_ip && p.cr.ts <= inform_ts)?;
+            .rposition(|p| candidate(p) && p.certain)
+            .or_else(|| {
+                self.pending_crs
+                    .iter()
+                    .rposition(|p| candidate(p) && !p.certain && self.confirms(p))
+            })?;
         let pending = self.pending_crs.remove(pos)?;
         self.stats.connection_requests += 1;
         Some(pending)

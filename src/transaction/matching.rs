@@ -3,45 +3,13 @@
 
 use super::Order;
 use crate::session::{HttpExchange, Session};
+pub use crate::session::{split_url, target_path};
 
 /// The key a CPE is known by: its serial number, else its IP.
 pub fn cpe_key(s: &Session) -> String {
     match s.serial() {
         Some(serial) if !serial.is_empty() => serial.to_owned(),
         _ => s.cpe_ip.to_string(),
-    }
-}
-
-/// Splits `http://host[:port]/path` into (host, port, path).
-pub fn split_url(url: &str) -> Option<(String, u16, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        "ftp" => 21,
-        _ => 0,
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
-            Ok(port) => (h, port),
-            Err(_) => (authority, default_port),
-        },
-        _ => (authority, default_port),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Some((host.to_ascii_lowercase(), port, path.to_owned()))
-}
-
-/// The path part of a request target (absolute-form targets reduced to their path).
-pub fn target_path(uri: &str) -> String {
-    match split_url(uri) {
-        Some((_, _, path)) => path,
-        None => uri.to_owned(),
     }
 }
 

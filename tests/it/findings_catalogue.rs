@@ -831,7 +831,7 @@ const ORACLE: &[Expected] = &[
     Expected {
         case: "tls-opaque",
         findings: &[("tls-opaque", Capture)],
-        message_names: Some("443"),
+        message_names: Some("7547"),
         outcome: Some("success"),
     },
 ];

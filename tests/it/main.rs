@@ -10,6 +10,7 @@ mod cli;
 mod cwmp_fixtures;
 mod encapsulations;
 mod extract;
+mod false_alarms;
 mod findings_catalogue;
 mod findings_real_captures;
 mod generated_variants;

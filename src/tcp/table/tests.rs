@@ -871,7 +871,7 @@ fn lost_bytes(h: &Harness) -> u64 {
 }
 
 #[test]
-fn midstream_empty_keep_alive_probe_is_not_an_anchor() {
+fn midstream_empty_idle_probe_is_not_an_anchor() {
     // Picked up on an idle connection: the client's probe sits one before its next byte, the
     // server's answer acknowledges that byte.
     let mut h = Harness::new();
@@ -908,7 +908,7 @@ fn midstream_empty_probe_then_data_without_its_answer_loses_nothing() {
 }
 
 #[test]
-fn midstream_one_byte_keep_alive_probe_is_not_data() {
+fn midstream_one_byte_idle_probe_is_not_data() {
     // A probe carrying one old byte (as some stacks send) first, then its answer and data.
     let mut h = Harness::new();
     h.c(99, 500, ACK, b"\0");
