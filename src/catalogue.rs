@@ -181,7 +181,7 @@ codes! {
     HandshakeFailed = "handshake-failed", Error,
         "A SYN to a CWMP or file-server port was never answered.";
     TlsOpaque = "tls-opaque", Info,
-        "An encrypted connection: only timing and sizes are known.";
+        "An encrypted connection to an ACS or file server: only timing and sizes are known.";
 }
 
 impl fmt::Display for Code {
