@@ -133,6 +133,8 @@ impl Ladder {
                 ended_by: None,
                 messages: Vec::new(),
                 connection_request: None,
+                unannounced_connection_request: None,
+                inferred_device: None,
                 notes: Vec::new(),
                 findings: Vec::new(),
             },

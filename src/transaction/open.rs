@@ -22,6 +22,9 @@ pub(super) struct OpenTx {
     pub(super) fetch: Vec<HttpExchange>,
     /// Connections the fetch used, and whether each has closed (with its record).
     pub(super) conns: Vec<(ConnId, Option<ConnRecord>)>,
+    /// Connections the CPE opened to the file server while the transfer waited for its fetch,
+    /// with when they opened: until one carries HTTP or closes, it may be a failed handshake.
+    pub(super) handshakes: Vec<(ConnId, Nanos)>,
     /// The TransferComplete arrived (or none is expected): done but for late connection
     /// records, until `release_at`.
     pub(super) done: bool,
