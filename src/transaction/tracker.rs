@@ -12,7 +12,7 @@ use super::matching::{Match, cpe_key, is_service_port, matches_order, split_url}
 use super::model::{
     Cpe, Evidence, FetchSummary, FileConn, Kind, Note, Order, Outcome, Party, Step, Transaction,
 };
-use super::open::{OpenSet, OpenTx, Pending, Recent};
+use super::open::{OpenSet, OpenTx, Pending, Recent, Watched};
 use crate::cwmp::{Rpc, TransferComplete};
 use crate::session::{
     Completed, ConnRecord, ConnectionRequest, HttpExchange, Session, SessionMessage,
@@ -188,6 +188,11 @@ impl TransactionTracker {
         // connection carries until that connection closes: a session is handed on as soon as
         // it ends, which can be before a fetch connection held up by a capture gap is done.
         let client_ip = x.client.ip();
+        for o in self.open.of_ip_mut(client_ip) {
+            for w in o.handshakes.iter_mut().filter(|w| w.id == x.conn) {
+                w.carried_http = true;
+            }
+        }
         if let Some(o) = self.open.of_ip_mut(client_ip).iter_mut().find(|o| {
             (!o.done || o.conns.iter().any(|(id, r)| *id == x.conn && r.is_none()))
                 && matches_order(&o.order, &x) == Match::Exact
@@ -230,7 +235,11 @@ impl TransactionTracker {
             if !o.conns.iter().any(|(id, _)| *id == info.id) {
                 o.conns.push((info.id, None));
             }
-            o.handshakes.push((info.id, info.ts));
+            o.handshakes.push(Watched {
+                id: info.id,
+                opened: info.ts,
+                carried_http: false,
+            });
         }
     }
 
@@ -239,7 +248,9 @@ impl TransactionTracker {
         // A fetch connection's client is the CPE.
         for o in self.open.of_ip_mut(c.client.ip()) {
             if let Some(pos) = o.conns.iter().position(|(id, _)| *id == c.id) {
-                if failed && !o.fetch.iter().any(|x| x.conn == c.id) {
+                let carried_http = o.fetch.iter().any(|x| x.conn == c.id)
+                    || o.handshakes.iter().any(|w| w.id == c.id && w.carried_http);
+                if failed && !carried_http {
                     o.notes.push(Note::FileServerUnreachable(c.clone()));
                 }
                 if let Some(slot) = o.conns.get_mut(pos) {
@@ -699,21 +710,26 @@ fn hash_of(text: &str) -> u64 {
     h.finish()
 }
 
-/// Whether `server` is the host and port of the order's URL (a host given by name matches no
-/// address).
+/// Whether a connection to `server` may be the fetch of the order's URL: the URL's port, and
+/// its address when the URL names one of the server's family (a host name, or an address of
+/// the other family across a translator, cannot be compared without the request's `Host`).
 fn serves(url: &str, server: SocketAddr) -> bool {
     split_url(url).is_some_and(|(host, port, _)| {
-        port == server.port() && host.parse::<std::net::IpAddr>() == Ok(server.ip())
+        port == server.port()
+            && match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => ip == server.ip() || ip.is_ipv4() != server.ip().is_ipv4(),
+                Err(_) => true,
+            }
     })
 }
 
 /// Whether a finished transaction still waits for a connection to its file server that carried
 /// no HTTP and has not ended: it may be a failed handshake.
 fn awaits_handshake(o: &OpenTx, now: Nanos) -> bool {
-    o.handshakes.iter().any(|(id, opened)| {
-        opened.saturating_add(HANDSHAKE_WAIT) > now
-            && o.conns.iter().any(|(c, r)| c == id && r.is_none())
-            && !o.fetch.iter().any(|x| x.conn == *id)
+    o.handshakes.iter().any(|w| {
+        !w.carried_http
+            && w.opened.saturating_add(HANDSHAKE_WAIT) > now
+            && o.conns.iter().any(|(c, r)| *c == w.id && r.is_none())
     })
 }
 
@@ -752,7 +768,8 @@ fn same_cpe(o: &OpenTx, s: &Session, key: &str) -> bool {
 }
 
 /// The connections of a transfer: those of its exchanges (with their records once closed),
-/// then an unanswered SYN to the file server.
+/// then the failed handshakes to the file server (a connection watched that carried another
+/// transfer's HTTP is none of these).
 fn file_conns(
     conns: &[(ConnId, Option<ConnRecord>)],
     fetch: &[HttpExchange],
@@ -763,7 +780,7 @@ fn file_conns(
         .filter_map(|(id, record)| {
             let first_exchange = fetch.iter().find(|x| x.conn == *id);
             match (record, first_exchange) {
-                (Some(r), _) => Some(FileConn {
+                (Some(r), Some(_)) => Some(FileConn {
                     id: *id,
                     client: r.client,
                     server: r.server,
@@ -777,7 +794,7 @@ fn file_conns(
                     first: Some(x.request.ts),
                     last: None,
                 }),
-                (None, None) => None,
+                (_, None) => None,
             }
         })
         .collect();
