@@ -95,3 +95,123 @@ impl Judge {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Code;
+    use crate::findings::testkit::{Ladder, T0, conn_record, frames};
+    use crate::transaction::Note;
+
+    fn outputs(judge: &mut Judge, items: Vec<Tracked>) -> Vec<Output> {
+        let mut out = Vec::new();
+        for item in items {
+            judge.push(item, &mut |o| out.push(o));
+        }
+        out
+    }
+
+    fn loose(out: &[Output]) -> Vec<(&Finding, Option<&Cpe>)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Finding(f, cpe) => Some((f, cpe.as_ref())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn findings_of_no_session_carry_the_cpe_last_seen_at_their_address() {
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let session = l.build();
+        let serial = |c: Option<&Cpe>| {
+            c.and_then(|c| c.device.as_ref())
+                .map(|d| d.serial_number.clone())
+        };
+        let mut judge = Judge::new(Thresholds::default());
+        // Before any session of the address, the CPE is unknown.
+        let early = conn_record(
+            "192.0.2.1:40001",
+            "198.51.100.1:7547",
+            ConnEnd::HandshakeFailed,
+            &[1],
+            None,
+        );
+        let out = outputs(&mut judge, vec![Tracked::Connection(early.clone())]);
+        assert_eq!(serial(loose(&out)[0].1), None);
+        // The CPE's SYN to the ACS, never answered (three SYNs), after its session.
+        let mut cr = l
+            .connection_request(true, 204, T0)
+            .build()
+            .connection_request;
+        let cr = cr.take().unwrap();
+        let out = outputs(
+            &mut judge,
+            vec![
+                Tracked::Session(session, Vec::new()),
+                Tracked::Connection(conn_record(
+                    "192.0.2.1:40001",
+                    "198.51.100.1:7547",
+                    ConnEnd::HandshakeFailed,
+                    &[5, 6, 8],
+                    None,
+                )),
+                // The ACS's SYN to the CPE, refused: the CPE is the server.
+                Tracked::Connection(conn_record(
+                    "198.51.100.1:50000",
+                    "192.0.2.1:7547",
+                    ConnEnd::Refused,
+                    &[10],
+                    Some(11),
+                )),
+                Tracked::OrphanConnectionRequest(cr),
+                // An address no Inform came from.
+                Tracked::Connection(conn_record(
+                    "203.0.113.9:40001",
+                    "198.51.100.1:7547",
+                    ConnEnd::HandshakeFailed,
+                    &[20],
+                    None,
+                )),
+            ],
+        );
+        let found = loose(&out);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        let (syn, cpe) = found[0];
+        assert_eq!(syn.code, Code::HandshakeFailed);
+        assert_eq!(frames(syn), [5, 6, 8]);
+        assert_eq!(serial(cpe).as_deref(), Some("SN1"));
+        assert_eq!(cpe.map(|c| c.ip.to_string()).as_deref(), Some("192.0.2.1"));
+        let (refused, cpe) = found[1];
+        assert_eq!(frames(refused), [10, 11]);
+        assert!(refused.message.contains("refused"), "{}", refused.message);
+        assert_eq!(serial(cpe).as_deref(), Some("SN1"));
+        let (orphan, cpe) = found[2];
+        assert_eq!(orphan.code, Code::ConnectionRequestTiming);
+        assert_eq!(serial(cpe).as_deref(), Some("SN1"));
+        assert_eq!(serial(found[3].1), None);
+        // Notes of the transaction stage on a session become its findings.
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let note = Note::UnannouncedConnectionRequest {
+            cr: l
+                .connection_request(true, 204, T0)
+                .build()
+                .connection_request
+                .unwrap(),
+            session: 1,
+            inform_frame: Some(crate::types::FrameRef::new(0, 2)),
+            message: Some(0),
+        };
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let out = outputs(&mut judge, vec![Tracked::Session(l.build(), vec![note])]);
+        let Some(Output::Session(s)) = out.first() else {
+            panic!("a session");
+        };
+        let f = crate::findings::testkit::only(&s.findings, "connection-request-timing");
+        assert_eq!(frames(f), [1000, 1001, 2]);
+        assert!(f.message.contains("not announced") && f.message.contains("s1"));
+    }
+}

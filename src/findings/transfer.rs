@@ -566,3 +566,6 @@ fn times_rule(
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests;
