@@ -71,8 +71,9 @@ fn frames(v: &Value) -> Vec<u64> {
 }
 
 /// The reference flow whose file server meets the fetch with `reply`, the CPE reporting fault
-/// 9015, and a periodic session of the CPE 400 s later: the capture goes on past the idle
-/// timeout after which an unanswered SYN is known as such.
+/// 9015, and periodic sessions of the CPE 120 s and 400 s later: the capture goes on past the
+/// minute a finished transaction waits for its connections, and past the idle timeout after
+/// which an unanswered SYN is known as such.
 fn unreachable_flow(reply: FileServerReply) -> Flow {
     let mut o: CwmpOptions = base_options();
     o.quirks.file_server_reply = reply;
@@ -82,7 +83,8 @@ fn unreachable_flow(reply: FileServerReply) -> Flow {
     let (end, _) = b.download_session(o.start, "2 PERIODIC");
     let fetch = b.file_fetch(end + t.file_fetch_delay);
     let end = b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
-    b.inform_only_session(end + 400 * SECOND, &[("2 PERIODIC", "")]);
+    let end = b.inform_only_session(end + 120 * SECOND, &[("2 PERIODIC", "")]);
+    b.inform_only_session(end + 280 * SECOND, &[("2 PERIODIC", "")]);
     b.finish()
 }
 
