@@ -12,7 +12,8 @@ use cwmpscope_synth::writer::OutputOptions;
 use serde_json::Value;
 
 /// Writes `flow` (clean rendering), runs `cwmpscope analyze` with `args` before the file on it
-/// for each of `runs`, and removes the file.
+/// for each of `runs`, and removes the file. A run of no arguments but `-` pipes the file to
+/// the program's stdin (the streaming text).
 fn analyze_runs(name: &str, flow: &Flow, runs: &[&[&str]]) -> Vec<String> {
     let (_, files) = cwmpscope_synth::write_capture_files(
         flow.connections.clone(),
@@ -25,6 +26,14 @@ fn analyze_runs(name: &str, flow: &Flow, runs: &[&[&str]]) -> Vec<String> {
     let outputs = runs
         .iter()
         .map(|args| {
+            if *args == ["-"] {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
+                    .args(["analyze", "-r", "-"])
+                    .stdin(std::fs::File::open(&path).expect("capture"))
+                    .output()
+                    .expect("cwmpscope runs");
+                return String::from_utf8(out.stdout).expect("utf-8");
+            }
             let mut all = vec!["analyze"];
             all.extend_from_slice(args);
             all.push(&path);
@@ -209,6 +218,7 @@ fn capture_findings_carry_the_cpe_last_seen_at_their_address() {
             &[],
             &["--format", "json", "--cpe", serial],
             &["--format", "json", "--cpe", "198.51.100.250"],
+            &["-"],
         ],
     );
     let r: Value = serde_json::from_str(&runs[0]).expect("JSON");
@@ -253,6 +263,23 @@ fn capture_findings_carry_the_cpe_last_seen_at_their_address() {
     );
     let other: Value = serde_json::from_str(&runs[3]).expect("JSON");
     assert_eq!(codes(list(&other, "findings")), ["handshake-failed"]);
+    // Streaming text names the CPE on the finding's line as it is found, and groups the
+    // closing list as the text report does.
+    let streamed = &runs[4];
+    let label = heading.trim_start();
+    assert!(
+        streamed
+            .lines()
+            .any(|l| l.starts_with(label) && l.contains("   warning connection-request-timing")),
+        "{streamed}"
+    );
+    assert!(
+        streamed
+            .lines()
+            .any(|l| l.starts_with("capture   error handshake-failed")),
+        "{streamed}"
+    );
+    assert!(streamed.lines().any(|l| l == heading), "{streamed}");
 }
 
 /// The catalogue case named `name`.
