@@ -1,9 +1,13 @@
 //! The findings stage: takes what the transaction stage hands on, in order, adds the findings
-//! of each item, and hands the result to the printers as [`Output`].
+//! of each item, and hands the result to the printers as [`Output`]. A finding of no session
+//! or transaction names the CPE it concerns when one is known at its address.
 
 use super::{CpeHistory, Finding, Thresholds, check_session_with_history, connection, transfer};
-use crate::session::Session;
-use crate::transaction::{Tracked, Transaction};
+use crate::session::{CpeDirectory, Session};
+use crate::tcp::ConnEnd;
+use crate::transaction::matching::is_service_port;
+use crate::transaction::{Cpe, Tracked, Transaction};
+use std::net::IpAddr;
 
 /// What the analysis core hands to the printers.
 #[derive(Clone, Debug)]
@@ -11,8 +15,10 @@ use crate::transaction::{Tracked, Transaction};
 pub enum Output {
     Session(Session),
     Transaction(Transaction),
-    /// A finding that belongs to no session or transaction (a SYN to the ACS never answered).
-    Finding(Finding),
+    /// A finding that belongs to no session or transaction (a SYN to the ACS never answered),
+    /// with the CPE it concerns when one was seen at its address (the latest DeviceId an Inform
+    /// from there carried).
+    Finding(Finding, Option<Cpe>),
     /// The sessions open at this point of capture time, as they stand (no findings yet): a
     /// view of what is in progress, emitted only when asked for
     /// ([`crate::pipeline::PipelineConfig::open_every`]). Each is reported again as
@@ -25,6 +31,8 @@ pub struct Judge {
     thresholds: Thresholds,
     /// Every session, in the order they finish, for the rules across a CPE's sessions.
     history: CpeHistory,
+    /// The CPE last seen at each address, for findings of no session or transaction.
+    directory: CpeDirectory,
 }
 
 impl Judge {
@@ -32,13 +40,27 @@ impl Judge {
         Judge {
             thresholds,
             history: CpeHistory::default(),
+            directory: CpeDirectory::default(),
         }
+    }
+
+    /// The CPE at the first of these addresses where one was seen.
+    fn cpe_at(&self, ips: &[IpAddr]) -> Option<Cpe> {
+        ips.iter().find_map(|&ip| {
+            self.directory.get(ip).map(|device| Cpe {
+                ip,
+                device: Some(device.clone()),
+            })
+        })
     }
 
     /// Consumes one item of the transaction stage.
     pub fn push(&mut self, item: Tracked, out: &mut impl FnMut(Output)) {
         match item {
             Tracked::Session(mut s, notes) => {
+                if let Some(device) = &s.device {
+                    self.directory.record(s.cpe_ip, device);
+                }
                 // The session's own rules first, then what the transaction stage noticed.
                 let mut found = check_session_with_history(&s, &mut self.history, &self.thresholds);
                 found.extend(notes.iter().map(transfer::of_note));
@@ -47,19 +69,149 @@ impl Judge {
             }
             Tracked::Transaction(mut tx, notes, evidence) => {
                 // What was noticed along the way, in order, then the whole transfer.
-                let mut found: Vec<Finding> = notes.iter().map(transfer::of_note).collect();
-                found.extend(transfer::judge(&tx, &evidence, &self.thresholds));
+                let mut found = transfer::of_notes(&notes);
+                found.extend(transfer::judge(&tx, &notes, &evidence, &self.thresholds));
                 tx.findings = found;
                 out(Output::Transaction(tx));
             }
             Tracked::Connection(c) => {
-                if let Some(f) = connection::unclaimed(&c) {
-                    out(Output::Finding(f));
+                let found = if c.end == ConnEnd::Refused && is_service_port(c.server.port()) {
+                    Some(connection::handshake_failed(&c, "server"))
+                } else {
+                    connection::unclaimed(&c)
+                };
+                if let Some(f) = found {
+                    // The CPE is the client (its SYN), or the server (a Connection Request).
+                    out(Output::Finding(
+                        f,
+                        self.cpe_at(&[c.client.ip(), c.server.ip()]),
+                    ));
                 }
             }
             Tracked::OrphanConnectionRequest(cr) => out(Output::Finding(
                 connection::orphan_connection_request(&cr, &self.thresholds),
+                self.cpe_at(&[cr.cpe.ip()]),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Code;
+    use crate::findings::testkit::{Ladder, T0, conn_record, frames};
+    use crate::transaction::Note;
+
+    fn outputs(judge: &mut Judge, items: Vec<Tracked>) -> Vec<Output> {
+        let mut out = Vec::new();
+        for item in items {
+            judge.push(item, &mut |o| out.push(o));
+        }
+        out
+    }
+
+    fn loose(out: &[Output]) -> Vec<(&Finding, Option<&Cpe>)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Finding(f, cpe) => Some((f, cpe.as_ref())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn findings_of_no_session_carry_the_cpe_last_seen_at_their_address() {
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let session = l.build();
+        let serial = |c: Option<&Cpe>| {
+            c.and_then(|c| c.device.as_ref())
+                .map(|d| d.serial_number.clone())
+        };
+        let mut judge = Judge::new(Thresholds::default());
+        // Before any session of the address, the CPE is unknown.
+        let early = conn_record(
+            "192.0.2.1:40001",
+            "198.51.100.1:7547",
+            ConnEnd::HandshakeFailed,
+            &[1],
+            None,
+        );
+        let out = outputs(&mut judge, vec![Tracked::Connection(early.clone())]);
+        assert_eq!(serial(loose(&out)[0].1), None);
+        // The CPE's SYN to the ACS, never answered (three SYNs), after its session.
+        let mut cr = l
+            .connection_request(true, 204, T0)
+            .build()
+            .connection_request;
+        let cr = cr.take().unwrap();
+        let out = outputs(
+            &mut judge,
+            vec![
+                Tracked::Session(session, Vec::new()),
+                Tracked::Connection(conn_record(
+                    "192.0.2.1:40001",
+                    "198.51.100.1:7547",
+                    ConnEnd::HandshakeFailed,
+                    &[5, 6, 8],
+                    None,
+                )),
+                // The ACS's SYN to the CPE, refused: the CPE is the server.
+                Tracked::Connection(conn_record(
+                    "198.51.100.1:50000",
+                    "192.0.2.1:7547",
+                    ConnEnd::Refused,
+                    &[10],
+                    Some(11),
+                )),
+                Tracked::OrphanConnectionRequest(cr),
+                // An address no Inform came from.
+                Tracked::Connection(conn_record(
+                    "203.0.113.9:40001",
+                    "198.51.100.1:7547",
+                    ConnEnd::HandshakeFailed,
+                    &[20],
+                    None,
+                )),
+            ],
+        );
+        let found = loose(&out);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        let (syn, cpe) = found[0];
+        assert_eq!(syn.code, Code::HandshakeFailed);
+        assert_eq!(frames(syn), [5, 6, 8]);
+        assert_eq!(serial(cpe).as_deref(), Some("SN1"));
+        assert_eq!(cpe.map(|c| c.ip.to_string()).as_deref(), Some("192.0.2.1"));
+        let (refused, cpe) = found[1];
+        assert_eq!(frames(refused), [10, 11]);
+        assert!(refused.message.contains("refused"), "{}", refused.message);
+        assert_eq!(serial(cpe).as_deref(), Some("SN1"));
+        let (orphan, cpe) = found[2];
+        assert_eq!(orphan.code, Code::ConnectionRequestTiming);
+        assert_eq!(serial(cpe).as_deref(), Some("SN1"));
+        assert_eq!(serial(found[3].1), None);
+        // Notes of the transaction stage on a session become its findings.
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let note = Note::UnannouncedConnectionRequest {
+            cr: l
+                .connection_request(true, 204, T0)
+                .build()
+                .connection_request
+                .unwrap(),
+            session: 1,
+            inform_frame: Some(crate::types::FrameRef::new(0, 2)),
+            message: Some(0),
+        };
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let out = outputs(&mut judge, vec![Tracked::Session(l.build(), vec![note])]);
+        let Some(Output::Session(s)) = out.first() else {
+            panic!("a session");
+        };
+        let f = crate::findings::testkit::only(&s.findings, "connection-request-timing");
+        assert_eq!(frames(f), [1000, 1001, 2]);
+        assert!(f.message.contains("not announced") && f.message.contains("s1"));
     }
 }

@@ -5,9 +5,10 @@ use crate::cwmp::{CwmpNs, DeviceId, Envelope, Event, Header, Inform, Rpc};
 use crate::findings::Finding;
 use crate::http::auth::{Challenge, Credentials, DigestParams};
 use crate::session::{
-    ConnectionRequest, HttpLine, MessageKind, Session, SessionConn, SessionMessage, Termination,
+    ConnRecord, ConnectionRequest, HttpLine, MessageKind, Session, SessionConn, SessionMessage,
+    Termination,
 };
-use crate::tcp::ConnEnd;
+use crate::tcp::{ConnEnd, ConnStats};
 use crate::types::{ConnId, FrameRef, Nanos};
 
 pub const MS: Nanos = 1_000_000;
@@ -133,6 +134,8 @@ impl Ladder {
                 ended_by: None,
                 messages: Vec::new(),
                 connection_request: None,
+                unannounced_connection_request: None,
+                inferred_device: None,
                 notes: Vec::new(),
                 findings: Vec::new(),
             },
@@ -291,9 +294,44 @@ pub fn codes(findings: &[Finding]) -> Vec<&'static str> {
     c
 }
 
+/// The frame numbers of a finding.
+pub fn frames(f: &Finding) -> Vec<u64> {
+    f.frames.iter().map(|f| f.number).collect()
+}
+
 /// The only finding with this code.
 pub fn only<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
     let found: Vec<_> = findings.iter().filter(|f| f.code.id() == code).collect();
     assert_eq!(found.len(), 1, "{code} in {findings:#?}");
     found[0]
+}
+
+/// A connection of no session from `client` to `server` that ended `end`, with the client's
+/// SYNs at `syns` and a RST at `rst`.
+pub fn conn_record(
+    client: &str,
+    server: &str,
+    end: ConnEnd,
+    syns: &[u64],
+    rst: Option<u64>,
+) -> ConnRecord {
+    let first = syns.first().copied().unwrap_or(1);
+    ConnRecord {
+        id: ConnId(9),
+        client: client.parse().unwrap(),
+        server: server.parse().unwrap(),
+        opened: T0,
+        first_frame: FrameRef::new(0, first),
+        closed: T0 + 3 * S,
+        end,
+        stats: ConnStats {
+            frames: [syns.len() as u64, u64::from(rst.is_some())],
+            syn_frames: syns.iter().map(|&n| FrameRef::new(0, n)).collect(),
+            rst_frame: rst.map(|n| FrameRef::new(0, n)),
+            ..ConnStats::default()
+        },
+        handshake_seen: true,
+        was_http: false,
+        tls: false,
+    }
 }

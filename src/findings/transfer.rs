@@ -26,6 +26,28 @@ fn fault_text(f: &FaultStruct) -> String {
     }
 }
 
+/// The findings of a transaction's notes, in order. A transfer fault is tied to what the
+/// capture shows of its cause: the failed handshakes to the file server it names.
+pub fn of_notes(notes: &[Note]) -> Vec<Finding> {
+    let causes: Vec<String> = notes
+        .iter()
+        .filter_map(|n| match n {
+            Note::FileServerUnreachable(c) => Some(connection::handshake_cause(c)),
+            _ => None,
+        })
+        .collect();
+    notes
+        .iter()
+        .map(|note| {
+            let mut f = of_note(note);
+            if f.code == Code::TransferFault && !causes.is_empty() {
+                f.message = format!("{} ↔ {}", f.message, causes.join("; "));
+            }
+            f
+        })
+        .collect()
+}
+
 /// The finding of one note of the transaction stage.
 pub fn of_note(note: &Note) -> Finding {
     match note {
@@ -150,6 +172,18 @@ pub fn of_note(note: &Note) -> Finding {
             *message,
         ),
         Note::FileServerUnreachable(c) => connection::handshake_failed(c, "file server"),
+        Note::UnannouncedConnectionRequest {
+            cr,
+            session,
+            inform_frame,
+            message,
+        } => {
+            let f = connection::unannounced_connection_request(cr, *session, *inform_frame);
+            match message {
+                Some(i) => f.at_message(*i),
+                None => f,
+            }
+        }
     }
 }
 
@@ -161,13 +195,24 @@ fn at_inform(f: Finding, frame: Option<crate::types::FrameRef>, message: Option<
     }
 }
 
-/// Every rule that needs the whole transaction, on the evidence handed on with it.
-pub fn judge(tx: &Transaction, ev: &Evidence, th: &Thresholds) -> Vec<Finding> {
+/// Every rule that needs the whole transaction, on the evidence handed on with it (and its
+/// notes, for what they already explain).
+pub fn judge(tx: &Transaction, notes: &[Note], ev: &Evidence, th: &Thresholds) -> Vec<Finding> {
     let fetch = FetchSummary::of(&ev.fetch);
     let mut out: Vec<Finding> = Vec::new();
     let key = ev.order.command_key.clone();
+    // The CPE tried the file server and its handshake failed: that is the finding, not a
+    // missing fetch.
+    let unreachable = notes.iter().find_map(|n| match n {
+        Note::FileServerUnreachable(c) => Some(c),
+        _ => None,
+    });
 
-    if tx.download_status == Some(1) && ev.fetch.is_empty() && !ev.order.upload {
+    if tx.download_status == Some(1)
+        && ev.fetch.is_empty()
+        && !ev.order.upload
+        && unreachable.is_none()
+    {
         out.push(
             Finding::new(
                 Code::FileNotFetched,
@@ -387,6 +432,22 @@ pub fn judge(tx: &Transaction, ev: &Evidence, th: &Thresholds) -> Vec<Finding> {
             _ => {}
         }
     }
+    if let (Some(fault), Some(c)) = (&tx.fault, unreachable)
+        && fault.code == Some(0)
+        && ev.tc_times.is_some()
+        && ev.fetch.is_empty()
+    {
+        out.push(
+            Finding::new(
+                Code::TransferContradictsCapture,
+                format!(
+                    "TransferComplete reports success (FaultCode 0) but nothing was fetched: {}",
+                    connection::handshake_cause(c)
+                ),
+            )
+            .frames(ev.report_frame),
+        );
+    }
     if let Some((start, complete)) = ev.tc_times.clone() {
         out.extend(times_rule(tx, ev, &start, &complete, &fetch));
     }
@@ -432,7 +493,7 @@ pub fn judge(tx: &Transaction, ev: &Evidence, th: &Thresholds) -> Vec<Finding> {
                         c.client, c.server
                     ),
                 )
-                .frames([c.first_frame]),
+                .frames([c.stats.rst_frame.unwrap_or(c.first_frame)]),
             );
         }
         for (dir, name) in [(0usize, "CPE"), (1, "file server")] {
@@ -505,3 +566,6 @@ fn times_rule(
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests;

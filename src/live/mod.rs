@@ -292,7 +292,7 @@ mod tests {
             got.push(match o {
                 Output::Session(s) => format!("session {:?} {}", s.termination, s.messages.len()),
                 Output::Transaction(t) => format!("transaction {} {:?}", t.command_key, t.outcome),
-                Output::Finding(f) => format!("finding {}", f.code),
+                Output::Finding(f, _) => format!("finding {}", f.code),
                 Output::Open(s) => format!("open {}", s.len()),
             })
         };

@@ -192,6 +192,7 @@ pub fn session_ladder_within(s: &SessionReport, lanes: usize) -> Ladder<'_> {
             ConnEnd::Reset => "╳ reset",
             ConnEnd::Idle => "╳ idle, released",
             ConnEnd::HandshakeFailed => "╳ handshake failed",
+            ConnEnd::Refused => "╳ refused",
             ConnEnd::CaptureEnded => "… capture ended",
         };
         let text = if s.tcp.len() > 1 {
@@ -314,10 +315,17 @@ pub fn transaction_ladder_within<'a>(
         }
         let mut findings = Vec::new();
         let shape = match &step.frame {
-            Some(frame) if step.close => Shape::Close {
-                text: format!("╳ {}", step.what),
-                frames: Some(format!("frame {frame}")),
-            },
+            Some(frame) if step.close => {
+                // A finding at the close's frame (a reset) goes under it.
+                let (here, rest): (Vec<&FindingReport>, Vec<&FindingReport>) =
+                    pending.into_iter().partition(|d| d.frames.contains(frame));
+                pending = rest;
+                findings = here;
+                Shape::Close {
+                    text: format!("╳ {}", step.what),
+                    frames: Some(format!("frame {frame}")),
+                }
+            }
             Some(frame) => {
                 let (from, to) = (lifeline_of(step.from), lifeline_of(step.to));
                 let (a, b) = (lifelines[from].x, lifelines[to].x);

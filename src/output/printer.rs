@@ -12,7 +12,7 @@ use super::{Format, Sink, WholeReport};
 use crate::findings::Output;
 use crate::report::{
     CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport,
-    finding_report,
+    capture_finding_report,
 };
 use std::io::{self, Write};
 
@@ -141,11 +141,16 @@ impl Printer {
                 self.summary.add_transaction(&report);
                 self.sink.transaction(report, out)
             }
-            Output::Finding(f) => {
+            Output::Finding(f, cpe) => {
                 if self.filters.transaction.is_some() || !self.filters.terms.is_empty() {
                     return Ok(());
                 }
-                let d = finding_report(&f, &self.opts);
+                let d = capture_finding_report(&f, cpe.as_ref(), &self.opts);
+                // A finding of another CPE than the one asked for is not shown (one of no
+                // known CPE is).
+                if d.cpe.as_ref().is_some_and(|c| !self.filters.cpe_matches(c)) {
+                    return Ok(());
+                }
                 self.summary.add_findings(std::slice::from_ref(&d));
                 self.sink.finding(d, out)
             }

@@ -490,6 +490,7 @@ campaign
             severity,
             message: String::new(),
             frames: Vec::new(),
+            cpe: None,
         };
         let mut all = vec![finding("auth-stale-nonce", Severity::Info); 12];
         all.push(finding("transfer-fault", Severity::Error));

@@ -3,7 +3,8 @@
 
 use super::ladder::{self, Ladder, truncate};
 use crate::report::{
-    CaptureSummary, FindingReport, Report, SessionReport, Severity, Summary, TransactionReport,
+    CaptureSummary, CpeInfo, FindingReport, Report, SessionReport, Severity, Summary,
+    TransactionReport,
 };
 use crate::transaction::Outcome;
 use std::io::{self, Write};
@@ -157,15 +158,7 @@ fn span_seconds(c: &CaptureSummary) -> String {
 }
 
 fn cpe_label(s: &SessionReport) -> String {
-    let parts: Vec<&str> = [&s.cpe.manufacturer, &s.cpe.product_class, &s.cpe.serial]
-        .into_iter()
-        .filter_map(|p| p.as_deref())
-        .collect();
-    if parts.is_empty() {
-        format!("CPE {}", s.cpe.ip)
-    } else {
-        format!("CPE {} ({})", parts.join(" "), s.cpe.ip)
-    }
+    format!("CPE {}", s.cpe.label())
 }
 
 /// One session: its header line, the ladder, its findings.
@@ -321,21 +314,24 @@ pub fn write_transaction_ladder(
 
 /// Every finding, worst first, with where it belongs.
 fn write_findings(w: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
-    let mut all: Vec<(&str, &FindingReport)> = Vec::new();
+    let mut all: Vec<(Option<&str>, &FindingReport)> = Vec::new();
     for t in &report.transactions {
-        all.extend(t.findings.iter().map(|d| (t.id.as_str(), d)));
+        all.extend(t.findings.iter().map(|d| (Some(t.id.as_str()), d)));
     }
     for s in &report.sessions {
-        all.extend(s.findings.iter().map(|d| (s.id.as_str(), d)));
+        all.extend(s.findings.iter().map(|d| (Some(s.id.as_str()), d)));
     }
-    all.extend(report.findings.iter().map(|d| ("capture", d)));
+    all.extend(report.findings.iter().map(|d| (None, d)));
     write_findings_list(w, all, style)
 }
 
-/// Findings with their owner (transaction, session or `capture`), worst first.
+/// Findings with their owner (transaction or session; None for a finding of neither), worst
+/// first: those of transactions and sessions, then those of no session or transaction under
+/// the CPE they concern (a `CPE …` heading each, in order of appearance), then those of no
+/// known CPE under `capture`.
 fn write_findings_list(
     w: &mut dyn Write,
-    mut all: Vec<(&str, &FindingReport)>,
+    mut all: Vec<(Option<&str>, &FindingReport)>,
     style: Style,
 ) -> io::Result<()> {
     if all.is_empty() {
@@ -344,8 +340,33 @@ fn write_findings_list(
     all.sort_by_key(|d| std::cmp::Reverse(d.1.severity));
     writeln!(w)?;
     writeln!(w, "findings")?;
+    let mut loose: Vec<&FindingReport> = Vec::new();
     for (owner, d) in all {
-        write!(w, "  {owner:<8}")?;
+        match owner {
+            Some(owner) => {
+                write!(w, "  {owner:<8}")?;
+                write_finding(w, d, style)?;
+            }
+            None => loose.push(d),
+        }
+    }
+    let mut cpes: Vec<&CpeInfo> = Vec::new();
+    for d in &loose {
+        if let Some(cpe) = &d.cpe
+            && !cpes.contains(&cpe)
+        {
+            cpes.push(cpe);
+        }
+    }
+    for cpe in cpes {
+        writeln!(w, "  CPE {}", cpe.label())?;
+        for d in loose.iter().filter(|d| d.cpe.as_ref() == Some(cpe)) {
+            write!(w, "  {:<8}", "")?;
+            write_finding(w, d, style)?;
+        }
+    }
+    for d in loose.iter().filter(|d| d.cpe.is_none()) {
+        write!(w, "  {:<8}", "capture")?;
         write_finding(w, d, style)?;
     }
     Ok(())
@@ -441,9 +462,13 @@ pub fn write_session_line(w: &mut dyn Write, s: &SessionReport, style: Style) ->
     Ok(())
 }
 
-/// Streaming text: a finding of no session or transaction, as it is found.
+/// Streaming text: a finding of no session or transaction, as it is found, with the CPE it
+/// concerns.
 pub fn write_finding_line(w: &mut dyn Write, d: &FindingReport, style: Style) -> io::Result<()> {
-    write!(w, "capture ")?;
+    match &d.cpe {
+        Some(cpe) => write!(w, "CPE {} ", cpe.label())?,
+        None => write!(w, "capture ")?,
+    }
     write_finding(w, d, style)
 }
 
@@ -455,7 +480,7 @@ pub fn write_closing(
     capture: &CaptureSummary,
     summary: &Summary,
     sessions: &[&SessionReport],
-    findings: Vec<(&str, &FindingReport)>,
+    findings: Vec<(Option<&str>, &FindingReport)>,
     omitted: usize,
     style: Style,
 ) -> io::Result<()> {

@@ -18,8 +18,8 @@ const KEPT_FINDINGS: usize = 10_000;
 pub struct TextStreamSink {
     sessions: VecDeque<SessionReport>,
     omitted_sessions: usize,
-    /// Findings of transactions (with the transaction id) and of the capture.
-    findings: VecDeque<(String, FindingReport)>,
+    /// Findings of transactions (with the transaction id) and of no session or transaction.
+    findings: VecDeque<(Option<String>, FindingReport)>,
     /// With a transaction selected: it, and its sessions once it is shown.
     transaction: Option<String>,
     selected_sessions: Vec<String>,
@@ -38,7 +38,7 @@ impl TextStreamSink {
         }
     }
 
-    fn keep_finding(&mut self, owner: String, d: FindingReport) {
+    fn keep_finding(&mut self, owner: Option<String>, d: FindingReport) {
         if self.findings.len() >= KEPT_FINDINGS {
             self.findings.pop_front();
         }
@@ -78,14 +78,14 @@ impl Sink for TextStreamSink {
                 .extend(transaction.sessions.iter().cloned());
         }
         for d in transaction.findings {
-            self.keep_finding(transaction.id.clone(), d);
+            self.keep_finding(Some(transaction.id.clone()), d);
         }
         out.flush()
     }
 
     fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()> {
         text::write_finding_line(out, &finding, self.style)?;
-        self.keep_finding("capture".to_owned(), finding);
+        self.keep_finding(None, finding);
         out.flush()
     }
 
@@ -99,16 +99,16 @@ impl Sink for TextStreamSink {
         let shown = |s: &&SessionReport| {
             self.transaction.is_none() || self.selected_sessions.contains(&s.id)
         };
-        let mut findings: Vec<(&str, &FindingReport)> = self
+        let mut findings: Vec<(Option<&str>, &FindingReport)> = self
             .findings
             .iter()
-            .map(|(owner, d)| (owner.as_str(), d))
+            .map(|(owner, d)| (owner.as_deref(), d))
             .collect();
         findings.extend(
             self.sessions
                 .iter()
                 .filter(shown)
-                .flat_map(|s| s.findings.iter().map(|d| (s.id.as_str(), d))),
+                .flat_map(|s| s.findings.iter().map(|d| (Some(s.id.as_str()), d))),
         );
         let sessions: Vec<&SessionReport> = self.sessions.iter().filter(shown).collect();
         text::write_closing(

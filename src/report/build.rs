@@ -5,7 +5,7 @@
 use super::Finding;
 use super::model::*;
 use super::redact::{is_secret_name, redact_args, redact_url};
-use crate::cwmp::{CwmpNs, Envelope, FaultStruct, Rpc, fault_meaning};
+use crate::cwmp::{CwmpNs, DeviceId, Envelope, FaultStruct, Rpc, fault_meaning};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
 use crate::session::{MessageKind, Session, SessionMessage, message_summary};
 use crate::transaction::{Party, Transaction};
@@ -56,21 +56,28 @@ fn party(p: Party) -> &'static str {
     }
 }
 
+impl CpeInfo {
+    /// The CPE at `ip` with this DeviceId (empty fields left out).
+    pub fn new(ip: std::net::IpAddr, device: Option<&DeviceId>) -> CpeInfo {
+        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        CpeInfo {
+            ip: ip.to_string(),
+            manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
+            oui: device.and_then(|d| non_empty(&d.oui)),
+            product_class: device.and_then(|d| non_empty(&d.product_class)),
+            serial: device.and_then(|d| non_empty(&d.serial_number)),
+            inferred: false,
+        }
+    }
+}
+
 impl TransactionReport {
     pub fn build(t: &Transaction, opts: &ReportOptions) -> TransactionReport {
-        let device = t.cpe.device.as_ref();
-        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
         let origin = t.steps.first().map(|s| s.ts).unwrap_or(t.start);
         TransactionReport {
             id: format!("t{}", t.number),
             kind: t.kind.as_str(),
-            cpe: CpeInfo {
-                ip: t.cpe.ip.to_string(),
-                manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
-                oui: device.and_then(|d| non_empty(&d.oui)),
-                product_class: device.and_then(|d| non_empty(&d.product_class)),
-                serial: device.and_then(|d| non_empty(&d.serial_number)),
-            },
+            cpe: CpeInfo::new(t.cpe.ip, t.cpe.device.as_ref()),
             acs: AcsInfo {
                 ip: t.acs.ip().to_string(),
                 port: t.acs.port(),
@@ -130,8 +137,6 @@ impl TransactionReport {
 impl SessionReport {
     /// Builds the report of a finished session.
     pub fn build(s: &Session, opts: &ReportOptions) -> SessionReport {
-        let device = s.device.as_ref();
-        let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
         let mut rpcs = Counts::default();
         for (_, env) in s.envelopes() {
             let name = env.rpc.name();
@@ -147,12 +152,12 @@ impl SessionReport {
             .collect();
         SessionReport {
             id: format!("s{}", s.number),
-            cpe: CpeInfo {
-                ip: s.cpe_ip.to_string(),
-                manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
-                oui: device.and_then(|d| non_empty(&d.oui)),
-                product_class: device.and_then(|d| non_empty(&d.product_class)),
-                serial: device.and_then(|d| non_empty(&d.serial_number)),
+            cpe: match (&s.device, &s.inferred_device) {
+                (None, Some(inferred)) => CpeInfo {
+                    inferred: true,
+                    ..CpeInfo::new(s.cpe_ip, Some(inferred))
+                },
+                (device, _) => CpeInfo::new(s.cpe_ip, device.as_ref()),
             },
             acs: AcsInfo {
                 ip: s.acs.ip().to_string(),
@@ -205,6 +210,19 @@ pub fn finding_report(f: &Finding, opts: &ReportOptions) -> FindingReport {
         severity: f.severity,
         message: f.message.clone(),
         frames: f.frames.iter().map(|fr| opts.frame(*fr)).collect(),
+        cpe: None,
+    }
+}
+
+/// A finding of no session or transaction as the report shows it, with the CPE it concerns.
+pub fn capture_finding_report(
+    f: &Finding,
+    cpe: Option<&crate::transaction::Cpe>,
+    opts: &ReportOptions,
+) -> FindingReport {
+    FindingReport {
+        cpe: cpe.map(|c| CpeInfo::new(c.ip, c.device.as_ref())),
+        ..finding_report(f, opts)
     }
 }
 

@@ -11,6 +11,6 @@ pub mod model;
 pub mod redact;
 
 pub use crate::findings::{Finding, Severity};
-pub use build::{ReportOptions, finding_report};
+pub use build::{ReportOptions, capture_finding_report, finding_report};
 pub use model::*;
 pub use redact::{REDACTED, is_secret_name, redact_header, redact_url};

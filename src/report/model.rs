@@ -37,6 +37,9 @@ pub struct FindingReport {
     pub severity: Severity,
     pub message: String,
     pub frames: Vec<FrameLabel>,
+    /// For a finding of no session or transaction: the CPE it concerns, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpe: Option<CpeInfo>,
 }
 
 /// The `capture` part of the report.
@@ -68,13 +71,35 @@ pub struct Undecoded {
     pub truncated: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// A CPE as the report names it: its address and the DeviceId of its Inform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CpeInfo {
     pub ip: String,
     pub manufacturer: Option<String>,
     pub oui: Option<String>,
     pub product_class: Option<String>,
     pub serial: Option<String>,
+    /// The DeviceId is not the session's own (it has no Inform) but that of the CPE last seen
+    /// at its address.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+}
+
+impl CpeInfo {
+    /// `THOMSON TG784n CP0923JT0XX (10.0.0.5)`, `(10.0.0.5, inferred)` for an inferred
+    /// identity, or the address alone.
+    pub fn label(&self) -> String {
+        let parts: Vec<&str> = [&self.manufacturer, &self.product_class, &self.serial]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .collect();
+        let inferred = if self.inferred { ", inferred" } else { "" };
+        if parts.is_empty() {
+            format!("{}{inferred}", self.ip)
+        } else {
+            format!("{} ({}{inferred})", parts.join(" "), self.ip)
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

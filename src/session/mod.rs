@@ -4,22 +4,25 @@
 //!
 //! Input is the HTTP stage's events plus the decoded envelopes of each message; output is one
 //! finished [`Session`] at a time, handed to a callback as soon as it can no longer change, after
-//! which its state is freed.
+//! which its state is freed. A session without an Inform is given the identity of the CPE last
+//! seen at its address ([`CpeDirectory`]), marked as inferred.
 
 mod describe;
 mod endpoints;
+mod directory;
 mod raw;
 mod tracker;
 
 pub use describe::message_summary;
 pub use endpoints::{split_url, target_path};
+pub use directory::CpeDirectory;
 pub use raw::{RawDeflater, RawMessage};
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
 use crate::http::auth::{Challenge, Credentials};
-use crate::tcp::{ConnEnd, ConnStats};
+use crate::tcp::{ConnEnd, ConnInfo, ConnStats};
 use crate::types::{ConnId, FrameRef, Nanos};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -54,7 +57,7 @@ impl Termination {
     fn from_conn_end(end: ConnEnd) -> Termination {
         match end {
             ConnEnd::Closed => Termination::Closed,
-            ConnEnd::Reset | ConnEnd::HandshakeFailed => Termination::Reset,
+            ConnEnd::Reset | ConnEnd::HandshakeFailed | ConnEnd::Refused => Termination::Reset,
             ConnEnd::Idle => Termination::Timeout,
             ConnEnd::CaptureEnded => Termination::CaptureEnded,
         }
@@ -182,6 +185,13 @@ pub struct SessionConn {
     pub handshake_seen: bool,
 }
 
+impl SessionConn {
+    /// The frame of the connection's RST, once it closed with one.
+    pub fn rst_frame(&self) -> Option<FrameRef> {
+        self.stats.as_ref().and_then(|s| s.rst_frame)
+    }
+}
+
 /// One HTTP request of an exchange outside CWMP sessions (a file GET, a Connection Request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExchangeRequest {
@@ -251,6 +261,10 @@ pub struct ConnRecord {
 /// What the session stage hands on, in the order things finish.
 #[derive(Clone, Debug)]
 pub enum Completed {
+    /// A TCP connection that began with its handshake, as it opens: one that never carries
+    /// HTTP may end as a failed handshake, which the transaction stage waits for when it is to
+    /// the file server of a transfer.
+    ConnectionOpened(ConnInfo),
     Session(Session),
     Exchange(HttpExchange),
     Connection(ConnRecord),
@@ -276,6 +290,12 @@ pub struct Session {
     pub ended_by: Option<FrameRef>,
     pub messages: Vec<SessionMessage>,
     pub connection_request: Option<ConnectionRequest>,
+    /// An accepted Connection Request to this CPE, answered before the session's Inform,
+    /// which lacks `6 CONNECTION REQUEST`: no session announced it.
+    pub unannounced_connection_request: Option<ConnectionRequest>,
+    /// For a session without an Inform: the DeviceId of the CPE last seen at its address (an
+    /// earlier session's Inform). Reports show it as inferred; the rules go by `device`.
+    pub inferred_device: Option<DeviceId>,
     pub notes: Vec<Note>,
     /// Findings about this session (filled by the rules after the session finished).
     pub findings: Vec<Finding>,

@@ -3,9 +3,9 @@
 
 use super::endpoints::{CWMP_PORT, KnownEndpoints};
 use super::{
-    Completed, ConnRecord, ConnectionRequest, ExchangeRequest, ExchangeResponse, HttpExchange,
-    HttpLine, MessageKind, Note, RawDeflater, RawMessage, Session, SessionConn, SessionMessage,
-    Termination,
+    Completed, ConnRecord, ConnectionRequest, CpeDirectory, ExchangeRequest, ExchangeResponse,
+    HttpExchange, HttpLine, MessageKind, Note, RawDeflater, RawMessage, Session, SessionConn,
+    SessionMessage, Termination,
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
@@ -111,6 +111,8 @@ struct OpenSession {
     waiting_until: Option<Nanos>,
     last_end: Option<ConnEnd>,
     dropped: u64,
+    /// The Connection Requests were looked at for an unannounced one (once, after the Inform).
+    unannounced_checked: bool,
 }
 
 /// A Connection Request exchange in progress or accepted, keyed by the CPE's IP.
@@ -140,6 +142,8 @@ pub struct SessionTracker {
     stats: TrackerStats,
     /// Deflates the bytes of a finished session's messages, with `keep_raw`.
     raw: Option<RawDeflater>,
+    /// The CPE last seen at each address, for sessions without an Inform.
+    directory: CpeDirectory,
 }
 
 impl SessionTracker {
@@ -156,6 +160,7 @@ impl SessionTracker {
             next_number: 1,
             stats: TrackerStats::default(),
             raw,
+            directory: CpeDirectory::default(),
         }
     }
 
@@ -200,6 +205,9 @@ impl SessionTracker {
                         first_frame: info.frame,
                     },
                 );
+                if info.handshake_seen {
+                    out(Completed::ConnectionOpened(info));
+                }
             }
             HttpEvent::Message(msg) => self.on_message(msg, out),
             HttpEvent::Malformed {
@@ -702,6 +710,8 @@ impl SessionTracker {
             ended_by: None,
             messages: Vec::new(),
             connection_request: None,
+            unannounced_connection_request: None,
+            inferred_device: None,
             notes: Vec::new(),
             findings: Vec::new(),
         };
@@ -715,6 +725,7 @@ impl SessionTracker {
                 waiting_until: None,
                 last_end: None,
                 dropped: 0,
+                unannounced_checked: false,
             },
         );
         if let Some(state) = self.conns.get_mut(&conn_id) {
@@ -796,6 +807,8 @@ impl SessionTracker {
         {
             open.session.device = Some(inform.device_id.clone());
             open.session.events = inform.events.clone();
+            self.directory
+                .record(open.session.cpe_ip, &inform.device_id);
         }
         open.session.end = open.session.end.max(message.end_ts);
         if open.session.messages.len() < self.cfg.max_messages_per_session {
@@ -947,6 +960,9 @@ impl SessionTracker {
                 .map(Termination::from_conn_end)
                 .unwrap_or(Termination::CaptureEnded)
         };
+        if session.device.is_none() {
+            session.inferred_device = self.directory.get(session.cpe_ip).cloned();
+        }
         if let Some(close) = session
             .connections
             .iter()
@@ -1178,6 +1194,45 @@ impl SessionTracker {
             .and_then(|s| s.session)
         {
             self.tie_connection_request(number);
+            self.take_unannounced_connection_request(number);
+        }
+    }
+
+    /// Called after a message joined a session, until its Inform is in: an accepted Connection
+    /// Request to this CPE answered before the Inform, which lacks `6 CONNECTION REQUEST`, was
+    /// not announced (the CPE must announce it in its next session), and the session takes it.
+    fn take_unannounced_connection_request(&mut self, number: u64) {
+        let Some(open) = self.open.get_mut(&number) else {
+            return;
+        };
+        let s = &open.session;
+        if open.unannounced_checked || s.device.is_none() {
+            return;
+        }
+        open.unannounced_checked = true;
+        if s.connection_request.is_some()
+            || s.events
+                .iter()
+                .any(|e| e.code.trim() == "6 CONNECTION REQUEST")
+        {
+            return;
+        }
+        let Some(inform_ts) = s
+            .messages
+            .iter()
+            .find(|m| m.from_cpe && m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_))))
+            .map(|m| m.ts)
+        else {
+            return;
+        };
+        let cpe_ip = s.cpe_ip;
+        let Some(pos) = self.pending_crs.iter().rposition(|p| {
+            p.accepted && p.cr.cpe.ip() == cpe_ip && p.cr.final_ts.is_some_and(|t| t <= inform_ts)
+        }) else {
+            return;
+        };
+        if let Some(p) = self.pending_crs.remove(pos) {
+            open.session.unannounced_connection_request = Some(p.cr);
         }
     }
 }

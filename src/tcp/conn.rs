@@ -2,8 +2,10 @@
 
 use super::half::HalfStats;
 use super::half::{Ctx, HalfStream};
-use super::{ConnEnd, ConnInfo, ConnStats, ReassemblyConfig, ReassemblyStats, StreamEvent};
-use crate::types::{ConnId, Dir, Nanos};
+use super::{
+    ConnEnd, ConnInfo, ConnStats, MAX_SYN_FRAMES, ReassemblyConfig, ReassemblyStats, StreamEvent,
+};
+use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use crate::wire::TcpSegment;
 use std::net::SocketAddr;
 
@@ -57,6 +59,10 @@ pub(super) struct Conn {
     /// When both sides had sent a FIN, or a RST was seen: the close linger runs from here.
     pub closing_since: Option<Nanos>,
     reset: bool,
+    /// The frame of the RST and the direction it travelled.
+    rst: Option<(FrameRef, Dir)>,
+    /// The client's SYN frames (see [`ConnStats::syn_frames`]).
+    syn_frames: Vec<FrameRef>,
     has_gap: bool,
     /// `Closed` was already emitted (see [`Conn::close_early`]): the connection only absorbs
     /// late packets until it is released.
@@ -82,6 +88,8 @@ impl Conn {
             last_ts: seg.ts,
             closing_since: None,
             reset: false,
+            rst: None,
+            syn_frames: Vec::new(),
             has_gap: false,
             reported: false,
         }
@@ -129,6 +137,13 @@ impl Conn {
         self.last_ts = self.last_ts.max(seg.ts);
         let dir = self.dir_of(seg.src);
         let this = dir.index();
+        if dir == Dir::ToServer
+            && seg.flags.syn()
+            && !seg.flags.ack()
+            && self.syn_frames.len() < MAX_SYN_FRAMES
+        {
+            self.syn_frames.push(seg.frame);
+        }
         if self.reported {
             // Closed and reported: late packets (the last ACK, retransmitted FINs) are
             // absorbed until the close linger ends.
@@ -153,6 +168,7 @@ impl Conn {
                 ts: seg.ts,
             });
             self.reset = true;
+            self.rst = Some((seg.frame, dir));
             self.closing_since = Some(seg.ts);
             return true;
         }
@@ -199,7 +215,13 @@ impl Conn {
     /// explains it.
     fn end(&self, otherwise: ConnEnd) -> ConnEnd {
         let [to_server, to_client] = &self.halves;
-        if self.reset {
+        let refused = matches!(self.rst, Some((_, Dir::ToClient)))
+            && to_server.syn_isn().is_some()
+            && to_client.syn_isn().is_none()
+            && !to_client.payload_seen();
+        if refused {
+            ConnEnd::Refused
+        } else if self.reset {
             ConnEnd::Reset
         } else if to_server.fin_seen() || to_client.fin_seen() {
             ConnEnd::Closed
@@ -221,6 +243,8 @@ impl Conn {
             bytes: pick(|s| s.bytes),
             conflicting_bytes: pick(|s| s.conflicting_bytes),
             gap_bytes: pick(|s| s.gap_bytes),
+            syn_frames: self.syn_frames.clone(),
+            rst_frame: self.rst.map(|(frame, _)| frame),
         }
     }
 

@@ -87,9 +87,15 @@ pub enum ConnEnd {
     CaptureEnded,
     /// SYN never answered.
     HandshakeFailed,
+    /// The SYN was answered by a RST (connection refused).
+    Refused,
 }
 
-/// Per-connection counters, per direction (index with `Dir::index()`).
+/// The client's SYNs kept per connection (the first and its retransmissions).
+pub const MAX_SYN_FRAMES: usize = 8;
+
+/// Per-connection counters, per direction (index with `Dir::index()`), and the frames that
+/// opened and reset the connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnStats {
     /// Packets, with or without payload.
@@ -106,6 +112,11 @@ pub struct ConnStats {
     pub conflicting_bytes: [u64; 2],
     /// Bytes the capture lost (reported as gaps).
     pub gap_bytes: [u64; 2],
+    /// The client's SYN frames (without ACK), in order: the first and its retransmissions, at
+    /// most [`MAX_SYN_FRAMES`].
+    pub syn_frames: Vec<FrameRef>,
+    /// The frame of the first RST, either way.
+    pub rst_frame: Option<FrameRef>,
 }
 
 /// One event of the reassembled byte streams, in the order the upper layer must see them.

@@ -158,6 +158,7 @@ pub fn close_step(s: &Session, end: ConnEnd) -> (Option<u32>, String) {
         ConnEnd::Reset => "connection reset",
         ConnEnd::Idle => "connection idle, released",
         ConnEnd::HandshakeFailed => "handshake failed",
+        ConnEnd::Refused => "connection refused",
         ConnEnd::CaptureEnded => "capture ended",
     }
     .to_owned();

@@ -4,7 +4,7 @@
 
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, FaultStruct};
-use crate::session::{ConnRecord, HttpExchange};
+use crate::session::{ConnRecord, ConnectionRequest, HttpExchange};
 use crate::types::{ConnId, FrameRef, Nanos};
 use std::net::{IpAddr, SocketAddr};
 
@@ -218,8 +218,17 @@ pub enum Note {
         frame: Option<FrameRef>,
         message: Option<usize>,
     },
-    /// The SYN to the file server the transfer waited for was never answered.
+    /// The CPE's SYN to the file server, while the transfer waited for its fetch, was never
+    /// answered or was refused (the record's `end`).
     FileServerUnreachable(ConnRecord),
+    /// An accepted Connection Request that session `session` followed without announcing it:
+    /// its Inform (at `inform_frame`) lacks `6 CONNECTION REQUEST`.
+    UnannouncedConnectionRequest {
+        cr: ConnectionRequest,
+        session: u64,
+        inform_frame: Option<FrameRef>,
+        message: Option<usize>,
+    },
 }
 
 /// What the capture shows of a finished transaction's file transfer and report, for the

@@ -22,6 +22,9 @@ pub(super) struct OpenTx {
     pub(super) fetch: Vec<HttpExchange>,
     /// Connections the fetch used, and whether each has closed (with its record).
     pub(super) conns: Vec<(ConnId, Option<ConnRecord>)>,
+    /// Connections the CPE opened to the file server while the transfer waited for its fetch:
+    /// until one carries HTTP or closes, it may be a failed handshake.
+    pub(super) handshakes: Vec<Watched>,
     /// The TransferComplete arrived (or none is expected): done but for late connection
     /// records, until `release_at`.
     pub(super) done: bool,
@@ -44,6 +47,14 @@ pub(super) struct OpenTx {
     pub(super) report_inform_frame: Option<FrameRef>,
     /// What was noticed about the transaction, in order.
     pub(super) notes: Vec<Note>,
+}
+
+/// A connection watched for a failed handshake.
+pub(super) struct Watched {
+    pub(super) id: ConnId,
+    pub(super) opened: Nanos,
+    /// An HTTP exchange was seen on it (for this transfer or another): its handshake worked.
+    pub(super) carried_http: bool,
 }
 
 /// Open transactions, bucketed by the CPE's IP address: almost every look-up concerns one CPE.

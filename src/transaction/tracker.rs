@@ -1,20 +1,26 @@
 //! The transaction tracker: builds transactions from finished sessions and HTTP exchanges, in
 //! the order they finish, numbers their steps on the reference ladder, and records what it
 //! notices on the way as [`Note`]s for the findings stage.
+//!
+//! What concerns a transfer goes to its transaction even when it shows late: a connection the
+//! CPE opened to the file server while the transfer waited for its fetch is watched until it
+//! ends (an unanswered SYN is known only when the reassembler releases it), and a Connection
+//! Request the CPE did not announce goes to the transaction of the session that followed it.
 
 use super::ladder;
 use super::matching::{Match, cpe_key, is_service_port, matches_order, split_url};
 use super::model::{
     Cpe, Evidence, FetchSummary, FileConn, Kind, Note, Order, Outcome, Party, Step, Transaction,
 };
-use super::open::{OpenSet, OpenTx, Pending, Recent};
+use super::open::{OpenSet, OpenTx, Pending, Recent, Watched};
 use crate::cwmp::{Rpc, TransferComplete};
 use crate::session::{
     Completed, ConnRecord, ConnectionRequest, HttpExchange, Session, SessionMessage,
 };
-use crate::tcp::ConnEnd;
+use crate::tcp::{ConnEnd, ConnInfo};
 use crate::types::{ConnId, FrameRef, Nanos};
 use rustc_hash::FxHashMap;
+use std::net::SocketAddr;
 
 const SECOND: Nanos = 1_000_000_000;
 
@@ -40,6 +46,12 @@ const MAX_OPEN: usize = 100_000;
 const PENDING_EXCHANGE_AGE: Nanos = 600 * SECOND;
 /// How long a finished transaction waits for its file connections to close.
 const LINGER: Nanos = 60 * SECOND;
+/// How long a finished transaction waits for the end of a connection to its file server that
+/// carried no HTTP: an unanswered SYN shows as such only when the reassembler releases the
+/// connection, after its idle timeout (300 s by default).
+const HANDSHAKE_WAIT: Nanos = 600 * SECOND;
+/// Connections watched per transaction for a failed handshake.
+const MAX_HANDSHAKES: usize = 16;
 const RECENT_KEYS: usize = 16;
 const MAX_RECENT_CPES: usize = 100_000;
 
@@ -73,6 +85,7 @@ impl TransactionTracker {
     /// Consumes one item of the session stage.
     pub fn push(&mut self, item: Completed, out: &mut impl FnMut(Tracked)) {
         match item {
+            Completed::ConnectionOpened(info) => self.on_opened(&info),
             Completed::Session(s) => self.on_session(s, out),
             Completed::Exchange(x) => self.on_exchange(x),
             Completed::Connection(c) => self.on_connection(c, out),
@@ -84,7 +97,9 @@ impl TransactionTracker {
     /// or whose wait ran out.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Tracked)) {
         let ready = self.open.take_where(|o| {
-            o.done && (o.release_at <= now || o.conns.iter().all(|(_, r)| r.is_some()))
+            o.done
+                && (o.conns.iter().all(|(_, r)| r.is_some())
+                    || (o.release_at <= now && !awaits_handshake(o, now)))
         });
         for mut o in ready {
             let until = o.tx.end;
@@ -117,6 +132,12 @@ impl TransactionTracker {
                 .iter()
                 .find(|st| st.step == Some(18))
                 .and_then(|st| st.frame);
+        for note in &o.notes {
+            if let Note::FileServerUnreachable(c) = note {
+                o.tx.file_server.get_or_insert(c.server);
+                o.tx.steps.push(handshake_step(c));
+            }
+        }
         o.tx.steps.sort_by_key(|s| (s.ts, s.frame));
         o.tx.file_conns = file_conns(&o.conns, &o.fetch, &o.notes);
         let recent = self.recent_of(&o.cpe_key);
@@ -167,6 +188,11 @@ impl TransactionTracker {
         // connection carries until that connection closes: a session is handed on as soon as
         // it ends, which can be before a fetch connection held up by a capture gap is done.
         let client_ip = x.client.ip();
+        for o in self.open.of_ip_mut(client_ip) {
+            for w in o.handshakes.iter_mut().filter(|w| w.id == x.conn) {
+                w.carried_http = true;
+            }
+        }
         if let Some(o) = self.open.of_ip_mut(client_ip).iter_mut().find(|o| {
             (!o.done || o.conns.iter().any(|(id, r)| *id == x.conn && r.is_none()))
                 && matches_order(&o.order, &x) == Match::Exact
@@ -200,23 +226,48 @@ impl TransactionTracker {
         }
     }
 
+    /// A connection the CPE opens to the file server of a transfer waiting for its fetch is
+    /// watched: one that never carries HTTP may end as a failed handshake.
+    fn on_opened(&mut self, info: &ConnInfo) {
+        if let Some(o) = self.open.of_ip_mut(info.client.ip()).iter_mut().find(|o| {
+            !o.done && o.handshakes.len() < MAX_HANDSHAKES && serves(&o.order.url, info.server)
+        }) {
+            if !o.conns.iter().any(|(id, _)| *id == info.id) {
+                o.conns.push((info.id, None));
+            }
+            o.handshakes.push(Watched {
+                id: info.id,
+                opened: info.ts,
+                carried_http: false,
+            });
+        }
+    }
+
     fn on_connection(&mut self, c: ConnRecord, out: &mut impl FnMut(Tracked)) {
+        let failed = matches!(c.end, ConnEnd::HandshakeFailed | ConnEnd::Refused);
         // A fetch connection's client is the CPE.
         for o in self.open.of_ip_mut(c.client.ip()) {
-            if let Some(slot) = o.conns.iter_mut().find(|(id, _)| *id == c.id) {
-                slot.1 = Some(c);
+            if let Some(pos) = o.conns.iter().position(|(id, _)| *id == c.id) {
+                let carried_http = o.fetch.iter().any(|x| x.conn == c.id)
+                    || o.handshakes.iter().any(|w| w.id == c.id && w.carried_http);
+                if failed && !carried_http {
+                    o.notes.push(Note::FileServerUnreachable(c.clone()));
+                }
+                if let Some(slot) = o.conns.get_mut(pos) {
+                    slot.1 = Some(c);
+                }
                 return;
             }
         }
         // Connections of no transaction and no session.
-        let port = c.server.port();
-        if c.end == ConnEnd::HandshakeFailed && is_service_port(port) {
+        if failed && is_service_port(c.server.port()) {
             // A transaction waiting for a fetch from this server owns the failure.
-            if let Some(o) = self.open.of_ip_mut(c.client.ip()).iter_mut().find(|o| {
-                !o.done
-                    && split_url(&o.order.url)
-                        .is_some_and(|(host, p, _)| p == port && host == c.server.ip().to_string())
-            }) {
+            if let Some(o) = self
+                .open
+                .of_ip_mut(c.client.ip())
+                .iter_mut()
+                .find(|o| !o.done && serves(&o.order.url, c.server))
+            {
                 o.notes.push(Note::FileServerUnreachable(c));
                 return;
             }
@@ -228,6 +279,7 @@ impl TransactionTracker {
         let key = cpe_key(&s);
         // Notes that concern the session itself (no open transaction takes them).
         let mut notes = Vec::new();
+        let unannounced = s.unannounced_connection_request.take();
 
         // 1. TransferCompletes (and `M Download` keys) close transactions ordered earlier.
         self.match_transfer_completes(&mut s, &key, &mut notes);
@@ -239,6 +291,28 @@ impl TransactionTracker {
         self.note_missing_reports(&s, &key);
         // 4. Downloads ordered in this session open transactions.
         self.open_orders(&mut s, &key, out);
+        // 5. A Connection Request the session followed without announcing it concerns the
+        //    transaction the session belongs to, else the session.
+        if let Some(cr) = unannounced {
+            let message = s.messages.iter().position(|m| {
+                m.from_cpe && m.envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_)))
+            });
+            let note = Note::UnannouncedConnectionRequest {
+                cr,
+                session: s.number,
+                inform_frame: inform_frame(&s),
+                message,
+            };
+            match self
+                .open
+                .of_ip_mut(s.cpe_ip)
+                .iter_mut()
+                .find(|o| o.tx.sessions.contains(&s.number))
+            {
+                Some(o) => o.notes.push(note),
+                None => notes.push(note),
+            }
+        }
 
         out(Tracked::Session(s, notes));
     }
@@ -590,6 +664,7 @@ impl TransactionTracker {
                 cpe_key: key.to_owned(),
                 fetch: Vec::new(),
                 conns: Vec::new(),
+                handshakes: Vec::new(),
                 done: false,
                 release_at: 0,
                 tc_times: None,
@@ -635,6 +710,57 @@ fn hash_of(text: &str) -> u64 {
     h.finish()
 }
 
+/// Whether a connection to `server` may be the fetch of the order's URL: the URL's port, and
+/// its address when the URL names one of the server's family (a host name, or an address of
+/// the other family across a translator, cannot be compared without the request's `Host`).
+fn serves(url: &str, server: SocketAddr) -> bool {
+    split_url(url).is_some_and(|(host, port, _)| {
+        port == server.port()
+            && match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => ip == server.ip() || ip.is_ipv4() != server.ip().is_ipv4(),
+                Err(_) => true,
+            }
+    })
+}
+
+/// Whether a finished transaction still waits for a connection to its file server that carried
+/// no HTTP and has not ended: it may be a failed handshake.
+fn awaits_handshake(o: &OpenTx, now: Nanos) -> bool {
+    o.handshakes.iter().any(|w| {
+        !w.carried_http
+            && w.opened.saturating_add(HANDSHAKE_WAIT) > now
+            && o.conns.iter().any(|(c, r)| *c == w.id && r.is_none())
+    })
+}
+
+/// The step of a failed handshake to the file server: the CPE's SYNs, unanswered or refused,
+/// from the first SYN to the last SYN (or the RST).
+fn handshake_step(c: &ConnRecord) -> Step {
+    let syns = &c.stats.syn_frames;
+    let first = syns.first().copied().unwrap_or(c.first_frame);
+    let count = if syns.len() > 1 {
+        format!(" ×{}", syns.len())
+    } else {
+        String::new()
+    };
+    let (what, last) = match c.end {
+        ConnEnd::Refused => (format!("SYN{count} refused (RST)"), c.stats.rst_frame),
+        _ => (format!("SYN{count} unanswered"), syns.last().copied()),
+    };
+    let last = last.unwrap_or(first);
+    Step {
+        step: None,
+        what,
+        from: Party::Cpe,
+        to: Party::FileServer,
+        frame: Some(last),
+        first_frame: (first != last).then_some(first),
+        ts: c.opened,
+        session: None,
+        close: false,
+    }
+}
+
 /// Whether a transaction is of the CPE of this session (by serial number; by IP when the
 /// session carries no DeviceId, e.g. one without its Inform).
 fn same_cpe(o: &OpenTx, s: &Session, key: &str) -> bool {
@@ -642,7 +768,8 @@ fn same_cpe(o: &OpenTx, s: &Session, key: &str) -> bool {
 }
 
 /// The connections of a transfer: those of its exchanges (with their records once closed),
-/// then an unanswered SYN to the file server.
+/// then the failed handshakes to the file server (a connection watched that carried another
+/// transfer's HTTP is none of these).
 fn file_conns(
     conns: &[(ConnId, Option<ConnRecord>)],
     fetch: &[HttpExchange],
@@ -653,7 +780,7 @@ fn file_conns(
         .filter_map(|(id, record)| {
             let first_exchange = fetch.iter().find(|x| x.conn == *id);
             match (record, first_exchange) {
-                (Some(r), _) => Some(FileConn {
+                (Some(r), Some(_)) => Some(FileConn {
                     id: *id,
                     client: r.client,
                     server: r.server,
@@ -667,7 +794,7 @@ fn file_conns(
                     first: Some(x.request.ts),
                     last: None,
                 }),
-                (None, None) => None,
+                (_, None) => None,
             }
         })
         .collect();
@@ -739,12 +866,16 @@ fn add_session_steps(o: &mut OpenTx, s: &Session) {
         if let Some((end, ts)) = c.end {
             let (step, what) = ladder::close_step(s, end);
             let step = step.filter(|_| Some(ts) == last_close);
+            let frame = match end {
+                ConnEnd::Reset => c.rst_frame().or(c.end_frame),
+                _ => c.end_frame,
+            };
             o.tx.steps.push(Step {
                 step,
                 what,
                 from: Party::Cpe,
                 to: Party::Acs,
-                frame: c.end_frame,
+                frame,
                 first_frame: None,
                 ts,
                 session: Some(s.number),

@@ -375,6 +375,25 @@ pub fn catalogue() -> Vec<Case> {
             b.acs_reply(s, 204, None, false);
         }),
     );
+    // A minute after the flow, the CPE opens a session with GetRPCMethods and never sends an
+    // Inform: the session is of the CPE last seen at that address.
+    let flow = reference_with(
+        &base,
+        |_, _| {},
+        |b, end| {
+            let style = b.opts.soap.clone();
+            let mut s = b.open_acs_session(end + 60 * SECOND);
+            let request = b.envelope(&soap::rpc("GetRPCMethods", "", &style));
+            let id = b.last_id().to_string();
+            b.cpe_post(&mut s, Some(&request), None);
+            let methods = answer(b, &id, &soap::rpc("GetRPCMethodsResponse", "", &style));
+            b.acs_reply(&mut s, 200, Some(&methods), false);
+            b.cpe_post(&mut s, None, None);
+            b.acs_reply(&mut s, 204, None, false);
+            b.close_session(s);
+        },
+    );
+    add("inform-not-first-without-inform", "inform-not-first", flow);
     // After the InformResponse the CPE sends its Inform again (with a new ID).
     add(
         "multiple-informs",
@@ -619,6 +638,19 @@ pub fn catalogue() -> Vec<Case> {
             };
         }),
     );
+    // The CPE accepts a Connection Request, but its next session, which carries the Download,
+    // announces 2 PERIODIC instead of 6 CONNECTION REQUEST.
+    let mut b = FlowBuilder::new(base.clone());
+    let t = base.timing;
+    let at = b.connection_request(base.start) + t.connection_request_to_inform;
+    let (session_end, _) = b.download_session(at, "2 PERIODIC");
+    let fetch = b.file_fetch(session_end + t.file_fetch_delay);
+    b.transfer_complete_session(fetch.closed + t.apply_delay, fetch);
+    add(
+        "connection-request-timing-unannounced",
+        "connection-request-timing",
+        b.finish(),
+    );
 
     // --- Transfers ---
     // The CPE answers the Download with a Fault.
@@ -827,6 +859,21 @@ pub fn catalogue() -> Vec<Case> {
         },
     );
     add("handshake-failed", "handshake-failed", flow);
+    // The file server never answers the CPE's SYN (sent three times), or refuses it with a
+    // RST; the CPE reports fault 9015.
+    for (name, reply) in [
+        ("handshake-failed-fetch", FileServerReply::Unanswered),
+        ("handshake-refused-fetch", FileServerReply::Refused),
+    ] {
+        add(
+            name,
+            "handshake-failed",
+            quirk(&|o| {
+                o.quirks.file_server_reply = reply;
+                o.quirks.transfer_fault = Some((9015, "Unable to contact file server".into()));
+            }),
+        );
+    }
     // A minute after the flow, a TLS connection to the ACS's address and port (a server seen
     // in clear; HTTPS to servers the CWMP traffic never named is only counted).
     let flow = reference_with(

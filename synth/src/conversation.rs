@@ -65,6 +65,9 @@ pub enum End {
     LeftOpen,
     /// The SYN is never answered (sent three times); the steps are not rendered.
     Unanswered,
+    /// The server answers the SYN with RST/ACK (connection refused); the steps are not
+    /// rendered.
+    Refused,
 }
 
 /// A scripted TCP connection.
@@ -161,6 +164,7 @@ impl Connection {
                 End::Reset(_) => end,
                 End::LeftOpen => cursor,
                 End::Unanswered => t0 + SYN_RETRIES[SYN_RETRIES.len() - 1],
+                End::Refused => t0 + self.rtt.max(0),
             },
         }
     }
@@ -400,6 +404,17 @@ fn render_connection(
         packets.extend(SYN_RETRIES.iter().map(|d| syn(t0 + d)));
         return packets;
     }
+    if conn.end == End::Refused {
+        packets.push(Packet {
+            ts: t0 + conn.rtt.max(0),
+            dir: Dir::ToClient,
+            seq: 0,
+            ack: client_isn.wrapping_add(1),
+            flags: TcpFlags::RST | TcpFlags::ACK,
+            data: None,
+        });
+        return packets;
+    }
     let mut next = [client_isn.wrapping_add(1), server_isn.wrapping_add(1)];
     let mut offset = [0u64; 2];
     let rtt = conn.rtt.max(0);
@@ -561,7 +576,7 @@ fn render_connection(
             flags: TcpFlags::RST | TcpFlags::ACK,
             data: None,
         }),
-        End::LeftOpen | End::Unanswered => {}
+        End::LeftOpen | End::Unanswered | End::Refused => {}
     }
 
     packets.sort_by_key(|p| p.ts);

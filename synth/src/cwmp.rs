@@ -165,6 +165,10 @@ pub enum FileServerReply {
     /// The server challenges and the CPE closes without retrying with the Download's
     /// credentials.
     CredentialsUnused,
+    /// The server never answers the CPE's SYN (sent three times): no request is made.
+    Unanswered,
+    /// The server refuses the CPE's SYN with a RST: no request is made.
+    Refused,
 }
 
 /// Misbehaviours and rarer variations of the peers, each off by default. Each applies to the
@@ -766,7 +770,8 @@ impl FlowBuilder {
     }
 
     /// The CPE fetches the file at `start`: GET, 401 (unless the server does not
-    /// authenticate), GET with the Download's credentials, 200 with the file; CPE FIN.
+    /// authenticate), GET with the Download's credentials, 200 with the file; CPE FIN. A
+    /// server that never answers or refuses the SYN gets no request.
     pub fn file_fetch(&mut self, start: Nanos) -> FetchTimes {
         let o = self.opts.clone();
         let client = self.cpe_endpoint();
@@ -781,6 +786,22 @@ impl FlowBuilder {
         };
         let think = o.timing.file_server_think + o.timing.rtt;
         let reply = o.quirks.file_server_reply;
+        if let FileServerReply::Unanswered | FileServerReply::Refused = reply {
+            c.ends(
+                if reply == FileServerReply::Refused {
+                    End::Refused
+                } else {
+                    End::Unanswered
+                },
+                At::After(0),
+            );
+            let closed = self.add_connection(c);
+            return FetchTimes {
+                started: start,
+                completed: closed,
+                closed,
+            };
+        }
         c.client_sends(0, get(None));
         self.flow.http_requests += 1;
         if o.file_auth != AuthScheme::None {
@@ -825,7 +846,10 @@ impl FlowBuilder {
                         .to_bytes(),
                 )
             }
-            FileServerReply::RejectsCredentials | FileServerReply::CredentialsUnused => None,
+            FileServerReply::RejectsCredentials
+            | FileServerReply::CredentialsUnused
+            | FileServerReply::Unanswered
+            | FileServerReply::Refused => None,
         };
         if let Some(answer) = answer {
             c.server_sends(think, answer);

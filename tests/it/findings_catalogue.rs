@@ -545,6 +545,17 @@ const ORACLE: &[Expected] = &[
         outcome: Some("success"),
     },
     Expected {
+        case: "inform-not-first-without-inform",
+        // Without an Inform there is no InformResponse, so the ACS's empty answer ends no
+        // session.
+        findings: &[
+            ("inform-not-first", Session),
+            ("session-not-terminated", Session),
+        ],
+        message_names: Some("GetRPCMethods"),
+        outcome: Some("success"),
+    },
+    Expected {
         case: "multiple-informs",
         findings: &[("multiple-informs", Session)],
         message_names: None,
@@ -697,6 +708,12 @@ const ORACLE: &[Expected] = &[
         outcome: Some("success"),
     },
     Expected {
+        case: "connection-request-timing-unannounced",
+        findings: &[("connection-request-timing", Transaction)],
+        message_names: Some("not announced"),
+        outcome: Some("success"),
+    },
+    Expected {
         case: "download-rejected",
         findings: &[("download-rejected", Transaction)],
         message_names: Some("9001"),
@@ -827,6 +844,24 @@ const ORACLE: &[Expected] = &[
         findings: &[("handshake-failed", Capture)],
         message_names: Some("7547"),
         outcome: Some("success"),
+    },
+    Expected {
+        case: "handshake-failed-fetch",
+        findings: &[
+            ("handshake-failed", Transaction),
+            ("transfer-fault", Transaction),
+        ],
+        message_names: Some("sent 3 times"),
+        outcome: Some("failed"),
+    },
+    Expected {
+        case: "handshake-refused-fetch",
+        findings: &[
+            ("handshake-failed", Transaction),
+            ("transfer-fault", Transaction),
+        ],
+        message_names: Some("refused"),
+        outcome: Some("failed"),
     },
     Expected {
         case: "tls-opaque",

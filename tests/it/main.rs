@@ -4,6 +4,7 @@
 mod common;
 
 mod architecture;
+mod attribution;
 mod bench_campaign;
 mod capture_real_files;
 mod cli;

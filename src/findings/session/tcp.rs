@@ -1,4 +1,4 @@
-//! The TCP connections the session used: `tcp-reset`, `tcp-retransmissions`.
+//! The TCP connections the session used: `tcp-reset` (at the RST's frame), `tcp-retransmissions`.
 
 use super::{SessionView, at};
 use crate::findings::{Code, Finding, Thresholds};
@@ -25,9 +25,12 @@ pub(super) fn tcp(v: &SessionView<'_>, th: &Thresholds, out: &mut Vec<Finding>) 
                     crate::types::format_ts(ts)
                 ),
             );
-            if let Some(i) = last {
-                f = at(f, s, i);
-            }
+            f = match (c.rst_frame(), last) {
+                (Some(rst), Some(i)) => f.frames([rst]).at_message(i),
+                (Some(rst), None) => f.frames([rst]),
+                (None, Some(i)) => at(f, s, i),
+                (None, None) => f,
+            };
             out.push(f);
         }
         if let Some(stats) = &c.stats {

@@ -12,10 +12,6 @@ fn check(l: &Ladder) -> Vec<Finding> {
     check_session(&l.build(), &Thresholds::default())
 }
 
-fn frames(f: &Finding) -> Vec<u64> {
-    f.frames.iter().map(|f| f.number).collect()
-}
-
 /// Inform → 401 → Inform (Digest) → InformResponse → empty POST → 204.
 fn clean() -> Ladder {
     let mut l = Ladder::new();
@@ -710,4 +706,19 @@ fn capture_notes_and_malformed_xml() {
             .message
             .contains("body byte 12")
     );
+}
+
+#[test]
+fn a_reset_is_cited_at_its_rst() {
+    let mut l = Ladder::new();
+    l.opened(&["2 PERIODIC"])
+        .ends_abnormally(Termination::Reset);
+    l.s.connections[0].stats = Some(ConnStats {
+        rst_frame: Some(FrameRef::new(0, 7)),
+        ..ConnStats::default()
+    });
+    let f = check(&l);
+    let r = only(&f, "tcp-reset");
+    assert_eq!(frames(r), [7], "the RST, not the last message (frame 4)");
+    assert_eq!(r.message_index, Some(1));
 }

@@ -739,6 +739,47 @@ fn unanswered_syns_are_a_failed_handshake() {
     assert_eq!(closed.len(), 1);
     assert_eq!(closed[0].1, ConnEnd::HandshakeFailed);
     assert_eq!(closed[0].2.frames, [3, 0]);
+    let syns: Vec<u64> = closed[0].2.syn_frames.iter().map(|f| f.number).collect();
+    assert_eq!(syns, [1, 2, 3], "every SYN is kept");
+    assert_eq!(closed[0].2.rst_frame, None);
+}
+
+#[test]
+fn syns_kept_per_connection_are_bounded() {
+    let mut h = Harness::new();
+    for _ in 0..3 * crate::tcp::MAX_SYN_FRAMES {
+        h.c(1234, 0, SYN, b"");
+    }
+    h.finish();
+    let closed = h.closed();
+    assert_eq!(closed[0].2.syn_frames.len(), crate::tcp::MAX_SYN_FRAMES);
+    assert_eq!(closed[0].2.syn_frames.first().map(|f| f.number), Some(1));
+}
+
+#[test]
+fn a_syn_answered_by_a_reset_is_refused() {
+    let mut h = Harness::new();
+    h.c(1234, 0, SYN, b"");
+    h.c(1234, 0, SYN, b"");
+    h.s(0, 1235, RST | ACK, b"");
+    let closed = h.closed();
+    assert_eq!(closed.len(), 1, "reported at the RST");
+    assert_eq!(closed[0].1, ConnEnd::Refused);
+    let syns: Vec<u64> = closed[0].2.syn_frames.iter().map(|f| f.number).collect();
+    assert_eq!(syns, [1, 2]);
+    assert_eq!(closed[0].2.rst_frame.map(|f| f.number), Some(3));
+    // A reset after the handshake is a reset, with its frame.
+    let mut h = Harness::new();
+    h.handshake(0, 0);
+    h.s(1, 1, RST | ACK, b"");
+    let closed = h.closed();
+    assert_eq!(closed[0].1, ConnEnd::Reset);
+    assert_eq!(closed[0].2.rst_frame.map(|f| f.number), Some(4));
+    // So is a RST the client sends to its own unanswered SYN.
+    let mut h = Harness::new();
+    h.c(1234, 0, SYN, b"");
+    h.c(1235, 0, RST, b"");
+    assert_eq!(h.closed()[0].1, ConnEnd::Reset);
 }
 
 #[test]

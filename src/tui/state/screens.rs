@@ -53,7 +53,8 @@ pub enum Owner {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Occurrence {
     pub owner: Owner,
-    /// The owner's id (`t3`, `s7`, `capture`).
+    /// The owner's id (`t3`, `s7`; the CPE's serial or address, or `capture`, for a finding
+    /// of no session or transaction).
     pub owner_id: String,
     pub severity: Severity,
     pub message: String,
@@ -532,7 +533,12 @@ impl App {
             }
         }
         for f in &self.capture_findings {
-            add(Owner::Capture, "capture", f);
+            // A finding of no session or transaction names the CPE it concerns, if known.
+            let owner = f
+                .cpe
+                .as_ref()
+                .map_or("capture", |c| c.serial.as_deref().unwrap_or(&c.ip));
+            add(Owner::Capture, owner, f);
         }
         groups.sort_by(|a, b| {
             b.severity

@@ -10,6 +10,7 @@ fn session(id: &str, start: &str) -> SessionReport {
             oui: None,
             product_class: Some("TG784n".to_owned()),
             serial: Some(format!("SN-{id}")),
+            inferred: false,
         },
         acs: AcsInfo {
             ip: "10.0.0.2".to_owned(),
@@ -126,6 +127,7 @@ fn finding(code: &'static str, severity: crate::catalogue::Severity) -> FindingR
         severity,
         message: format!("{code} here"),
         frames: Vec::new(),
+        cpe: None,
     }
 }
 

@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use cwmpscope_synth::campaign::{CampaignOptions, write_campaign};
 use cwmpscope_synth::conversation::{Profile, SECOND, Segmentation};
-use cwmpscope_synth::cwmp::{CwmpOptions, Flow, fleet_flow};
+use cwmpscope_synth::cwmp::{CwmpOptions, FileServerReply, Flow, fleet_flow};
 use cwmpscope_synth::http::AuthScheme;
 use cwmpscope_synth::packet::{LinkEncap, VlanTags};
 use cwmpscope_synth::write_capture_files;
@@ -111,6 +111,10 @@ struct FlowArgs {
     /// Download CommandKey.
     #[arg(long)]
     command_key: Option<String>,
+    /// How the file server meets the fetch: it serves the file, never answers the CPE's SYN,
+    /// or refuses it with a RST (in both failures the CPE reports fault 9015).
+    #[arg(long, value_enum, default_value_t = FileServer::Serves)]
+    file_server: FileServer,
     /// Number of CPEs running the flow (staggered starts, distinct serials and addresses).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     cpes: u32,
@@ -181,6 +185,13 @@ enum Auth {
     Digest,
     Basic,
     None,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FileServer {
+    Serves,
+    Unanswered,
+    Refused,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -289,6 +300,15 @@ fn flow_of(args: &FlowArgs, seed: u64) -> Flow {
     }
     if let Some(key) = &args.command_key {
         o.command_key.clone_from(key);
+    }
+    let unreachable = match args.file_server {
+        FileServer::Serves => None,
+        FileServer::Unanswered => Some(FileServerReply::Unanswered),
+        FileServer::Refused => Some(FileServerReply::Refused),
+    };
+    if let Some(reply) = unreachable {
+        o.quirks.file_server_reply = reply;
+        o.quirks.transfer_fault = Some((9015, "Unable to contact file server".into()));
     }
     fleet_flow(&o, args.cpes)
 }
