@@ -217,6 +217,11 @@ impl ConnAssigner {
                     .connection_of(&seg)
                     .map_or(Assigned::None, Assigned::Conn)
             }
+            // A mirrored copy belongs with its connection, though it is not reassembled again.
+            Decoded::MirrorCopy(seg) => self
+                .tcp
+                .connection_of(&seg)
+                .map_or(Assigned::None, Assigned::Conn),
             Decoded::FragmentHeld => fragment_of(frame).map_or(Assigned::None, Assigned::Fragment),
             Decoded::NonIp | Decoded::NonTcp | Decoded::Truncated => Assigned::None,
         };

@@ -15,12 +15,12 @@
 
 use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer};
-use crate::report::{CaptureSummary, Undecoded};
+use crate::report::{CaptureSummary, Counts, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
 use crate::transaction::{Tracked, TransactionTracker};
 use crate::types::{Frame, Nanos, format_ts};
-use crate::wire::{Decoded, Decoder};
+use crate::wire::{Decoded, Decoder, KindCounts};
 use rustc_hash::FxHashSet;
 use std::net::IpAddr;
 
@@ -131,6 +131,8 @@ impl Front {
         c.first_ts = Some(c.first_ts.map_or(frame.ts, |t| t.min(frame.ts)));
         c.last_ts = Some(c.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
 
+        // Only segments go on: a mirrored copy (`Decoded::MirrorCopy`) is counted by the
+        // decoder and never reassembled, so it is never taken for a retransmission.
         if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
             let (http, hosts) = (&mut self.http, &mut self.hosts);
             self.tcp.push(&seg, &mut |ev| to_http(ev, http, hosts, out));
@@ -175,7 +177,16 @@ impl Front {
                 non_ip: d.non_ip,
                 non_tcp: d.non_tcp,
                 truncated: d.truncated,
+                non_ip_kinds: largest_first(&d.non_ip_kinds),
+                non_tcp_kinds: largest_first(&d.non_tcp_kinds),
             },
+            encapsulations: Counts(
+                d.encapsulations
+                    .seen()
+                    .map(|(e, n)| (e.name().to_owned(), n))
+                    .collect(),
+            ),
+            mirror_duplicates: d.mirror_duplicates,
             hosts: self.hosts.len() as u64,
             tcp_connections: t.connections,
             http_messages,
@@ -183,6 +194,21 @@ impl Front {
             warnings,
         }
     }
+}
+
+/// Frames by kind for the report: largest count first (then by name), and `other` (the kinds
+/// beyond the counter's bound) last.
+fn largest_first<K: Copy + Eq + std::fmt::Display>(kinds: &KindCounts<K>) -> Counts {
+    let mut counts: Vec<(String, u64)> = kinds
+        .kinds()
+        .iter()
+        .map(|(kind, n)| (kind.to_string(), *n))
+        .collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if kinds.other() > 0 {
+        counts.push(("other".to_owned(), kinds.other()));
+    }
+    Counts(counts)
 }
 
 /// The back half: [`HttpEvent`] in, [`Output`] out (sessions → transactions → findings).

@@ -3,7 +3,7 @@
 
 use super::ladder::{self, Ladder, truncate};
 use crate::report::{
-    CaptureSummary, CpeInfo, FindingReport, Report, SessionReport, Severity, Summary,
+    CaptureSummary, Counts, CpeInfo, FindingReport, Report, SessionReport, Severity, Summary,
     TransactionReport,
 };
 use crate::transaction::Outcome;
@@ -134,15 +134,52 @@ pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) 
     let u = &c.undecoded;
     if u.non_ip + u.non_tcp + u.truncated > 0 {
         details.push(format!(
-            "not TCP/IP: {} non-IP, {} non-TCP, {} truncated",
-            u.non_ip, u.non_tcp, u.truncated
+            "not TCP/IP: {} non-IP{}, {} non-TCP{}, {} truncated",
+            u.non_ip,
+            kinds_in_brackets(&u.non_ip_kinds),
+            u.non_tcp,
+            kinds_in_brackets(&u.non_tcp_kinds),
+            u.truncated
         ));
     }
+    if c.mirror_duplicates > 0 {
+        details.push(format!("mirror copies dropped: {}", c.mirror_duplicates));
+    }
     writeln!(w, "  {}", details.join(" · "))?;
+    if !c.encapsulations.0.is_empty() {
+        let unwrapped: Vec<String> = c
+            .encapsulations
+            .0
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        writeln!(w, "  unwrapped: {}", unwrapped.join(" · "))?;
+    }
     for warning in &c.warnings {
         writeln!(w, "  warning: {warning}")?;
     }
     Ok(())
+}
+
+/// Kinds shown at most after a count of undecoded frames.
+const KINDS_SHOWN: usize = 5;
+
+/// ` (udp ×28, icmp ×2)`: the first kinds of a count, then `…` if there are more; nothing
+/// when there are none.
+fn kinds_in_brackets(kinds: &Counts) -> String {
+    if kinds.0.is_empty() {
+        return String::new();
+    }
+    let mut shown: Vec<String> = kinds
+        .0
+        .iter()
+        .take(KINDS_SHOWN)
+        .map(|(kind, n)| format!("{kind} ×{n}"))
+        .collect();
+    if kinds.0.len() > KINDS_SHOWN {
+        shown.push("…".to_owned());
+    }
+    format!(" ({})", shown.join(", "))
 }
 
 fn span_seconds(c: &CaptureSummary) -> String {

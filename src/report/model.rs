@@ -55,6 +55,11 @@ pub struct CaptureSummary {
     /// Bytes lost by the capture, over all streams.
     pub tcp_gap_bytes: u64,
     pub undecoded: Undecoded,
+    /// Frames by the encapsulation unwrapped on the way to IP (a frame counts once per kind),
+    /// only the kinds seen, in a fixed order.
+    pub encapsulations: Counts,
+    /// TCP segments dropped as mirrored copies of one seen just before.
+    pub mirror_duplicates: u64,
     pub hosts: u64,
     pub tcp_connections: u64,
     pub http_messages: u64,
@@ -64,11 +69,16 @@ pub struct CaptureSummary {
     pub warnings: Vec<String>,
 }
 
+/// Frames that gave no TCP segment.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Undecoded {
     pub non_ip: u64,
     pub non_tcp: u64,
     pub truncated: u64,
+    /// The `non_ip` frames by why they carried no IP, largest count first.
+    pub non_ip_kinds: Counts,
+    /// The `non_tcp` frames by transport protocol, largest count first.
+    pub non_tcp_kinds: Counts,
 }
 
 /// A CPE as the report names it: its address and the DeviceId of its Inform.
@@ -108,7 +118,7 @@ pub struct AcsInfo {
     pub port: u16,
 }
 
-/// Counts by name in order of first appearance, serialized as a JSON object.
+/// Counts by name in order of first appearance (or as built), serialized as a JSON object.
 #[derive(Clone, Debug, Default)]
 pub struct Counts(pub Vec<(String, u64)>);
 

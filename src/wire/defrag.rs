@@ -78,6 +78,12 @@ impl Defragmenter {
         &self.completed
     }
 
+    /// Moves the payload of the datagram completed last into `buffer` (whose old contents
+    /// take its place), so that the defragmenter can complete another while it is read.
+    pub(crate) fn move_completed_into(&mut self, buffer: &mut Vec<u8>) {
+        std::mem::swap(&mut self.completed, buffer);
+    }
+
     /// Number of fragments dropped (evicted, rejected) since the last call.
     pub(crate) fn take_dropped(&mut self) -> u64 {
         std::mem::take(&mut self.dropped)

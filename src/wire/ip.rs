@@ -9,8 +9,12 @@ use etherparse::{
 };
 use std::net::IpAddr;
 
-/// IP protocol number of TCP.
+/// IP protocol numbers of TCP, of the tunnels decoded inside IP, and of UDP (for VXLAN).
 pub(crate) const PROTO_TCP: u8 = 6;
+pub(crate) const PROTO_IPV4: u8 = 4;
+pub(crate) const PROTO_IPV6: u8 = 41;
+pub(crate) const PROTO_GRE: u8 = 47;
+pub(crate) const PROTO_UDP: u8 = 17;
 const IPV6_HOP_BY_HOP: u8 = 0;
 const IPV6_ROUTING: u8 = 43;
 const IPV6_FRAGMENT: u8 = 44;
@@ -53,6 +57,10 @@ pub(crate) struct IpPacket<'a> {
     pub(crate) src: IpAddr,
     pub(crate) dst: IpAddr,
     pub(crate) is_v6: bool,
+    /// IPv4's identification (`None` for IPv6, which has none outside fragments).
+    pub(crate) ident: Option<u16>,
+    /// Whether IPv6 extension headers were walked to reach the payload.
+    pub(crate) extension_headers: bool,
     /// Bytes the packet's own length field declares but the capture lacks; `None` when the
     /// length field gives no answer (0, as written by segmentation offload, or a jumbogram).
     pub(crate) missing: Option<u32>,
@@ -62,8 +70,8 @@ pub(crate) struct IpPacket<'a> {
 /// Why no IP packet could be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IpError {
-    /// Not IPv4 or IPv6 at all (raw-IP link with another version nibble).
-    NotIp,
+    /// Not IPv4 or IPv6 at all (raw-IP link with this other version nibble).
+    Version(u8),
     /// Cut short or malformed.
     Truncated,
 }
@@ -73,7 +81,7 @@ pub(crate) fn parse_any(bytes: &[u8]) -> Result<IpPacket<'_>, IpError> {
     match bytes.first().map(|b| b >> 4) {
         Some(4) => parse_v4(bytes),
         Some(6) => parse_v6(bytes),
-        Some(_) => Err(IpError::NotIp),
+        Some(version) => Err(IpError::Version(version)),
         None => Err(IpError::Truncated),
     }
 }
@@ -109,6 +117,8 @@ pub(crate) fn parse_v4(bytes: &[u8]) -> Result<IpPacket<'_>, IpError> {
         src: IpAddr::V4(header.source_addr()),
         dst: IpAddr::V4(header.destination_addr()),
         is_v6: false,
+        ident: Some(header.identification()),
+        extension_headers: false,
         missing,
         payload,
     })
@@ -128,23 +138,26 @@ pub(crate) fn parse_v6(bytes: &[u8]) -> Result<IpPacket<'_>, IpError> {
         )
     };
     let rest = bytes.get(IPV6_HEADER_LEN..end).ok_or(IpError::Truncated)?;
-    let payload = walk_v6_extensions(header.next_header().0, rest)?;
+    let (payload, walked) = walk_v6_extensions(header.next_header().0, rest)?;
     Ok(IpPacket {
         src: IpAddr::V6(header.source_addr()),
         dst: IpAddr::V6(header.destination_addr()),
         is_v6: true,
+        ident: None,
+        extension_headers: walked > 0,
         missing,
         payload,
     })
 }
 
 /// Follows IPv6 extension headers from `next_header` over `data` to the transport payload or
-/// to a fragment header (which ends the walk: what follows it is fragment data).
+/// to a fragment header (which ends the walk: what follows it is fragment data); also says how
+/// many extension headers it walked.
 pub(crate) fn walk_v6_extensions(
     mut next_header: u8,
     mut data: &[u8],
-) -> Result<Payload<'_>, IpError> {
-    for _ in 0..MAX_EXTENSION_HEADERS {
+) -> Result<(Payload<'_>, usize), IpError> {
+    for walked in 0..MAX_EXTENSION_HEADERS {
         let header_len = match next_header {
             IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTIONS | IPV6_MOBILITY | IPV6_HIP
             | IPV6_SHIM6 => {
@@ -164,19 +177,20 @@ pub(crate) fn walk_v6_extensions(
                 let len = frag.slice().len();
                 let after = data.get(len..).ok_or(IpError::Truncated)?;
                 if frag.is_fragmenting_payload() {
-                    return Ok(Payload::Fragment(Fragment {
+                    let fragment = Fragment {
                         id: frag.identification(),
                         offset: u32::from(frag.fragment_offset().value()) * 8,
                         more: frag.more_fragments(),
                         next_header: frag.next_header().0,
                         data: after,
-                    }));
+                    };
+                    return Ok((Payload::Fragment(fragment), walked + 1));
                 }
                 // An "atomic" fragment (offset 0, no more fragments) is a whole packet.
                 next_header = frag.next_header().0;
                 len
             }
-            protocol => return Ok(Payload::Transport { protocol, data }),
+            protocol => return Ok((Payload::Transport { protocol, data }, walked)),
         };
         data = data.get(header_len..).ok_or(IpError::Truncated)?;
     }

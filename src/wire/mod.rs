@@ -1,23 +1,34 @@
 //! Frame decoding: link layer (Ethernet with 802.1Q/QinQ, PPPoE and MPLS, PPP, Linux cooked
-//! v1/v2, BSD NULL/LOOP, raw IP) to IPv4/IPv6 (fragments reassembled, with bounds) to a borrowed
-//! TCP segment.
+//! v1/v2, BSD NULL/LOOP, raw IP) to IPv4/IPv6 (extension headers walked, fragments reassembled,
+//! with bounds), through tunnels inside IP (IP in IP, GRE with Ethernet, MPLS or ERSPAN inside,
+//! VXLAN), to a borrowed TCP segment; mirrored copies of a segment are recognized and set apart.
 //!
 //! Checksums are not verified (offloading makes them wrong in captures). Nothing here
 //! allocates per packet except fragment reassembly.
 //!
 //! Stage boundary: [`crate::types::Frame`] in, [`Decoded`] out (a [`TcpSegment`] borrowed
-//! from the frame or from a reassembled datagram, for `tcp`). Parts: `link` (link headers),
-//! `ip` (IPv4/IPv6 headers), `defrag` (fragment reassembly).
+//! from the frame or from a reassembled datagram, for `tcp`). Parts, layered like a protocol
+//! stack: `link` (link headers), `ip` (IPv4/IPv6 headers), `tunnel` (GRE, ERSPAN, UDP and
+//! VXLAN headers, as checked views), `walk` (one frame from its first byte to TCP, through
+//! tunnels), `defrag` (fragment reassembly), `mirror` (mirrored duplicates) and `kinds` (what
+//! frames were wrapped in, and why some were not decoded, as counted in [`DecodeStats`]).
 
 mod defrag;
 mod ip;
+mod kinds;
 mod link;
+mod mirror;
+mod tunnel;
+mod walk;
+
+pub use kinds::{EncapCounts, Encapsulation, IpProtocol, KindCounts, MAX_KINDS, NonIpKind};
 
 use crate::types::{Frame, FrameRef, Nanos};
 use defrag::{Defragmenter, FragKey, FragmentIn, Outcome};
-use ip::{IpError, IpPacket, Payload};
-use link::Network;
+use ip::IpPacket;
+use mirror::{Fingerprint, MirrorFilter};
 use std::net::{IpAddr, SocketAddr};
+use walk::{Step, Walk, may_hold_tcp};
 
 /// TCP flag bits as on the wire (FIN = 0x01 … ACK = 0x10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -83,6 +94,9 @@ pub struct TcpSegment<'a> {
 pub enum Decoded<'a> {
     /// A TCP segment.
     Tcp(TcpSegment<'a>),
+    /// A copy of a TCP segment seen just before (a span port mirroring both directions, or two
+    /// mirror sessions): not to be reassembled again.
+    MirrorCopy(TcpSegment<'a>),
     /// Not IP (ARP, LLDP, …).
     NonIp,
     /// IP but not TCP (UDP, ICMP, …).
@@ -93,7 +107,8 @@ pub enum Decoded<'a> {
     FragmentHeld,
 }
 
-/// Counters of frames the decoder could not turn into TCP segments.
+/// Counters of what the decoder unwrapped and of the frames it could not turn into TCP
+/// segments.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecodeStats {
     /// Frames that were not IP.
@@ -102,22 +117,36 @@ pub struct DecodeStats {
     pub non_tcp: u64,
     /// Frames cut short by the snap length, or malformed, before the end of the TCP header.
     pub truncated: u64,
-    /// IP fragments of TCP datagrams handed to reassembly.
+    /// IP fragments handed to reassembly (of datagrams that may carry TCP, directly or in a
+    /// tunnel).
     pub fragments: u64,
     /// Datagrams completed from fragments.
     pub reassembled_datagrams: u64,
     /// Fragments dropped because a reassembly limit was hit or the datagram never completed.
     pub fragments_dropped: u64,
+    /// Frames by the encapsulations they passed through (each frame once per kind).
+    pub encapsulations: EncapCounts,
+    /// The frames of `non_ip`, by why they carried no IP.
+    pub non_ip_kinds: KindCounts<NonIpKind>,
+    /// The frames of `non_tcp`, by transport protocol.
+    pub non_tcp_kinds: KindCounts<IpProtocol>,
+    /// TCP segments that were copies of one seen just before ([`Decoded::MirrorCopy`]).
+    pub mirror_duplicates: u64,
 }
 
-/// Stateful decoder (it owns the IP defragmentation buffers).
+/// Stateful decoder (it owns the IP defragmentation buffers and the recent segments'
+/// fingerprints).
 ///
-/// Fragments of TCP datagrams are held (bounded in count, bytes and age) and the completed
-/// datagram is decoded when its last fragment arrives; fragments that cannot be kept are
-/// returned as [`Decoded::FragmentHeld`] too and counted in `fragments_dropped`.
+/// Fragments of datagrams that may hold TCP are held (bounded in count, bytes and age) and the
+/// completed datagram is decoded when its last fragment arrives; fragments that cannot be kept
+/// are returned as [`Decoded::FragmentHeld`] too and counted in `fragments_dropped`.
 pub struct Decoder {
     stats: DecodeStats,
     defrag: Defragmenter,
+    /// A reassembled datagram moved out of the defragmenter, so that a fragment of a tunnelled
+    /// packet inside it can complete a second datagram.
+    reassembled: Vec<u8>,
+    mirror: MirrorFilter,
 }
 
 impl Decoder {
@@ -126,131 +155,119 @@ impl Decoder {
         Decoder {
             stats: DecodeStats::default(),
             defrag: Defragmenter::default(),
+            reassembled: Vec::new(),
+            mirror: MirrorFilter::default(),
         }
     }
 
     /// Decodes one frame. The segment borrows from the frame or from the decoder.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>) -> Decoded<'a> {
-        let parsed = match link::network_layer(frame.link, frame.data) {
-            Network::Ipv4(bytes) => ip::parse_v4(bytes),
-            Network::Ipv6(bytes) => ip::parse_v6(bytes),
-            Network::AnyIp(bytes) => ip::parse_any(bytes),
-            Network::NonIp => Err(IpError::NotIp),
-            Network::Truncated => Err(IpError::Truncated),
-        };
-        let packet = match parsed {
-            Ok(packet) => packet,
-            Err(IpError::NotIp) => {
-                self.stats.non_ip += 1;
-                return Decoded::NonIp;
-            }
-            Err(IpError::Truncated) => {
-                self.stats.truncated += 1;
-                return Decoded::Truncated;
-            }
-        };
-        // Bytes missing at the end: what the IP length says is missing, bounded by what the
-        // capture says it cut (a lying length field in an uncut frame is not a cut).
+        let Decoder {
+            stats,
+            defrag,
+            reassembled,
+            mirror,
+        } = self;
+        let mut walk = Walk::new();
+        let mut step = walk.frame(frame.link, frame.data);
+        // Bytes the capture says it cut off the frame's end.
         let snap_cut = frame
             .orig_len
             .saturating_sub(u32::try_from(frame.data.len()).unwrap_or(u32::MAX));
-        let cut = packet.missing.map_or(snap_cut, |m| m.min(snap_cut));
-        match packet.payload {
-            Payload::Transport {
-                protocol: ip::PROTO_TCP,
-                data,
-            } => self.tcp(frame.frame, frame.ts, &packet, data, cut),
-            Payload::Transport { .. } => {
-                self.stats.non_tcp += 1;
-                Decoded::NonTcp
-            }
-            Payload::Fragment(fragment) => {
-                if !could_carry_tcp(packet.is_v6, fragment.next_header) {
-                    self.stats.non_tcp += 1;
-                    return Decoded::NonTcp;
-                }
-                if cut > 0 {
-                    // A fragment missing its tail can never complete its datagram.
-                    self.stats.truncated += 1;
-                    return Decoded::Truncated;
-                }
-                self.stats.fragments += 1;
-                let key = FragKey {
-                    src: packet.src,
-                    dst: packet.dst,
-                    id: fragment.id,
-                    protocol: if packet.is_v6 {
-                        0
-                    } else {
-                        fragment.next_header
-                    },
-                };
-                let outcome = self.defrag.push(
-                    frame.ts,
-                    FragmentIn {
-                        key,
-                        offset: fragment.offset,
-                        more: fragment.more,
-                        next_header: fragment.next_header,
-                        data: fragment.data,
-                    },
-                );
-                self.stats.fragments_dropped += self.defrag.take_dropped();
-                match outcome {
-                    Outcome::Held | Outcome::Rejected => Decoded::FragmentHeld,
-                    Outcome::Completed { next_header } => {
-                        self.stats.reassembled_datagrams += 1;
-                        let datagram: &'a [u8] = self.defrag.completed();
-                        let transport = if packet.is_v6 {
-                            ip::walk_v6_extensions(next_header, datagram)
-                        } else {
-                            Ok(Payload::Transport {
-                                protocol: next_header,
-                                data: datagram,
-                            })
-                        };
-                        match transport {
-                            Ok(Payload::Transport {
-                                protocol: ip::PROTO_TCP,
-                                data,
-                            }) => match tcp_segment(frame.frame, frame.ts, &packet, data, 0) {
-                                Some(segment) => Decoded::Tcp(segment),
-                                None => {
-                                    self.stats.truncated += 1;
-                                    Decoded::Truncated
-                                }
-                            },
-                            Ok(Payload::Transport { .. }) => {
-                                self.stats.non_tcp += 1;
-                                Decoded::NonTcp
-                            }
-                            // A fragment header inside a reassembled datagram, or a bad chain.
-                            Ok(Payload::Fragment(_)) | Err(_) => {
-                                self.stats.truncated += 1;
-                                Decoded::Truncated
+        // Each completed datagram uses one of the two buffers, so this ends after three passes.
+        let mut defrag = Some(defrag);
+        let mut spare = Some(reassembled);
+        let decoded = loop {
+            // Bytes missing at the end: what the IP length says is missing, bounded by what
+            // the capture says it cut (a lying length field in an uncut frame is not a cut).
+            let cut = |packet: &IpPacket<'_>| packet.missing.map_or(snap_cut, |m| m.min(snap_cut));
+            match step {
+                Step::Tcp { packet, data } => {
+                    break match tcp_segment(frame.frame, frame.ts, &packet, data, cut(&packet)) {
+                        Some((segment, fingerprint)) => {
+                            if mirror.is_copy(frame.ts, fingerprint) {
+                                stats.mirror_duplicates += 1;
+                                Decoded::MirrorCopy(segment)
+                            } else {
+                                Decoded::Tcp(segment)
                             }
                         }
+                        None => {
+                            stats.truncated += 1;
+                            Decoded::Truncated
+                        }
+                    };
+                }
+                Step::NonIp(kind) => {
+                    stats.non_ip += 1;
+                    stats.non_ip_kinds.add(kind);
+                    break Decoded::NonIp;
+                }
+                Step::NonTcp(protocol) => {
+                    stats.non_tcp += 1;
+                    stats.non_tcp_kinds.add(protocol);
+                    break Decoded::NonTcp;
+                }
+                Step::Truncated => {
+                    stats.truncated += 1;
+                    break Decoded::Truncated;
+                }
+                Step::Fragment { packet, fragment } => {
+                    if !may_hold_tcp(packet.is_v6, fragment.next_header) {
+                        stats.non_tcp += 1;
+                        stats.non_tcp_kinds.add(IpProtocol(fragment.next_header));
+                        break Decoded::NonTcp;
                     }
+                    if cut(&packet) > 0 {
+                        // A fragment missing its tail can never complete its datagram.
+                        stats.truncated += 1;
+                        break Decoded::Truncated;
+                    }
+                    let Some(held) = defrag.as_deref_mut() else {
+                        stats.non_ip += 1;
+                        stats.non_ip_kinds.add(NonIpKind::TooDeep);
+                        break Decoded::NonIp;
+                    };
+                    stats.fragments += 1;
+                    let key = FragKey {
+                        src: packet.src,
+                        dst: packet.dst,
+                        id: fragment.id,
+                        protocol: if packet.is_v6 {
+                            0
+                        } else {
+                            fragment.next_header
+                        },
+                    };
+                    let outcome = held.push(
+                        frame.ts,
+                        FragmentIn {
+                            key,
+                            offset: fragment.offset,
+                            more: fragment.more,
+                            next_header: fragment.next_header,
+                            data: fragment.data,
+                        },
+                    );
+                    stats.fragments_dropped += held.take_dropped();
+                    let Outcome::Completed { next_header } = outcome else {
+                        break Decoded::FragmentHeld;
+                    };
+                    stats.reassembled_datagrams += 1;
+                    let datagram: &'a [u8] = match spare.take() {
+                        Some(buffer) => {
+                            held.move_completed_into(buffer);
+                            let buffer: &'a Vec<u8> = buffer;
+                            buffer
+                        }
+                        None => defrag.take().map_or(&[], |d| d.completed()),
+                    };
+                    step = walk.reassembled(packet, next_header, datagram);
                 }
             }
-        }
-    }
-
-    fn tcp<'a>(
-        &mut self,
-        frame: FrameRef,
-        ts: Nanos,
-        packet: &IpPacket<'_>,
-        data: &'a [u8],
-        cut: u32,
-    ) -> Decoded<'a> {
-        match tcp_segment(frame, ts, packet, data, cut) {
-            Some(segment) => Decoded::Tcp(segment),
-            None => {
-                self.stats.truncated += 1;
-                Decoded::Truncated
-            }
-        }
+        };
+        stats.encapsulations.add(walk.encapsulations());
+        decoded
     }
 
     /// Counters so far.
@@ -274,55 +291,57 @@ pub struct FragmentOf {
     pub id: u32,
 }
 
-/// Which datagram a frame is a fragment of; `None` for a frame that is no IP fragment.
+/// Which datagram a frame is a fragment of (the outermost fragmented packet, inside tunnels
+/// if need be); `None` for a frame that is no IP fragment.
 pub fn fragment_of(frame: &Frame<'_>) -> Option<FragmentOf> {
-    let parsed = match link::network_layer(frame.link, frame.data) {
-        Network::Ipv4(bytes) => ip::parse_v4(bytes),
-        Network::Ipv6(bytes) => ip::parse_v6(bytes),
-        Network::AnyIp(bytes) => ip::parse_any(bytes),
-        Network::NonIp | Network::Truncated => return None,
-    };
-    let packet = parsed.ok()?;
-    match packet.payload {
-        Payload::Fragment(f) => Some(FragmentOf {
+    match Walk::new().frame(frame.link, frame.data) {
+        Step::Fragment { packet, fragment } => Some(FragmentOf {
             src: packet.src,
             dst: packet.dst,
-            id: f.id,
+            id: fragment.id,
         }),
-        Payload::Transport { .. } => None,
+        _ => None,
     }
 }
 
-/// Whether a fragment's datagram may hold TCP: IPv4 names the protocol in every fragment;
-/// IPv6 names the first header of the fragmentable part, which may be an extension header.
-fn could_carry_tcp(is_v6: bool, next_header: u8) -> bool {
-    next_header == ip::PROTO_TCP
-        || (is_v6 && matches!(next_header, 0 | 43 | 51 | 60 | 135 | 139 | 140))
-}
-
-/// Reads the TCP header at the start of `data`; `None` if it is incomplete or malformed.
+/// Reads the TCP header at the start of `data`, with the fingerprint that recognizes copies of
+/// the segment; `None` if the header is incomplete or malformed.
 fn tcp_segment<'a>(
     frame: FrameRef,
     ts: Nanos,
     packet: &IpPacket<'_>,
     data: &'a [u8],
     payload_cut: u32,
-) -> Option<TcpSegment<'a>> {
+) -> Option<(TcpSegment<'a>, Fingerprint)> {
     let header = etherparse::TcpHeaderSlice::from_slice(data).ok()?;
     let header_bytes = header.slice();
     let payload = data.get(header_bytes.len()..)?;
-    Some(TcpSegment {
+    let flags = *header_bytes.get(13)?;
+    let segment = TcpSegment {
         frame,
         ts,
         src: SocketAddr::new(packet.src, header.source_port()),
         dst: SocketAddr::new(packet.dst, header.destination_port()),
         seq: header.sequence_number(),
         ack: header.acknowledgment_number(),
-        flags: TcpFlags(*header_bytes.get(13)?),
+        flags: TcpFlags(flags),
         window: header.window_size(),
         payload,
         payload_cut,
-    })
+    };
+    let fingerprint = Fingerprint {
+        src: packet.src,
+        dst: packet.dst,
+        ident: packet.ident.filter(|id| *id != 0),
+        ports: (segment.src.port(), segment.dst.port()),
+        seq: segment.seq,
+        ack: segment.ack,
+        flags,
+        window: segment.window,
+        payload_len: payload.len() as u64 + u64::from(payload_cut),
+        content: Fingerprint::content_hash(header_bytes.get(20..).unwrap_or_default(), payload),
+    };
+    Some((segment, fingerprint))
 }
 
 #[cfg(test)]

@@ -142,12 +142,23 @@ fn every_link_type_reaches_tcp() {
         (LinkType::IPV6, v6.clone()),
     ];
     let mut d = Decoder::new();
-    for (link, data) in &cases {
-        let s = expect_tcp(d.decode(&frame(*link, data)));
+    for (i, (link, data)) in cases.iter().enumerate() {
+        // A second apart: the same segment again within microseconds would be a mirror copy.
+        let mut f = frame(*link, data);
+        f.ts = i as Nanos * 1_000_000_000;
+        let s = expect_tcp(d.decode(&f));
         assert_eq!(s.payload, b"p", "{link:?}");
         assert_eq!(s.dst.port(), 7547);
     }
-    assert_eq!(d.stats(), &DecodeStats::default());
+    let s = d.stats();
+    assert_eq!(
+        (s.non_ip, s.non_tcp, s.truncated, s.mirror_duplicates),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(
+        s.encapsulations.seen().collect::<Vec<_>>(),
+        [(Encapsulation::Vlan, 1), (Encapsulation::Qinq, 1)]
+    );
 }
 
 #[test]
@@ -192,6 +203,17 @@ fn non_ip_non_tcp_and_truncated_are_counted() {
     ));
     let s = d.stats();
     assert_eq!((s.non_ip, s.non_tcp, s.truncated), (2, 2, 4));
+    assert_eq!(
+        s.non_ip_kinds.kinds(),
+        [
+            (NonIpKind::EtherType(0x0806), 1),
+            (NonIpKind::IpVersion(7), 1)
+        ]
+    );
+    assert_eq!(
+        s.non_tcp_kinds.kinds(),
+        [(IpProtocol(17), 1), (IpProtocol(58), 1)]
+    );
 }
 
 #[test]
@@ -321,9 +343,9 @@ fn ipv6_fragments_out_of_order_with_extension_in_fragmentable_part() {
 #[test]
 fn fragments_of_other_protocols_or_cut_are_not_held() {
     let mut d = Decoder::new();
-    let udp = ipv4(17, &[0; 16], Some((5, 0, true)));
+    let icmp = ipv4(1, &[0; 16], Some((5, 0, true)));
     assert!(matches!(
-        d.decode(&frame(LinkType::RAW, &udp)),
+        d.decode(&frame(LinkType::RAW, &icmp)),
         Decoded::NonTcp
     ));
     let frag = ipv4(6, &[0; 16], Some((6, 0, true)));
@@ -364,3 +386,5 @@ proptest::proptest! {
         }
     }
 }
+
+mod tunnels;

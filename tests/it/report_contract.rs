@@ -1,9 +1,11 @@
 //! The JSON contract (`docs/report.md`) held against the report the analyzer produces, both
-//! ways: every field of the JSON and NDJSON output of every shipped capture and of every
-//! generated finding case is documented, and every documented field is produced by at least
-//! one of them. The schema version is the one documented.
+//! ways: every field of the JSON and NDJSON output of every shipped capture, of a generated
+//! capture with VLAN tags and frames that are not TCP/IP, and of every generated finding case
+//! is documented, and every documented field is produced by at least one of them. The schema
+//! version is the one documented.
 
-use crate::common::{capture, cwmpscope, report_of_connections};
+use crate::common::{capture, cwmpscope, report_of_connections, scratch};
+use crate::encapsulations::frame_mix;
 use cwmpscope::report::{EnvelopeReport, FaultReport, ParameterFaultReport, RpcArgs};
 use cwmpscope_synth::catalogue_cases::catalogue;
 use cwmpscope_synth::writer::OutputOptions;
@@ -133,7 +135,13 @@ fn rare_envelope() -> EnvelopeReport {
 fn every_field_of_the_report_is_documented_and_every_documented_field_is_produced() {
     let mut produced = BTreeSet::new();
     let mut versions = BTreeSet::new();
-    for file in shipped() {
+    // Beside the shipped captures, a generated one with VLAN tags and frames that are not
+    // TCP/IP (the capture's encapsulation and undecoded kinds).
+    let mix = scratch("contract-frame-mix.pcap");
+    std::fs::write(&mix, frame_mix()).expect("frame mix written");
+    let mut files = shipped();
+    files.push(mix.to_string_lossy().into_owned());
+    for file in files {
         for format in ["json", "ndjson"] {
             let (out, err, ok) = cwmpscope(&["analyze", "--format", format, &file]);
             assert!(ok, "{file}: {err}");
@@ -183,6 +191,7 @@ fn every_field_of_the_report_is_documented_and_every_documented_field_is_produce
         "sessions[].messages[].envelopes[]",
         &mut produced,
     );
+    let _ = std::fs::remove_file(&mix);
     assert_eq!(versions, BTreeSet::from(["2".to_owned()]), "schema_version");
 
     let documented = documented();
