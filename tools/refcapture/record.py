@@ -346,8 +346,8 @@ def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
 
 TSHARK_FIELDS = [
     "frame.number", "frame.time_relative", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport",
-    "ip.dst", "ipv6.dst", "tcp.dstport", "http.request.method", "http.request.uri", "http.response.code",
-    "http.authorization", "http.www_authenticate", "http.set_cookie", "http.cookie",
+    "ip.dst", "ipv6.dst", "tcp.dstport", "http.request.method", "http.request.uri",
+    "http.response.code", "http.authorization", "http.www_authenticate", "http.set_cookie", "http.cookie",
     "http.content_length_header", "http.file_data",
 ]
 
