@@ -409,8 +409,8 @@ def first_copies(path: str, out: str) -> list[str]:
         kept.append(record_header + frame)
     if waiting:
         problems.append(f"{len(waiting)} frame(s) seen once")
-    print(f"mirror: {len(frames)} frames, {len(kept)} distinct, each seen twice; "
-          f"widest gap {widest * 1e6:.0f} us")
+    print(f"mirror: {len(frames)} frames, {len(kept)} distinct; "
+          f"widest gap between copies {widest * 1e6:.0f} us")
     with open(out, "wb") as handle:
         handle.write(header + b"".join(kept))
     return problems
