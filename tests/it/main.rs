@@ -17,6 +17,7 @@ mod findings_real_captures;
 mod generated_variants;
 mod live;
 mod live_inputs;
+mod overlays;
 mod public_http;
 mod report_contract;
 mod session_structure;

@@ -31,10 +31,12 @@ from common import (
     HttpConnection,
     child_text,
     envelope,
+    http_server,
     log,
     raw_response,
     soap_body,
     split_envelopes,
+    url_host,
     xml_escape,
 )
 
@@ -358,8 +360,7 @@ def main() -> None:
     args = parser.parse_args()
 
     Handler.acs = Acs(args)
-    server = http.server.ThreadingHTTPServer((args.listen_ip, args.port), Handler)
-    server.daemon_threads = True
+    server = http_server(args.listen_ip, args.port, Handler)
 
     if args.connection_request:
         go = threading.Event()
@@ -374,7 +375,7 @@ def main() -> None:
 
         threading.Thread(target=trigger, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    log("acs", f"ready on http://{args.listen_ip}:{args.port}{ACS_PATH}")
+    log("acs", f"ready on http://{url_host(args.listen_ip)}:{args.port}{ACS_PATH}")
     server.serve_forever()
     log("acs", "stopped")
 

@@ -12,6 +12,7 @@ import base64
 import datetime
 import email.utils
 import hashlib
+import http.server
 import os
 import re
 import socket
@@ -34,6 +35,23 @@ CR_PORT = 7547
 ACS_PATH = "/cwmp"
 
 MANUFACTURER, OUI, PRODUCT_CLASS, SERIAL = "THOMSON", "00147F", "TG784n", "CP0923JT0XX"
+
+
+def url_host(ip: str) -> str:
+    """An address as it stands in a URL or a Host header (IPv6 in brackets)."""
+    return f"[{ip}]" if ":" in ip else ip
+
+
+def http_server(
+    ip: str, port: int, handler: type[http.server.BaseHTTPRequestHandler]
+) -> http.server.ThreadingHTTPServer:
+    """A threading HTTP server bound to an IPv4 or an IPv6 address."""
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        daemon_threads = True
+
+    return Server((ip, port), handler)
 
 # --- SOAP -------------------------------------------------------------------------------------
 
@@ -387,7 +405,8 @@ class HttpConnection:
 
     def host_header(self) -> str:
         """The Host header value for this connection."""
-        return self.host if self.port == 80 else f"{self.host}:{self.port}"
+        host = url_host(self.host)
+        return host if self.port == 80 else f"{host}:{self.port}"
 
     def request(
         self,

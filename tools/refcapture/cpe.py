@@ -40,6 +40,7 @@ from common import (
     child_text,
     cwmp_time,
     envelope,
+    http_server,
     log,
     parse_firmware_image,
     raw_response,
@@ -47,6 +48,7 @@ from common import (
     split_envelopes,
     split_scheme,
     string_value,
+    url_host,
     xml_escape,
 )
 
@@ -84,7 +86,7 @@ class Cpe:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.cr_url = f"http://{args.source_ip}:{args.cr_port}{args.cr_path}"
+        self.cr_url = f"http://{url_host(args.source_ip)}:{args.cr_port}{args.cr_path}"
         self.params = {
             f"{IGD}.DeviceSummary": "InternetGatewayDevice:1.1[](Baseline:1, EthernetLAN:1, "
             "WiFiLAN:1, ADSLWAN:1, Time:1, IPPing:1)",
@@ -403,10 +405,7 @@ def start_connection_request_server(args: argparse.Namespace) -> threading.Event
     )
     ConnectionRequestHandler.path_expected = args.cr_path
     ConnectionRequestHandler.requested = threading.Event()
-    server = http.server.ThreadingHTTPServer(
-        (args.source_ip, args.cr_port), ConnectionRequestHandler
-    )
-    server.daemon_threads = True
+    server = http_server(args.source_ip, args.cr_port, ConnectionRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return ConnectionRequestHandler.requested
 

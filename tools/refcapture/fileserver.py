@@ -18,7 +18,16 @@ import socket
 import threading
 import urllib.parse
 
-from common import FS_IP, FS_PORT, DigestServer, log, raw_response, split_scheme
+from common import (
+    FS_IP,
+    FS_PORT,
+    DigestServer,
+    http_server,
+    log,
+    raw_response,
+    split_scheme,
+    url_host,
+)
 
 SERVER_NAME = "cwmpscope-reffs/1.0"
 
@@ -103,10 +112,9 @@ def main() -> None:
 
     Handler.args = args
     Handler.digest = DigestServer(args.realm, {args.username: args.password})
-    server = http.server.ThreadingHTTPServer((args.listen_ip, args.port), Handler)
-    server.daemon_threads = True
+    server = http_server(args.listen_ip, args.port, Handler)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    log("fs", f"ready on http://{args.listen_ip}:{args.port}/ ({args.auth})")
+    log("fs", f"ready on http://{url_host(args.listen_ip)}:{args.port}/ ({args.auth})")
     server.serve_forever()
     log("fs", "stopped")
 

@@ -8,7 +8,8 @@ Starts the file server, the ACS and the CPE (each a separate process, addresses 
 127.0.0.0/8 only), then tcpdump on `lo`, triggers the scenario, waits for the CPE to finish,
 stops everything, and checks the capture with tshark: it prints the HTTP ladder with the step
 numbers of the reference flow and fails when the ladder differs from the expected one.
-Needs root (tcpdump), tcpdump and tshark.
+Needs root (tcpdump), tcpdump and tshark. `overlay.py` reuses this recorder with the
+components in network namespaces and tcpdump on an underlay.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from common import (  # noqa: E402 (path set up above)
     ACS_IP,
+    ACS_PATH,
+    ACS_PORT,
     CPE_IP,
     CR_PORT,
     FS_IP,
@@ -38,10 +41,36 @@ from common import (  # noqa: E402 (path set up above)
     make_config_file,
     make_firmware_image,
     parse_auth_params,
+    url_host,
 )
 
-ROLES = {CPE_IP: "CPE", ACS_IP: "ACS", FS_IP: "FS"}
+
+@dataclass(frozen=True)
+class Addresses:
+    """The addresses of the three components (by default on loopback)."""
+
+    cpe: str = CPE_IP
+    acs: str = ACS_IP
+    fs: str = FS_IP
+
+    def roles(self) -> dict[str, str]:
+        """Role name by address, as the ladder names the ends of a message."""
+        return {self.cpe: "CPE", self.acs: "ACS", self.fs: "FS"}
+
+
+LOOPBACK = Addresses()
 CAPTURE_FILTER = f"tcp and (host {CPE_IP} or host {ACS_IP} or host {FS_IP})"
+
+
+@dataclass
+class Setup:
+    """Where the components run and where tcpdump listens (by default: all on lo)."""
+
+    addresses: Addresses = LOOPBACK
+    namespaces: dict[str, str] = field(default_factory=dict)  # component -> network namespace
+    capture_namespace: str | None = None
+    capture_interface: str = "lo"
+    capture_filter: str | None = CAPTURE_FILTER
 
 CONFIG_VERSION = "1.1.1"
 CONFIG_PATH = f"/configs/{SERIAL}-{CONFIG_VERSION}.ini"
@@ -106,10 +135,10 @@ CONFIG_TC = "7 TRANSFER COMPLETE,4 VALUE CHANGE,M Download"
 FIRMWARE_TC = "1 BOOT,7 TRANSFER COMPLETE,M Download"
 
 
-def config_acs_args(files: str) -> list[str]:
+def config_acs_args(files: str, fs_ip: str) -> list[str]:
     """ACS arguments for a configuration-file Download."""
     return [
-        "--download-url", f"http://{FS_IP}{CONFIG_PATH}",
+        "--download-url", f"http://{url_host(fs_ip)}{CONFIG_PATH}",
         "--download-file", os.path.join(files, CONFIG_PATH.lstrip("/")),
         "--file-type", "3 Vendor Configuration File",
         "--command-key", f"cfg-{CONFIG_VERSION}",
@@ -117,28 +146,29 @@ def config_acs_args(files: str) -> list[str]:
     ]
 
 
-def variants(files: str) -> dict[str, Variant]:
+def variants(files: str, addresses: Addresses = LOOPBACK) -> dict[str, Variant]:
     """All recordable variants; `files` is the file server's root directory."""
-    cr_url = f"http://{CPE_IP}:{CR_PORT}{CR_PATH}"
+    fs_ip = addresses.fs
+    cr_url = f"http://{url_host(addresses.cpe)}:{CR_PORT}{CR_PATH}"
     return {
         "config-update": Variant(
-            config_acs_args(files),
+            config_acs_args(files, fs_ip),
             ["--max-envelopes", "2", "--wait-signal"],
             download_ladder(2, False, "2 PERIODIC", CONFIG_TC),
         ),
         "maxenvelopes1": Variant(
-            config_acs_args(files),
+            config_acs_args(files, fs_ip),
             ["--max-envelopes", "1", "--wait-signal"],
             download_ladder(1, False, "2 PERIODIC", CONFIG_TC),
         ),
         "cookie": Variant(
-            config_acs_args(files) + ["--cookie"],
+            config_acs_args(files, fs_ip) + ["--cookie"],
             ["--max-envelopes", "1", "--reconnect-after-inform-response", "--wait-signal"],
             download_ladder(1, True, "2 PERIODIC", CONFIG_TC),
         ),
         "firmware": Variant(
             [
-                "--download-url", f"http://{FS_IP}{FIRMWARE_PATH}",
+                "--download-url", f"http://{url_host(fs_ip)}{FIRMWARE_PATH}",
                 "--download-file", os.path.join(files, FIRMWARE_PATH.lstrip("/")),
                 "--file-type", "1 Firmware Upgrade Image",
                 "--command-key", f"fw-{FIRMWARE_VERSION}",
@@ -147,7 +177,7 @@ def variants(files: str) -> dict[str, Variant]:
             download_ladder(2, False, "2 PERIODIC", FIRMWARE_TC),
         ),
         "connection-request": Variant(
-            config_acs_args(files) + ["--connection-request", cr_url],
+            config_acs_args(files, fs_ip) + ["--connection-request", cr_url],
             ["--max-envelopes", "2", "--connection-request-server", "--cr-path", CR_PATH],
             [
                 ("CR", "R", "ACS>CPE GET (empty)"),
@@ -176,12 +206,21 @@ def write_files(root: str) -> None:
             handle.write(data)
 
 
-def start(name: str, args: list[str], logdir: str) -> tuple[subprocess.Popen, str]:
-    """Starts one component with its output in `logdir/name.log`."""
+def in_namespace(namespace: str | None, argv: list[str]) -> list[str]:
+    """`argv` run in a network namespace (`ip netns exec` replaces itself with the command)."""
+    return ["ip", "netns", "exec", namespace, *argv] if namespace else argv
+
+
+def start(
+    name: str, args: list[str], logdir: str, namespace: str | None = None, program: str = ""
+) -> tuple[subprocess.Popen, str]:
+    """Starts one component (`program`.py, by default `name`.py) with its output in
+    `logdir/name.log`, in a network namespace when one is given."""
     log_path = os.path.join(logdir, f"{name}.log")
     log_file = open(log_path, "w")  # noqa: SIM115 (kept open for the child's lifetime)
+    script = os.path.join(HERE, f"{program or name}.py")
     proc = subprocess.Popen(
-        [sys.executable, "-u", os.path.join(HERE, f"{name}.py"), *args],
+        in_namespace(namespace, [sys.executable, "-u", script, *args]),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -213,8 +252,15 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             proc.wait()
 
 
-def record(name: str, out: str, keep_logs: str | None) -> int:
-    """Records variant `name` into `out`; returns the process exit status."""
+def record(name: str, out: str, keep_logs: str | None, setup: Setup | None = None) -> int:
+    """Records variant `name` into `out` and checks it; returns the process exit status."""
+    setup = setup or Setup()
+    status = capture(name, out, keep_logs, setup)
+    return status if status else check(name, out, setup.addresses)
+
+
+def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
+    """Runs variant `name` with tcpdump writing `out`; returns the process exit status."""
     if os.geteuid() != 0:
         print("error: tcpdump needs root", file=sys.stderr)
         return 2
@@ -226,25 +272,39 @@ def record(name: str, out: str, keep_logs: str | None) -> int:
     work = tempfile.mkdtemp(prefix="refcapture-")
     files = os.path.join(work, "files")
     write_files(files)
-    variant = variants(files)[name]
+    addresses = setup.addresses
+    variant = variants(files, addresses)[name]
+    acs_url = f"http://{url_host(addresses.acs)}:{ACS_PORT}{ACS_PATH}"
     procs: list[subprocess.Popen] = []
     tcpdump = None
     try:
-        fs, fs_log = start("fileserver", ["--root", files], work)
+        fs, fs_log = start(
+            "fileserver", ["--root", files, "--listen-ip", addresses.fs], work,
+            setup.namespaces.get("fileserver"),
+        )
         procs.append(fs)
-        acs, acs_log = start("acs", variant.acs_args, work)
+        acs, acs_log = start(
+            "acs", [*variant.acs_args, "--listen-ip", addresses.acs], work,
+            setup.namespaces.get("acs"),
+        )
         procs.append(acs)
         wait_for(fs_log, "ready", fs)
         wait_for(acs_log, "ready", acs)
-        cpe, cpe_log = start("cpe", variant.cpe_args, work)
+        cpe, cpe_log = start(
+            "cpe", [*variant.cpe_args, "--source-ip", addresses.cpe, "--acs-url", acs_url], work,
+            setup.namespaces.get("cpe"),
+        )
         procs.append(cpe)
         wait_for(cpe_log, "ready", cpe)
 
         if os.path.exists(out):
             os.unlink(out)
+        tcpdump_argv = ["tcpdump", "-i", setup.capture_interface, "-U", "--immediate-mode",
+                        "-s", "0", "-Z", "root", "-w", out]
+        if setup.capture_filter:
+            tcpdump_argv.append(setup.capture_filter)
         tcpdump = subprocess.Popen(
-            ["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-s", "0", "-Z", "root", "-w", out,
-             CAPTURE_FILTER],
+            in_namespace(setup.capture_namespace, tcpdump_argv),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -279,15 +339,15 @@ def record(name: str, out: str, keep_logs: str | None) -> int:
                     shutil.copy(os.path.join(work, log_name), keep_logs)
         if keep_logs != work:
             shutil.rmtree(work, ignore_errors=True)
-    return check(name, out)
+    return 0
 
 
 # --- checking with tshark ---------------------------------------------------------------------
 
 TSHARK_FIELDS = [
-    "frame.number", "frame.time_relative", "tcp.stream", "ip.src", "tcp.srcport", "ip.dst",
-    "tcp.dstport", "http.request.method", "http.request.uri", "http.response.code",
-    "http.authorization", "http.www_authenticate", "http.set_cookie", "http.cookie",
+    "frame.number", "frame.time_relative", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport",
+    "ip.dst", "ipv6.dst", "tcp.dstport", "http.request.method", "http.request.uri",
+    "http.response.code", "http.authorization", "http.www_authenticate", "http.set_cookie", "http.cookie",
     "http.content_length_header", "http.file_data",
 ]
 
@@ -315,9 +375,10 @@ class HttpRow:
         """RPC names of the body's envelopes."""
         return re.findall(r"Body>\s*<(?:[\w.-]+:)?(\w+)", self.body)
 
-    def summary(self) -> str:
+    def summary(self, roles: dict[str, str] | None = None) -> str:
         """The canonical one-line form compared with the expected ladder."""
-        src, dst = ROLES.get(self.src, self.src), ROLES.get(self.dst, self.dst)
+        roles = roles or LOOPBACK.roles()
+        src, dst = roles.get(self.src, self.src), roles.get(self.dst, self.dst)
         head = self.method or self.status
         rpcs = self.rpcs()
         if rpcs:
@@ -343,8 +404,11 @@ class HttpRow:
         return " ".join([f"{src}>{dst}", head, what, *flags])
 
 
-def tshark_rows(path: str) -> list[HttpRow]:
-    """The HTTP messages of a capture, in frame order (JSON output keeps binary bodies apart)."""
+def tshark_rows(path: str, roles: dict[str, str] | None = None) -> list[HttpRow]:
+    """The HTTP messages of a capture, in frame order (JSON output keeps binary bodies apart).
+    A message's ends are the addresses of `roles` among all its IP headers (a tunnelled frame
+    has an outer and an inner one), else its first IPv4 or IPv6 addresses."""
+    roles = roles or LOOPBACK.roles()
     cmd = ["tshark", "-r", path, "-Y", "http", "-T", "json"]
     for name in TSHARK_FIELDS:
         cmd += ["-e", name]
@@ -356,10 +420,14 @@ def tshark_rows(path: str) -> list[HttpRow]:
         def first(name: str) -> str:
             return (layers.get(name) or [""])[0]
 
+        def end(suffix: str) -> str:
+            found = (layers.get(f"ip.{suffix}") or []) + (layers.get(f"ipv6.{suffix}") or [])
+            return next((a for a in found if a in roles), found[0] if found else "")
+
         rows.append(
             HttpRow(
                 int(first("frame.number")), float(first("frame.time_relative")),
-                int(first("tcp.stream")), first("ip.src"), first("ip.dst"),
+                int(first("tcp.stream")), end("src"), end("dst"),
                 first("http.request.method"), first("http.request.uri"),
                 first("http.response.code"), first("http.authorization"),
                 first("http.www_authenticate"), first("http.set_cookie"), first("http.cookie"),
@@ -369,17 +437,18 @@ def tshark_rows(path: str) -> list[HttpRow]:
     return rows
 
 
-def check(name: str, path: str) -> int:
+def check(name: str, path: str, addresses: Addresses = LOOPBACK) -> int:
     """Prints the ladder of `path` and compares it with variant `name`; 0 when it matches."""
-    expected = variants("files")[name].expected
-    rows = tshark_rows(path)
+    expected = variants("files", addresses)[name].expected
+    roles = addresses.roles()
+    rows = tshark_rows(path, roles)
     problems = []
     letters: dict[str, int] = {}
     print(f"{os.path.basename(path)} ({name}): {len(rows)} HTTP messages")
     print(f"{'step':>4} {'frame':>5} {'time':>7} {'conn':>4}  message")
     for index, row in enumerate(rows):
         step, letter, want = expected[index] if index < len(expected) else ("?", "?", "")
-        got = row.summary()
+        got = row.summary(roles)
         print(f"{step:>4} {row.frame:>5} {row.time:7.3f} {row.stream:>4}  {got}")
         if got != want:
             problems.append(f"frame {row.frame}: got {got!r}, expected {want!r}")
@@ -389,7 +458,7 @@ def check(name: str, path: str) -> int:
         problems.append("connections that should differ are the same")
     if len(rows) != len(expected):
         problems.append(f"{len(rows)} HTTP messages, expected {len(expected)}")
-    problems += check_contents(rows)
+    problems += check_contents(rows, roles)
     problems += check_digest(rows)
     problems += check_tcp(path)
     for problem in problems:
@@ -398,11 +467,11 @@ def check(name: str, path: str) -> int:
     return 0 if not problems else 1
 
 
-def check_contents(rows: list[HttpRow]) -> list[str]:
+def check_contents(rows: list[HttpRow], roles: dict[str, str]) -> list[str]:
     """Cross-checks values: FileSize vs. the file, CommandKeys, FaultCode, versions."""
     problems = []
     download = next((r.body for r in rows if "Download" in r.rpcs()), "")
-    file_row = next((r for r in rows if r.summary().startswith("FS>CPE 200")), None)
+    file_row = next((r for r in rows if r.summary(roles).startswith("FS>CPE 200")), None)
     tc = next((r.body for r in rows if "TransferComplete" in r.rpcs()), "")
     size = re.search(r"<FileSize>(\d+)</FileSize>", download)
     if not size or file_row is None or size.group(1) != file_row.content_length:
@@ -470,9 +539,11 @@ def check_tcp(path: str) -> list[str]:
     ).stdout.split()
     if anomalies:
         problems.append(f"TCP anomalies (RST, retransmission, loss) in frames {anomalies}")
+    # The two ends of a connection differ by their port (the server's is 7547 or 80), which
+    # holds whatever IP headers (tunnels) the frame has.
     flags = subprocess.run(
         ["tshark", "-r", path, "-T", "fields", "-E", "separator=,", "-e", "tcp.stream",
-         "-e", "ip.src", "-e", "tcp.flags.syn", "-e", "tcp.flags.fin"],
+         "-e", "tcp.srcport", "-e", "tcp.flags.syn", "-e", "tcp.flags.fin"],
         capture_output=True, text=True, check=True,
     ).stdout.splitlines()
     streams: dict[str, dict[str, set]] = {}
