@@ -75,17 +75,20 @@ impl Judge {
                 out(Output::Transaction(tx));
             }
             Tracked::Connection(c) => {
+                // The CPE is the client (its SYN), or the server (a Connection Request).
+                let cpe = self.cpe_at(&[c.client.ip(), c.server.ip()]);
+                // A failed handshake is CWMP's business only with an ACS or file server, or
+                // with a known CPE: other traffic on a span port is not judged.
+                let ours = c.known_server || cpe.is_some();
                 let found = if c.end == ConnEnd::Refused && is_service_port(c.server.port()) {
-                    Some(connection::handshake_failed(&c, "server"))
+                    ours.then(|| connection::handshake_failed(&c, "server"))
+                } else if c.end == ConnEnd::HandshakeFailed && !ours {
+                    None
                 } else {
                     connection::unclaimed(&c)
                 };
                 if let Some(f) = found {
-                    // The CPE is the client (its SYN), or the server (a Connection Request).
-                    out(Output::Finding(
-                        f,
-                        self.cpe_at(&[c.client.ip(), c.server.ip()]),
-                    ));
+                    out(Output::Finding(f, cpe));
                 }
             }
             Tracked::OrphanConnectionRequest(cr) => out(Output::Finding(
@@ -118,6 +121,53 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn failed_handshakes_of_traffic_that_is_not_cwmp_are_not_judged() {
+        let mut judge = Judge::new(Thresholds::default());
+        // A workstation's SYN to some web server, never answered, and another refused.
+        let out = outputs(
+            &mut judge,
+            vec![
+                Tracked::Connection(conn_record(
+                    "192.0.2.50:40001",
+                    "198.51.100.80:80",
+                    ConnEnd::HandshakeFailed,
+                    &[1, 2],
+                    None,
+                )),
+                Tracked::Connection(conn_record(
+                    "192.0.2.50:40002",
+                    "198.51.100.80:443",
+                    ConnEnd::Refused,
+                    &[3],
+                    Some(4),
+                )),
+            ],
+        );
+        assert!(loose(&out).is_empty(), "{:#?}", loose(&out));
+        // The same from a known CPE is judged.
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let mut session = l.build();
+        session.cpe_ip = "192.0.2.50".parse().unwrap();
+        let out = outputs(
+            &mut judge,
+            vec![
+                Tracked::Session(session, Vec::new()),
+                Tracked::Connection(conn_record(
+                    "192.0.2.50:40003",
+                    "198.51.100.80:80",
+                    ConnEnd::HandshakeFailed,
+                    &[5],
+                    None,
+                )),
+            ],
+        );
+        let found = loose(&out);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].0.code, Code::HandshakeFailed);
     }
 
     #[test]

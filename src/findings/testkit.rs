@@ -316,10 +316,11 @@ pub fn conn_record(
     rst: Option<u64>,
 ) -> ConnRecord {
     let first = syns.first().copied().unwrap_or(1);
+    let server: std::net::SocketAddr = server.parse().unwrap();
     ConnRecord {
         id: ConnId(9),
         client: client.parse().unwrap(),
-        server: server.parse().unwrap(),
+        server,
         opened: T0,
         first_frame: FrameRef::new(0, first),
         closed: T0 + 3 * S,
@@ -333,5 +334,7 @@ pub fn conn_record(
         handshake_seen: true,
         was_http: false,
         tls: false,
+        // As the session stage decides with nothing learned yet: the CWMP port.
+        known_server: server.port() == 7547,
     }
 }

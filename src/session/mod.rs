@@ -14,8 +14,8 @@ mod raw;
 mod tracker;
 
 pub use describe::message_summary;
-pub use endpoints::{split_url, target_path};
 pub use directory::CpeDirectory;
+pub use endpoints::{split_url, target_path};
 pub use raw::{RawDeflater, RawMessage};
 pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 
