@@ -5,7 +5,7 @@
 //! closure the caller passes to `push`, `advance` (capture time moved on) and `finish`:
 //!
 //! ```text
-//! Frame ─→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpEvent→
+//! Frame ─→ wire ─TcpSegment→ tcp ─StreamEvent→ tls ─TlsEvent→ http ─HttpEvent→
 //!            session ─Completed→ transaction ─Tracked→ findings ─Output→
 //! ```
 //!
@@ -35,10 +35,11 @@
 pub mod types;
 pub mod catalogue;
 
-// The core stages, in pipeline order (frame → segment → stream → HTTP → CWMP → session →
-// transaction → finding).
+// The core stages, in pipeline order (frame → segment → stream → TLS → HTTP → CWMP → session
+// → transaction → finding).
 pub mod wire;
 pub mod tcp;
+pub mod tls;
 pub mod http;
 pub mod cwmp;
 pub mod session;

@@ -215,7 +215,7 @@ impl Analyzer {
             let back = Back::new(pipeline.session, pipeline.thresholds)
                 .with_open_every(pipeline.open_every);
             Mode::Split(Split {
-                front: Front::new(pipeline.reassembly, pipeline.http),
+                front: Front::new(pipeline.reassembly, pipeline.http, pipeline.tls),
                 back: BackSide::Worker(Worker::spawn(back)),
                 ticker: Ticker::default(),
             })
@@ -269,6 +269,15 @@ impl Analyzer {
         match &mut self.mode {
             Mode::Inline(p) => p.finish(out),
             Mode::Split(s) => s.finish(out),
+        }
+    }
+
+    /// Key log text found in the capture (a pcapng Decryption Secrets Block), for the TLS
+    /// connections that follow.
+    pub fn add_embedded_keylog(&mut self, text: &[u8]) {
+        match &mut self.mode {
+            Mode::Inline(p) => p.add_embedded_keylog(text),
+            Mode::Split(s) => s.front.add_embedded_keylog(text),
         }
     }
 

@@ -129,6 +129,7 @@ impl Ladder {
                     end_frame: None,
                     stats: None,
                     handshake_seen: true,
+                    tls: None,
                 }],
                 termination: Termination::CaptureEnded,
                 ended_by: None,
@@ -333,5 +334,7 @@ pub fn conn_record(
         handshake_seen: true,
         was_http: false,
         tls: false,
+        tls_info: None,
+        known_server: false,
     }
 }
