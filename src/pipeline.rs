@@ -16,7 +16,7 @@
 
 use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer};
-use crate::report::{CaptureSummary, Counts, Undecoded};
+use crate::report::{CaptureSummary, Counts, TlsCounts, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
 use crate::tls::{TlsEvent, TlsKeys, TlsLayer};
@@ -213,6 +213,7 @@ impl Front {
             tcp_connections: t.connections,
             http_messages,
             other_tls_connections: 0,
+            tls: TlsCounts::default(),
             warnings,
         }
     }
@@ -317,6 +318,15 @@ impl Back {
     pub fn other_tls_connections(&self) -> u64 {
         self.sessions.stats().other_tls_connections
     }
+
+    /// TLS connections to the ACS and file servers, decrypted or not, so far.
+    pub fn tls_counts(&self) -> TlsCounts {
+        let s = self.sessions.stats();
+        TlsCounts {
+            decrypted: s.tls_decrypted,
+            undecrypted: s.tls_undecrypted,
+        }
+    }
 }
 
 /// The whole core on the caller's thread: push frames, collect finished sessions, transactions
@@ -379,6 +389,7 @@ impl Pipeline {
             .front
             .capture_summary(files, warnings, self.back.http_messages());
         summary.other_tls_connections = self.back.other_tls_connections();
+        summary.tls = self.back.tls_counts();
         summary
     }
 }

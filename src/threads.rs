@@ -184,13 +184,18 @@ impl Split {
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let (http_messages, other_tls_connections) = match &self.back {
-            BackSide::Joined(back) => (back.http_messages(), back.other_tls_connections()),
+        let (http_messages, other_tls_connections, tls) = match &self.back {
+            BackSide::Joined(back) => (
+                back.http_messages(),
+                back.other_tls_connections(),
+                back.tls_counts(),
+            ),
             // Counted by the worker: known once it is joined.
-            BackSide::Worker(_) => (0, 0),
+            BackSide::Worker(_) => (0, 0, Default::default()),
         };
         let mut summary = self.front.capture_summary(files, warnings, http_messages);
         summary.other_tls_connections = other_tls_connections;
+        summary.tls = tls;
         summary
     }
 }
