@@ -128,6 +128,51 @@ fn every_recording_decrypts_to_a_cwmp_session() {
     );
 }
 
+/// (frame, request method or response status) of the HTTP messages tshark decrypts with the
+/// same keys.
+fn tshark_messages(file: &str, opts: &[&str]) -> Vec<(u64, String)> {
+    let mut args: Vec<String> = vec!["-r".into(), fixture(file)];
+    match opts {
+        ["--tls-keylog", keys] => {
+            args.extend(["-o".into(), format!("tls.keylog_file:{}", fixture(keys))]);
+        }
+        ["--tls-key", key] => {
+            args.extend([
+                "-o".into(),
+                format!("uat:rsa_keys:\"{}\",\"\"", fixture(key)),
+            ]);
+        }
+        _ => {}
+    }
+    args.extend(
+        [
+            "-Y",
+            "http",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "http.request.method",
+            "-e",
+            "http.response.code",
+        ]
+        .map(String::from),
+    );
+    let out = std::process::Command::new("tshark")
+        .args(&args)
+        .output()
+        .expect("tshark runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let word = if f[1].is_empty() { f[2] } else { f[1] };
+            (f[0].parse().expect("frame number"), word.to_owned())
+        })
+        .collect()
+}
+
 /// tshark with the same keys decrypts the same HTTP messages, at the same frames.
 #[test]
 fn tshark_decrypts_the_same_messages() {
@@ -135,48 +180,47 @@ fn tshark_decrypts_the_same_messages() {
         return;
     }
     for (file, opts) in DECRYPTABLE {
-        let ours = messages(&report_with(file, opts));
-        let mut args: Vec<String> = vec!["-r".into(), fixture(file)];
-        match opts {
-            ["--tls-keylog", keys] => {
-                args.extend(["-o".into(), format!("tls.keylog_file:{}", fixture(keys))]);
-            }
-            ["--tls-key", key] => {
-                args.extend([
-                    "-o".into(),
-                    format!("uat:rsa_keys:\"{}\",\"\"", fixture(key)),
-                ]);
-            }
-            _ => {}
-        }
-        args.extend(
-            [
-                "-Y",
-                "http",
-                "-T",
-                "fields",
-                "-e",
-                "frame.number",
-                "-e",
-                "http.request.method",
-                "-e",
-                "http.response.code",
-            ]
-            .map(String::from),
+        assert_eq!(
+            messages(&report_with(file, opts)),
+            tshark_messages(file, opts),
+            "{file}"
         );
-        let out = std::process::Command::new("tshark")
-            .args(&args)
-            .output()
-            .expect("tshark runs");
-        let theirs: Vec<(u64, String)> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| {
-                let f: Vec<&str> = l.split('\t').collect();
-                let word = if f[1].is_empty() { f[2] } else { f[1] };
-                (f[0].parse().expect("frame number"), word.to_owned())
-            })
-            .collect();
-        assert_eq!(ours, theirs, "{file}");
+    }
+}
+
+/// A firmware Download over HTTPS (two ACS sessions and the fetch, one key log): the whole
+/// transaction, its fetch marked as decrypted TLS, and the same messages as tshark's.
+#[test]
+fn an_https_firmware_upgrade_gets_its_full_ladder() {
+    let opts: &[&str] = &["--tls-keylog", "tls12-download.keys"];
+    let report = report_with("tls12-download.pcap", opts);
+    assert_eq!(sessions(&report).len(), 2);
+    let t = &report["transactions"][0];
+    assert_eq!(t["kind"], "firmware-upgrade");
+    assert_eq!(t["outcome"], "success");
+    assert_eq!(t["received_bytes"], 4096);
+    assert_eq!(t["file_server"]["tls"]["decrypted"], true);
+    assert_eq!(t["file_server"]["tls"]["version"], "TLS 1.2");
+    assert_eq!(report["capture"]["tls"]["decrypted"], 3);
+    // The fetch in the transaction's steps: the GET and its answer.
+    let fetch: Vec<u64> = t["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["to"] == "file-server" || s["from"] == "file-server")
+        .filter_map(|s| s["frame"].as_u64())
+        .collect();
+    let mut ours = messages(&report);
+    ours.extend(
+        fetch
+            .iter()
+            .zip(["GET", "200"])
+            .map(|(f, w)| (*f, w.to_owned())),
+    );
+    ours.sort();
+    assert_eq!(ours.len(), 14);
+    if oracle_available("tshark") {
+        assert_eq!(ours, tshark_messages("tls12-download.pcap", opts));
     }
 }
 
@@ -386,6 +430,11 @@ pub(crate) fn contract_runs() -> Vec<Vec<String>> {
             "--tls-key".into(),
             fixture("server-key.pem"),
             fixture("tls12-rsa-aes256gcm.pcap"),
+        ],
+        vec![
+            "--tls-keylog".into(),
+            fixture("tls12-download.keys"),
+            fixture("tls12-download.pcap"),
         ],
     ]
 }
