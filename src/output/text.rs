@@ -331,7 +331,13 @@ pub fn write_transaction_ladder(
         .download_status
         .map(|s| format!(" · DownloadResponse Status {s}"))
         .unwrap_or_default();
-    writeln!(w, "    file {}{received}{status}", t.url)?;
+    let tls = t
+        .file_server
+        .as_ref()
+        .and_then(|f| f.tls.as_ref())
+        .map(|tls| format!(" · {}", tls.label()))
+        .unwrap_or_default();
+    writeln!(w, "    file {}{received}{status}{tls}", t.url)?;
     for v in &t.versions {
         let short = v
             .parameter

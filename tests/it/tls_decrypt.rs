@@ -202,6 +202,18 @@ fn an_https_firmware_upgrade_gets_its_full_ladder() {
     assert_eq!(t["file_server"]["tls"]["decrypted"], true);
     assert_eq!(t["file_server"]["tls"]["version"], "TLS 1.2");
     assert_eq!(report["capture"]["tls"]["decrypted"], 3);
+    let (text, _, _) = cwmpscope(&[
+        "analyze",
+        "--color",
+        "never",
+        "--tls-keylog",
+        &fixture("tls12-download.keys"),
+        &fixture("tls12-download.pcap"),
+    ]);
+    assert!(
+        text.contains("4096 of 4096 bytes · DownloadResponse Status 1 · TLS 1.2 decrypted\n"),
+        "{text}"
+    );
     // The fetch in the transaction's steps: the GET and its answer.
     let fetch: Vec<u64> = t["steps"]
         .as_array()
@@ -222,6 +234,70 @@ fn an_https_firmware_upgrade_gets_its_full_ladder() {
     if oracle_available("tshark") {
         assert_eq!(ours, tshark_messages("tls12-download.pcap", opts));
     }
+}
+
+/// TLS 1.2 resumption: the second connection resumes the first's session, by ticket (RSA key
+/// exchange: the resumed handshake has no key exchange to decrypt) and by session id. Its
+/// master secret comes from the first connection when the key material covers only that one.
+#[test]
+fn resumed_sessions_decrypt_with_the_first_connections_keys() {
+    let first_only = |keys: &str| {
+        let text = std::fs::read_to_string(fixture(keys)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("CLIENT_RANDOM "))
+            .expect("a CLIENT_RANDOM line")
+            .to_owned();
+        let path = scratch(&format!("first-only-{keys}"));
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let runs = [
+        (
+            "tls12-resume-ticket.pcap",
+            vec!["--tls-key".to_owned(), fixture("server-key.pem")],
+        ),
+        (
+            "tls12-resume-ticket.pcap",
+            vec![
+                "--tls-keylog".to_owned(),
+                first_only("tls12-resume-ticket.keys"),
+            ],
+        ),
+        (
+            "tls12-resume-id.pcap",
+            vec![
+                "--tls-keylog".to_owned(),
+                first_only("tls12-resume-id.keys"),
+            ],
+        ),
+    ];
+    for (file, opts) in runs {
+        let path = fixture(file);
+        let mut args = vec!["analyze", "--format", "json"];
+        args.extend(opts.iter().map(String::as_str));
+        args.push(&path);
+        let (out, err, ok) = cwmpscope(&args);
+        assert!(ok, "{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(sessions(&report).len(), 2, "{file} {opts:?}");
+        assert_eq!(report["capture"]["tls"]["decrypted"], 2, "{file} {opts:?}");
+        let words: Vec<String> = messages(&report).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(words.len(), 8, "{file}");
+        if oracle_available("tshark") {
+            let keys = file.replace(".pcap", ".keys");
+            assert_eq!(
+                messages(&report),
+                tshark_messages(file, &["--tls-keylog", &keys]),
+                "{file}"
+            );
+        }
+    }
+    // Without the first connection's keys, neither decrypts.
+    let (summaries, _) = tls_stage(&fixture("tls12-resume-id.pcap"), TlsKeys::default());
+    assert_eq!(summaries.len(), 2);
+    assert!(summaries.iter().all(|s| s.reason == Some(TlsReason::NoKey)));
+    assert!(summaries[1].resumed && !summaries[0].resumed);
 }
 
 /// A capture's frames (legacy pcap), to cut and corrupt.
