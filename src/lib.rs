@@ -11,8 +11,10 @@
 //!
 //! `session` decodes each message's body with `cwmp` (body of an `HttpMessage` → `Envelope`s).
 //! Stages before `findings` record facts (`session::Note`, `transaction::Note`); `findings`
-//! judges them. `pipeline` wires the stages: its `Front` (wire → tcp → http) and `Back`
-//! (session → transaction → findings), both inline in `Pipeline`. `report` is the report model
+//! judges them. `tls` passes clear connections through and hands on TLS connections' decrypted
+//! bytes (with each connection's `TlsSummary` before its end). `pipeline` wires the stages: its
+//! `Front` (wire → tcp → tls → http) and `Back` (session → transaction → findings), both inline
+//! in `Pipeline`. `report` is the report model
 //! built from the outputs (and the pipeline's `CaptureSummary`).
 //!
 //! Shells around the core:
