@@ -154,3 +154,119 @@ fn a_client_hello_without_keys_gives_version_sni_and_no_key() {
     assert_eq!(s.reason, Some(TlsReason::NoKey));
     assert!(!s.decrypted);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Feeds chunks alternately from each side of one connection; returns the summary.
+    fn feed(chunks: &[Vec<u8>], keys: TlsKeys) -> Option<TlsSummary> {
+        let mut layer = TlsLayer::new(Arc::new(keys));
+        let info = info(1);
+        let mut summary = None;
+        let mut sink = |ev: TlsEvent<'_>| {
+            if let TlsEvent::Summary { summary: s, .. } = ev {
+                summary = Some(*s);
+            }
+        };
+        layer.push(StreamEvent::Open(&info), &mut sink);
+        for (n, bytes) in chunks.iter().enumerate() {
+            let dir = if n % 3 == 2 {
+                Dir::ToClient
+            } else {
+                Dir::ToServer
+            };
+            layer.push(
+                StreamEvent::Data {
+                    conn: info.id,
+                    dir,
+                    frame: FrameRef::new(0, n as u64 + 2),
+                    ts: 0,
+                    bytes,
+                },
+                &mut sink,
+            );
+        }
+        let stats = ConnStats::default();
+        layer.push(
+            StreamEvent::Closed {
+                info: &info,
+                ts: 0,
+                end: ConnEnd::Closed,
+                stats: &stats,
+            },
+            &mut sink,
+        );
+        summary
+    }
+
+    /// Key material for any client random the garbage might carry: TLS 1.2 and 1.3 entries
+    /// for the all-zero random.
+    fn zero_random_keys() -> TlsKeys {
+        let mut keys = TlsKeys::default();
+        let cr = "00".repeat(32);
+        keys.keylog.add_text(
+            format!(
+                "CLIENT_RANDOM {cr} {}\nCLIENT_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n\
+                 SERVER_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n",
+                "11".repeat(48),
+                "22".repeat(32),
+                "33".repeat(32)
+            )
+            .as_bytes(),
+        );
+        keys
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Garbage behind a TLS record header, cut anywhere, never panics, with or without
+        /// keys.
+        #[test]
+        fn garbage_after_a_record_header_is_survived(
+            body in proptest::collection::vec(any::<u8>(), 0..3000),
+            cuts in proptest::collection::vec(1usize..400, 1..12),
+            ty in 20u8..25,
+        ) {
+            let mut stream = vec![ty, 3, 3];
+            stream.extend_from_slice(&body);
+            let mut chunks = Vec::new();
+            let mut rest = stream.as_slice();
+            for cut in cuts {
+                let (head, tail) = rest.split_at(cut.min(rest.len()));
+                chunks.push(head.to_vec());
+                rest = tail;
+            }
+            chunks.push(rest.to_vec());
+            for keys in [TlsKeys::default(), zero_random_keys()] {
+                let summary = feed(&chunks, keys);
+                // A handshake or application data record start is taken for TLS.
+                if chunks[0].len() >= 3 && (ty == 22 || ty == 23) {
+                    prop_assert!(summary.is_some());
+                }
+            }
+        }
+
+        /// Well-framed records of every type with random bodies (hellos of random content,
+        /// protected records of random content) never panic either.
+        #[test]
+        fn random_records_are_survived(
+            records in proptest::collection::vec(
+                (20u8..25, proptest::collection::vec(any::<u8>(), 0..600)), 1..12),
+        ) {
+            let chunks: Vec<Vec<u8>> = records
+                .iter()
+                .map(|(ty, body)| {
+                    let mut r = vec![*ty, 3, 3];
+                    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+                    r.extend_from_slice(body);
+                    r
+                })
+                .collect();
+            for keys in [TlsKeys::default(), zero_random_keys()] {
+                let _ = feed(&chunks, keys);
+            }
+        }
+    }
+}
