@@ -13,10 +13,12 @@ use crate::output::printer::{Filters, Printer};
 use crate::pipeline::PipelineConfig;
 use crate::report::ReportOptions;
 use crate::threads::{Analyzer, AnalyzerConfig};
+use crate::tls::{RsaKey, TlsKeys};
 use crate::types::Nanos;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Parser)]
@@ -210,6 +212,51 @@ pub struct ReportArgs {
     pub fail_on: Option<FailOn>,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// Keys for decrypting TLS (HTTPS to the ACS and file servers). Secrets in a pcapng's
+/// Decryption Secrets Blocks are used without any option.
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = "TLS decryption")]
+pub struct TlsArgs {
+    /// NSS key log (SSLKEYLOGFILE format: CLIENT_RANDOM for TLS 1.2, the handshake and
+    /// traffic secrets for TLS 1.3); repeatable.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub keylog: Vec<String>,
+    /// A server's RSA private key (PEM, PKCS#8 or PKCS#1) for connections with RSA key
+    /// exchange, optionally only for one address (and port): key.pem@192.0.2.1:443,
+    /// key.pem@[2001:db8::1]:443; repeatable.
+    #[arg(long = "tls-key", value_name = "FILE.pem[@ADDR[:PORT]]")]
+    pub key: Vec<String>,
+}
+
+impl TlsArgs {
+    /// Reads the key files; each key log's count of secrets and skipped lines goes to `err`
+    /// (never a secret).
+    pub fn load(&self, err: &mut dyn Write) -> Result<Arc<TlsKeys>, RunError> {
+        let mut keys = TlsKeys::default();
+        for path in &self.keylog {
+            let stats = keys
+                .add_keylog_file(path)
+                .map_err(|e| RunError::Usage(format!("--tls-keylog {e}")))?;
+            writeln!(
+                err,
+                "cwmpscope: {path}: {} TLS secrets; {} lines skipped ({} comments, {} unused labels, {} malformed)",
+                stats.entries,
+                stats.comments + stats.unused + stats.junk,
+                stats.comments,
+                stats.unused,
+                stats.junk
+            )?;
+        }
+        for arg in &self.key {
+            let key = RsaKey::load(arg).map_err(|e| RunError::Usage(format!("--tls-key {e}")))?;
+            keys.rsa.push(key);
+        }
+        Ok(Arc::new(keys))
+    }
 }
 
 /// Thresholds of the timing and ratio findings (see docs/findings.md).
@@ -400,6 +447,7 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         fail_on: None,
         thresholds: args.thresholds.clone(),
         summary: false,
+        tls: TlsArgs::default(),
     };
     let mut json_out = io::BufWriter::new(
         std::fs::File::create(&json)
@@ -463,7 +511,12 @@ struct Analysis {
 }
 
 impl Analysis {
-    fn new(report: &ReportArgs, files: Vec<String>, streaming: bool) -> Result<Self, RunError> {
+    fn new(
+        report: &ReportArgs,
+        files: Vec<String>,
+        streaming: bool,
+        tls: Arc<TlsKeys>,
+    ) -> Result<Self, RunError> {
         let thresholds = report.thresholds.thresholds()?;
         let opts = ReportOptions {
             show_secrets: report.show_secrets,
@@ -489,6 +542,7 @@ impl Analysis {
             analyzer: Analyzer::new(AnalyzerConfig {
                 pipeline: PipelineConfig {
                     thresholds,
+                    tls,
                     ..PipelineConfig::default()
                 },
                 threads: usize::from(report.threads),
@@ -607,8 +661,9 @@ fn analyze(
     }
     // Check the options before waiting on any input.
     report.thresholds.thresholds()?;
+    let tls = report.tls.load(err)?;
     if names.iter().any(|n| n == "-") {
-        return analyze_streaming(names, report, out, err);
+        return analyze_streaming(names, report, tls, out, err);
     }
     let mut readers = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
@@ -617,10 +672,14 @@ fn analyze(
     }
     let files: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
     let mut reader = MergedReader::new(readers)?;
-    let mut analysis = Analysis::new(report, files, false)?;
+    let mut analysis = Analysis::new(report, files, false, tls)?;
     let read_error = analysis.with_printer_thread(out, |analyzer, mut on_output, failed| {
         let mut read_error: Option<InputError> = None;
         while !failed.load(Ordering::Relaxed) {
+            // Decryption Secrets Blocks read so far (those before the first packet at open).
+            if let Some(text) = reader.take_tls_keylog() {
+                analyzer.add_embedded_keylog(&text);
+            }
             match reader.next_frame() {
                 Ok(Some(frame)) => analyzer.push(&frame, &mut on_output),
                 Ok(None) => break,
@@ -646,11 +705,12 @@ fn analyze(
 fn analyze_streaming(
     names: &[String],
     report: &ReportArgs,
+    tls: Arc<TlsKeys>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
     let source = Source::open_inputs(names)?;
-    let mut analysis = Analysis::new(report, source.files.clone(), true)?;
+    let mut analysis = Analysis::new(report, source.files.clone(), true, tls)?;
     let stop = StopFlag::on_signals()?;
     let end = {
         let (analyzer, mut on_output, failed) = analysis.parts(out);
@@ -725,7 +785,8 @@ fn live(args: LiveArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result<Ou
 
 #[cfg(feature = "live")]
 fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, RunError> {
-    let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true)?;
+    let tls = args.report.tls.load(err)?;
+    let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true, tls)?;
     let source = Source::open_live(&live_config(&CaptureFlags::from(&args)))
         .map_err(|e| RunError::Capture(e.to_string()))?;
     let stop = StopFlag::on_signals()?;

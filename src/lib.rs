@@ -5,14 +5,16 @@
 //! closure the caller passes to `push`, `advance` (capture time moved on) and `finish`:
 //!
 //! ```text
-//! Frame ─→ wire ─TcpSegment→ tcp ─StreamEvent→ http ─HttpEvent→
+//! Frame ─→ wire ─TcpSegment→ tcp ─StreamEvent→ tls ─TlsEvent→ http ─HttpEvent→
 //!            session ─Completed→ transaction ─Tracked→ findings ─Output→
 //! ```
 //!
 //! `session` decodes each message's body with `cwmp` (body of an `HttpMessage` → `Envelope`s).
 //! Stages before `findings` record facts (`session::Note`, `transaction::Note`); `findings`
-//! judges them. `pipeline` wires the stages: its `Front` (wire → tcp → http) and `Back`
-//! (session → transaction → findings), both inline in `Pipeline`. `report` is the report model
+//! judges them. `tls` passes clear connections through and hands on TLS connections' decrypted
+//! bytes (with each connection's `TlsSummary` before its end). `pipeline` wires the stages: its
+//! `Front` (wire → tcp → tls → http) and `Back` (session → transaction → findings), both inline
+//! in `Pipeline`. `report` is the report model
 //! built from the outputs (and the pipeline's `CaptureSummary`).
 //!
 //! Shells around the core:
@@ -35,10 +37,11 @@
 pub mod types;
 pub mod catalogue;
 
-// The core stages, in pipeline order (frame → segment → stream → HTTP → CWMP → session →
-// transaction → finding).
+// The core stages, in pipeline order (frame → segment → stream → TLS → HTTP → CWMP → session
+// → transaction → finding).
 pub mod wire;
 pub mod tcp;
+pub mod tls;
 pub mod http;
 pub mod cwmp;
 pub mod session;

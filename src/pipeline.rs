@@ -6,7 +6,8 @@
 //! Two halves, each handing on through a closure like every stage:
 //!
 //! - [`Front`]: [`Frame`] in, [`HttpEvent`] out: frame decoding (`wire`), TCP reassembly
-//!   (`tcp`) and HTTP (`http`), plus the packet, byte and host counts;
+//!   (`tcp`), TLS (`tls`: clear connections pass straight through) and HTTP (`http`), plus
+//!   the packet, byte and host counts;
 //! - [`Back`]: [`HttpEvent`] in, [`Output`] out: sessions (`session`, which decodes CWMP),
 //!   transactions (`transaction`) and the findings judge (`findings`).
 //!
@@ -15,14 +16,16 @@
 
 use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer};
-use crate::report::{CaptureSummary, Counts, Undecoded};
+use crate::report::{CaptureSummary, Counts, TlsCounts, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
+use crate::tls::{TlsEvent, TlsKeys, TlsLayer};
 use crate::transaction::{Tracked, TransactionTracker};
 use crate::types::{Frame, Nanos, format_ts};
 use crate::wire::{Decoded, Decoder, KindCounts};
 use rustc_hash::FxHashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Settings of every stage.
 #[derive(Clone, Debug)]
@@ -31,6 +34,8 @@ pub struct PipelineConfig {
     pub http: HttpConfig,
     pub session: SessionConfig,
     pub thresholds: Thresholds,
+    /// Keys for TLS decryption (key logs, RSA keys); never printed.
+    pub tls: Arc<TlsKeys>,
     /// Every this much capture time, the sessions still open are handed on as
     /// [`Output::Open`] (for a live view); `None`: never.
     pub open_every: Option<Nanos>,
@@ -47,6 +52,7 @@ impl Default for PipelineConfig {
             },
             session: SessionConfig::default(),
             thresholds: Thresholds::default(),
+            tls: Arc::default(),
             open_every: None,
         }
     }
@@ -86,23 +92,28 @@ impl Ticker {
     }
 }
 
-/// The front half: [`Frame`] in, [`HttpEvent`] out (decode → reassemble → HTTP), with the
-/// capture-wide counts.
+/// The front half: [`Frame`] in, [`HttpEvent`] out (decode → reassemble → TLS → HTTP), with
+/// the capture-wide counts.
 pub struct Front {
     decoder: Decoder,
     tcp: Reassembler,
+    tls: TlsLayer,
     http: HttpLayer,
     counters: Counters,
     hosts: FxHashSet<IpAddr>,
 }
 
-/// Hands one reassembler event on to the HTTP stage, noting the hosts of new connections.
+/// Hands one TLS stage event on to the HTTP stage, noting the hosts of new connections.
 fn to_http(
-    ev: StreamEvent<'_>,
+    ev: TlsEvent<'_>,
     http: &mut HttpLayer,
     hosts: &mut FxHashSet<IpAddr>,
     out: &mut impl FnMut(HttpEvent),
 ) {
+    let ev = match ev {
+        TlsEvent::Stream(ev) => ev,
+        TlsEvent::Summary { conn, summary } => return http.note_tls(conn, summary),
+    };
     if let StreamEvent::Open(info) = &ev
         && hosts.len() < MAX_HOSTS
     {
@@ -113,10 +124,11 @@ fn to_http(
 }
 
 impl Front {
-    pub fn new(reassembly: ReassemblyConfig, http: HttpConfig) -> Self {
+    pub fn new(reassembly: ReassemblyConfig, http: HttpConfig, tls: Arc<TlsKeys>) -> Self {
         Front {
             decoder: Decoder::new(),
             tcp: Reassembler::new(reassembly),
+            tls: TlsLayer::new(tls),
             http: HttpLayer::new(http),
             counters: Counters::default(),
             hosts: FxHashSet::default(),
@@ -134,22 +146,32 @@ impl Front {
         // Only segments go on: a mirrored copy (`Decoded::MirrorCopy`) is counted by the
         // decoder and never reassembled, so it is never taken for a retransmission.
         if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
-            let (http, hosts) = (&mut self.http, &mut self.hosts);
-            self.tcp.push(&seg, &mut |ev| to_http(ev, http, hosts, out));
+            let (tls, http, hosts) = (&mut self.tls, &mut self.http, &mut self.hosts);
+            self.tcp.push(&seg, &mut |ev| {
+                tls.push(ev, &mut |ev| to_http(ev, http, hosts, out))
+            });
         }
     }
 
     /// Capture time moved on: releases idle connections.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(HttpEvent)) {
-        let (http, hosts) = (&mut self.http, &mut self.hosts);
-        self.tcp
-            .advance(now, &mut |ev| to_http(ev, http, hosts, out));
+        let (tls, http, hosts) = (&mut self.tls, &mut self.http, &mut self.hosts);
+        self.tcp.advance(now, &mut |ev| {
+            tls.push(ev, &mut |ev| to_http(ev, http, hosts, out))
+        });
     }
 
     /// End of input: every open connection is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(HttpEvent)) {
-        let (http, hosts) = (&mut self.http, &mut self.hosts);
-        self.tcp.finish(&mut |ev| to_http(ev, http, hosts, out));
+        let (tls, http, hosts) = (&mut self.tls, &mut self.http, &mut self.hosts);
+        self.tcp
+            .finish(&mut |ev| tls.push(ev, &mut |ev| to_http(ev, http, hosts, out)));
+    }
+
+    /// Key log text found in the capture (pcapng Decryption Secrets Block), for the TLS
+    /// connections that follow.
+    pub fn add_embedded_keylog(&mut self, text: &[u8]) {
+        self.tls.add_embedded_keylog(text);
     }
 
     pub fn counters(&self) -> &Counters {
@@ -191,6 +213,7 @@ impl Front {
             tcp_connections: t.connections,
             http_messages,
             other_tls_connections: 0,
+            tls: TlsCounts::default(),
             warnings,
         }
     }
@@ -295,6 +318,15 @@ impl Back {
     pub fn other_tls_connections(&self) -> u64 {
         self.sessions.stats().other_tls_connections
     }
+
+    /// TLS connections to the ACS and file servers, decrypted or not, so far.
+    pub fn tls_counts(&self) -> TlsCounts {
+        let s = self.sessions.stats();
+        TlsCounts {
+            decrypted: s.tls_decrypted,
+            undecrypted: s.tls_undecrypted,
+        }
+    }
 }
 
 /// The whole core on the caller's thread: push frames, collect finished sessions, transactions
@@ -308,7 +340,7 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(cfg: PipelineConfig) -> Self {
         Pipeline {
-            front: Front::new(cfg.reassembly, cfg.http),
+            front: Front::new(cfg.reassembly, cfg.http, cfg.tls),
             back: Back::new(cfg.session, cfg.thresholds).with_open_every(cfg.open_every),
             ticker: Ticker::default(),
         }
@@ -342,6 +374,11 @@ impl Pipeline {
         self.back.report_open(out);
     }
 
+    /// Key log text found in the capture (see [`Front::add_embedded_keylog`]).
+    pub fn add_embedded_keylog(&mut self, text: &[u8]) {
+        self.front.add_embedded_keylog(text);
+    }
+
     pub fn counters(&self) -> &Counters {
         self.front.counters()
     }
@@ -352,6 +389,7 @@ impl Pipeline {
             .front
             .capture_summary(files, warnings, self.back.http_messages());
         summary.other_tls_connections = self.back.other_tls_connections();
+        summary.tls = self.back.tls_counts();
         summary
     }
 }

@@ -184,13 +184,18 @@ impl Split {
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let (http_messages, other_tls_connections) = match &self.back {
-            BackSide::Joined(back) => (back.http_messages(), back.other_tls_connections()),
+        let (http_messages, other_tls_connections, tls) = match &self.back {
+            BackSide::Joined(back) => (
+                back.http_messages(),
+                back.other_tls_connections(),
+                back.tls_counts(),
+            ),
             // Counted by the worker: known once it is joined.
-            BackSide::Worker(_) => (0, 0),
+            BackSide::Worker(_) => (0, 0, Default::default()),
         };
         let mut summary = self.front.capture_summary(files, warnings, http_messages);
         summary.other_tls_connections = other_tls_connections;
+        summary.tls = tls;
         summary
     }
 }
@@ -215,7 +220,7 @@ impl Analyzer {
             let back = Back::new(pipeline.session, pipeline.thresholds)
                 .with_open_every(pipeline.open_every);
             Mode::Split(Split {
-                front: Front::new(pipeline.reassembly, pipeline.http),
+                front: Front::new(pipeline.reassembly, pipeline.http, pipeline.tls),
                 back: BackSide::Worker(Worker::spawn(back)),
                 ticker: Ticker::default(),
             })
@@ -269,6 +274,15 @@ impl Analyzer {
         match &mut self.mode {
             Mode::Inline(p) => p.finish(out),
             Mode::Split(s) => s.finish(out),
+        }
+    }
+
+    /// Key log text found in the capture (a pcapng Decryption Secrets Block), for the TLS
+    /// connections that follow.
+    pub fn add_embedded_keylog(&mut self, text: &[u8]) {
+        match &mut self.mode {
+            Mode::Inline(p) => p.add_embedded_keylog(text),
+            Mode::Split(s) => s.front.add_embedded_keylog(text),
         }
     }
 

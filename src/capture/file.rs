@@ -143,6 +143,15 @@ impl CaptureReader {
         self.warning.as_ref()
     }
 
+    /// TLS key log text found in pcapng Decryption Secrets Blocks since the last call (those
+    /// before the first packet are read when the file is opened).
+    pub fn take_tls_keylog(&mut self) -> Option<Vec<u8>> {
+        match &mut self.format {
+            Format::PcapNg(f) => f.take_tls_keylog(),
+            Format::Pcap(_) => None,
+        }
+    }
+
     /// Number of frames handed out so far.
     pub fn frames_read(&self) -> u64 {
         self.frames

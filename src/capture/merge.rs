@@ -73,6 +73,17 @@ impl MergedReader {
         }
     }
 
+    /// TLS key log text the inputs' Decryption Secrets Blocks held since the last call.
+    pub fn take_tls_keylog(&mut self) -> Option<Vec<u8>> {
+        let mut text: Option<Vec<u8>> = None;
+        for reader in &mut self.readers {
+            if let Some(more) = reader.take_tls_keylog() {
+                text.get_or_insert_with(Vec::new).extend_from_slice(&more);
+            }
+        }
+        text
+    }
+
     /// The warnings of all inputs, in file order.
     pub fn warnings(&self) -> Vec<InputWarning> {
         self.readers

@@ -1,6 +1,7 @@
 //! pcapng files: several sections (each with its own byte order), several interfaces per
 //! section (each with its own link type, `if_tsresol` and `if_tsoffset`), and the packet blocks
-//! EPB, SPB and the obsolete PB. Other blocks are skipped.
+//! EPB, SPB and the obsolete PB. TLS key logs in Decryption Secrets Blocks are kept for the
+//! TLS stage (see [`super::CaptureReader::take_tls_keylog`]). Other blocks are skipped.
 //!
 //! Block framing (type, length, trailing length) is checked here before anything is parsed.
 //! Section and interface blocks are parsed by `pcap-parser`; the packet blocks, which make up
@@ -20,6 +21,11 @@ const IDB_TYPE: u32 = 1;
 const PB_TYPE: u32 = 2;
 const SPB_TYPE: u32 = 3;
 const EPB_TYPE: u32 = 6;
+const DSB_TYPE: u32 = 0x0A;
+/// Secrets type of an NSS key log in a Decryption Secrets Block ("TLSK").
+const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
+/// Key log bytes kept at most from one file's Decryption Secrets Blocks.
+const MAX_TLS_KEYLOG: usize = 64 << 20;
 const OPT_IF_TSOFFSET: u16 = 14;
 /// More interfaces than this in one section is taken as corruption.
 const MAX_INTERFACES: usize = 4096;
@@ -47,6 +53,10 @@ pub(crate) struct PcapNgFormat {
     interfaces: Vec<Interface>,
     /// Timestamp of the previous packet, given to SPBs (which carry none).
     last_ts: Nanos,
+    /// TLS key log text from Decryption Secrets Blocks, not yet taken.
+    tls_keylog: Vec<u8>,
+    /// Key log bytes read so far (bounded by [`MAX_TLS_KEYLOG`]).
+    tls_keylog_total: usize,
 }
 
 /// Timestamp units per second from an `if_tsresol` value (`None` if out of range).
@@ -152,6 +162,10 @@ impl PcapNgFormat {
                     Some(self.read_timed_packet(block, block_type, window.position())?)
                 }
                 SPB_TYPE => Some(self.read_simple_packet(block, window.position())?),
+                DSB_TYPE => {
+                    self.read_secrets(block);
+                    None
+                }
                 _ => None,
             };
             match located {
@@ -162,6 +176,30 @@ impl PcapNgFormat {
                 None => window.consume(block_len),
             }
         }
+    }
+
+    /// A Decryption Secrets Block: an NSS key log is kept (others, and anything beyond the
+    /// bound, are skipped).
+    fn read_secrets(&mut self, block: &[u8]) {
+        let (Some(kind), Some(len)) = (self.u32_at(block, 8), self.u32_at(block, 12)) else {
+            return;
+        };
+        let Some(text) = block.get(16..16usize.saturating_add(len as usize)) else {
+            return;
+        };
+        if kind != SECRETS_TLS_KEYLOG || self.tls_keylog_total + text.len() > MAX_TLS_KEYLOG {
+            return;
+        }
+        self.tls_keylog_total += text.len();
+        self.tls_keylog.extend_from_slice(text);
+        if !text.ends_with(b"\n") {
+            self.tls_keylog.push(b'\n');
+        }
+    }
+
+    /// The key log text read since the last call, if any.
+    pub(crate) fn take_tls_keylog(&mut self) -> Option<Vec<u8>> {
+        (!self.tls_keylog.is_empty()).then(|| std::mem::take(&mut self.tls_keylog))
     }
 
     fn read_section_header(&mut self, block: &[u8]) -> Result<(), ReadError> {

@@ -129,12 +129,20 @@ pub fn handshake_cause(c: &ConnRecord) -> String {
     }
 }
 
-/// `tls-opaque` for an encrypted connection.
+/// `tls-opaque` for an encrypted connection, with why it was not decrypted when the TLS stage
+/// says.
 pub fn tls_opaque(c: &ConnRecord) -> Finding {
+    let why = match c.tls_info.as_deref() {
+        Some(t) => match t.reason {
+            Some(reason) => format!(" ({}, not decrypted: {reason})", t.version_name()),
+            None => format!(" ({})", t.version_name()),
+        },
+        None => String::new(),
+    };
     Finding::new(
         Code::TlsOpaque,
         format!(
-            "encrypted connection {} → {}: only timing and sizes are known",
+            "encrypted connection {} → {}{why}: only timing and sizes are known",
             c.client, c.server
         ),
     )

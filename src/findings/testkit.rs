@@ -129,6 +129,7 @@ impl Ladder {
                     end_frame: None,
                     stats: None,
                     handshake_seen: true,
+                    tls: None,
                 }],
                 termination: Termination::CaptureEnded,
                 ended_by: None,
@@ -334,6 +335,7 @@ pub fn conn_record(
         handshake_seen: true,
         was_http: false,
         tls: false,
+        tls_info: None,
         // As the session stage decides with nothing learned yet: the CWMP port.
         known_server: server.port() == 7547,
     }

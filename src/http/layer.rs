@@ -4,6 +4,7 @@
 use super::parser::{Cx, DirParser, Origin, PendingRequests};
 use super::{HttpConfig, HttpEvent, HttpMessage, HttpStats};
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats, StreamEvent};
+use crate::tls::TlsSummary;
 use crate::types::{ConnId, Dir, Nanos};
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ struct ConnState {
     server: SocketAddr,
     dirs: [DirParser; 2],
     pending: PendingRequests,
+    tls_info: Option<Box<TlsSummary>>,
 }
 
 impl ConnState {
@@ -23,6 +25,7 @@ impl ConnState {
             server,
             dirs: [DirParser::new(mid_stream), DirParser::new(mid_stream)],
             pending: PendingRequests::default(),
+            tls_info: None,
         }
     }
 
@@ -141,6 +144,13 @@ impl HttpLayer {
         }
     }
 
+    /// Keeps what the TLS stage knows of a connection, for its `ConnClosed`.
+    pub fn note_tls(&mut self, conn: ConnId, summary: Box<TlsSummary>) {
+        if let Some(state) = self.conns.get_mut(&conn) {
+            state.tls_info = Some(summary);
+        }
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> &HttpStats {
         &self.stats
@@ -203,6 +213,7 @@ impl HttpLayer {
     ) {
         let mut was_http = false;
         let mut tls = false;
+        let mut tls_info = None;
         if let Some(mut state) = self.conns.remove(&info.id) {
             let mut unfinished: Vec<HttpMessage> = Vec::new();
             for dir in [Dir::ToServer, Dir::ToClient] {
@@ -236,6 +247,7 @@ impl HttpLayer {
             }
             was_http = state.was_http();
             tls = state.is_tls();
+            tls_info = state.tls_info.take();
         }
         if was_http {
             self.stats.http_connections += 1;
@@ -250,6 +262,7 @@ impl HttpLayer {
             stats: stats.clone(),
             was_http,
             tls,
+            tls_info,
         });
     }
 }

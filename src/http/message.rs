@@ -181,7 +181,9 @@ pub enum HttpEvent {
         stats: ConnStats,
         /// Whether any HTTP was recognized on the connection.
         was_http: bool,
-        /// Whether a direction started with a TLS record (HTTPS or other TLS).
+        /// Whether a direction started with a TLS record the TLS stage passed on undecrypted.
         tls: bool,
+        /// What the TLS stage knows of the connection's TLS (HTTPS, decrypted or not).
+        tls_info: Option<Box<crate::tls::TlsSummary>>,
     },
 }

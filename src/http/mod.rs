@@ -3,8 +3,10 @@
 //! close-delimited bodies, gzip/deflate Content-Encoding, lenient header syntax. After a capture
 //! gap the parser resynchronizes on the next message start.
 //!
-//! Stage boundary: [`crate::tcp::StreamEvent`] in, [`HttpEvent`] out (carrying owned
-//! [`HttpMessage`]s, to the session stage), through [`HttpLayer`]. Parts: `layer` (per
+//! Stage boundary: [`crate::tcp::StreamEvent`] in (from the TLS stage: clear connections'
+//! events, and TLS connections' decrypted bytes), [`HttpEvent`] out (carrying owned
+//! [`HttpMessage`]s, to the session stage), through [`HttpLayer`]; what the TLS stage knows of
+//! a connection comes through [`HttpLayer::note_tls`] and leaves with its `ConnClosed`. Parts: `layer` (per
 //! connection), `parser` (per direction), `body` (chunked coding, bounded decompressed storage),
 //! `message` (the output types), `auth` (credentials and cookies, read by later stages).
 

@@ -124,6 +124,12 @@ pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) 
             c.tcp_gap_bytes
         ));
     }
+    if c.tls.decrypted + c.tls.undecrypted > 0 {
+        details.push(format!(
+            "TLS to the ACS and file servers: {} decrypted, {} not",
+            c.tls.decrypted, c.tls.undecrypted
+        ));
+    }
     if c.other_tls_connections > 0 {
         details.push(plural(
             c.other_tls_connections,
@@ -205,13 +211,21 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
     } else {
         s.events.join(", ")
     };
+    // HTTPS: the TLS of its first TLS connection (`TLS 1.3 decrypted`).
+    let tls = s
+        .tcp
+        .iter()
+        .find_map(|c| c.tls.as_ref())
+        .map(|t| format!("{} · ", t.label()))
+        .unwrap_or_default();
     writeln!(
         w,
-        "{}  {} · ACS {}:{} · {} · {}{}",
+        "{}  {} · ACS {}:{} · {}{} · {}{}",
         style.bold(&s.id),
         cpe_label(s),
         s.acs.ip,
         s.acs.port,
+        tls,
         events,
         if s.connections > 1 {
             format!("{} connections · ", s.connections)
@@ -317,7 +331,13 @@ pub fn write_transaction_ladder(
         .download_status
         .map(|s| format!(" · DownloadResponse Status {s}"))
         .unwrap_or_default();
-    writeln!(w, "    file {}{received}{status}", t.url)?;
+    let tls = t
+        .file_server
+        .as_ref()
+        .and_then(|f| f.tls.as_ref())
+        .map(|tls| format!(" · {}", tls.label()))
+        .unwrap_or_default();
+    writeln!(w, "    file {}{received}{status}{tls}", t.url)?;
     for v in &t.versions {
         let short = v
             .parameter

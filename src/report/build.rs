@@ -86,6 +86,11 @@ impl TransactionReport {
                 host: url_host(&t.url).unwrap_or_else(|| a.ip().to_string()),
                 ip: a.ip().to_string(),
                 port: a.port(),
+                tls: t
+                    .file_conns
+                    .iter()
+                    .find_map(|c| c.tls.as_deref())
+                    .map(TlsReport::of),
             }),
             command_key: t.command_key.clone(),
             file_type: t.file_type.clone(),
@@ -178,6 +183,7 @@ impl SessionReport {
                     closed: c.end.map(|(_, ts)| format_ts(ts)),
                     end: c.end.map(|(end, _)| end),
                     closed_rel: c.end.map(|(_, ts)| (ts - s.start) as f64 / 1e9),
+                    tls: c.tls.as_deref().map(TlsReport::of),
                 })
                 .collect(),
             termination: s.termination.as_str(),

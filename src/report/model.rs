@@ -65,6 +65,8 @@ pub struct CaptureSummary {
     pub http_messages: u64,
     /// Encrypted connections to no known ACS or file server (counted, not findings).
     pub other_tls_connections: u64,
+    /// TLS connections to the ACS and file servers, decrypted or not.
+    pub tls: TlsCounts,
     /// Problems with the input itself (a file cut in the middle of a packet).
     pub warnings: Vec<String>,
 }
@@ -216,6 +218,50 @@ pub struct ConnectionReport {
     /// Seconds from the session's start to the close (for ladders).
     #[serde(skip)]
     pub closed_rel: Option<f64>,
+    /// The connection's TLS; absent for clear HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsReport>,
+}
+
+/// A connection's TLS in the report: what was negotiated and whether it was decrypted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TlsReport {
+    /// `TLS 1.3`, `TLS 1.2`, … (`TLS` without a ServerHello).
+    pub version: String,
+    /// The IANA name of the cipher suite.
+    pub cipher_suite: Option<String>,
+    pub decrypted: bool,
+    /// Why it was not (or not wholly) decrypted, as a code (`no-key`, `record-lost`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+impl TlsReport {
+    pub fn of(t: &crate::tls::TlsSummary) -> TlsReport {
+        TlsReport {
+            version: t.version_name(),
+            cipher_suite: t.cipher_suite_name(),
+            decrypted: t.decrypted,
+            reason: t.reason.map(crate::tls::TlsReason::code),
+        }
+    }
+
+    /// `TLS 1.3 decrypted`, `TLS 1.2 not decrypted: no key for this client random`.
+    pub fn label(&self) -> String {
+        match (self.decrypted, self.reason) {
+            (true, None) => format!("{} decrypted", self.version),
+            (true, Some(r)) => format!("{} decrypted in part ({r})", self.version),
+            (false, Some(r)) => format!("{} not decrypted ({r})", self.version),
+            (false, None) => format!("{} not decrypted", self.version),
+        }
+    }
+}
+
+/// TLS connections to the ACS and file servers, decrypted or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TlsCounts {
+    pub decrypted: u64,
+    pub undecrypted: u64,
 }
 
 /// One session in the report.
@@ -344,6 +390,9 @@ pub struct ServerInfo {
     pub host: String,
     pub ip: String,
     pub port: u16,
+    /// The fetch's TLS (HTTPS); absent for clear HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsReport>,
 }
 
 impl std::fmt::Display for ServerInfo {

@@ -23,6 +23,7 @@ use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
 use crate::http::auth::{Challenge, Credentials};
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats};
+use crate::tls::TlsSummary;
 use crate::types::{ConnId, FrameRef, Nanos};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -183,6 +184,8 @@ pub struct SessionConn {
     pub stats: Option<ConnStats>,
     /// Whether the three-way handshake was seen.
     pub handshake_seen: bool,
+    /// The connection's TLS (HTTPS), once it closed.
+    pub tls: Option<Box<TlsSummary>>,
 }
 
 impl SessionConn {
@@ -252,7 +255,10 @@ pub struct ConnRecord {
     pub stats: ConnStats,
     pub handshake_seen: bool,
     pub was_http: bool,
+    /// Encrypted and not decrypted (or not wholly).
     pub tls: bool,
+    /// What the TLS stage knows of the connection's TLS, decrypted or not.
+    pub tls_info: Option<Box<TlsSummary>>,
     /// The server is an ACS or file server the CWMP traffic named before the connection ended
     /// (or listens on port 7547).
     pub known_server: bool,

@@ -13,6 +13,7 @@ use crate::http::auth::{
 };
 use crate::http::{HttpEvent, HttpMessage, StartLine};
 use crate::tcp::{ConnEnd, ConnStats};
+use crate::tls::TlsSummary;
 use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
@@ -70,6 +71,30 @@ pub struct TrackerStats {
     pub other_tls_connections: u64,
     /// Messages dropped because a per-session or per-connection limit was hit.
     pub dropped_messages: u64,
+    /// TLS connections to an ACS or file server whose records were decrypted.
+    pub tls_decrypted: u64,
+    /// TLS connections to an ACS or file server that carried records not decrypted.
+    pub tls_undecrypted: u64,
+}
+
+impl TrackerStats {
+    /// Counts a connection to an ACS or file server by its TLS, if it had protected records.
+    fn count_tls(&mut self, tls: Option<&TlsSummary>) {
+        match tls {
+            Some(t) if t.decrypted => self.tls_decrypted += 1,
+            Some(t) if t.had_protected_records() => self.tls_undecrypted += 1,
+            _ => {}
+        }
+    }
+}
+
+/// How a connection ended, as the HTTP stage reports it.
+struct Closing<'a> {
+    end: ConnEnd,
+    stats: Option<&'a ConnStats>,
+    was_http: bool,
+    tls: bool,
+    tls_info: Option<Box<TlsSummary>>,
 }
 
 /// What a request turned out to be, remembered until its response arrives.
@@ -266,7 +291,17 @@ impl SessionTracker {
                 stats,
                 was_http,
                 tls,
-            } => self.on_conn_closed(info.id, ts, end, Some(&stats), was_http, tls, out),
+                tls_info,
+            } => {
+                let closing = Closing {
+                    end,
+                    stats: Some(&stats),
+                    was_http,
+                    tls,
+                    tls_info,
+                };
+                self.on_conn_closed(info.id, ts, closing, out)
+            }
         }
     }
 
@@ -299,7 +334,14 @@ impl SessionTracker {
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             let ts = self.conns.get(&conn).map(|c| c.last).unwrap_or_default();
-            self.on_conn_closed(conn, ts, ConnEnd::CaptureEnded, None, true, false, out);
+            let closing = Closing {
+                end: ConnEnd::CaptureEnded,
+                stats: None,
+                was_http: true,
+                tls: false,
+                tls_info: None,
+            };
+            self.on_conn_closed(conn, ts, closing, out);
         }
         let mut rest: Vec<u64> = self.open.keys().copied().collect();
         rest.sort_unstable();
@@ -705,6 +747,7 @@ impl SessionTracker {
                 end_frame: None,
                 stats: None,
                 handshake_seen,
+                tls: None,
             }],
             termination: Termination::CaptureEnded,
             ended_by: None,
@@ -762,6 +805,7 @@ impl SessionTracker {
                 end_frame: None,
                 stats: None,
                 handshake_seen: state.handshake_seen,
+                tls: None,
             });
             open.session.notes.extend(notes);
             open.session.messages.extend(earlier);
@@ -844,17 +888,23 @@ impl SessionTracker {
         self.start_session(conn_id, cpe, acs, ts, end_ts);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_conn_closed(
         &mut self,
         conn_id: ConnId,
         ts: Nanos,
-        end: ConnEnd,
-        stats: Option<&ConnStats>,
-        was_http: bool,
-        tls: bool,
+        closing: Closing<'_>,
         out: &mut impl FnMut(Completed),
     ) {
+        let Closing {
+            end,
+            stats,
+            was_http,
+            tls,
+            tls_info,
+        } = closing;
+        // Encrypted and not (wholly) decrypted: as the HTTP stage saw it, or as the TLS stage
+        // reports it.
+        let tls = tls || tls_info.as_ref().is_some_and(|t| !t.decrypted);
         let Some(state) = self.conns.get(&conn_id) else {
             return;
         };
@@ -889,8 +939,11 @@ impl SessionTracker {
             // only later in the capture is missed.
             let known_server = self.acs_endpoints.contains(&state.server)
                 || self.known.is_server(state.client, state.server);
-            if tls && !known_server {
+            if (tls || tls_info.is_some()) && !known_server {
                 self.stats.other_tls_connections += 1;
+            }
+            if known_server {
+                self.stats.count_tls(tls_info.as_deref());
             }
             out(Completed::Connection(ConnRecord {
                 id: conn_id,
@@ -904,6 +957,7 @@ impl SessionTracker {
                 handshake_seen: state.handshake_seen,
                 was_http,
                 tls,
+                tls_info,
                 known_server,
             }));
             return;
@@ -919,6 +973,8 @@ impl SessionTracker {
         {
             c.end = Some((end, ts));
             c.stats = stats.cloned();
+            self.stats.count_tls(tls_info.as_deref());
+            c.tls = tls_info;
         }
         open.last_end = Some(end);
         open.open_conns = open.open_conns.saturating_sub(1);

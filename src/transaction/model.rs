@@ -137,6 +137,8 @@ pub struct FileConn {
     pub first: Option<Nanos>,
     /// When it ended, once it closed within the capture.
     pub last: Option<Nanos>,
+    /// Its TLS (HTTPS), once it closed.
+    pub tls: Option<Box<crate::tls::TlsSummary>>,
 }
 
 /// The Download (or Upload) order as the ACS sent it.

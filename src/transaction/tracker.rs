@@ -786,6 +786,7 @@ fn file_conns(
                     server: r.server,
                     first: Some(r.opened),
                     last: Some(r.closed),
+                    tls: r.tls_info.clone(),
                 }),
                 (None, Some(x)) => Some(FileConn {
                     id: *id,
@@ -793,6 +794,7 @@ fn file_conns(
                     server: x.server,
                     first: Some(x.request.ts),
                     last: None,
+                    tls: None,
                 }),
                 (_, None) => None,
             }
@@ -808,6 +810,7 @@ fn file_conns(
                 server: r.server,
                 first: Some(r.opened),
                 last: Some(r.closed),
+                tls: r.tls_info.clone(),
             });
         }
     }

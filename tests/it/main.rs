@@ -25,6 +25,7 @@ mod snapshots_reports;
 mod summary;
 mod synth_tshark;
 mod tcp_captures;
+mod tls_decrypt;
 mod third_party_cwmp;
 mod threads;
 mod transactions;

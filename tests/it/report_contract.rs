@@ -139,11 +139,16 @@ fn every_field_of_the_report_is_documented_and_every_documented_field_is_produce
     // TCP/IP (the capture's encapsulation and undecoded kinds).
     let mix = scratch("contract-frame-mix.pcap");
     std::fs::write(&mix, frame_mix()).expect("frame mix written");
-    let mut files = shipped();
-    files.push(mix.to_string_lossy().into_owned());
-    for file in files {
+    let mut runs: Vec<Vec<String>> = shipped().into_iter().map(|f| vec![f]).collect();
+    runs.push(vec![mix.to_string_lossy().into_owned()]);
+    // TLS recordings decrypted (one with a corrupted record: a reason).
+    runs.extend(crate::tls_decrypt::contract_runs());
+    for args in runs {
+        let file = args.last().cloned().unwrap_or_default();
         for format in ["json", "ndjson"] {
-            let (out, err, ok) = cwmpscope(&["analyze", "--format", format, &file]);
+            let mut argv = vec!["analyze", "--format", format];
+            argv.extend(args.iter().map(String::as_str));
+            let (out, err, ok) = cwmpscope(&argv);
             assert!(ok, "{file}: {err}");
             if format == "json" {
                 let v: Value = serde_json::from_str(&out).expect("one JSON document");

@@ -26,6 +26,8 @@ fn challenge_is_stale(c: &Challenge) -> bool {
 
 pub(super) fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
     let s = v.s;
+    // Decrypted HTTPS: credentials and their absence were not on plain HTTP.
+    let over_tls = s.connections.iter().any(|c| c.tls.is_some());
     // basic-auth-cleartext, CWMP side: once per session, at the first such request.
     let basic: Vec<usize> = v
         .exchanges
@@ -34,6 +36,7 @@ pub(super) fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
         .filter(|&i| v.msg(i).is_some_and(|m| is_basic(&m.credentials)))
         .collect();
     if let Some(&first) = basic.first()
+        && !over_tls
         && let Some(m) = v.msg(first)
     {
         out.push(at(
@@ -155,7 +158,7 @@ pub(super) fn authentication(v: &SessionView<'_>, out: &mut Vec<Finding>) {
     }) {
         let challenged = first_challenge.is_some_and(|c| c < n);
         let credentials = v.msg(ex.request).is_some_and(|m| m.credentials.is_some());
-        if !challenged && !credentials {
+        if !challenged && !credentials && !over_tls {
             let ri = ex.response.unwrap_or(ex.request);
             out.push(
                 Finding::new(
