@@ -182,6 +182,17 @@ codes! {
         "A SYN to a CWMP or file-server port was never answered.";
     TlsOpaque = "tls-opaque", Info,
         "An encrypted connection to an ACS or file server: only timing and sizes are known.";
+    // TLS
+    TlsWeakVersion = "tls-weak-version", Warning,
+        "A TLS version before 1.2 (SSL 3.0, TLS 1.0, TLS 1.1) was negotiated.";
+    TlsWeakCipher = "tls-weak-cipher", Error,
+        "A cipher suite without encryption, export grade, RC4, DES, 3DES or anonymous was negotiated.";
+    TlsCertificateExpired = "tls-certificate-expired", Error,
+        "The server's certificate was expired or not yet valid at the handshake.";
+    TlsCertificateNameMismatch = "tls-certificate-name-mismatch", Error,
+        "The server's certificate does not name the host of the URL the client was given.";
+    TlsHandshakeFailed = "tls-handshake-failed", Error,
+        "An alert instead of a finished TLS handshake.";
 }
 
 impl fmt::Display for Code {

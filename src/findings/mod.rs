@@ -6,7 +6,8 @@
 //! - [`session`]: one finished CWMP session on its own, one rule family per file;
 //! - [`cpe`]: a CPE's sessions over time (history kept across sessions);
 //! - [`transfer`]: a transaction (Download/Upload, fetch, TransferComplete);
-//! - [`connection`]: connections and Connection Requests of no session or transaction.
+//! - [`connection`]: connections and Connection Requests of no session or transaction;
+//! - [`tls`]: the TLS handshake of one connection.
 //!
 //! The vocabulary (`Code`, `Finding`, `Severity`, `Thresholds`) lives in `crate::catalogue`, below
 //! `session` and `transaction`, so those stages can carry findings without depending on the
@@ -19,6 +20,7 @@ mod judge;
 pub mod session;
 #[cfg(test)]
 mod testkit;
+pub mod tls;
 pub mod transfer;
 
 pub use crate::catalogue::{Code, Finding, Severity, Thresholds};
