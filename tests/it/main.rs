@@ -27,6 +27,7 @@ mod synth_tshark;
 mod tcp_captures;
 mod third_party_cwmp;
 mod threads;
+mod tls_captures;
 mod transactions;
 mod tui;
 mod tui_e2e;
