@@ -656,7 +656,7 @@ def derive(name: str, out_dir: str) -> int:
                 "--frame", str(points["download"]), "--offset", str(CORRUPT_OFFSET)]
     shown = " ".join(argv).replace(sys.executable, "python3")
     print("derive: " + shown.replace(os.path.dirname(os.path.dirname(HERE)) + os.sep, ""))
-    run(argv)
+    print(run(argv), end="")
     return check_derived(name, out_dir)
 
 
