@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -249,7 +250,7 @@ def key_options(out_dir: str, name: str) -> list[str]:
     return ["-o", f"tls.keylog_file:{keylog_path(out_dir, name)}"]
 
 
-def make_variant(name: str, out_dir: str, work: str):
+def make_variant(name: str, out_dir: str, work: str) -> Callable[[str, Addresses], Variant]:
     """record.py's Variant for recording `name` (the key log goes to `work`)."""
     rec = RECORDINGS[name]
     pki = os.path.join(out_dir, PKI_DIR)
@@ -258,7 +259,7 @@ def make_variant(name: str, out_dir: str, work: str):
         return [os.path.join(pki, f"{cert}.pem"), os.path.join(pki, f"{cert}.key.pem")]
 
     def build(files: str, addresses: Addresses) -> Variant:
-        common = ["--tls-version", rec.version]
+        pinned = ["--tls-version", rec.version]
         env = {}
         if rec.is_tls13():
             conf = os.path.join(work, "openssl.cnf")
@@ -271,8 +272,8 @@ def make_variant(name: str, out_dir: str, work: str):
             env["OPENSSL_CONF"] = conf
         else:
             ciphers = rec.suite + (":@SECLEVEL=0" if rec.seclevel0 else "")
-            common += ["--tls-ciphers", ciphers]
-        server = [*common] + (["--tls-no-tickets"] if rec.no_tickets else [])
+            pinned += ["--tls-ciphers", ciphers]
+        server = [*pinned] + (["--tls-no-tickets"] if rec.no_tickets else [])
         acs_cert, acs_key = pem(rec.acs_cert)
         acs = [*server, "--tls-cert", acs_cert, "--tls-key", acs_key]
         if rec.next_cert:
@@ -304,7 +305,7 @@ def make_variant(name: str, out_dir: str, work: str):
             "--command-key", f"cfg-{record.CONFIG_VERSION}",
             "--target-file-name", "user.ini",
         ]
-        cpe = [*common, "--max-envelopes", "2", "--wait-signal", "--inform-management-url",
+        cpe = [*pinned, "--max-envelopes", "2", "--wait-signal", "--inform-management-url",
                "--tls-verify", rec.verify, "--tls-ca", os.path.join(pki, "ca.pem"),
                "--resolve", f"{ACS_HOST}={addresses.acs}",
                "--resolve", f"{FS_HOST}={addresses.fs}"]
