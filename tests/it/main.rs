@@ -28,6 +28,7 @@ mod tcp_captures;
 mod tls_decrypt;
 mod third_party_cwmp;
 mod threads;
+mod tls_captures;
 mod transactions;
 mod tui;
 mod tui_e2e;

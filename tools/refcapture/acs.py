@@ -8,6 +8,8 @@ the InformResponse when the CPE announced MaxEnvelopes >= 2 and NoMoreRequests, 
 answer to the CPE's empty POST. It ends a session with an empty 200 (or 204 with
 --empty-status 204). With --connection-request URL it also sends a Connection Request (HTTP GET,
 answering the CPE's Digest challenge) when it receives SIGUSR1, or after --cr-delay seconds.
+With --tls-cert it speaks HTTPS (see tlsconfig.py); with --user it serves a fleet, each CPE
+getting its own Download (`{serial}` in --download-url and --download-file is its serial).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import threading
 import time
 import urllib.parse
 
+import tlsconfig
 from common import (
     ACS_IP,
     ACS_PATH,
@@ -68,29 +71,33 @@ class Acs:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.digest = DigestServer(args.realm, {args.username: args.password})
+        users = {args.username: args.password}
+        users.update(entry.partition(":")[::2] for entry in args.user)
+        self.digest = DigestServer(args.realm, users)
         self.lock = threading.Lock()
         self.sessions_by_cookie: dict[str, Session] = {}
-        self.download_sent = False
+        self.downloads_sent: set[str] = set()  # serials that got their Download
         self.request_counter = 5000
-        self.file_size = os.path.getsize(args.download_file) if args.download_file else 0
 
     def next_id(self) -> str:
         """A fresh cwmp:ID for an ACS request."""
         self.request_counter += 1
         return str(self.request_counter)
 
-    def download_envelope(self) -> tuple[str, str, str]:
-        """The Download request this ACS was started to send."""
+    def download_envelope(self, serial: str) -> tuple[str, str, str]:
+        """The Download request this ACS was started to send, for the CPE `serial`."""
         a = self.args
+        url = a.download_url.replace("{serial}", serial)
+        local = a.download_file.replace("{serial}", serial)
+        file_size = os.path.getsize(local) if local else 0
         rpc = (
             "<cwmp:Download>"
             f"<CommandKey>{xml_escape(a.command_key)}</CommandKey>"
             f"<FileType>{xml_escape(a.file_type)}</FileType>"
-            f"<URL>{xml_escape(a.download_url)}</URL>"
+            f"<URL>{xml_escape(url)}</URL>"
             f"<Username>{xml_escape(a.file_username)}</Username>"
             f"<Password>{xml_escape(a.file_password)}</Password>"
-            f"<FileSize>{self.file_size}</FileSize>"
+            f"<FileSize>{file_size}</FileSize>"
             f"<TargetFileName>{xml_escape(a.target_file_name)}</TargetFileName>"
             "<DelaySeconds>0</DelaySeconds>"
             "<SuccessURL></SuccessURL>"
@@ -239,9 +246,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         ("Set-Cookie", f"{COOKIE_NAME}={session.cookie}; Path={ACS_PATH}; HttpOnly")
                     )
                 with acs.lock:
-                    if acs.args.download_url and not acs.download_sent:
-                        acs.download_sent = True
-                        session.pending.append(acs.download_envelope())
+                    if acs.args.download_url and session.serial not in acs.downloads_sent:
+                        acs.downloads_sent.add(session.serial)
+                        session.pending.append(acs.download_envelope(session.serial))
             elif env.rpc == "TransferComplete":
                 cpe_sent_requests = True
                 if env.no_more_requests:
@@ -341,6 +348,10 @@ def main() -> None:
     parser.add_argument("--realm", default="cwmpscope reference ACS")
     parser.add_argument("--username", default="00147F-CP0923JT0XX")
     parser.add_argument("--password", default="cpe-secret")
+    parser.add_argument(
+        "--user", action="append", default=[], metavar="NAME:PASSWORD",
+        help="another CPE's credentials (a fleet)",
+    )
     parser.add_argument("--cookie", action="store_true", help="set a session cookie on InformResponse")
     parser.add_argument("--empty-status", type=int, choices=(200, 204), default=200)
     parser.add_argument("--download-url", default="", help="URL of the Download (none: no Download)")
@@ -357,10 +368,12 @@ def main() -> None:
         "--cr-delay", type=float, default=-1.0,
         help="send the Connection Request after this many seconds (default: on SIGUSR1)",
     )
+    tlsconfig.add_server_options(parser)
     args = parser.parse_args()
 
     Handler.acs = Acs(args)
-    server = http_server(args.listen_ip, args.port, Handler)
+    tls = tlsconfig.server_tls(args)
+    server = http_server(args.listen_ip, args.port, Handler, tls)
 
     if args.connection_request:
         go = threading.Event()
@@ -375,7 +388,8 @@ def main() -> None:
 
         threading.Thread(target=trigger, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    log("acs", f"ready on http://{url_host(args.listen_ip)}:{args.port}{ACS_PATH}")
+    scheme = "https" if tls else "http"
+    log("acs", f"ready on {scheme}://{url_host(args.listen_ip)}:{args.port}{ACS_PATH}")
     server.serve_forever()
     log("acs", "stopped")
 

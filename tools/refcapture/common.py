@@ -2,8 +2,8 @@
 
 SOAP envelopes in the cwmp-1-0 namespace, splitting a body that holds several envelopes,
 HTTP Digest authentication (RFC 7616, MD5, qop="auth") for both sides, a minimal HTTP/1.1
-client over a socket bound to a chosen source address, and the generators of the files the
-file server hands out. Python 3.11 standard library only.
+client over a socket bound to a chosen source address (over TLS when asked), and the
+generators of the files the file server hands out. Python 3.11 standard library only.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ import http.server
 import os
 import re
 import socket
+import ssl
 import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+
+from tlsconfig import ClientTls, ServerTls, answer_close, close_notify, describe
 
 # --- addresses and identities used by every variant -------------------------------------------
 
@@ -43,13 +46,33 @@ def url_host(ip: str) -> str:
 
 
 def http_server(
-    ip: str, port: int, handler: type[http.server.BaseHTTPRequestHandler]
+    ip: str,
+    port: int,
+    handler: type[http.server.BaseHTTPRequestHandler],
+    tls: ServerTls | None = None,
 ) -> http.server.ThreadingHTTPServer:
-    """A threading HTTP server bound to an IPv4 or an IPv6 address."""
+    """A threading HTTP server bound to an IPv4 or an IPv6 address; with `tls`, each accepted
+    connection runs its TLS handshake in its own thread before the handler sees it."""
 
     class Server(http.server.ThreadingHTTPServer):
         address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
         daemon_threads = True
+
+        def finish_request(self, request, client_address) -> None:
+            if tls is None:
+                super().finish_request(request, client_address)
+                return
+            peer = f"{client_address[0]}:{client_address[1]}"
+            try:
+                request = tls.context().wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError) as err:
+                log("tls", f"handshake with {peer} failed: {err}")
+                return  # socketserver closes the socket
+            log("tls", f"{peer}: {describe(request)}")
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                answer_close(request)
 
     return Server((ip, port), handler)
 
@@ -393,20 +416,36 @@ class HttpResponse:
 
 
 class HttpConnection:
-    """One keep-alive HTTP/1.1 client connection from a fixed source address."""
+    """One keep-alive HTTP/1.1 client connection from a fixed source address, over TLS when
+    `tls` is given (the host is then also the server name sent and verified)."""
 
-    def __init__(self, host: str, port: int, source_ip: str, timeout: float = 10.0):
-        self.host, self.port = host, port
-        self.sock = socket.create_connection(
-            (host, port), timeout=timeout, source_address=(source_ip, 0)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        source_ip: str,
+        timeout: float = 10.0,
+        tls: ClientTls | None = None,
+    ):
+        self.host, self.port, self.tls = host, port, tls
+        address = tls.address(host) if tls else host
+        sock = socket.create_connection(
+            (address, port), timeout=timeout, source_address=(source_ip, 0)
         )
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            try:
+                sock = tls.wrap(sock, host, port)
+            except (ssl.SSLError, OSError):
+                sock.close()
+                raise
+        self.sock = sock
         self.reader = self.sock.makefile("rb")
 
     def host_header(self) -> str:
         """The Host header value for this connection."""
         host = url_host(self.host)
-        return host if self.port == 80 else f"{host}:{self.port}"
+        return host if self.port == (443 if self.tls else 80) else f"{host}:{self.port}"
 
     def request(
         self,
@@ -426,10 +465,15 @@ class HttpConnection:
         return read_response(self.reader, method)
 
     def close(self) -> None:
-        """Closes the connection (the client sends the first FIN)."""
+        """Closes the connection (the client sends the first FIN; over TLS, close_notify
+        before it)."""
         try:
             self.reader.close()
         finally:
+            if isinstance(self.sock, ssl.SSLSocket):
+                if self.tls is not None:
+                    self.tls.keep(self.sock, self.host, self.port)
+                close_notify(self.sock)
             self.sock.close()
 
 

@@ -8,7 +8,8 @@ VendorConfigFile.1.Version; a firmware image sets SoftwareVersion and "reboots")
 it in a new session: Inform 7 TRANSFER COMPLETE (+ 4 VALUE CHANGE or 1 BOOT) + M Download,
 TransferComplete, empty POST. With --connection-request-server it first waits for a Connection
 Request (HTTP GET on its port 7547, Digest-challenged) and opens the session with
-6 CONNECTION REQUEST.
+6 CONNECTION REQUEST. https URLs (ACS and Download) go over TLS with the options of
+tlsconfig.py; a session whose connection fails is retried --session-retries times.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from __future__ import annotations
 import argparse
 import http.server
 import signal
+import ssl
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 
+import tlsconfig
 from common import (
     ACS_IP,
     ACS_PATH,
@@ -87,6 +90,10 @@ class Cpe:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.cr_url = f"http://{url_host(args.source_ip)}:{args.cr_port}{args.cr_path}"
+        self.tls = tlsconfig.ClientTls(args)
+        management = (
+            {f"{IGD}.ManagementServer.URL": args.acs_url} if args.inform_management_url else {}
+        )
         self.params = {
             f"{IGD}.DeviceSummary": "InternetGatewayDevice:1.1[](Baseline:1, EthernetLAN:1, "
             "WiFiLAN:1, ADSLWAN:1, Time:1, IPPing:1)",
@@ -95,12 +102,14 @@ class Cpe:
             f"{IGD}.DeviceInfo.SoftwareVersion": args.software_version,
             f"{IGD}.DeviceInfo.ProvisioningCode": "",
             f"{IGD}.DeviceInfo.VendorConfigFile.1.Version": args.config_version,
+            **management,
             f"{IGD}.ManagementServer.ConnectionRequestURL": self.cr_url,
             f"{IGD}.ManagementServer.ParameterKey": "",
             f"{IGD}.WANDevice.1.WANConnectionDevice.1.WANIPConnection.1.ExternalIPAddress":
                 args.source_ip,
         }
         self.id_counter = 1000
+        self.retry_count = 0
         self.pending_download: PendingDownload | None = None
         self.transfer: Transfer | None = None
         self.reconnected = False
@@ -128,7 +137,7 @@ class Cpe:
             f'<Event soap-enc:arrayType="cwmp:EventStruct[{len(events)}]">{event_xml}</Event>'
             f"<MaxEnvelopes>{self.args.max_envelopes}</MaxEnvelopes>"
             f"<CurrentTime>{cwmp_time()}</CurrentTime>"
-            "<RetryCount>0</RetryCount>"
+            f"<RetryCount>{self.retry_count}</RetryCount>"
             f'<ParameterList soap-enc:arrayType="cwmp:ParameterValueStruct[{len(self.params)}]">'
             f"{params_xml}</ParameterList>"
             "</cwmp:Inform>"
@@ -182,15 +191,39 @@ class Cpe:
 
     # --- one CWMP session ---------------------------------------------------------------------
 
+    def connect(self, url: urllib.parse.SplitResult) -> HttpConnection:
+        """A connection to the server of an http or https URL."""
+        tls = self.tls if url.scheme == "https" else None
+        port = url.port or (443 if tls else 80)
+        conn = HttpConnection(url.hostname or "", port, self.args.source_ip, tls=tls)
+        if tls is not None:
+            log("cpe", f"TLS to {url.hostname}:{port}: {tlsconfig.describe(conn.sock)}")
+        return conn
+
+    def run_session_with_retries(self, events: list[tuple[str, str]]) -> None:
+        """A session, tried again after --session-retry-delay when the ACS cannot be reached
+        (a refused connection or a failed TLS handshake)."""
+        for attempt in range(self.args.session_retries + 1):
+            self.retry_count = attempt
+            try:
+                self.run_session(events)
+                self.retry_count = 0
+                return
+            except (ssl.SSLError, ConnectionError) as err:
+                log("cpe", f"session attempt {attempt + 1} failed: {err}")
+                if attempt == self.args.session_retries:
+                    raise RuntimeError("the ACS could not be reached; giving up") from err
+                time.sleep(self.args.session_retry_delay)
+
     def run_session(self, events: list[tuple[str, str]]) -> None:
         """One CWMP session, from the Inform to the ACS's empty response and the close."""
         args = self.args
         acs = urllib.parse.urlsplit(args.acs_url)
-        host, port, path = acs.hostname or "", acs.port or 80, acs.path or "/"
+        path = acs.path or "/"
         digest = DigestClient(args.username, args.password)
         cookies: dict[str, str] = {}
         transfer = self.transfer
-        conn = HttpConnection(host, port, args.source_ip)
+        conn = self.connect(acs)
         log("cpe", f"session: events {[code for code, _ in events]}")
 
         def post(body: bytes) -> tuple[object, list]:
@@ -214,7 +247,7 @@ class Cpe:
                         raise RuntimeError("ACS challenge is not Digest MD5 qop=auth")
                     if (response.header("Connection") or "").lower() == "close":
                         conn.close()
-                        conn = HttpConnection(host, port, args.source_ip)
+                        conn = self.connect(acs)
                     continue
                 if response.status not in (200, 204):
                     raise RuntimeError(f"ACS answered {response.status} {response.reason}")
@@ -241,7 +274,7 @@ class Cpe:
                             log("cpe", "closing the connection; the session continues by cookie")
                             conn.close()
                             time.sleep(args.reconnect_delay)
-                            conn = HttpConnection(host, port, args.source_ip)
+                            conn = self.connect(acs)
                     elif env.rpc == "TransferCompleteResponse":
                         log("cpe", "TransferCompleteResponse received")
                         transfer = None
@@ -277,9 +310,9 @@ class Cpe:
         fault = (0, "")
         reboot = value_change = False
         try:
-            if url.scheme != "http":
+            if url.scheme not in ("http", "https"):
                 raise TransferFault(9013, "Unsupported protocol for file transfer")
-            conn = HttpConnection(url.hostname or "", url.port or 80, self.args.source_ip)
+            conn = self.connect(url)
             try:
                 headers = [("User-Agent", USER_AGENT)]
                 response = conn.request("GET", target, headers, send_length=False)
@@ -324,7 +357,7 @@ class Cpe:
                 raise TransferFault(9010, "Download failure (unsupported FileType)")
         except TransferFault as err:
             fault = (err.code, err.text)
-        except (OSError, ValueError, ConnectionError) as err:
+        except (OSError, ValueError, ConnectionError) as err:  # ssl.SSLError is an OSError
             log("cpe", f"transfer failed: {err}")
             fault = (9010, "Download failure")
         if fault[0]:
@@ -443,6 +476,13 @@ def main() -> None:
         "--wait-signal", action="store_true",
         help="start the first session on SIGUSR1 rather than at once",
     )
+    parser.add_argument(
+        "--inform-management-url", action="store_true",
+        help="report ManagementServer.URL (the --acs-url) in the Inform",
+    )
+    parser.add_argument("--session-retries", type=int, default=0)
+    parser.add_argument("--session-retry-delay", type=float, default=2.0)
+    tlsconfig.add_client_options(parser)
     args = parser.parse_args()
 
     cpe = Cpe(args)
@@ -460,7 +500,7 @@ def main() -> None:
             go.wait()
         first_events = [(args.event, "")]
 
-    cpe.run_session(first_events)
+    cpe.run_session_with_retries(first_events)
     download = cpe.pending_download
     if download is None:
         log("cpe", "no Download: done")
@@ -479,7 +519,7 @@ def main() -> None:
     if transfer.value_change:
         events.append(("4 VALUE CHANGE", ""))
     events.append(("M Download", transfer.command_key))
-    cpe.run_session(events)
+    cpe.run_session_with_retries(events)
     if cpe.transfer is not None:
         raise SystemExit("TransferComplete was not acknowledged")
     log("cpe", "done")

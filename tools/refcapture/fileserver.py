@@ -2,7 +2,8 @@
 """Minimal file server for the reference captures.
 
 Serves the files under --root over HTTP/1.1 (keep-alive, Content-Length framing), behind Digest
-authentication (MD5, qop="auth", verified with hashlib) or, with --auth basic, Basic.
+authentication (MD5, qop="auth", verified with hashlib) or, with --auth basic, Basic. With
+--tls-cert it speaks HTTPS (see tlsconfig.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import socket
 import threading
 import urllib.parse
 
+import tlsconfig
 from common import (
     FS_IP,
     FS_PORT,
@@ -108,13 +110,16 @@ def main() -> None:
     parser.add_argument("--realm", default="cwmpscope reference files")
     parser.add_argument("--username", default="fileuser")
     parser.add_argument("--password", default="file-secret")
+    tlsconfig.add_server_options(parser)
     args = parser.parse_args()
 
     Handler.args = args
     Handler.digest = DigestServer(args.realm, {args.username: args.password})
-    server = http_server(args.listen_ip, args.port, Handler)
+    tls = tlsconfig.server_tls(args)
+    server = http_server(args.listen_ip, args.port, Handler, tls)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    log("fs", f"ready on http://{url_host(args.listen_ip)}:{args.port}/ ({args.auth})")
+    scheme = "https" if tls else "http"
+    log("fs", f"ready on {scheme}://{url_host(args.listen_ip)}:{args.port}/ ({args.auth})")
     server.serve_forever()
     log("fs", "stopped")
 

@@ -9,7 +9,8 @@ Starts the file server, the ACS and the CPE (each a separate process, addresses 
 stops everything, and checks the capture with tshark: it prints the HTTP ladder with the step
 numbers of the reference flow and fails when the ladder differs from the expected one.
 Needs root (tcpdump), tcpdump and tshark. `overlay.py` reuses this recorder with the
-components in network namespaces and tcpdump on an underlay.
+components in network namespaces and tcpdump on an underlay, `tlsrecord.py` with them
+speaking TLS in a namespace of their own.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,6 +90,11 @@ class Variant:
     cpe_args: list[str]
     expected: list[tuple[str, str, str]]  # (step label, connection letter, message)
     trigger: str = "cpe"  # which process gets SIGUSR1 to start
+    fs_args: list[str] = field(default_factory=list)
+    acs_url: str = ""  # the CPE's ACS URL when not http://ACS:7547/cwmp
+    more_cpes: list[tuple[str, list[str]]] = field(default_factory=list)  # (address, args)
+    env: dict[str, str] = field(default_factory=dict)  # added to every program's environment
+    cpe_status: int = 0  # the CPEs' expected exit status
 
 
 def download_ladder(
@@ -212,10 +219,16 @@ def in_namespace(namespace: str | None, argv: list[str]) -> list[str]:
 
 
 def start(
-    name: str, args: list[str], logdir: str, namespace: str | None = None, program: str = ""
+    name: str,
+    args: list[str],
+    logdir: str,
+    namespace: str | None = None,
+    program: str = "",
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """Starts one component (`program`.py, by default `name`.py) with its output in
-    `logdir/name.log`, in a network namespace when one is given."""
+    `logdir/name.log`, in a network namespace when one is given, with `env` added to its
+    environment."""
     log_path = os.path.join(logdir, f"{name}.log")
     log_file = open(log_path, "w")  # noqa: SIM115 (kept open for the child's lifetime)
     script = os.path.join(HERE, f"{program or name}.py")
@@ -224,6 +237,7 @@ def start(
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, **env} if env else None,
     )
     return proc, log_path
 
@@ -259,8 +273,15 @@ def record(name: str, out: str, keep_logs: str | None, setup: Setup | None = Non
     return status if status else check(name, out, setup.addresses)
 
 
-def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
-    """Runs variant `name` with tcpdump writing `out`; returns the process exit status."""
+def capture(
+    name: str,
+    out: str,
+    keep_logs: str | None,
+    setup: Setup,
+    make_variant: Callable[[str, Addresses], Variant] | None = None,
+) -> int:
+    """Runs variant `name` (or the one `make_variant(files, addresses)` returns) with tcpdump
+    writing `out`; returns the process exit status."""
     if os.geteuid() != 0:
         print("error: tcpdump needs root", file=sys.stderr)
         return 2
@@ -273,29 +294,35 @@ def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
     files = os.path.join(work, "files")
     write_files(files)
     addresses = setup.addresses
-    variant = variants(files, addresses)[name]
-    acs_url = f"http://{url_host(addresses.acs)}:{ACS_PORT}{ACS_PATH}"
+    variant = (make_variant or (lambda f, a: variants(f, a)[name]))(files, addresses)
+    acs_url = variant.acs_url or f"http://{url_host(addresses.acs)}:{ACS_PORT}{ACS_PATH}"
+    env = variant.env
     procs: list[subprocess.Popen] = []
     tcpdump = None
     try:
         fs, fs_log = start(
-            "fileserver", ["--root", files, "--listen-ip", addresses.fs], work,
-            setup.namespaces.get("fileserver"),
+            "fileserver", ["--root", files, "--listen-ip", addresses.fs, *variant.fs_args], work,
+            setup.namespaces.get("fileserver"), env=env,
         )
         procs.append(fs)
         acs, acs_log = start(
             "acs", [*variant.acs_args, "--listen-ip", addresses.acs], work,
-            setup.namespaces.get("acs"),
+            setup.namespaces.get("acs"), env=env,
         )
         procs.append(acs)
         wait_for(fs_log, "ready", fs)
         wait_for(acs_log, "ready", acs)
-        cpe, cpe_log = start(
-            "cpe", [*variant.cpe_args, "--source-ip", addresses.cpe, "--acs-url", acs_url], work,
-            setup.namespaces.get("cpe"),
-        )
-        procs.append(cpe)
-        wait_for(cpe_log, "ready", cpe)
+        cpes = []
+        cpe_runs = [("cpe", addresses.cpe, variant.cpe_args)]
+        cpe_runs += [(f"cpe-{n}", a, c) for n, (a, c) in enumerate(variant.more_cpes, 2)]
+        for log_name, source, cpe_args in cpe_runs:
+            cpe, cpe_log = start(
+                log_name, [*cpe_args, "--source-ip", source, "--acs-url", acs_url], work,
+                setup.namespaces.get("cpe"), program="cpe", env=env,
+            )
+            procs.append(cpe)
+            cpes.append(cpe)
+            wait_for(cpe_log, "ready", cpe)
 
         if os.path.exists(out):
             os.unlink(out)
@@ -314,8 +341,10 @@ def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
             raise RuntimeError(f"tcpdump did not start: {line.strip()}")
         time.sleep(0.3)
 
-        (acs if variant.trigger == "acs" else cpe).send_signal(signal.SIGUSR1)
-        cpe.wait(timeout=60)
+        for proc in [acs] if variant.trigger == "acs" else cpes:
+            proc.send_signal(signal.SIGUSR1)
+        for cpe in cpes:
+            cpe.wait(timeout=60)
         time.sleep(1.0)  # the last FIN/ACKs
         stop(tcpdump, signal.SIGINT)
         summary = tcpdump.stderr.read().strip() if tcpdump.stderr else ""
@@ -323,8 +352,10 @@ def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
         tcpdump = None
         for proc in procs:
             stop(proc)
-        if cpe.returncode != 0:
-            print(f"error: the CPE failed (status {cpe.returncode}); logs in {work}")
+        statuses = [cpe.returncode for cpe in cpes]
+        if any(status != variant.cpe_status for status in statuses):
+            print(f"error: CPE exit status {statuses}, expected {variant.cpe_status}; "
+                  f"logs in {work}")
             keep_logs = keep_logs or work
             return 1
     finally:
@@ -334,8 +365,8 @@ def capture(name: str, out: str, keep_logs: str | None, setup: Setup) -> int:
             stop(proc)
         if keep_logs:
             os.makedirs(keep_logs, exist_ok=True)
-            for log_name in ("fileserver.log", "acs.log", "cpe.log"):
-                if os.path.exists(os.path.join(work, log_name)):
+            for log_name in os.listdir(work):
+                if log_name.endswith(".log"):
                     shutil.copy(os.path.join(work, log_name), keep_logs)
         if keep_logs != work:
             shutil.rmtree(work, ignore_errors=True)
@@ -404,12 +435,15 @@ class HttpRow:
         return " ".join([f"{src}>{dst}", head, what, *flags])
 
 
-def tshark_rows(path: str, roles: dict[str, str] | None = None) -> list[HttpRow]:
+def tshark_rows(
+    path: str, roles: dict[str, str] | None = None, options: list[str] | None = None
+) -> list[HttpRow]:
     """The HTTP messages of a capture, in frame order (JSON output keeps binary bodies apart).
     A message's ends are the addresses of `roles` among all its IP headers (a tunnelled frame
-    has an outer and an inner one), else its first IPv4 or IPv6 addresses."""
+    has an outer and an inner one), else its first IPv4 or IPv6 addresses. `options` go to
+    tshark (keys to decrypt TLS)."""
     roles = roles or LOOPBACK.roles()
-    cmd = ["tshark", "-r", path, "-Y", "http", "-T", "json"]
+    cmd = ["tshark", *(options or []), "-r", path, "-Y", "http", "-T", "json"]
     for name in TSHARK_FIELDS:
         cmd += ["-e", name]
     result = subprocess.run(cmd, capture_output=True, check=True)
@@ -437,11 +471,18 @@ def tshark_rows(path: str, roles: dict[str, str] | None = None) -> list[HttpRow]
     return rows
 
 
-def check(name: str, path: str, addresses: Addresses = LOOPBACK) -> int:
-    """Prints the ladder of `path` and compares it with variant `name`; 0 when it matches."""
-    expected = variants("files", addresses)[name].expected
+def check(
+    name: str,
+    path: str,
+    addresses: Addresses = LOOPBACK,
+    expected: list[tuple[str, str, str]] | None = None,
+    options: list[str] | None = None,
+) -> int:
+    """Prints the ladder of `path` and compares it with variant `name` (or with `expected`,
+    tshark run with `options`); 0 when it matches."""
+    expected = expected or variants("files", addresses)[name].expected
     roles = addresses.roles()
-    rows = tshark_rows(path, roles)
+    rows = tshark_rows(path, roles, options)
     problems = []
     letters: dict[str, int] = {}
     print(f"{os.path.basename(path)} ({name}): {len(rows)} HTTP messages")
@@ -460,7 +501,7 @@ def check(name: str, path: str, addresses: Addresses = LOOPBACK) -> int:
         problems.append(f"{len(rows)} HTTP messages, expected {len(expected)}")
     problems += check_contents(rows, roles)
     problems += check_digest(rows)
-    problems += check_tcp(path)
+    problems += check_tcp(path, options)
     for problem in problems:
         print(f"MISMATCH: {problem}")
     print("OK" if not problems else f"{len(problems)} problem(s)")
@@ -502,9 +543,10 @@ CREDENTIALS = {
 }
 
 
-def check_digest(rows: list[HttpRow]) -> list[str]:
-    """Recomputes every Digest response of the capture from the known passwords, and checks
-    that its nonce is the one the last challenge on that connection issued."""
+def check_digest(rows: list[HttpRow], more_users: dict[str, str] | None = None) -> list[str]:
+    """Recomputes every Digest response of the capture from the known passwords (and those
+    of `more_users`, by user name), and checks that its nonce is the one the last challenge
+    on that connection issued."""
     problems = []
     nonce_by_stream: dict[int, str] = {}
     for row in rows:
@@ -514,6 +556,9 @@ def check_digest(rows: list[HttpRow]) -> list[str]:
             continue
         p = parse_auth_params(row.authorization[6:])
         user, password = CREDENTIALS.get(p.get("realm", ""), ("", ""))
+        if more_users and p.get("username") in more_users:
+            user = p["username"]
+            password = more_users[user]
         expected = digest_response(
             user, p.get("realm", ""), password, row.method, p.get("uri", ""),
             p.get("nonce", ""), p.get("nc", ""), p.get("cnonce", ""), p.get("qop", ""),
@@ -527,12 +572,13 @@ def check_digest(rows: list[HttpRow]) -> list[str]:
     return problems
 
 
-def check_tcp(path: str) -> list[str]:
+def check_tcp(path: str, options: list[str] | None = None) -> list[str]:
     """Every connection opens with a handshake and closes with a FIN from each side; no RST,
     retransmission or lost segment anywhere."""
     problems = []
     anomalies = subprocess.run(
-        ["tshark", "-r", path, "-Y", "tcp.flags.reset == 1 or tcp.analysis.retransmission"
+        ["tshark", *(options or []), "-r", path,
+         "-Y", "tcp.flags.reset == 1 or tcp.analysis.retransmission"
          " or tcp.analysis.lost_segment or tcp.analysis.out_of_order", "-T", "fields",
          "-e", "frame.number"],
         capture_output=True, text=True, check=True,
