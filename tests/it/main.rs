@@ -14,6 +14,7 @@ mod extract;
 mod false_alarms;
 mod findings_catalogue;
 mod findings_real_captures;
+mod fuzz_regressions;
 mod generated_variants;
 mod live;
 mod live_inputs;
