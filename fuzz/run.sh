@@ -48,11 +48,11 @@ for t in "${targets[@]}"; do
     [ "${dict[$t]:-none}" != none ] && flags+=(-dict="dict/${dict[$t]}.dict")
     before=$(ls "artifacts/$t" | wc -l)
     log="artifacts/$t.log"
-    start=$(date +%s)
     nice -n 19 cargo fuzz run -s none "$t" "corpus/$t" -- "${flags[@]}" >"$log" 2>&1
-    elapsed=$(( $(date +%s) - start ))
-    # Fork mode reports the executions so far on lines like "#12345: cov: ...".
+    # Fork mode reports the executions and seconds so far on lines like
+    # "#12345: cov: ... time: 42s job: ...".
     execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
+    elapsed=$(grep -oE 'time: [0-9]+s' "$log" | tail -1 | grep -oE '[0-9]+')
     found=$(ls "artifacts/$t" | wc -l)
     new=$(( found - before ))
     what="nothing"
@@ -60,6 +60,6 @@ for t in "${targets[@]}"; do
         what="$new new: $(ls -t "artifacts/$t" | head -n "$new" | tr '\n' ' ')"
         status=1
     fi
-    printf '%-16s %14s %8s %s\n' "$t" "${execs:-?}" "$elapsed" "$what"
+    printf '%-16s %14s %8s %s\n' "$t" "${execs:-?}" "${elapsed:-?}" "$what"
 done
 exit $status

@@ -523,13 +523,16 @@ pub fn tcp_reassembly(data: &[u8]) -> usize {
 // and for data that many bytes. Control bits 0-2: 0 data to the server, 1 data to the client,
 // 2 a gap to the server, 3 a gap to the client (of `length` bytes), 4 FIN to the server,
 // 5 FIN to the client, 6 RST, 7 the connection closes (the next record opens another);
-// bit 5: the record comes 40 s after the one before (1 ms otherwise).
+// bit 4: a gap's length is in units of 64 KiB; bit 5: the record comes 40 s after the one
+// before (1 ms otherwise). Records the reassembler would never send (data after its
+// direction's FIN, anything but the close after a RST) are skipped.
 
 const REC_DATA: u8 = 0;
 const REC_GAP: u8 = 2;
 const REC_FIN: u8 = 4;
 const REC_RST: u8 = 6;
 const REC_CLOSE: u8 = 7;
+const REC_BIG_GAP: u8 = 0x10;
 const REC_LATE: u8 = 0x20;
 
 /// Settings of a stream input (its first byte).
@@ -620,6 +623,7 @@ fn replay_streams(
     let stats = ConnStats::default();
     let mut ts = 1_700_000_000 * SECOND;
     let (mut conn, mut open, mut reset, mut number) = (0u64, false, false, 0u64);
+    let mut fin = [false; 2];
     let info_of = |conn: u64, ts: Nanos| ConnInfo {
         id: ConnId(conn),
         client: SocketAddr::from(([10, 0, 0, 5], 40_000 + (conn % 20_000) as u16)),
@@ -643,7 +647,7 @@ fn replay_streams(
             conn += 1;
             info = info_of(conn, ts);
             sink(StreamEvent::Open(&info));
-            (open, reset) = (true, false);
+            (open, reset, fin) = (true, false, [false; 2]);
         }
         let kind = ctl & 7;
         let dir = if kind & 1 == 0 {
@@ -652,6 +656,12 @@ fn replay_streams(
             Dir::ToClient
         };
         let id = info.id;
+        if (reset && kind != REC_CLOSE) || (kind < REC_RST && fin[dir.index()]) {
+            if kind < REC_GAP {
+                input.take(usize::from(len));
+            }
+            continue;
+        }
         match kind {
             0 | 1 => {
                 let bytes = input.take(usize::from(len));
@@ -665,19 +675,25 @@ fn replay_streams(
                     });
                 }
             }
-            2 | 3 if len > 0 => sink(StreamEvent::Gap {
-                conn: id,
-                dir,
-                frame,
-                ts,
-                len: u64::from(len),
-            }),
-            4 | 5 => sink(StreamEvent::Fin {
-                conn: id,
-                dir,
-                frame,
-                ts,
-            }),
+            2 | 3 if len > 0 => {
+                let unit = if ctl & REC_BIG_GAP != 0 { 1 << 16 } else { 1 };
+                sink(StreamEvent::Gap {
+                    conn: id,
+                    dir,
+                    frame,
+                    ts,
+                    len: u64::from(len) * unit,
+                })
+            }
+            4 | 5 => {
+                sink(StreamEvent::Fin {
+                    conn: id,
+                    dir,
+                    frame,
+                    ts,
+                });
+                fin[dir.index()] = true;
+            }
             REC_RST => {
                 sink(StreamEvent::Rst {
                     conn: id,
@@ -1134,6 +1150,51 @@ fn as_pcapng(frames: &[OwnedFrame], keylog: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The IP packet of an untagged Ethernet frame.
+fn ip_of_ethernet(frame: &[u8]) -> Option<&[u8]> {
+    match frame.get(12..14)? {
+        [0x08, 0x00] | [0x86, 0xDD] => frame.get(14..),
+        _ => None,
+    }
+}
+
+/// An IP packet framed for `link` (the header each link type puts before IP).
+fn under_link(link: LinkType, ip: &[u8]) -> Vec<u8> {
+    let v6 = ip.first().is_some_and(|b| b >> 4 == 6);
+    let ether_type: [u8; 2] = if v6 { [0x86, 0xDD] } else { [0x08, 0x00] };
+    let ppp: [u8; 2] = if v6 { [0x00, 0x57] } else { [0x00, 0x21] };
+    let bsd_family: u32 = if v6 { 30 } else { 2 };
+    let mut out = match link {
+        LinkType::NULL => bsd_family.to_le_bytes().to_vec(),
+        LinkType::LOOP => bsd_family.to_be_bytes().to_vec(),
+        LinkType::PPP | LinkType::PPP_SERIAL => [[0xFF, 0x03], ppp].concat(),
+        LinkType::PPP_ETHER => {
+            // PPPoE session header: version and type, code, session, length (PPP included).
+            let len = (ip.len() + 2) as u16;
+            let mut h = vec![0x11, 0x00, 0x12, 0x34];
+            h.extend_from_slice(&len.to_be_bytes());
+            h.extend_from_slice(&ppp);
+            h
+        }
+        LinkType::LINUX_SLL => {
+            // Packet type, ARPHRD_ETHER, address length, address (8 bytes), protocol.
+            let mut h = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+            h.extend_from_slice(&ether_type);
+            h
+        }
+        LinkType::LINUX_SLL2 => {
+            // Protocol, reserved, interface index, ARPHRD_ETHER, packet type, address length,
+            // address (8 bytes).
+            let mut h = ether_type.to_vec();
+            h.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+            h
+        }
+        _ => Vec::new(),
+    };
+    out.extend_from_slice(ip);
+    out
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = e.write_all(data);
@@ -1188,6 +1249,21 @@ pub fn seeds(capture: &[u8], keylog: Option<&[u8]>) -> Vec<(&'static str, Vec<u8
         );
     }
     out.push(("frame_decode", input));
+    // The same IP packets under every other link type the decoder reads.
+    if frames[0].1 == LinkType::ETHERNET {
+        for link in LinkType::DECODABLE {
+            if link == LinkType::ETHERNET {
+                continue;
+            }
+            let mut input = frames_header(link);
+            for (_, _, _, data) in frames.iter().take(64) {
+                if let Some(framed) = ip_of_ethernet(data).map(|ip| under_link(link, ip)) {
+                    frames_push(&mut input, &framed, 0, 1);
+                }
+            }
+            out.push(("frame_decode", input));
+        }
+    }
 
     // Segments, and from them each connection's streams.
     let mut decoder = Decoder::new();
