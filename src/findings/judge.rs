@@ -1,12 +1,15 @@
 //! The findings stage: takes what the transaction stage hands on, in order, adds the findings
 //! of each item, and hands the result to the printers as [`Output`]. A finding of no session
-//! or transaction names the CPE it concerns when one is known at its address.
+//! or transaction names the CPE it concerns when one is known at its address. The TLS of each
+//! connection is judged where the connection belongs: with the transaction whose file server
+//! it goes to, else the session that used it, else the capture.
 
+use super::tls::{TlsEnds, TlsFacts, judge_tls};
 use super::{CpeHistory, Finding, Thresholds, check_session_with_history, connection, transfer};
-use crate::session::{CpeDirectory, Session};
+use crate::session::{ConnRecord, CpeDirectory, ServerRole, Session, split_url};
 use crate::tcp::ConnEnd;
 use crate::transaction::matching::is_service_port;
-use crate::transaction::{Cpe, Tracked, Transaction};
+use crate::transaction::{Cpe, Evidence, Tracked, Transaction};
 use std::net::IpAddr;
 
 /// What the analysis core hands to the printers.
@@ -64,6 +67,7 @@ impl Judge {
                 // The session's own rules first, then what the transaction stage noticed.
                 let mut found = check_session_with_history(&s, &mut self.history, &self.thresholds);
                 found.extend(notes.iter().map(transfer::of_note));
+                tls_of_session(&s, &mut found);
                 s.findings = found;
                 out(Output::Session(s));
             }
@@ -71,6 +75,7 @@ impl Judge {
                 // What was noticed along the way, in order, then the whole transfer.
                 let mut found = transfer::of_notes(&notes);
                 found.extend(transfer::judge(&tx, &notes, &evidence, &self.thresholds));
+                tls_of_transaction(&evidence, &mut found);
                 tx.findings = found;
                 out(Output::Transaction(tx));
             }
@@ -87,8 +92,10 @@ impl Judge {
                 } else {
                     connection::unclaimed(&c)
                 };
-                if let Some(f) = found {
-                    out(Output::Finding(f, cpe));
+                let mut tls = Vec::new();
+                tls_of_connection(&c, &mut tls);
+                for f in found.into_iter().chain(tls) {
+                    out(Output::Finding(f, cpe.clone()));
                 }
             }
             Tracked::OrphanConnectionRequest(cr) => out(Output::Finding(
@@ -97,6 +104,73 @@ impl Judge {
             )),
         }
     }
+}
+
+/// The TLS findings of a session's connections to its ACS; the expected host is the CPE's
+/// `ManagementServer.URL` as known when the connection closed.
+fn tls_of_session(s: &Session, out: &mut Vec<Finding>) {
+    for c in &s.connections {
+        let Some(t) = c.tls.as_deref() else {
+            continue;
+        };
+        let first = s.messages.iter().find(|m| m.conn == c.id);
+        let Some(first) = first.or(s.messages.first()) else {
+            continue;
+        };
+        let ends = TlsEnds {
+            client: c.cpe,
+            server: c.acs,
+            role: ServerRole::Acs,
+            url_host: c.acs_host.as_deref(),
+            first_frame: first.frame,
+            opened: c.ts,
+        };
+        judge_tls(&TlsFacts::of(t, ends), out);
+    }
+}
+
+/// The TLS findings of the connections a transaction watched or fetched on (to its file
+/// server, whose expected host is the order's URL's), and `tls-opaque` for those whose
+/// records were not decrypted and carried no fetch the capture shows.
+fn tls_of_transaction(evidence: &Evidence, out: &mut Vec<Finding>) {
+    let url_host = split_url(evidence.order.url.trim()).map(|(host, _, _)| host);
+    for (id, record) in &evidence.conns {
+        let Some(c) = record else {
+            continue;
+        };
+        let Some(t) = c.tls_info.as_deref() else {
+            continue;
+        };
+        let ends = TlsEnds {
+            client: c.client,
+            server: c.server,
+            role: ServerRole::FileServer,
+            url_host: url_host.as_deref().filter(|h| !h.is_empty()),
+            first_frame: c.first_frame,
+            opened: c.opened,
+        };
+        judge_tls(&TlsFacts::of(t, ends), out);
+        if connection::is_opaque(c) && !evidence.fetch.iter().any(|x| x.conn == *id) {
+            out.push(connection::tls_opaque(c));
+        }
+    }
+}
+
+/// The TLS findings of a connection of no session and no transaction to a server the CWMP
+/// traffic named (an ACS, a file server, a CPE's Connection Request URL).
+fn tls_of_connection(c: &ConnRecord, out: &mut Vec<Finding>) {
+    let (Some(t), Some(named)) = (c.tls_info.as_deref(), &c.named) else {
+        return;
+    };
+    let ends = TlsEnds {
+        client: c.client,
+        server: c.server,
+        role: named.role,
+        url_host: named.host.as_deref(),
+        first_frame: c.first_frame,
+        opened: c.opened,
+    };
+    judge_tls(&TlsFacts::of(t, ends), out);
 }
 
 #[cfg(test)]
