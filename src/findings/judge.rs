@@ -177,8 +177,11 @@ fn tls_of_connection(c: &ConnRecord, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::findings::Code;
-    use crate::findings::testkit::{Ladder, T0, conn_record, frames};
-    use crate::transaction::Note;
+    use crate::findings::testkit::{Ladder, T0, codes, conn_record, frames, only};
+    use crate::session::NamedServer;
+    use crate::tls::{TlsAlert, TlsReason, TlsSummary};
+    use crate::transaction::{Note, Order};
+    use crate::types::{ConnId, Dir, FrameRef};
 
     fn outputs(judge: &mut Judge, items: Vec<Tracked>) -> Vec<Output> {
         let mut out = Vec::new();
@@ -337,5 +340,154 @@ mod tests {
         let f = crate::findings::testkit::only(&s.findings, "connection-request-timing");
         assert_eq!(frames(f), [1000, 1001, 2]);
         assert!(f.message.contains("not announced") && f.message.contains("s1"));
+    }
+
+    const VALID: &[u8] = include_bytes!("../../tests/fixtures/tls/certs/valid.der");
+    const EXPIRED: &[u8] = include_bytes!("../../tests/fixtures/tls/certs/expired.der");
+
+    /// A TLS 1.2 handshake as the TLS stage reports it: ServerHello at frame 4, the
+    /// certificate (`der`) at frame 5, at T0, finished and decrypted.
+    fn tls(der: &[u8]) -> Box<TlsSummary> {
+        Box::new(TlsSummary {
+            version: Some(0x0303),
+            cipher_suite: Some(0xc02f),
+            sni: Some("acs.example.net".to_owned()),
+            decrypted: true,
+            server_certificate: Some(der.to_vec()),
+            finished: true,
+            client_hello_frame: Some(FrameRef::new(0, 3)),
+            server_hello_frame: Some(FrameRef::new(0, 4)),
+            certificate_frame: Some(FrameRef::new(0, 5)),
+            handshake_ts: Some(T0),
+            ..TlsSummary::default()
+        })
+    }
+
+    #[test]
+    fn tls_findings_go_with_the_session_the_transaction_or_the_capture() {
+        let mut judge = Judge::new(Thresholds::default());
+        // A session over TLS 1.0 with an expired certificate that names the ACS's host.
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let mut session = l.build();
+        let mut weak = tls(EXPIRED);
+        weak.version = Some(0x0301);
+        session.connections[0].tls = Some(weak);
+        session.connections[0].acs_host = Some("acs.example.net".to_owned());
+        let out = outputs(&mut judge, vec![Tracked::Session(session, Vec::new())]);
+        let Some(Output::Session(s)) = out.first() else {
+            panic!("a session");
+        };
+        let tls_codes: Vec<&str> = codes(&s.findings)
+            .into_iter()
+            .filter(|c| c.starts_with("tls-"))
+            .collect();
+        assert_eq!(tls_codes, ["tls-certificate-expired", "tls-weak-version"]);
+        assert_eq!(frames(only(&s.findings, "tls-certificate-expired")), [5]);
+        assert_eq!(frames(only(&s.findings, "tls-weak-version")), [4]);
+
+        // A connection of no session to the CPE's ACS, named for another host, whose client
+        // refused the certificate: at the capture level, with the CPE; not tls-opaque (the
+        // handshake hid nothing).
+        let mut refused = conn_record(
+            "192.0.2.1:40001",
+            "198.51.100.1:7547",
+            ConnEnd::Reset,
+            &[10],
+            None,
+        );
+        let mut failed = tls(VALID);
+        failed.decrypted = false;
+        failed.finished = false;
+        failed.alert = Some(TlsAlert {
+            content: Some((2, 48)),
+            from: Dir::ToServer,
+            frame: FrameRef::new(0, 14),
+        });
+        refused.tls_info = Some(failed);
+        refused.tls = true;
+        refused.named = Some(NamedServer {
+            role: ServerRole::Acs,
+            host: Some("acs.other.example".to_owned()),
+        });
+        // The same to a server the CWMP traffic never named: not judged.
+        let mut unnamed = refused.clone();
+        unnamed.named = None;
+        unnamed.known_server = false;
+        let out = outputs(
+            &mut judge,
+            vec![Tracked::Connection(refused), Tracked::Connection(unnamed)],
+        );
+        let found = loose(&out);
+        let seen: Vec<(&str, Option<String>)> = found
+            .iter()
+            .map(|(f, cpe)| (f.code.id(), cpe.map(|c| c.ip.to_string())))
+            .collect();
+        let cpe = Some("192.0.2.1".to_owned());
+        assert_eq!(
+            seen,
+            [
+                ("tls-certificate-name-mismatch", cpe.clone()),
+                ("tls-handshake-failed", cpe)
+            ]
+        );
+        assert!(
+            found[0]
+                .0
+                .message
+                .contains("does not name acs.other.example, the host of ManagementServer.URL"),
+            "{}",
+            found[0].0.message
+        );
+        assert_eq!(frames(found[1].0), [5, 14]);
+
+        // A transaction's connection to its file server, not decrypted: the certificate is
+        // judged against the Download URL's host, and the connection is tls-opaque, both
+        // with the transaction.
+        let mut fetch = conn_record(
+            "192.0.2.1:40002",
+            "198.51.100.3:443",
+            ConnEnd::Closed,
+            &[20],
+            None,
+        );
+        let mut opaque = tls(VALID);
+        opaque.decrypted = false;
+        opaque.reason = Some(TlsReason::NoKey);
+        fetch.tls_info = Some(opaque);
+        fetch.tls = true;
+        let evidence = Evidence {
+            order: Order {
+                url: "https://files.example.net/fw.bin".to_owned(),
+                ..Order::default()
+            },
+            fetch: Vec::new(),
+            conns: vec![(ConnId(9), Some(fetch)), (ConnId(10), None)],
+            answer_frame: None,
+            tc_times: None,
+            tc_session_unanswered: false,
+            report_clock: None,
+            report_inform_frame: None,
+            report_frame: None,
+        };
+        let mut found = Vec::new();
+        tls_of_transaction(&evidence, &mut found);
+        assert_eq!(
+            codes(&found),
+            ["tls-certificate-name-mismatch", "tls-opaque"]
+        );
+        let mismatch = only(&found, "tls-certificate-name-mismatch");
+        assert!(
+            mismatch
+                .message
+                .contains("the file server 198.51.100.3:443 does not name files.example.net, the host of the transfer URL"),
+            "{}",
+            mismatch.message
+        );
+        assert!(
+            only(&found, "tls-opaque")
+                .message
+                .contains("(TLS 1.2, not decrypted: no key for this client random)")
+        );
     }
 }
