@@ -1247,6 +1247,125 @@ fn key_material_never_reaches_the_output() {
     }
 }
 
+// --- keys in every way the tool reads captures -------------------------------------------
+
+/// The sessions and the `capture.tls` counts of a JSON report.
+fn decrypted_outline(report: &Value) -> (usize, Value) {
+    (
+        common::sessions(report).len(),
+        report["capture"]["tls"].clone(),
+    )
+}
+
+#[test]
+fn secrets_in_a_pcapng_on_stdin_are_used_as_from_a_file() {
+    let file = tls_file("tls13-aes256gcm-keys.pcapng");
+    let from_file = analyze(&file, &Keys::None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cwmpscope runs");
+    let bytes = std::fs::read(&file).expect("capture");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // In pieces, as a pipe delivers it.
+        for chunk in bytes.chunks(1500) {
+            stdin.write_all(chunk).expect("write");
+        }
+    });
+    writer.join().expect("writer");
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        decrypted_outline(&from_stdin),
+        decrypted_outline(&from_file)
+    );
+    assert_eq!(from_stdin["capture"]["tls"]["decrypted"], 2);
+    assert_eq!(report_acs_http(&from_stdin), report_acs_http(&from_file));
+}
+
+#[test]
+fn extract_decrypts_with_the_keys_and_so_does_the_report_of_what_it_wrote() {
+    let dir = common::scratch("tls-extract");
+    let _ = std::fs::create_dir_all(&dir);
+    let pcap = dir.join("t1.pcap");
+    let keys = keylog("tls13-aes256gcm");
+    let file = tls_file("tls13-aes256gcm.pcap");
+    let pcap_name = pcap.display().to_string();
+    let (_, err, ok) = common::cwmpscope(&[
+        "extract",
+        "--transaction",
+        "t1",
+        "--tls-keylog",
+        &keys,
+        "-w",
+        &pcap_name,
+        &file,
+    ]);
+    assert!(ok, "{err}");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(pcap.with_extension("json")).expect("json"))
+            .expect("JSON");
+    assert_eq!(
+        written["capture"]["tls"]["decrypted"], 2,
+        "{}",
+        written["capture"]
+    );
+    assert_eq!(written["transactions"][0]["outcome"], "success");
+    // Without the key log there is no transaction to extract.
+    let (_, _, ok) =
+        common::cwmpscope(&["extract", "--transaction", "t1", "-w", &pcap_name, &file]);
+    assert!(!ok);
+}
+
+#[test]
+fn the_view_and_its_saves_decrypt_with_the_keys_given() {
+    use cwmpscope::tui::app_of_with_keys;
+    use cwmpscope::tui::state::Action;
+    let args = [
+        "cwmpscope",
+        "tui",
+        "--tls-keylog",
+        "k.keys",
+        "--tls-key",
+        "acs.pem@127.0.10.2:7547",
+        "c.pcap",
+    ];
+    assert!(
+        Cli::try_parse_from(args).is_ok(),
+        "tui takes the key options"
+    );
+    let files = vec![tls_file("tls13-aes256gcm.pcap")];
+    let mut keys = cwmpscope::tls::TlsKeys::default();
+    keys.add_keylog_file(&keylog("tls13-aes256gcm"))
+        .expect("key log");
+    let blind = app_of_with_keys(&files, false, Default::default()).expect("analysis");
+    assert!(blind.transactions.is_empty());
+    let mut app = app_of_with_keys(&files, false, std::sync::Arc::new(keys)).expect("analysis");
+    assert_eq!(app.transactions.len(), 1);
+    assert_eq!(app.transactions[0].outcome.as_str(), "success");
+    // Saving the transaction reads the capture again with the same keys.
+    let dir = common::scratch("tls-tui-save");
+    let _ = std::fs::create_dir_all(&dir);
+    app.save_dir = dir.clone();
+    app.on_action(Action::Save);
+    let name = app.prompt.clone().expect("prompt").text;
+    app.on_action(Action::Open);
+    app.wait_jobs();
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.starts_with("wrote "), "{status}");
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(&name).with_extension("json")).expect("json"),
+    )
+    .expect("JSON");
+    assert_eq!(saved["capture"]["tls"]["decrypted"], 2);
+    assert_eq!(saved["transactions"][0]["outcome"], "success");
+}
+
 // --- judging the TLS itself ---------------------------------------------------------------
 
 /// The findings of `code`, as (where, message, frames): `capture`, `s1`, `t1` …

@@ -125,7 +125,10 @@ fn a_tls_server_is_named_by_the_url_its_client_was_given() {
         k.named_server(cpe, addr("10.0.0.2:7547"), false, false),
         named(ServerRole::Acs, None)
     );
-    assert_eq!(k.named_server(cpe, addr("10.0.0.2:443"), false, false), None);
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.2:443"), false, false),
+        None
+    );
     k.learn(
         cpe.ip(),
         &[inform_with(&[
@@ -165,7 +168,10 @@ fn a_tls_server_is_named_by_the_url_its_client_was_given() {
         k.named_server(cpe, addr("10.0.0.4:8443"), false, false),
         named(ServerRole::FileServer, Some("10.0.0.4"))
     );
-    assert_eq!(k.named_server(cpe, addr("10.0.0.9:8443"), false, false), None);
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.9:8443"), false, false),
+        None
+    );
 }
 
 #[test]
