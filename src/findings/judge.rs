@@ -141,18 +141,35 @@ fn tls_of_transaction(evidence: &Evidence, out: &mut Vec<Finding>) {
         let Some(t) = c.tls_info.as_deref() else {
             continue;
         };
-        let ends = TlsEnds {
-            client: c.client,
-            server: c.server,
-            role: ServerRole::FileServer,
-            url_host: url_host.as_deref().filter(|h| !h.is_empty()),
-            first_frame: c.first_frame,
-            opened: c.opened,
-        };
-        judge_tls(&TlsFacts::of(t, ends), out);
+        // Not when it asked for another name: another server on the file server's port (a
+        // URL's name says no address).
+        if asks_for(t, url_host.as_deref()) {
+            let ends = TlsEnds {
+                client: c.client,
+                server: c.server,
+                role: ServerRole::FileServer,
+                url_host: url_host.as_deref().filter(|h| !h.is_empty()),
+                first_frame: c.first_frame,
+                opened: c.opened,
+            };
+            judge_tls(&TlsFacts::of(t, ends), out);
+        }
         if connection::is_opaque(c) && !evidence.fetch.iter().any(|x| x.conn == *id) {
             out.push(connection::tls_opaque(c));
         }
+    }
+}
+
+/// Whether a TLS client may be talking to the server of a URL naming `host`: unless the URL
+/// names a host by name (which a connection's address cannot be compared with) and the
+/// client asked for another name (SNI). A connection to the port of a file server or ACS
+/// known only by name may be to any server.
+fn asks_for(t: &crate::tls::TlsSummary, host: Option<&str>) -> bool {
+    match (host, t.sni.as_deref()) {
+        (Some(host), Some(sni)) if host.parse::<IpAddr>().is_err() => sni
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(host.trim_end_matches('.')),
+        _ => true,
     }
 }
 
@@ -162,6 +179,9 @@ fn tls_of_connection(c: &ConnRecord, out: &mut Vec<Finding>) {
     let (Some(t), Some(named)) = (c.tls_info.as_deref(), &c.named) else {
         return;
     };
+    if !asks_for(t, named.host.as_deref()) {
+        return;
+    }
     let ends = TlsEnds {
         client: c.client,
         server: c.server,
@@ -399,6 +419,7 @@ mod tests {
         let mut failed = tls(VALID);
         failed.decrypted = false;
         failed.finished = false;
+        failed.sni = Some("acs.other.example".to_owned());
         failed.alert = Some(TlsAlert {
             content: Some((2, 48)),
             from: Dir::ToServer,
@@ -414,9 +435,18 @@ mod tests {
         let mut unnamed = refused.clone();
         unnamed.named = None;
         unnamed.known_server = false;
+        // Nor one to the ACS's port that asked for another name: another server.
+        let mut elsewhere = refused.clone();
+        if let Some(t) = elsewhere.tls_info.as_mut() {
+            t.sni = Some("cloud.example.com".to_owned());
+        }
         let out = outputs(
             &mut judge,
-            vec![Tracked::Connection(refused), Tracked::Connection(unnamed)],
+            vec![
+                Tracked::Connection(refused),
+                Tracked::Connection(unnamed),
+                Tracked::Connection(elsewhere),
+            ],
         );
         let found = loose(&out);
         let seen: Vec<(&str, Option<String>)> = found
@@ -454,6 +484,7 @@ mod tests {
         let mut opaque = tls(VALID);
         opaque.decrypted = false;
         opaque.reason = Some(TlsReason::NoKey);
+        opaque.sni = Some("files.example.net".to_owned());
         fetch.tls_info = Some(opaque);
         fetch.tls = true;
         let evidence = Evidence {
@@ -476,6 +507,15 @@ mod tests {
             codes(&found),
             ["tls-certificate-name-mismatch", "tls-opaque"]
         );
+        // The same connection asking for another name is to another server on that port:
+        // its certificate is not the file server's (still opaque, and the transaction's).
+        let mut other = evidence.clone();
+        if let Some(t) = other.conns[0].1.as_mut().and_then(|c| c.tls_info.as_mut()) {
+            t.sni = Some("telemetry.example.com".to_owned());
+        }
+        let mut others = Vec::new();
+        tls_of_transaction(&other, &mut others);
+        assert_eq!(codes(&others), ["tls-opaque"]);
         let mismatch = only(&found, "tls-certificate-name-mismatch");
         assert!(
             mismatch
