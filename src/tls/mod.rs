@@ -21,7 +21,9 @@
 //! encrypt-then-MAC), extended master secret. Not decrypted: TLS 1.0/1.1 and SSL 3 (their PRF),
 //! CCM, 3DES, RC4, 0-RTT data. Sequence numbers run per direction: a record lost to a capture
 //! gap ends decryption of that direction (record framing and the AEAD nonces cannot resync),
-//! and so does a record that fails authentication; the reason is kept ([`TlsReason`]).
+//! and so does a record that fails authentication; the reason is kept ([`TlsReason`]). A
+//! direction not (or no longer) decrypted is still framed record by record, while its framing
+//! holds, so that alerts and the end of the handshake are seen without keys.
 //! Parts: `keys` (key material), `crypto` (key schedules, record protection), `handshake`
 //! (message parsing), `suites` (cipher suite table), `conn` (one connection).
 
