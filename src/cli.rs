@@ -86,6 +86,8 @@ pub struct TuiArgs {
     /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// Turns transparent huge pages off for this process (Linux), as mimalloc's `allow_thp=0`
@@ -128,6 +130,10 @@ pub struct ExtractArgs {
     pub show_secrets: bool,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+    /// Keys for the TLS connections (of the input, and of the written pcap's report: secrets
+    /// a pcapng carries are not written into the pcap).
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -432,6 +438,7 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
     }
     let cfg = PipelineConfig {
         thresholds,
+        tls: args.tls.load(err)?,
         ..PipelineConfig::default()
     };
     let done = extract::extract(&names, &selector, pcap, &cfg)?;
@@ -454,9 +461,10 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
             .map_err(|e| RunError::Usage(format!("{}: {e}", json.display())))?,
     );
     let mut report_warnings = Vec::new();
-    analyze(
+    analyze_with_keys(
         &[pcap.display().to_string()],
         &report,
+        Arc::clone(&cfg.tls),
         &mut json_out,
         &mut report_warnings,
     )?;
@@ -662,6 +670,17 @@ fn analyze(
     // Check the options before waiting on any input.
     report.thresholds.thresholds()?;
     let tls = report.tls.load(err)?;
+    analyze_with_keys(names, report, tls, out, err)
+}
+
+/// `analyze` with the TLS keys already read.
+fn analyze_with_keys(
+    names: &[String],
+    report: &ReportArgs,
+    tls: Arc<TlsKeys>,
+    out: &mut (dyn Write + Send),
+    err: &mut dyn Write,
+) -> Result<Outcome, RunError> {
     if names.iter().any(|n| n == "-") {
         return analyze_streaming(names, report, tls, out, err);
     }
@@ -852,6 +871,7 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     if files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(RunError::Usage("stdin (-) can be read once".to_owned()));
     }
+    let tls = args.tls.load(&mut io::stderr())?;
     // Open the inputs before taking over the terminal, so a bad file or interface is one
     // plain line.
     let (source, label) = match capture {
@@ -872,7 +892,7 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     } else {
         files
     };
-    crate::tui::run(source, label, saveable, max_rows, args.show_secrets)
+    crate::tui::run(source, label, saveable, max_rows, args.show_secrets, tls)
         .map_err(|e| RunError::Usage(e.to_string()))?;
     Ok(Outcome::Analyzed)
 }

@@ -536,7 +536,14 @@ fn pass1(names: &[String], cfg: &PipelineConfig) -> Result<Pass1, ExtractError> 
     {
         let mut on_output = |item: Output| inventory.push(&item);
         // A read error ends the input where it happened, as `analyze` does.
-        while let Ok(Some(frame)) = reader.next_frame() {
+        loop {
+            // Decryption Secrets Blocks read so far, as `analyze` takes them.
+            if let Some(text) = reader.take_tls_keylog() {
+                analyzer.add_embedded_keylog(&text);
+            }
+            let Ok(Some(frame)) = reader.next_frame() else {
+                break;
+            };
             sub_micro |= frame.ts.rem_euclid(1000) != 0;
             max_caplen = max_caplen.max(frame.data.len());
             analyzer.push(&frame, &mut on_output);

@@ -322,10 +322,7 @@ impl Back {
     /// TLS connections to the ACS and file servers, decrypted or not, so far.
     pub fn tls_counts(&self) -> TlsCounts {
         let s = self.sessions.stats();
-        TlsCounts {
-            decrypted: s.tls_decrypted,
-            undecrypted: s.tls_undecrypted,
-        }
+        TlsCounts::new(s.tls_decrypted, &s.tls_undecrypted)
     }
 }
 

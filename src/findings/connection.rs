@@ -6,6 +6,7 @@
 use super::{Code, Finding, Thresholds, secs};
 use crate::session::{ConnRecord, ConnectionRequest};
 use crate::tcp::ConnEnd;
+use crate::tls::TlsOutcome;
 use crate::transaction::matching::is_service_port;
 use crate::types::FrameRef;
 
@@ -15,10 +16,19 @@ use crate::types::FrameRef;
 pub fn unclaimed(c: &ConnRecord) -> Option<Finding> {
     if c.end == ConnEnd::HandshakeFailed && is_service_port(c.server.port()) {
         Some(handshake_failed(c, "server"))
-    } else if c.tls && c.known_server {
+    } else if c.known_server && is_opaque(c) {
         Some(tls_opaque(c))
     } else {
         None
+    }
+}
+
+/// Whether a connection carried encrypted records that were not decrypted (all, or from some
+/// point on). One whose TLS ended in its handshake hid nothing: its handshake is judged.
+pub fn is_opaque(c: &ConnRecord) -> bool {
+    match c.tls_info.as_deref() {
+        Some(t) => matches!(t.outcome(), TlsOutcome::Undecrypted { .. }),
+        None => c.tls,
     }
 }
 
@@ -132,17 +142,34 @@ pub fn handshake_cause(c: &ConnRecord) -> String {
 /// `tls-opaque` for an encrypted connection, with why it was not decrypted when the TLS stage
 /// says.
 pub fn tls_opaque(c: &ConnRecord) -> Finding {
-    let why = match c.tls_info.as_deref() {
-        Some(t) => match t.reason {
-            Some(reason) => format!(" ({}, not decrypted: {reason})", t.version_name()),
-            None => format!(" ({})", t.version_name()),
-        },
-        None => String::new(),
+    let t = c.tls_info.as_deref();
+    let (why, known) = match t.map(|t| (t, t.outcome())) {
+        Some((t, TlsOutcome::Undecrypted { reason, in_part })) => (
+            format!(
+                " ({}, {}: {reason})",
+                t.version_name(),
+                if in_part {
+                    "decrypted in part"
+                } else {
+                    "not decrypted"
+                }
+            ),
+            if in_part {
+                "after that, only timing and sizes are known"
+            } else {
+                "only timing and sizes are known"
+            },
+        ),
+        Some((t, _)) => (
+            format!(" ({})", t.version_name()),
+            "only timing and sizes are known",
+        ),
+        None => (String::new(), "only timing and sizes are known"),
     };
     Finding::new(
         Code::TlsOpaque,
         format!(
-            "encrypted connection {} → {}{why}: only timing and sizes are known",
+            "encrypted connection {} → {}{why}: {known}",
             c.client, c.server
         ),
     )

@@ -1,12 +1,15 @@
 //! The findings stage: takes what the transaction stage hands on, in order, adds the findings
 //! of each item, and hands the result to the printers as [`Output`]. A finding of no session
-//! or transaction names the CPE it concerns when one is known at its address.
+//! or transaction names the CPE it concerns when one is known at its address. The TLS of each
+//! connection is judged where the connection belongs: with the transaction whose file server
+//! it goes to, else the session that used it, else the capture.
 
+use super::tls::{TlsEnds, TlsFacts, judge_tls};
 use super::{CpeHistory, Finding, Thresholds, check_session_with_history, connection, transfer};
-use crate::session::{CpeDirectory, Session};
+use crate::session::{ConnRecord, CpeDirectory, ServerRole, Session, split_url};
 use crate::tcp::ConnEnd;
 use crate::transaction::matching::is_service_port;
-use crate::transaction::{Cpe, Tracked, Transaction};
+use crate::transaction::{Cpe, Evidence, Tracked, Transaction};
 use std::net::IpAddr;
 
 /// What the analysis core hands to the printers.
@@ -64,6 +67,7 @@ impl Judge {
                 // The session's own rules first, then what the transaction stage noticed.
                 let mut found = check_session_with_history(&s, &mut self.history, &self.thresholds);
                 found.extend(notes.iter().map(transfer::of_note));
+                tls_of_session(&s, &mut found);
                 s.findings = found;
                 out(Output::Session(s));
             }
@@ -71,6 +75,7 @@ impl Judge {
                 // What was noticed along the way, in order, then the whole transfer.
                 let mut found = transfer::of_notes(&notes);
                 found.extend(transfer::judge(&tx, &notes, &evidence, &self.thresholds));
+                tls_of_transaction(&evidence, &mut found);
                 tx.findings = found;
                 out(Output::Transaction(tx));
             }
@@ -87,8 +92,10 @@ impl Judge {
                 } else {
                     connection::unclaimed(&c)
                 };
-                if let Some(f) = found {
-                    out(Output::Finding(f, cpe));
+                let mut tls = Vec::new();
+                tls_of_connection(&c, &mut tls);
+                for f in found.into_iter().chain(tls) {
+                    out(Output::Finding(f, cpe.clone()));
                 }
             }
             Tracked::OrphanConnectionRequest(cr) => out(Output::Finding(
@@ -99,12 +106,102 @@ impl Judge {
     }
 }
 
+/// The TLS findings of a session's connections to its ACS; the expected host is the CPE's
+/// `ManagementServer.URL` as known when the connection closed.
+fn tls_of_session(s: &Session, out: &mut Vec<Finding>) {
+    for c in &s.connections {
+        let Some(t) = c.tls.as_deref() else {
+            continue;
+        };
+        let first = s.messages.iter().find(|m| m.conn == c.id);
+        let Some(first) = first.or(s.messages.first()) else {
+            continue;
+        };
+        let ends = TlsEnds {
+            client: c.cpe,
+            server: c.acs,
+            role: ServerRole::Acs,
+            url_host: c.acs_host.as_deref(),
+            first_frame: first.frame,
+            opened: c.ts,
+        };
+        judge_tls(&TlsFacts::of(t, ends), out);
+    }
+}
+
+/// The TLS findings of the connections a transaction watched or fetched on (to its file
+/// server, whose expected host is the order's URL's), and `tls-opaque` for those whose
+/// records were not decrypted and carried no fetch the capture shows.
+fn tls_of_transaction(evidence: &Evidence, out: &mut Vec<Finding>) {
+    let url_host = split_url(evidence.order.url.trim()).map(|(host, _, _)| host);
+    for (id, record) in &evidence.conns {
+        let Some(c) = record else {
+            continue;
+        };
+        let Some(t) = c.tls_info.as_deref() else {
+            continue;
+        };
+        // Not when it asked for another name: another server on the file server's port (a
+        // URL's name says no address).
+        if asks_for(t, url_host.as_deref()) {
+            let ends = TlsEnds {
+                client: c.client,
+                server: c.server,
+                role: ServerRole::FileServer,
+                url_host: url_host.as_deref().filter(|h| !h.is_empty()),
+                first_frame: c.first_frame,
+                opened: c.opened,
+            };
+            judge_tls(&TlsFacts::of(t, ends), out);
+        }
+        if connection::is_opaque(c) && !evidence.fetch.iter().any(|x| x.conn == *id) {
+            out.push(connection::tls_opaque(c));
+        }
+    }
+}
+
+/// Whether a TLS client may be talking to the server of a URL naming `host`: unless the URL
+/// names a host by name (which a connection's address cannot be compared with) and the
+/// client asked for another name (SNI). A connection to the port of a file server or ACS
+/// known only by name may be to any server.
+fn asks_for(t: &crate::tls::TlsSummary, host: Option<&str>) -> bool {
+    match (host, t.sni.as_deref()) {
+        (Some(host), Some(sni)) if host.parse::<IpAddr>().is_err() => sni
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(host.trim_end_matches('.')),
+        _ => true,
+    }
+}
+
+/// The TLS findings of a connection of no session and no transaction to a server the CWMP
+/// traffic named (an ACS, a file server, a CPE's Connection Request URL).
+fn tls_of_connection(c: &ConnRecord, out: &mut Vec<Finding>) {
+    let (Some(t), Some(named)) = (c.tls_info.as_deref(), &c.named) else {
+        return;
+    };
+    if !asks_for(t, named.host.as_deref()) {
+        return;
+    }
+    let ends = TlsEnds {
+        client: c.client,
+        server: c.server,
+        role: named.role,
+        url_host: named.host.as_deref(),
+        first_frame: c.first_frame,
+        opened: c.opened,
+    };
+    judge_tls(&TlsFacts::of(t, ends), out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::findings::Code;
-    use crate::findings::testkit::{Ladder, T0, conn_record, frames};
-    use crate::transaction::Note;
+    use crate::findings::testkit::{Ladder, T0, codes, conn_record, frames, only};
+    use crate::session::NamedServer;
+    use crate::tls::{TlsAlert, TlsReason, TlsSummary};
+    use crate::transaction::{Note, Order};
+    use crate::types::{ConnId, Dir, FrameRef};
 
     fn outputs(judge: &mut Judge, items: Vec<Tracked>) -> Vec<Output> {
         let mut out = Vec::new();
@@ -263,5 +360,174 @@ mod tests {
         let f = crate::findings::testkit::only(&s.findings, "connection-request-timing");
         assert_eq!(frames(f), [1000, 1001, 2]);
         assert!(f.message.contains("not announced") && f.message.contains("s1"));
+    }
+
+    const VALID: &[u8] = include_bytes!("../../tests/fixtures/tls/certs/valid.der");
+    const EXPIRED: &[u8] = include_bytes!("../../tests/fixtures/tls/certs/expired.der");
+
+    /// A TLS 1.2 handshake as the TLS stage reports it: ServerHello at frame 4, the
+    /// certificate (`der`) at frame 5, at T0, finished and decrypted.
+    fn tls(der: &[u8]) -> Box<TlsSummary> {
+        Box::new(TlsSummary {
+            version: Some(0x0303),
+            cipher_suite: Some(0xc02f),
+            sni: Some("acs.example.net".to_owned()),
+            decrypted: true,
+            server_certificate: Some(der.to_vec()),
+            finished: true,
+            client_hello_frame: Some(FrameRef::new(0, 3)),
+            server_hello_frame: Some(FrameRef::new(0, 4)),
+            certificate_frame: Some(FrameRef::new(0, 5)),
+            handshake_ts: Some(T0),
+            ..TlsSummary::default()
+        })
+    }
+
+    #[test]
+    fn tls_findings_go_with_the_session_the_transaction_or_the_capture() {
+        let mut judge = Judge::new(Thresholds::default());
+        // A session over TLS 1.0 with an expired certificate that names the ACS's host.
+        let mut l = Ladder::new();
+        l.opened(&["2 PERIODIC"]).closed();
+        let mut session = l.build();
+        let mut weak = tls(EXPIRED);
+        weak.version = Some(0x0301);
+        session.connections[0].tls = Some(weak);
+        session.connections[0].acs_host = Some("acs.example.net".to_owned());
+        let out = outputs(&mut judge, vec![Tracked::Session(session, Vec::new())]);
+        let Some(Output::Session(s)) = out.first() else {
+            panic!("a session");
+        };
+        let tls_codes: Vec<&str> = codes(&s.findings)
+            .into_iter()
+            .filter(|c| c.starts_with("tls-"))
+            .collect();
+        assert_eq!(tls_codes, ["tls-certificate-expired", "tls-weak-version"]);
+        assert_eq!(frames(only(&s.findings, "tls-certificate-expired")), [5]);
+        assert_eq!(frames(only(&s.findings, "tls-weak-version")), [4]);
+
+        // A connection of no session to the CPE's ACS, named for another host, whose client
+        // refused the certificate: at the capture level, with the CPE; not tls-opaque (the
+        // handshake hid nothing).
+        let mut refused = conn_record(
+            "192.0.2.1:40001",
+            "198.51.100.1:7547",
+            ConnEnd::Reset,
+            &[10],
+            None,
+        );
+        let mut failed = tls(VALID);
+        failed.decrypted = false;
+        failed.finished = false;
+        failed.sni = Some("acs.other.example".to_owned());
+        failed.alert = Some(TlsAlert {
+            content: Some((2, 48)),
+            from: Dir::ToServer,
+            frame: FrameRef::new(0, 14),
+        });
+        refused.tls_info = Some(failed);
+        refused.tls = true;
+        refused.named = Some(NamedServer {
+            role: ServerRole::Acs,
+            host: Some("acs.other.example".to_owned()),
+        });
+        // The same to a server the CWMP traffic never named: not judged.
+        let mut unnamed = refused.clone();
+        unnamed.named = None;
+        unnamed.known_server = false;
+        // Nor one to the ACS's port that asked for another name: another server.
+        let mut elsewhere = refused.clone();
+        if let Some(t) = elsewhere.tls_info.as_mut() {
+            t.sni = Some("cloud.example.com".to_owned());
+        }
+        let out = outputs(
+            &mut judge,
+            vec![
+                Tracked::Connection(refused),
+                Tracked::Connection(unnamed),
+                Tracked::Connection(elsewhere),
+            ],
+        );
+        let found = loose(&out);
+        let seen: Vec<(&str, Option<String>)> = found
+            .iter()
+            .map(|(f, cpe)| (f.code.id(), cpe.map(|c| c.ip.to_string())))
+            .collect();
+        let cpe = Some("192.0.2.1".to_owned());
+        assert_eq!(
+            seen,
+            [
+                ("tls-certificate-name-mismatch", cpe.clone()),
+                ("tls-handshake-failed", cpe)
+            ]
+        );
+        assert!(
+            found[0]
+                .0
+                .message
+                .contains("does not name acs.other.example, the host of ManagementServer.URL"),
+            "{}",
+            found[0].0.message
+        );
+        assert_eq!(frames(found[1].0), [5, 14]);
+
+        // A transaction's connection to its file server, not decrypted: the certificate is
+        // judged against the Download URL's host, and the connection is tls-opaque, both
+        // with the transaction.
+        let mut fetch = conn_record(
+            "192.0.2.1:40002",
+            "198.51.100.3:443",
+            ConnEnd::Closed,
+            &[20],
+            None,
+        );
+        let mut opaque = tls(VALID);
+        opaque.decrypted = false;
+        opaque.reason = Some(TlsReason::NoKey);
+        opaque.sni = Some("files.example.net".to_owned());
+        fetch.tls_info = Some(opaque);
+        fetch.tls = true;
+        let evidence = Evidence {
+            order: Order {
+                url: "https://files.example.net/fw.bin".to_owned(),
+                ..Order::default()
+            },
+            fetch: Vec::new(),
+            conns: vec![(ConnId(9), Some(fetch)), (ConnId(10), None)],
+            answer_frame: None,
+            tc_times: None,
+            tc_session_unanswered: false,
+            report_clock: None,
+            report_inform_frame: None,
+            report_frame: None,
+        };
+        let mut found = Vec::new();
+        tls_of_transaction(&evidence, &mut found);
+        assert_eq!(
+            codes(&found),
+            ["tls-certificate-name-mismatch", "tls-opaque"]
+        );
+        // The same connection asking for another name is to another server on that port:
+        // its certificate is not the file server's (still opaque, and the transaction's).
+        let mut other = evidence.clone();
+        if let Some(t) = other.conns[0].1.as_mut().and_then(|c| c.tls_info.as_mut()) {
+            t.sni = Some("telemetry.example.com".to_owned());
+        }
+        let mut others = Vec::new();
+        tls_of_transaction(&other, &mut others);
+        assert_eq!(codes(&others), ["tls-opaque"]);
+        let mismatch = only(&found, "tls-certificate-name-mismatch");
+        assert!(
+            mismatch
+                .message
+                .contains("the file server 198.51.100.3:443 does not name files.example.net, the host of the transfer URL"),
+            "{}",
+            mismatch.message
+        );
+        assert!(
+            only(&found, "tls-opaque")
+                .message
+                .contains("(TLS 1.2, not decrypted: no key for this client random)")
+        );
     }
 }

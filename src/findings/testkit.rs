@@ -130,6 +130,7 @@ impl Ladder {
                     stats: None,
                     handshake_seen: true,
                     tls: None,
+                    acs_host: None,
                 }],
                 termination: Termination::CaptureEnded,
                 ended_by: None,
@@ -338,5 +339,6 @@ pub fn conn_record(
         tls_info: None,
         // As the session stage decides with nothing learned yet: the CWMP port.
         known_server: server.port() == 7547,
+        named: None,
     }
 }

@@ -3,7 +3,9 @@
 //! `tls-handshake-failed`). The rules read only [`TlsFacts`], what the handshake showed.
 
 use super::{Code, Finding};
-use crate::types::{FrameRef, Nanos, format_ts};
+use crate::session::ServerRole;
+use crate::tls::TlsSummary;
+use crate::types::{Dir, FrameRef, Nanos, format_ts};
 use std::net::{IpAddr, SocketAddr};
 use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherSuite};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
@@ -22,41 +24,42 @@ const NANOS_PER_SEC: Nanos = 1_000_000_000;
 
 /// Which server of the CWMP traffic the connection goes to: it names both ends in messages
 /// and says which URL the expected host comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsServer {
-    /// The ACS (expected host: `ManagementServer.URL`).
-    Acs,
-    /// The file server of a Download or Upload (expected host: the transfer's URL).
-    FileServer,
-    /// The CPE, receiving a Connection Request (expected host: `ConnectionRequestURL`).
-    Cpe,
-}
+pub use crate::session::ServerRole as TlsServer;
 
-impl TlsServer {
+impl ServerRole {
     fn name(self) -> &'static str {
         match self {
-            TlsServer::Acs => "ACS",
-            TlsServer::FileServer => "file server",
-            TlsServer::Cpe => "CPE",
+            ServerRole::Acs => "ACS",
+            ServerRole::FileServer => "file server",
+            ServerRole::Cpe => "CPE",
         }
     }
 
     /// The other end: the ACS sends Connection Requests, the CPE opens everything else.
     fn client_name(self) -> &'static str {
         match self {
-            TlsServer::Cpe => "ACS",
-            TlsServer::Acs | TlsServer::FileServer => "CPE",
+            ServerRole::Cpe => "ACS",
+            ServerRole::Acs | ServerRole::FileServer => "CPE",
         }
     }
 
     /// Where the host the client expects comes from.
     fn url_name(self) -> &'static str {
         match self {
-            TlsServer::Acs => "ManagementServer.URL",
-            TlsServer::FileServer => "the transfer URL",
-            TlsServer::Cpe => "ConnectionRequestURL",
+            ServerRole::Acs => "ManagementServer.URL",
+            ServerRole::FileServer => "the transfer URL",
+            ServerRole::Cpe => "ConnectionRequestURL",
         }
     }
+}
+
+/// Where the host a client expects comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostSource {
+    /// The URL the CWMP traffic gave it (see [`TlsServer`]).
+    Url,
+    /// The server name of its ClientHello, when no URL is known.
+    Sni,
 }
 
 /// An alert seen on the connection.
@@ -84,6 +87,7 @@ pub struct TlsFacts<'a> {
     pub server_certificate: Option<&'a [u8]>,
     /// The host the client was told to reach (a DNS name or an IP literal, `[…]` allowed).
     pub expected_host: Option<&'a str>,
+    pub host_source: HostSource,
     /// Capture time of the handshake (of the Certificate message when there is one).
     pub at: Nanos,
     /// Both Finished messages were seen (or the connection carried application data).
@@ -94,6 +98,50 @@ pub struct TlsFacts<'a> {
     pub certificate_frame: Option<FrameRef>,
     /// The connection's first frame, cited when the handshake's own frame is unknown.
     pub first_frame: FrameRef,
+}
+
+/// Where a connection is, for [`TlsFacts::of`].
+#[derive(Clone, Copy, Debug)]
+pub struct TlsEnds<'a> {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub role: TlsServer,
+    /// The host of the URL the client was given, when the CWMP traffic showed it.
+    pub url_host: Option<&'a str>,
+    /// The connection's first frame and its time.
+    pub first_frame: FrameRef,
+    pub opened: Nanos,
+}
+
+impl<'a> TlsFacts<'a> {
+    /// The facts of one connection from what the TLS stage saw of it; the expected host is
+    /// the URL's, else the ClientHello's server name.
+    pub fn of(t: &'a TlsSummary, ends: TlsEnds<'a>) -> TlsFacts<'a> {
+        let (expected_host, host_source) = match ends.url_host {
+            Some(host) => (Some(host), HostSource::Url),
+            None => (t.sni.as_deref(), HostSource::Sni),
+        };
+        TlsFacts {
+            client: ends.client,
+            server: ends.server,
+            role: ends.role,
+            version: t.version,
+            cipher_suite: t.cipher_suite,
+            server_certificate: t.server_certificate.as_deref(),
+            expected_host,
+            host_source,
+            at: t.handshake_ts.unwrap_or(ends.opened),
+            finished: t.finished,
+            alert: t.alert.map(|a| TlsAlert {
+                content: a.content,
+                from_client: a.from == Dir::ToServer,
+                frame: a.frame,
+            }),
+            server_hello_frame: t.server_hello_frame,
+            certificate_frame: t.certificate_frame,
+            first_frame: t.client_hello_frame.unwrap_or(ends.first_frame),
+        }
+    }
 }
 
 /// Every TLS finding of one connection's handshake.
@@ -346,14 +394,16 @@ fn judge_certificate(f: &TlsFacts, der: &[u8], out: &mut Vec<Finding>) {
         return;
     };
     if !names.cover(&host) {
+        let whence = match f.host_source {
+            HostSource::Url => format!("the host of {}", f.role.url_name()),
+            HostSource::Sni => format!("the name the {} asked for (SNI)", f.role.client_name()),
+        };
         out.push(
             Finding::new(
                 Code::TlsCertificateNameMismatch,
                 format!(
-                    "the certificate of the {server} does not name {}, the host of {}: it \
-                     names {}",
+                    "the certificate of the {server} does not name {}, {whence}: it names {}",
                     host.shown(),
-                    f.role.url_name(),
                     names.listed()
                 ),
             )

@@ -131,6 +131,9 @@ impl IdleClock {
         analyzer: &mut Analyzer,
         out: &mut impl FnMut(Output),
     ) {
+        if !batch.keylog().is_empty() {
+            analyzer.add_embedded_keylog(batch.keylog());
+        }
         for frame in batch.frames() {
             analyzer.push(&frame, out);
             self.last_ts = Some(self.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
@@ -249,6 +252,10 @@ pub fn spawn_reader(
         .spawn(move || {
             let mut error = None;
             loop {
+                // Decryption Secrets Blocks read so far go ahead of the frames after them.
+                if let Some(text) = reader.take_tls_keylog() {
+                    lock(&sender).push_keylog(&text);
+                }
                 match reader.next_frame() {
                     Ok(Some(frame)) => {
                         if lock(&sender).push(&frame) == Err(Disconnected) {

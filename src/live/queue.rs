@@ -39,6 +39,9 @@ pub struct FrameBatch {
     slots: Vec<Slot>,
     /// When the first frame went in (for the reader's latency bound).
     opened: Option<Instant>,
+    /// TLS key log text the input carried before the batch's frames (a pcapng's Decryption
+    /// Secrets Blocks; bounded by the reader).
+    keylog: Vec<u8>,
 }
 
 impl Default for FrameBatch {
@@ -54,6 +57,7 @@ impl FrameBatch {
             data: Vec::with_capacity(BATCH_BYTES),
             slots: Vec::with_capacity(256),
             opened: None,
+            keylog: Vec::new(),
         }
     }
 
@@ -63,6 +67,7 @@ impl FrameBatch {
             data: Vec::new(),
             slots: Vec::new(),
             opened: None,
+            keylog: Vec::new(),
         }
     }
 
@@ -120,12 +125,18 @@ impl FrameBatch {
         })
     }
 
+    /// TLS key log text to use from this batch's frames on.
+    pub fn keylog(&self) -> &[u8] {
+        &self.keylog
+    }
+
     /// Empties the batch, keeping its buffers. A buffer grown for one oversized frame shrinks
     /// back, so memory stays bounded by the pool size times [`BATCH_BYTES`].
     pub fn clear(&mut self) {
         self.data.clear();
         self.slots.clear();
         self.opened = None;
+        self.keylog = Vec::new();
         if self.data.capacity() > 2 * BATCH_BYTES {
             self.data.shrink_to(BATCH_BYTES);
         }
@@ -208,6 +219,12 @@ impl BatchSender {
         }
         self.current.push(frame);
         Ok(())
+    }
+
+    /// TLS key log text for the frames pushed from now on: it goes with the current batch,
+    /// ahead of its frames.
+    pub fn push_keylog(&mut self, text: &[u8]) {
+        self.current.keylog.extend_from_slice(text);
     }
 
     /// Hands the current batch over if it holds frames.

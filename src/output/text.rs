@@ -125,8 +125,13 @@ pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) 
         ));
     }
     if c.tls.decrypted + c.tls.undecrypted > 0 {
+        let why = if c.tls.undecrypted > 0 {
+            format!(" ({})", c.tls.reasons_label())
+        } else {
+            String::new()
+        };
         details.push(format!(
-            "TLS to the ACS and file servers: {} decrypted, {} not",
+            "TLS to the ACS and file servers: {} decrypted, {} not{why}",
             c.tls.decrypted, c.tls.undecrypted
         ));
     }

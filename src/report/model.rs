@@ -121,7 +121,7 @@ pub struct AcsInfo {
 }
 
 /// Counts by name in order of first appearance (or as built), serialized as a JSON object.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts(pub Vec<(String, u64)>);
 
 impl Counts {
@@ -260,8 +260,41 @@ impl TlsReport {
 /// TLS connections to the ACS and file servers, decrypted or not.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TlsCounts {
+    /// Connections whose records were all decrypted.
     pub decrypted: u64,
+    /// Connections with records not decrypted (none of them, or from where decryption
+    /// stopped).
     pub undecrypted: u64,
+    /// The `undecrypted` connections by reason code (`no-key`: 2), only the reasons given.
+    pub reasons: Counts,
+}
+
+impl TlsCounts {
+    /// The counts from connections not wholly decrypted by reason (in the order of
+    /// [`crate::tls::TlsReason::ALL`]).
+    pub fn new(decrypted: u64, undecrypted: &[u64]) -> TlsCounts {
+        let reasons: Vec<(String, u64)> = crate::tls::TlsReason::ALL
+            .iter()
+            .zip(undecrypted)
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| (r.code().to_owned(), *n))
+            .collect();
+        TlsCounts {
+            decrypted,
+            undecrypted: undecrypted.iter().sum(),
+            reasons: Counts(reasons),
+        }
+    }
+
+    /// `no-key ×2, record-lost ×1`.
+    pub fn reasons_label(&self) -> String {
+        self.reasons
+            .0
+            .iter()
+            .map(|(code, n)| format!("{code} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One session in the report.

@@ -2,6 +2,7 @@
 //! the ACS and file servers (from Informs' `ManagementServer.URL`, Download URLs and the clear
 //! fetches from them). Learned as the capture goes, bounded.
 
+use super::{NamedServer, ServerRole};
 use crate::cwmp::{Envelope, Rpc};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -53,9 +54,11 @@ fn bare_path(path: &str) -> &str {
     }
 }
 
-/// Where a CPE takes Connection Requests (its `ConnectionRequestURL`, less the host).
+/// Where a CPE takes Connection Requests (its `ConnectionRequestURL`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CrTarget {
+    /// The URL's host (lower case), for judging the CPE's certificate over HTTPS.
+    pub host: String,
     pub port: u16,
     pub path: String,
 }
@@ -82,6 +85,10 @@ pub struct KnownEndpoints {
     /// A CPE and the port of a server it was told of by name: its connections there are to
     /// that server even where no clear request showed the address.
     named_for_cpe: FxHashSet<(IpAddr, u16)>,
+    /// The host and port of each CPE's `ManagementServer.URL` (its latest Inform's).
+    acs_urls: FxHashMap<IpAddr, (String, u16)>,
+    /// The host of the latest Download URL ordered to a CPE, by the CPE and the URL's port.
+    file_urls: FxHashMap<(IpAddr, u16), String>,
 }
 
 impl KnownEndpoints {
@@ -93,12 +100,18 @@ impl KnownEndpoints {
                     for p in &inform.parameters {
                         if p.name.ends_with("ManagementServer.ConnectionRequestURL") {
                             self.learn_cr_url(cpe, &p.value);
-                        } else if p.name.ends_with("ManagementServer.URL") {
-                            self.learn_server(cpe, &p.value);
+                        } else if p.name.ends_with("ManagementServer.URL")
+                            && let Some(url) = self.learn_server(cpe, &p.value)
+                        {
+                            insert_bounded_map(&mut self.acs_urls, cpe, url);
                         }
                     }
                 }
-                Rpc::Download(d) => self.learn_server(cpe, &d.url),
+                Rpc::Download(d) => {
+                    if let Some((host, port)) = self.learn_server(cpe, &d.url) {
+                        insert_bounded_map(&mut self.file_urls, (cpe, port), host);
+                    }
+                }
                 _ => {}
             }
         }
@@ -109,25 +122,23 @@ impl KnownEndpoints {
             return;
         };
         let key = host.parse().unwrap_or(cpe);
-        if self.cr_urls.len() < MAX_ENTRIES || self.cr_urls.contains_key(&key) {
-            self.cr_urls.insert(key, CrTarget { port, path });
-        }
+        insert_bounded_map(&mut self.cr_urls, key, CrTarget { host, port, path });
     }
 
-    fn learn_server(&mut self, cpe: IpAddr, url: &str) {
-        let Some((host, port, _)) = split_url(url.trim()) else {
-            return;
-        };
+    /// Learns the server of a URL given to `cpe`; its host and port, when it names one.
+    fn learn_server(&mut self, cpe: IpAddr, url: &str) -> Option<(String, u16)> {
+        let (host, port, _) = split_url(url.trim())?;
         if port == 0 || host.is_empty() {
-            return;
+            return None;
         }
         match host.parse::<IpAddr>() {
             Ok(ip) => insert_bounded(&mut self.servers, SocketAddr::new(ip, port)),
             Err(_) => {
-                insert_bounded(&mut self.named, (host, port));
+                insert_bounded(&mut self.named, (host.clone(), port));
                 insert_bounded(&mut self.named_for_cpe, (cpe, port));
             }
         }
+        Some((host, port))
     }
 
     /// A clear request to `server` with this `Host` header: the address of a server known by
@@ -166,11 +177,84 @@ impl KnownEndpoints {
             || self.servers.contains(&server)
             || self.named_for_cpe.contains(&(client.ip(), server.port()))
     }
+
+    /// What the CWMP traffic named the server of a connection from `client` as, if anything:
+    /// a CPE's Connection Request URL, the client's ACS (`acs`: the server is an ACS endpoint
+    /// of a session), the file server of a Download to the client, or, by the port alone, an
+    /// ACS or file server (`cpe`: the server's address is a CPE's, so a connection to port
+    /// 7547 is a Connection Request). Each with the host of its URL when one is known.
+    pub fn named_server(
+        &self,
+        client: SocketAddr,
+        server: SocketAddr,
+        acs: bool,
+        cpe: bool,
+    ) -> Option<NamedServer> {
+        let named = |role, host: Option<&String>| {
+            Some(NamedServer {
+                role,
+                host: host.cloned(),
+            })
+        };
+        if let Some(t) = self
+            .cr_urls
+            .get(&server.ip())
+            .filter(|t| t.port == server.port())
+        {
+            return named(ServerRole::Cpe, Some(&t.host));
+        }
+        let acs_url = self
+            .acs_urls
+            .get(&client.ip())
+            .filter(|(host, port)| *port == server.port() && names_ip(host, server.ip()));
+        if acs || acs_url.is_some() {
+            return named(ServerRole::Acs, acs_url.map(|(host, _)| host));
+        }
+        if let Some(host) = self
+            .file_urls
+            .get(&(client.ip(), server.port()))
+            .filter(|host| names_ip(host, server.ip()))
+        {
+            return named(ServerRole::FileServer, Some(host));
+        }
+        if server.port() == CWMP_PORT && cpe {
+            return named(ServerRole::Cpe, None);
+        }
+        if self.is_server(client, server) {
+            let role = if server.port() == CWMP_PORT {
+                ServerRole::Acs
+            } else {
+                ServerRole::FileServer
+            };
+            return named(role, None);
+        }
+        None
+    }
+
+    /// The host of the `ManagementServer.URL` of the CPE at `cpe` when its port is `port`.
+    pub fn acs_host(&self, cpe: IpAddr, port: u16) -> Option<&str> {
+        self.acs_urls
+            .get(&cpe)
+            .filter(|(_, p)| *p == port)
+            .map(|(host, _)| host.as_str())
+    }
+}
+
+/// Whether a URL's host may be `ip`: a name (its address is not known), or that address.
+fn names_ip(host: &str, ip: IpAddr) -> bool {
+    host.parse::<IpAddr>().map_or(true, |h| h == ip)
 }
 
 fn insert_bounded<T: std::hash::Hash + Eq>(set: &mut FxHashSet<T>, value: T) {
     if set.len() < MAX_ENTRIES {
         set.insert(value);
+    }
+}
+
+/// Inserts or replaces an entry; a new key only below the bound.
+fn insert_bounded_map<K: std::hash::Hash + Eq, V>(map: &mut FxHashMap<K, V>, key: K, value: V) {
+    if map.len() < MAX_ENTRIES || map.contains_key(&key) {
+        map.insert(key, value);
     }
 }
 

@@ -170,6 +170,25 @@ pub struct ConnectionRequest {
     pub final_ts: Option<Nanos>,
 }
 
+/// Which server of the CWMP traffic a connection goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerRole {
+    /// The ACS (its URL: `ManagementServer.URL`).
+    Acs,
+    /// The file server of a Download or Upload (its URL: the transfer's).
+    FileServer,
+    /// A CPE, receiving a Connection Request (its URL: `ConnectionRequestURL`).
+    Cpe,
+}
+
+/// What the CWMP traffic named a connection's server as: its role, and the host of the URL
+/// its client was given, when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedServer {
+    pub role: ServerRole,
+    pub host: Option<String>,
+}
+
 /// One TCP connection a session used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConn {
@@ -186,6 +205,8 @@ pub struct SessionConn {
     pub handshake_seen: bool,
     /// The connection's TLS (HTTPS), once it closed.
     pub tls: Option<Box<TlsSummary>>,
+    /// For a TLS connection: the host of the CPE's `ManagementServer.URL` known when it closed.
+    pub acs_host: Option<String>,
 }
 
 impl SessionConn {
@@ -262,6 +283,8 @@ pub struct ConnRecord {
     /// The server is an ACS or file server the CWMP traffic named before the connection ended
     /// (or listens on port 7547).
     pub known_server: bool,
+    /// For a TLS connection: what the CWMP traffic named its server as, before it ended.
+    pub named: Option<NamedServer>,
 }
 
 /// What the session stage hands on, in the order things finish.

@@ -13,7 +13,7 @@ use crate::http::auth::{
 };
 use crate::http::{HttpEvent, HttpMessage, StartLine};
 use crate::tcp::{ConnEnd, ConnStats};
-use crate::tls::TlsSummary;
+use crate::tls::{TlsOutcome, TlsReason, TlsSummary};
 use crate::types::{ConnId, Nanos};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
@@ -71,19 +71,25 @@ pub struct TrackerStats {
     pub other_tls_connections: u64,
     /// Messages dropped because a per-session or per-connection limit was hit.
     pub dropped_messages: u64,
-    /// TLS connections to an ACS or file server whose records were decrypted.
+    /// TLS connections to an ACS or file server whose records were all decrypted.
     pub tls_decrypted: u64,
-    /// TLS connections to an ACS or file server that carried records not decrypted.
-    pub tls_undecrypted: u64,
+    /// TLS connections to an ACS or file server with records not decrypted (all of them, or
+    /// those from where decryption stopped), by reason (in the order of [`TlsReason::ALL`]).
+    pub tls_undecrypted: [u64; TlsReason::ALL.len()],
 }
 
 impl TrackerStats {
-    /// Counts a connection to an ACS or file server by its TLS, if it had protected records.
+    /// Counts a connection to an ACS or file server by what became of its protected records
+    /// (a connection that ended in its handshake has none).
     fn count_tls(&mut self, tls: Option<&TlsSummary>) {
-        match tls {
-            Some(t) if t.decrypted => self.tls_decrypted += 1,
-            Some(t) if t.had_protected_records() => self.tls_undecrypted += 1,
-            _ => {}
+        match tls.map(TlsSummary::outcome) {
+            Some(TlsOutcome::Decrypted) => self.tls_decrypted += 1,
+            Some(TlsOutcome::Undecrypted { reason, .. }) => {
+                if let Some(i) = TlsReason::ALL.iter().position(|r| *r == reason) {
+                    self.tls_undecrypted[i] += 1;
+                }
+            }
+            Some(TlsOutcome::HandshakeOnly) | None => {}
         }
     }
 }
@@ -748,6 +754,7 @@ impl SessionTracker {
                 stats: None,
                 handshake_seen,
                 tls: None,
+                acs_host: None,
             }],
             termination: Termination::CaptureEnded,
             ended_by: None,
@@ -806,6 +813,7 @@ impl SessionTracker {
                 stats: None,
                 handshake_seen: state.handshake_seen,
                 tls: None,
+                acs_host: None,
             });
             open.session.notes.extend(notes);
             open.session.messages.extend(earlier);
@@ -945,6 +953,14 @@ impl SessionTracker {
             if known_server {
                 self.stats.count_tls(tls_info.as_deref());
             }
+            let named = tls_info.as_ref().and_then(|_| {
+                self.known.named_server(
+                    state.client,
+                    state.server,
+                    self.acs_endpoints.contains(&state.server),
+                    self.directory.get(state.server.ip()).is_some(),
+                )
+            });
             out(Completed::Connection(ConnRecord {
                 id: conn_id,
                 client: state.client,
@@ -959,6 +975,7 @@ impl SessionTracker {
                 tls,
                 tls_info,
                 known_server,
+                named,
             }));
             return;
         };
@@ -974,6 +991,12 @@ impl SessionTracker {
             c.end = Some((end, ts));
             c.stats = stats.cloned();
             self.stats.count_tls(tls_info.as_deref());
+            if tls_info.is_some() {
+                c.acs_host = self
+                    .known
+                    .acs_host(c.cpe.ip(), c.acs.port())
+                    .map(str::to_owned);
+            }
             c.tls = tls_info;
         }
         open.last_end = Some(end);

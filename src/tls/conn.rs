@@ -6,7 +6,7 @@ use super::handshake::{self as hs, ClientHello, ServerHello};
 use super::keys::{KeyLog, Secret, TlsKeys};
 use super::suites::{self, Suite};
 use super::{TlsAlert, TlsReason, TlsSummary};
-use crate::types::Dir;
+use crate::types::{Dir, FrameRef, Nanos};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
@@ -94,10 +94,21 @@ struct Direction {
     traffic_secret: Option<Secret>,
     /// TLS 1.3: the application secret to switch to after this direction's Finished.
     app_secret: Option<Secret>,
-    /// Decryption of this direction ended (the reason is the connection's).
+    /// Decryption of this direction ended (the reason is the connection's); its records are
+    /// still framed, to see their types (see [`ConnTls::observe_bytes`]).
     stopped: bool,
+    /// Once stopped: body bytes of the current record still to pass over.
+    skip: usize,
+    /// Record framing was lost (a capture gap, or bytes that are no record header): nothing
+    /// more of this direction is read.
+    unframed: bool,
     /// Application bytes of this direction were handed on.
     delivered: bool,
+    /// This direction's Finished was seen: decrypted, or, without keys, as its first protected
+    /// handshake record (TLS 1.2) or any protected record (TLS 1.3).
+    finished: bool,
+    /// An application-data record was seen (decrypted, or TLS 1.2 without keys).
+    application_data: bool,
 }
 
 /// What a handshake message asks for after its record.
@@ -134,6 +145,11 @@ pub(super) struct ConnTls {
     sni: Option<String>,
     /// The server address, for RSA keys bound to one; learnt from the caller.
     server: Option<std::net::SocketAddr>,
+    /// The frame and time of the bytes being handled (see [`ConnTls::set_position`]).
+    position: (FrameRef, Nanos),
+    client_hello_frame: Option<FrameRef>,
+    server_hello_at: Option<(FrameRef, Nanos)>,
+    certificate_at: Option<(FrameRef, Nanos)>,
 }
 
 fn index(dir: Dir) -> usize {
@@ -164,7 +180,16 @@ impl ConnTls {
             resumed: false,
             sni: None,
             server: None,
+            position: (FrameRef::new(0, 0), 0),
+            client_hello_frame: None,
+            server_hello_at: None,
+            certificate_at: None,
         }
+    }
+
+    /// The frame (and its time) that completed the bytes of the next [`ConnTls::on_data`].
+    pub fn set_position(&mut self, frame: FrameRef, ts: Nanos) {
+        self.position = (frame, ts);
     }
 
     /// Sets the server's address (RSA keys may be bound to it).
@@ -183,32 +208,102 @@ impl ConnTls {
             server_certificate: self.certificate.clone(),
             resumed: self.resumed,
             records_decrypted: self.records_decrypted,
+            finished: self.dirs.iter().all(|d| d.finished)
+                || self.dirs.iter().any(|d| d.application_data),
+            client_hello_frame: self.client_hello_frame,
+            server_hello_frame: self.server_hello_at.map(|(frame, _)| frame),
+            certificate_frame: self.certificate_at.map(|(frame, _)| frame),
+            handshake_ts: self
+                .certificate_at
+                .or(self.server_hello_at)
+                .map(|(_, ts)| ts),
         }
     }
 
     /// Ends decryption of one direction (or both) for `reason` (the first reason is kept).
+    /// The records still come framed: a record begun is passed over.
     fn stop(&mut self, dir: Option<Dir>, reason: TlsReason) {
         self.reason.get_or_insert(reason);
-        for (i, d) in self.dirs.iter_mut().enumerate() {
-            if dir.is_none_or(|dir| index(dir) == i) {
-                d.stopped = true;
-                d.buf = Vec::new();
-                d.handshake = Vec::new();
-                d.cipher = None;
-                d.next_cipher = None;
+        for d in [Dir::ToServer, Dir::ToClient] {
+            if dir.is_some_and(|dir| dir != d) {
+                continue;
             }
+            let state = &mut self.dirs[index(d)];
+            state.stopped = true;
+            state.handshake = Vec::new();
+            state.cipher = None;
+            state.next_cipher = None;
+            let pending = std::mem::take(&mut state.buf);
+            self.observe_bytes(d, &pending);
         }
     }
 
     /// A capture gap in `dir`: its records cannot be framed or decrypted any more. Returns
     /// whether HTTP should hear of it (application bytes of that direction went on before).
     pub fn on_gap(&mut self, dir: Dir, _len: u64) -> bool {
-        let d = &self.dirs[index(dir)];
+        let d = &mut self.dirs[index(dir)];
         let delivered = d.delivered;
+        d.unframed = true;
         if !d.stopped {
             self.stop(Some(dir), TlsReason::RecordLost);
         }
         delivered
+    }
+
+    /// Bytes of a direction whose decryption stopped: the records are framed (a header, and
+    /// an alert's two bytes, at most 7 bytes kept), their types noted, their bodies passed
+    /// over.
+    fn observe_bytes(&mut self, dir: Dir, mut bytes: &[u8]) {
+        let i = index(dir);
+        while !bytes.is_empty() && !self.dirs[i].unframed {
+            let d = &mut self.dirs[i];
+            if d.skip > 0 {
+                let n = d.skip.min(bytes.len());
+                d.skip -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            let n = 5usize.saturating_sub(d.buf.len()).min(bytes.len());
+            d.buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            let [ty, major, _, high, low, ..] = d.buf[..] else {
+                break;
+            };
+            let len = usize::from(u16::from_be_bytes([high, low]));
+            if !(CHANGE_CIPHER_SPEC..=24).contains(&ty) || major != 3 || len > MAX_RECORD {
+                d.unframed = true;
+                d.buf = Vec::new();
+                break;
+            }
+            // An alert's level and description are read; other bodies are skipped.
+            let peek = if ty == ALERT { len.min(2) } else { 0 };
+            let n = (5 + peek - d.buf.len()).min(bytes.len());
+            d.buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if d.buf.len() < 5 + peek {
+                break;
+            }
+            let record = std::mem::take(&mut d.buf);
+            d.skip = len - peek;
+            self.observe_record(dir, ty, &record[5..]);
+        }
+    }
+
+    /// A record of a direction whose decryption stopped, by its type (and an alert's first
+    /// bytes): what it says of the handshake's progress.
+    fn observe_record(&mut self, dir: Dir, ty: u8, head: &[u8]) {
+        let tls13 = self.tls13;
+        let d = &mut self.dirs[index(dir)];
+        match ty {
+            CHANGE_CIPHER_SPEC if !tls13 => d.protected = true,
+            // TLS 1.3 protects every record as application data: an alert record is clear.
+            ALERT if d.protected && !tls13 => self.on_encrypted_alert(dir),
+            ALERT => self.on_alert(dir, head),
+            HANDSHAKE if d.protected && !tls13 => d.finished = true,
+            APPLICATION_DATA if tls13 => d.finished = true,
+            APPLICATION_DATA => d.application_data = true,
+            _ => {}
+        }
     }
 
     /// Bytes of one direction, in stream order; each decrypted application-data record goes to
@@ -222,6 +317,7 @@ impl ConnTls {
     ) -> u64 {
         let i = index(dir);
         if self.dirs[i].stopped {
+            self.observe_bytes(dir, bytes);
             return 0;
         }
         let before = self.records_decrypted;
@@ -239,6 +335,7 @@ impl ConnTls {
                 } else {
                     TlsReason::HandshakeNotCaptured
                 };
+                self.dirs[i].unframed = true;
                 self.stop(Some(dir), reason);
                 return self.records_decrypted - before;
             }
@@ -249,6 +346,8 @@ impl ConnTls {
             self.on_record(dir, header, &mut buf[at + 5..end], shared, emit);
             at = end;
             if self.dirs[i].stopped {
+                // The rest of the bytes are framed only.
+                self.observe_bytes(dir, &buf[at..]);
                 return self.records_decrypted - before;
             }
         }
@@ -273,13 +372,17 @@ impl ConnTls {
             }
             return;
         }
-        if !self.dirs[i].protected {
+        // TLS 1.3 protects every record as application data: any other is clear.
+        if !self.dirs[i].protected || (self.tls13 && ty != APPLICATION_DATA) {
             match ty {
-                HANDSHAKE => {
+                HANDSHAKE if !self.dirs[i].protected => {
                     self.on_handshake_bytes(dir, body, shared);
                 }
                 ALERT => self.on_alert(dir, body),
-                APPLICATION_DATA => self.stop(None, TlsReason::HandshakeNotCaptured),
+                APPLICATION_DATA => {
+                    self.dirs[i].application_data = true;
+                    self.stop(None, TlsReason::HandshakeNotCaptured);
+                }
                 _ => {}
             }
             return;
@@ -288,6 +391,7 @@ impl ConnTls {
         let Some(cipher) = &d.cipher else {
             // Protected, and no key: the reason was given when the keys were looked for.
             self.stop(Some(dir), TlsReason::NoKey);
+            self.observe_record(dir, ty, body.get(..2).unwrap_or_default());
             return;
         };
         let Some(opened) = cipher.open(d.seq, header, body) else {
@@ -297,6 +401,7 @@ impl ConnTls {
                 TlsReason::RecordAuthFailed
             };
             self.stop(Some(dir), reason);
+            self.observe_record(dir, ty, body.get(..2).unwrap_or_default());
             return;
         };
         d.seq += 1;
@@ -309,6 +414,7 @@ impl ConnTls {
         match opened.content_type {
             APPLICATION_DATA if !plain.is_empty() => {
                 self.dirs[i].delivered = true;
+                self.dirs[i].application_data = true;
                 emit(plain);
             }
             HANDSHAKE => after = self.on_handshake_bytes(dir, plain, shared),
@@ -359,9 +465,23 @@ impl ConnTls {
             && self.alert.is_none()
         {
             self.alert = Some(TlsAlert {
-                level,
-                description,
+                content: Some((level, description)),
                 from: dir,
+                frame: self.position.0,
+            });
+        }
+    }
+
+    /// A TLS 1.2 alert record that could not be decrypted. One before the handshake finished
+    /// is kept (after it, it is most likely the close_notify).
+    fn on_encrypted_alert(&mut self, dir: Dir) {
+        let finished =
+            self.dirs.iter().all(|d| d.finished) || self.dirs.iter().any(|d| d.application_data);
+        if !finished && self.alert.is_none() {
+            self.alert = Some(TlsAlert {
+                content: None,
+                from: dir,
+                frame: self.position.0,
             });
         }
     }
@@ -422,6 +542,7 @@ impl ConnTls {
                 if let Some(hello) = hs::client_hello(body) {
                     if self.client_hello.is_none() {
                         self.sni = hello.sni.clone();
+                        self.client_hello_frame = Some(self.position.0);
                         self.note_transcript(msg);
                     }
                     self.client_hello.get_or_insert(hello);
@@ -438,6 +559,7 @@ impl ConnTls {
             (hs::CERTIFICATE, true) => {
                 if self.certificate.is_none() {
                     self.certificate = hs::leaf_certificate(body, self.tls13);
+                    self.certificate_at = Some(self.position);
                     self.check_rsa_keys(shared);
                 }
                 self.note_transcript(msg);
@@ -461,8 +583,12 @@ impl ConnTls {
                     }
                 }
             }
-            (hs::FINISHED, _) if self.tls13 && self.dirs[index(dir)].traffic_secret.is_none() => {
-                return After::ApplicationKeys;
+            (hs::FINISHED, _) => {
+                let d = &mut self.dirs[index(dir)];
+                d.finished = true;
+                if self.tls13 && d.traffic_secret.is_none() {
+                    return After::ApplicationKeys;
+                }
             }
             (hs::KEY_UPDATE, _) if self.tls13 => return After::KeyUpdate,
             _ => {}
@@ -474,6 +600,7 @@ impl ConnTls {
         if self.server_hello.is_some() {
             return;
         }
+        self.server_hello_at = Some(self.position);
         self.suite = suites::suite(hello.cipher_suite);
         self.tls13 = hello.version == 0x0304;
         let client = self.client_hello.as_ref();
@@ -500,7 +627,16 @@ impl ConnTls {
             return;
         };
         let Some(secrets) = shared.tls13(&random) else {
-            self.stop(None, TlsReason::NoKey);
+            // TLS 1.3 key exchange is always ephemeral: an RSA key for the server is no use.
+            let with_rsa = self
+                .server
+                .is_some_and(|s| shared.keys.rsa_for(s).next().is_some());
+            let reason = if with_rsa {
+                TlsReason::EphemeralKeyExchange
+            } else {
+                TlsReason::NoKey
+            };
+            self.stop(None, reason);
             return;
         };
         let pairs = [
@@ -556,6 +692,7 @@ impl ConnTls {
                     self.dirs[1].next_cipher = Some(server);
                 }
                 Err(reason) => {
+                    self.dirs[index(dir)].protected = true;
                     self.stop(None, reason);
                     return;
                 }

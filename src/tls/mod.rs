@@ -21,12 +21,14 @@
 //! encrypt-then-MAC), extended master secret. Not decrypted: TLS 1.0/1.1 and SSL 3 (their PRF),
 //! CCM, 3DES, RC4, 0-RTT data. Sequence numbers run per direction: a record lost to a capture
 //! gap ends decryption of that direction (record framing and the AEAD nonces cannot resync),
-//! and so does a record that fails authentication; the reason is kept ([`TlsReason`]).
+//! and so does a record that fails authentication; the reason is kept ([`TlsReason`]). A
+//! direction not (or no longer) decrypted is still framed record by record, while its framing
+//! holds, so that alerts and the end of the handshake are seen without keys.
 //! Parts: `keys` (key material), `crypto` (key schedules, record protection), `handshake`
 //! (message parsing), `suites` (cipher suite table), `conn` (one connection).
 
 use crate::tcp::StreamEvent;
-use crate::types::{ConnId, Dir};
+use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -64,6 +66,17 @@ pub enum TlsReason {
 }
 
 impl TlsReason {
+    /// Every reason.
+    pub const ALL: [TlsReason; 7] = [
+        TlsReason::NoKey,
+        TlsReason::RsaKeyMismatch,
+        TlsReason::EphemeralKeyExchange,
+        TlsReason::HandshakeNotCaptured,
+        TlsReason::RecordLost,
+        TlsReason::RecordAuthFailed,
+        TlsReason::UnsupportedCipher,
+    ];
+
     /// Stable code (JSON).
     pub fn code(self) -> &'static str {
         match self {
@@ -100,62 +113,13 @@ impl std::fmt::Display for TlsReason {
 /// A TLS alert as seen on the wire (or after decryption).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TlsAlert {
-    /// 1 warning, 2 fatal.
-    pub level: u8,
-    pub description: u8,
+    /// Level (1 warning, 2 fatal) and description; `None` for an alert record that could not
+    /// be decrypted.
+    pub content: Option<(u8, u8)>,
     /// Who sent it.
     pub from: Dir,
-}
-
-impl TlsAlert {
-    pub fn level_name(&self) -> &'static str {
-        match self.level {
-            1 => "warning",
-            2 => "fatal",
-            _ => "unknown",
-        }
-    }
-
-    /// The alert's name as in the TLS registry (`handshake_failure`).
-    pub fn description_name(&self) -> &'static str {
-        match self.description {
-            0 => "close_notify",
-            10 => "unexpected_message",
-            20 => "bad_record_mac",
-            21 => "decryption_failed",
-            22 => "record_overflow",
-            30 => "decompression_failure",
-            40 => "handshake_failure",
-            41 => "no_certificate",
-            42 => "bad_certificate",
-            43 => "unsupported_certificate",
-            44 => "certificate_revoked",
-            45 => "certificate_expired",
-            46 => "certificate_unknown",
-            47 => "illegal_parameter",
-            48 => "unknown_ca",
-            49 => "access_denied",
-            50 => "decode_error",
-            51 => "decrypt_error",
-            60 => "export_restriction",
-            70 => "protocol_version",
-            71 => "insufficient_security",
-            80 => "internal_error",
-            86 => "inappropriate_fallback",
-            90 => "user_canceled",
-            100 => "no_renegotiation",
-            109 => "missing_extension",
-            110 => "unsupported_extension",
-            111 => "certificate_unobtainable",
-            112 => "unrecognized_name",
-            113 => "bad_certificate_status_response",
-            114 => "bad_certificate_hash_value",
-            115 => "unknown_psk_identity",
-            116 => "certificate_required",
-            120 => "no_application_protocol",
-            _ => "unknown",
-        }
-    }
+    /// The frame that completed its record.
+    pub frame: FrameRef,
 }
 
 /// What is known of one connection's TLS when it ends: for the report and for the rules that
@@ -174,6 +138,15 @@ pub struct TlsSummary {
     pub reason: Option<TlsReason>,
     /// The first alert other than close_notify.
     pub alert: Option<TlsAlert>,
+    /// The handshake finished: both Finished messages were seen (decrypted, or as the first
+    /// protected handshake record of each side), or application data was.
+    pub finished: bool,
+    pub client_hello_frame: Option<FrameRef>,
+    pub server_hello_frame: Option<FrameRef>,
+    /// The frame of the server's Certificate message (for TLS 1.3 only once decrypted).
+    pub certificate_frame: Option<FrameRef>,
+    /// Capture time of the handshake: of the server's Certificate, else of its ServerHello.
+    pub handshake_ts: Option<Nanos>,
     /// The server's leaf certificate, DER (at most 64 KiB; for TLS 1.3 only once decrypted).
     pub server_certificate: Option<Vec<u8>>,
     /// A resumed session (TLS 1.2 abbreviated handshake, TLS 1.3 PSK).
@@ -211,6 +184,37 @@ impl TlsSummary {
     pub fn had_protected_records(&self) -> bool {
         self.decrypted || self.reason.is_some()
     }
+
+    /// An alert ended the handshake before it finished.
+    pub fn handshake_failed(&self) -> bool {
+        self.alert.is_some() && !self.finished
+    }
+
+    /// What became of the connection's protected records.
+    pub fn outcome(&self) -> TlsOutcome {
+        if !self.had_protected_records() || self.handshake_failed() {
+            TlsOutcome::HandshakeOnly
+        } else if let Some(reason) = self.reason {
+            TlsOutcome::Undecrypted {
+                reason,
+                in_part: self.decrypted,
+            }
+        } else {
+            TlsOutcome::Decrypted
+        }
+    }
+}
+
+/// What became of a TLS connection's protected records, for counting and reporting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsOutcome {
+    /// Every record was decrypted.
+    Decrypted,
+    /// Some records (`in_part`: the later ones) or all were not decrypted, for `reason`.
+    Undecrypted { reason: TlsReason, in_part: bool },
+    /// Nothing to decrypt: the connection ended in its handshake (an alert, or no protected
+    /// record at all).
+    HandshakeOnly,
 }
 
 /// What the TLS stage hands on.
@@ -323,6 +327,7 @@ impl TlsLayer {
                 match track {
                     Track::Clear | Track::Undecided(_) => out(TlsEvent::Stream(ev)),
                     Track::Tls(tls) => {
+                        tls.set_position(frame, ts);
                         let mut shared = Shared {
                             keys: &self.keys,
                             embedded: &self.embedded,

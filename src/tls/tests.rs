@@ -38,7 +38,7 @@ fn run(chunks: &[(Dir, &[u8])], gap_after: Option<usize>) -> (Vec<String>, Optio
                 conn: info.id,
                 dir: *dir,
                 frame: FrameRef::new(0, 2 + n as u64),
-                ts: 0,
+                ts: 1000 * (2 + n as Nanos),
                 bytes,
             },
             &mut sink,
@@ -153,6 +153,221 @@ fn a_client_hello_without_keys_gives_version_sni_and_no_key() {
     assert_eq!(s.sni.as_deref(), Some("server"));
     assert_eq!(s.reason, Some(TlsReason::NoKey));
     assert!(!s.decrypted);
+}
+
+/// A record of type `ty` around `body`.
+fn record(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![ty, 3, 3];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// A handshake message of type `ty`.
+fn message(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![ty];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend_from_slice(body);
+    m
+}
+
+/// A TLS 1.2 ClientHello offering `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`, and a ServerHello
+/// choosing it followed by a Certificate (of made-up bytes) and a ServerHelloDone, each
+/// flight one record.
+fn tls12_hellos() -> (Vec<u8>, Vec<u8>) {
+    let mut ch = vec![3, 3];
+    ch.extend_from_slice(&[7; 32]);
+    ch.extend_from_slice(&[0, 0, 2, 0xc0, 0x2f, 1, 0]);
+    let mut sh = vec![3, 3];
+    sh.extend_from_slice(&[9; 32]);
+    sh.extend_from_slice(&[0, 0xc0, 0x2f, 0]);
+    let leaf = [0x30, 0x03, 0x02, 0x01, 0x01];
+    let mut certificate = vec![0, 0, 8, 0, 0, 5];
+    certificate.extend_from_slice(&leaf);
+    let mut flight = message(2, &sh);
+    flight.extend(message(11, &certificate));
+    flight.extend(message(14, &[]));
+    (record(22, &message(1, &ch)), record(22, &flight))
+}
+
+#[test]
+fn a_tls12_handshake_without_keys_is_followed_to_its_end() {
+    let (ch, flight) = tls12_hellos();
+    let ccs = record(20, &[1]);
+    let finished = record(22, &[0x5a; 40]);
+    let data = record(23, &[0x5b; 64]);
+    // The server's last records cut between segments, mid-header.
+    let server_end = [ccs.clone(), finished.clone(), data.clone()].concat();
+    let (seen, summary) = run(
+        &[
+            (Dir::ToServer, &ch),
+            (Dir::ToClient, &flight),
+            (Dir::ToServer, &[ccs.clone(), finished.clone()].concat()),
+            (Dir::ToClient, &server_end[..8]),
+            (Dir::ToClient, &server_end[8..50]),
+            (Dir::ToClient, &server_end[50..]),
+            (Dir::ToServer, &data),
+        ],
+        None,
+    );
+    assert_eq!(seen, ["summary", "closed"]);
+    let s = summary.unwrap();
+    assert_eq!((s.version, s.cipher_suite), (Some(0x0303), Some(0xc02f)));
+    assert_eq!(s.reason, Some(TlsReason::NoKey));
+    assert!(s.finished && s.alert.is_none());
+    assert_eq!(
+        s.outcome(),
+        TlsOutcome::Undecrypted {
+            reason: TlsReason::NoKey,
+            in_part: false
+        }
+    );
+    assert_eq!(
+        s.server_certificate.as_deref(),
+        Some(&[0x30, 3, 2, 1, 1][..])
+    );
+    assert_eq!(s.client_hello_frame, Some(FrameRef::new(0, 2)));
+    assert_eq!(s.server_hello_frame, Some(FrameRef::new(0, 3)));
+    assert_eq!(s.certificate_frame, Some(FrameRef::new(0, 3)));
+    assert_eq!(s.handshake_ts, Some(3000));
+}
+
+#[test]
+fn an_alert_before_the_handshake_finished_is_kept_with_its_frame() {
+    let (ch, flight) = tls12_hellos();
+    // The client rejects the certificate in clear: unknown_ca, fatal.
+    let (seen, summary) = run(
+        &[
+            (Dir::ToServer, &ch),
+            (Dir::ToClient, &flight),
+            (Dir::ToServer, &record(21, &[2, 48])),
+        ],
+        None,
+    );
+    assert_eq!(seen, ["summary", "closed"]);
+    let s = summary.unwrap();
+    let alert = s.alert.unwrap();
+    assert_eq!(alert.content, Some((2, 48)));
+    assert_eq!(
+        (alert.from, alert.frame),
+        (Dir::ToServer, FrameRef::new(0, 4))
+    );
+    assert!(!s.finished && s.handshake_failed());
+    assert_eq!(s.outcome(), TlsOutcome::HandshakeOnly);
+
+    // After its ChangeCipherSpec the client's alert is encrypted: kept without content,
+    // in a record cut between two segments.
+    let alert = record(21, &[0x11; 26]);
+    let (_, summary) = run(
+        &[
+            (Dir::ToServer, &ch),
+            (Dir::ToClient, &flight),
+            (
+                Dir::ToServer,
+                &[
+                    record(20, &[1]),
+                    record(22, &[0x5a; 40]),
+                    alert[..6].to_vec(),
+                ]
+                .concat(),
+            ),
+            (Dir::ToServer, &alert[6..]),
+        ],
+        None,
+    );
+    let s = summary.unwrap();
+    let alert = s.alert.unwrap();
+    assert_eq!((alert.content, alert.frame), (None, FrameRef::new(0, 5)));
+    assert!(s.handshake_failed(), "{s:?}");
+
+    // A close_notify after application data is no alert of the handshake.
+    let (_, summary) = run(
+        &[
+            (Dir::ToServer, &ch),
+            (Dir::ToClient, &flight),
+            (
+                Dir::ToServer,
+                &[record(20, &[1]), record(22, &[0x5a; 40])].concat(),
+            ),
+            (
+                Dir::ToClient,
+                &[record(20, &[1]), record(22, &[0x5a; 40])].concat(),
+            ),
+            (Dir::ToServer, &record(23, &[0x5b; 64])),
+            (Dir::ToServer, &record(21, &[0x11; 26])),
+        ],
+        None,
+    );
+    let s = summary.unwrap();
+    assert!(
+        s.finished && s.alert.is_none() && !s.handshake_failed(),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn tls13_with_only_an_rsa_key_is_an_ephemeral_key_exchange() {
+    let hex = |s: &str| -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    // RFC 8448 §3's ServerHello (TLS 1.3), after a minimal ClientHello.
+    let sh = hex(
+        "02 00 00 56 03 03 a6 af 06 a4 12 18 60 dc 5e 6e 60 24 9c d3 4c 95 93 0c 8a c5 cb 14 34 da c1 55 77 2e
+         d3 e2 69 28 00 13 01 00 00 2e 00 33 00 24 00 1d 00 20 c9 82 88 76 11 20 95 fe 66 76 2b db f7 c6 72 e1
+         56 d6 cc 25 3b 83 3d f1 dd 69 b1 b0 4e 75 1f 0f 00 2b 00 02 03 04",
+    );
+    let (ch, _) = tls12_hellos();
+    let key = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tls/server-key.pem"
+    ))
+    .unwrap();
+    let keys = TlsKeys {
+        rsa: vec![RsaKey::from_pem(&key, keys::KeyScope::Any).unwrap()],
+        ..TlsKeys::default()
+    };
+    let mut layer = TlsLayer::new(Arc::new(keys));
+    let info = info(1);
+    let mut summary = None;
+    let mut sink = |ev: TlsEvent<'_>| {
+        if let TlsEvent::Summary { summary: s, .. } = ev {
+            summary = Some(*s);
+        }
+    };
+    layer.push(StreamEvent::Open(&info), &mut sink);
+    for (n, (dir, bytes)) in [(Dir::ToServer, ch), (Dir::ToClient, record(22, &sh))]
+        .iter()
+        .enumerate()
+    {
+        layer.push(
+            StreamEvent::Data {
+                conn: info.id,
+                dir: *dir,
+                frame: FrameRef::new(0, 2 + n as u64),
+                ts: 0,
+                bytes,
+            },
+            &mut sink,
+        );
+    }
+    let stats = ConnStats::default();
+    layer.push(
+        StreamEvent::Closed {
+            info: &info,
+            ts: 0,
+            end: ConnEnd::Closed,
+            stats: &stats,
+        },
+        &mut sink,
+    );
+    assert_eq!(
+        summary.unwrap().reason,
+        Some(TlsReason::EphemeralKeyExchange)
+    );
 }
 
 mod robustness {

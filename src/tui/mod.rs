@@ -19,6 +19,7 @@ use crate::report::{
     CaptureSummary, FindingReport, ReportOptions, SessionReport, Summary, TransactionReport,
 };
 use crate::threads::{Analyzer, AnalyzerConfig};
+use crate::tls::TlsKeys;
 use ratatui::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind,
     KeyModifiers, MouseEvent, MouseEventKind,
@@ -160,22 +161,24 @@ const OPEN_EVERY: crate::types::Nanos = 1_000_000_000;
 fn spawn_analysis(
     source: Source,
     show_secrets: bool,
+    tls: Arc<TlsKeys>,
     tx: SyncSender<UiEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let failed = tx.clone();
-        if let Err(e) = analyze_into(source, show_secrets, tx, &stop) {
+        if let Err(e) = analyze_into(source, show_secrets, tls, tx, &stop) {
             let _ = failed.send(UiEvent::Failed(e));
         }
     })
 }
 
 /// The analysis of `source` (read as `analyze` reads it: its own thread, the idle clock),
-/// each report object sent to `tx` as it completes.
+/// each report object sent to `tx` as it completes; TLS decrypted with `tls`.
 fn analyze_into(
     source: Source,
     show_secrets: bool,
+    tls: Arc<TlsKeys>,
     tx: SyncSender<UiEvent>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
@@ -195,6 +198,7 @@ fn analyze_into(
     cfg.pipeline.open_every = Some(OPEN_EVERY);
     // The message screen shows each message's bytes.
     cfg.pipeline.session.keep_raw = true;
+    cfg.pipeline.tls = tls;
     let mut analyzer = Analyzer::new(cfg);
     let mut sink_out = io::sink();
     let closed = AtomicBool::new(false);
@@ -222,11 +226,23 @@ fn analyze_into(
 
 /// The view's state after analyzing `files` completely (for tests and snapshots).
 pub fn app_of(files: &[String], show_secrets: bool) -> Result<App, String> {
+    app_of_with_keys(files, show_secrets, Arc::default())
+}
+
+/// [`app_of`] with TLS keys.
+pub fn app_of_with_keys(
+    files: &[String],
+    show_secrets: bool,
+    tls: Arc<TlsKeys>,
+) -> Result<App, String> {
     let source = Source::open_inputs(files).map_err(|e| e.to_string())?;
     let (tx, rx) = sync_channel::<UiEvent>(1 << 16);
     let stop = AtomicBool::new(false);
-    let worker = std::thread::spawn(move || analyze_into(source, show_secrets, tx, &stop));
-    let mut app = App::new(files.join(", ")).with_files(files.to_vec());
+    let keys = Arc::clone(&tls);
+    let worker = std::thread::spawn(move || analyze_into(source, show_secrets, keys, tx, &stop));
+    let mut app = App::new(files.join(", "))
+        .with_files(files.to_vec())
+        .with_tls(tls);
     app.show_secrets = show_secrets;
     for event in rx {
         app.on_event(event);
@@ -280,6 +296,7 @@ pub fn run(
     files: Vec<String>,
     max_rows: Option<usize>,
     show_secrets: bool,
+    tls: Arc<TlsKeys>,
 ) -> io::Result<()> {
     let progress = source.progress();
     let (tx, rx) = sync_channel::<UiEvent>(1024);
@@ -288,7 +305,13 @@ pub fn run(
     for signal in [SIGTERM, SIGINT, SIGHUP] {
         signal_hook::flag::register(signal, Arc::clone(&signalled))?;
     }
-    let worker = spawn_analysis(source, show_secrets, tx, Arc::clone(&stop));
+    let worker = spawn_analysis(
+        source,
+        show_secrets,
+        Arc::clone(&tls),
+        tx,
+        Arc::clone(&stop),
+    );
     watch_for_hangup(Arc::clone(&signalled));
     let palette = draw::Palette {
         color: std::env::var_os("NO_COLOR").is_none(),
@@ -302,7 +325,10 @@ pub fn run(
         let _ = ratatui::crossterm::execute!(io::stdout(), DisableMouseCapture);
         restore_hook(info);
     }));
-    let mut app = App::new(label).with_files(files).with_max_rows(max_rows);
+    let mut app = App::new(label)
+        .with_files(files)
+        .with_tls(tls)
+        .with_max_rows(max_rows);
     app.show_secrets = show_secrets;
     let result = event_loop(
         &mut terminal,
@@ -409,7 +435,7 @@ pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter
     let progress = source.progress();
     let (tx, rx) = sync_channel::<UiEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = spawn_analysis(source, false, tx, Arc::clone(&stop));
+    let worker = spawn_analysis(source, false, Arc::default(), tx, Arc::clone(&stop));
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
         .map_err(|e| io::Error::other(e.to_string()))?;
     let mut meter = Meter::default();

@@ -323,6 +323,8 @@ pub struct App {
     pub dirty: bool,
     /// The capture files analyzed (as `extract` reads them again to save a row).
     pub files: Vec<String>,
+    /// The keys the analysis decrypted TLS with, for reading the files again.
+    pub tls: std::sync::Arc<crate::tls::TlsKeys>,
     /// Where a saved pcap goes (empty: the current directory).
     pub save_dir: std::path::PathBuf,
     /// An existing file the user was warned about: the next Enter replaces it.

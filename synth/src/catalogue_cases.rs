@@ -280,6 +280,113 @@ fn tls_server_flight() -> Vec<u8> {
     out
 }
 
+/// Certificates made by OpenSSL for the TLS rules' tests (see captures/README.md, "TLS
+/// certificate fixtures"): valid 2024–2034 for `acs.example.net`, expired on 2021-01-01, and
+/// valid but naming only `portal.example.net`.
+const CERT_VALID: &[u8] = include_bytes!("../../tests/fixtures/tls/certs/valid.der");
+const CERT_EXPIRED: &[u8] = include_bytes!("../../tests/fixtures/tls/certs/expired.der");
+const CERT_OTHER_NAME: &[u8] =
+    include_bytes!("../../tests/fixtures/tls/certs/san-overrides-cn.der");
+
+/// A TLS record of type `ty` (version 1.2) around `body`.
+fn tls_record(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![ty, 0x03, 0x03];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// A handshake message of type `ty` around `body`.
+fn tls_message(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![ty];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend_from_slice(body);
+    m
+}
+
+/// A ClientHello record offering TLS 1.2 (and TLS 1.0's `TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA`)
+/// to `acs.example.net` (server_name extension).
+fn tls_client_hello_sni() -> Vec<u8> {
+    let name = b"acs.example.net";
+    let mut sni = Vec::new();
+    sni.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    sni.push(0);
+    sni.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni.extend_from_slice(name);
+    let mut extensions = vec![0x00, 0x00];
+    extensions.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    extensions.extend(sni);
+    let mut hello = vec![0x03, 0x03];
+    hello.extend((0u8..32).map(|i| i.wrapping_mul(53)));
+    hello.extend_from_slice(&[0x00, 0x00, 0x04, 0xc0, 0x2f, 0xc0, 0x13, 0x01, 0x00]);
+    hello.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    hello.extend(extensions);
+    tls_record(0x16, &tls_message(0x01, &hello))
+}
+
+/// The server's first flight in one record: a ServerHello choosing `version` and `suite`,
+/// then, with `certificate`, a Certificate message carrying it and a ServerHelloDone.
+fn tls_server_hello(version: u16, suite: u16, certificate: Option<&[u8]>) -> Vec<u8> {
+    let mut hello = version.to_be_bytes().to_vec();
+    hello.extend((0u8..32).map(|i| i.wrapping_mul(29)));
+    hello.push(0x00);
+    hello.extend_from_slice(&suite.to_be_bytes());
+    hello.push(0x00);
+    let mut flight = tls_message(0x02, &hello);
+    if let Some(der) = certificate {
+        let entry_len = (der.len() as u32).to_be_bytes();
+        let list_len = (der.len() as u32 + 3).to_be_bytes();
+        let mut body = list_len[1..].to_vec();
+        body.extend_from_slice(&entry_len[1..]);
+        body.extend_from_slice(der);
+        flight.extend(tls_message(0x0b, &body));
+        flight.extend(tls_message(0x0e, &[]));
+    }
+    tls_record(0x16, &flight)
+}
+
+/// A ChangeCipherSpec and an encrypted Finished, as each side sends them.
+fn tls_change_cipher_spec(seed: u8) -> Vec<u8> {
+    let mut out = tls_record(0x14, &[0x01]);
+    let finished: Vec<u8> = (0u8..40).map(|i| i.wrapping_mul(seed)).collect();
+    out.extend(tls_record(0x16, &finished));
+    out
+}
+
+/// One encrypted application-data record.
+fn tls_application_data(seed: u8) -> Vec<u8> {
+    let data: Vec<u8> = (0u8..96).map(|i| i.wrapping_mul(seed)).collect();
+    tls_record(0x17, &data)
+}
+
+/// A minute after the reference flow, a TLS connection from the CPE to the ACS's address and
+/// port: its hellos (the server's as `server_flight` makes it), then, with `finish`, each side's
+/// ChangeCipherSpec and Finished and application data both ways; else the CPE's fatal
+/// `unknown_ca` alert and its RST.
+fn tls_case(base: &CwmpOptions, server_flight: Vec<u8>, finish: bool) -> Flow {
+    reference_with(
+        base,
+        |_, _| {},
+        |b, end| {
+            let client = b.cpe_endpoint();
+            let mut c = Connection::new(client, b.opts.acs, end + 60 * SECOND);
+            c.rtt = b.opts.timing.rtt;
+            c.client_sends(MS, tls_client_hello_sni());
+            c.server_sends(2 * MS, server_flight);
+            if finish {
+                c.client_sends(MS, tls_change_cipher_spec(7));
+                c.server_sends(MS, tls_change_cipher_spec(13));
+                c.client_sends(MS, tls_application_data(17));
+                c.server_sends(MS, tls_application_data(19));
+            } else {
+                c.client_sends(MS, tls_record(0x15, &[0x02, 48]));
+                c.ends(End::Reset(Dir::ToServer), At::After(MS));
+            }
+            b.add_connection(c);
+        },
+    )
+}
+
 /// Every catalogue case, in the order of docs/findings.md.
 pub fn catalogue() -> Vec<Case> {
     let base = base_options();
@@ -890,6 +997,54 @@ pub fn catalogue() -> Vec<Case> {
         },
     );
     add("tls-opaque", "tls-opaque", flow);
+
+    // --- The TLS handshake (a connection to the ACS that nobody can decrypt) ---
+    let ecdhe = 0xc02f;
+    add(
+        "tls-weak-version",
+        "tls-weak-version",
+        tls_case(
+            &base,
+            tls_server_hello(0x0301, 0xc013, Some(CERT_VALID)),
+            true,
+        ),
+    );
+    add(
+        "tls-weak-cipher",
+        "tls-weak-cipher",
+        tls_case(
+            &base,
+            tls_server_hello(0x0303, 0x000a, Some(CERT_VALID)),
+            true,
+        ),
+    );
+    add(
+        "tls-certificate-expired",
+        "tls-certificate-expired",
+        tls_case(
+            &base,
+            tls_server_hello(0x0303, ecdhe, Some(CERT_EXPIRED)),
+            true,
+        ),
+    );
+    add(
+        "tls-certificate-name-mismatch",
+        "tls-certificate-name-mismatch",
+        tls_case(
+            &base,
+            tls_server_hello(0x0303, ecdhe, Some(CERT_OTHER_NAME)),
+            true,
+        ),
+    );
+    add(
+        "tls-handshake-failed",
+        "tls-handshake-failed",
+        tls_case(
+            &base,
+            tls_server_hello(0x0303, ecdhe, Some(CERT_VALID)),
+            false,
+        ),
+    );
     cases
 }
 

@@ -78,6 +78,11 @@ fn tls_connection(client: &str, server: &str, start: i64) -> Connection {
     hello[2] = 0x03;
     hello[5] = 0x02;
     c.server_sends(SECOND / 100, hello);
+    // Then encrypted application data both ways: what HTTPS carries after its handshake.
+    let mut data = vec![0x17, 0x03, 0x03, 0x00, 0x30];
+    data.resize(5 + 0x30, 0x5a);
+    c.client_sends(SECOND / 50, data.clone());
+    c.server_sends(SECOND / 50, data);
     c
 }
 

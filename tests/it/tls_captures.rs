@@ -2,15 +2,17 @@
 //! material (the NSS key log, the ACS's RSA key, or the secrets inside a pcapng), is the
 //! oracle: cwmpscope shows the HTTP messages tshark decrypts, frame for frame, with the same
 //! bodies and RPCs, and the version and cipher suite of each connection. A connection that
-//! cannot be decrypted says why (`no-key`, `rsa-key-mismatch`, `ephemeral-with-rsa-key`,
-//! `handshake-missing`, `capture-gap`, `authentication-failed`) while the rest of the capture
-//! is analyzed. Key material never reaches the output. The TLS judgments (expired or
-//! misnamed certificate, weak version or cipher, failed handshake) are checked on the
-//! captures that show them.
+//! cannot be decrypted says why (`capture.tls.reasons`: `no-key`, `rsa-key-mismatch`,
+//! `ephemeral-key-exchange`, `handshake-not-captured`, `record-lost`, `record-auth-failed`,
+//! `unsupported-cipher`; the same in its `tls` object or its `tls-opaque` finding) while the
+//! rest of the capture is analyzed. Key material never reaches the output. The TLS judgments
+//! (expired or misnamed certificate, weak version or cipher, failed handshake) are checked on
+//! the captures that show them.
 
 use crate::common;
 use clap::Parser;
 use cwmpscope::cli::{Cli, run};
+use cwmpscope::tls::TlsReason;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -360,27 +362,15 @@ fn suite_name(code: u16) -> &'static str {
     }
 }
 
-/// `TLS 1.3`, `TLSv1.3`, `tls1_3` … as `1.3`.
+/// `TLS 1.3` as `1.3` (anything else as itself, to fail the comparison).
 fn version_of(reported: &Value) -> String {
-    reported
-        .as_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .replace("tls", "")
-        .replace(['v', ' '], "")
-        .replace('_', ".")
+    let text = reported.as_str().unwrap_or_default();
+    text.strip_prefix("TLS ").unwrap_or(text).to_owned()
 }
 
-/// The suite as its IANA name, or as its code (a number or `0x…`).
+/// The suite as its IANA name.
 fn suite_matches(reported: &Value, code: u16) -> bool {
-    match reported {
-        Value::Number(n) => n.as_u64() == Some(u64::from(code)),
-        Value::String(s) => {
-            s.eq_ignore_ascii_case(suite_name(code))
-                || u16::from_str_radix(s.trim_start_matches("0x"), 16).ok() == Some(code)
-        }
-        _ => false,
-    }
+    reported.as_str() == Some(suite_name(code))
 }
 
 /// Every `tls` object of a report that describes a connection (with `decrypted`), wherever
@@ -400,38 +390,54 @@ fn connection_tls(value: &Value, out: &mut Vec<Value>) {
     }
 }
 
-/// The reason codes of connections that cannot be decrypted.
-const REASONS: [&str; 6] = [
-    "no-key",
-    "rsa-key-mismatch",
-    "ephemeral-with-rsa-key",
-    "handshake-missing",
-    "capture-gap",
-    "authentication-failed",
-];
-
-/// The reasons given for connections that were not decrypted: those of the `tls` objects
-/// with `decrypted: false`, or, where no connection has one, the reason codes the findings
-/// name.
-fn undecrypted_reasons(report: &Value) -> BTreeSet<String> {
+/// The reasons given for connections that were not (wholly) decrypted, with their counts:
+/// `capture.tls.reasons`, checked against the rest of the report. The counts add up to
+/// `capture.tls.undecrypted`; each reason is one of the stage's codes; and they are the
+/// reasons of the connections' `tls` objects (sessions, file fetches) and of the `tls-opaque`
+/// findings (which name them in words), connection for connection.
+fn undecrypted_reasons(report: &Value) -> BTreeMap<String, u64> {
+    let reasons: BTreeMap<String, u64> = report["capture"]["tls"]["reasons"]
+        .as_object()
+        .expect("capture.tls.reasons")
+        .iter()
+        .map(|(code, n)| (code.clone(), n.as_u64().expect("a count")))
+        .collect();
+    assert_eq!(
+        reasons.values().sum::<u64>(),
+        report["capture"]["tls"]["undecrypted"]
+            .as_u64()
+            .expect("undecrypted"),
+        "reasons add up to undecrypted: {reasons:?}"
+    );
+    let codes: Vec<&str> = TlsReason::ALL.iter().map(|r| r.code()).collect();
+    assert!(
+        reasons.keys().all(|r| codes.contains(&r.as_str())),
+        "{reasons:?}"
+    );
+    let mut shown: BTreeMap<String, u64> = BTreeMap::new();
     let mut all = Vec::new();
     connection_tls(report, &mut all);
-    let mut reasons: BTreeSet<String> = all
-        .iter()
-        .filter(|t| t["decrypted"] == false)
-        .map(|t| t["reason"].as_str().unwrap_or("(none)").to_owned())
-        .collect();
-    if reasons.is_empty() {
-        for (_, message) in finding_codes(report) {
-            reasons.extend(
-                REASONS
-                    .iter()
-                    .filter(|r| message.contains(*r))
-                    .map(|r| (*r).to_owned()),
-            );
+    for t in &all {
+        if let Some(reason) = t["reason"].as_str() {
+            *shown.entry(reason.to_owned()).or_insert(0) += 1;
         }
     }
+    for (code, message) in finding_codes(report) {
+        if code == "tls-opaque" {
+            let reason = TlsReason::ALL
+                .iter()
+                .find(|r| message.contains(r.message()))
+                .unwrap_or_else(|| panic!("tls-opaque without its reason: {message}"));
+            *shown.entry(reason.code().to_owned()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(shown, reasons, "the reasons shown are those counted");
     reasons
+}
+
+/// `{reason: count}`.
+fn reasons(reason: &str, count: u64) -> BTreeMap<String, u64> {
+    BTreeMap::from([(reason.to_owned(), count)])
 }
 
 /// Finding codes anywhere in a report (sessions, transactions, the capture).
@@ -971,12 +977,7 @@ fn assert_partly_decrypted(file: &str, keys: &Keys, reason: &str, undecrypted: u
     assert_same_http(file, keys, &report);
     assert_eq!(
         undecrypted_reasons(&report),
-        BTreeSet::from([reason.to_owned()]),
-        "{file}"
-    );
-    assert_eq!(
-        report["capture"]["tls"]["undecrypted"].as_u64(),
-        Some(undecrypted),
+        reasons(reason, undecrypted),
         "{file}"
     );
     report
@@ -1021,7 +1022,7 @@ fn another_captures_key_log_or_none_is_no_key() {
 
 #[test]
 #[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
-fn wrong_secret_in_the_key_log_is_authentication_failed() {
+fn wrong_secret_in_the_key_log_is_record_auth_failed() {
     if !common::oracle_available("tshark") {
         return;
     }
@@ -1029,12 +1030,8 @@ fn wrong_secret_in_the_key_log_is_authentication_failed() {
         let file = tls_file(&format!("{stem}.pcap"));
         let randoms = client_randoms(&file);
         let wrong = edited_keylog(stem, &randoms[&0], wrong_secret);
-        let report = assert_partly_decrypted(
-            &file,
-            &Keys::KeyLogs(vec![wrong]),
-            "authentication-failed",
-            1,
-        );
+        let report =
+            assert_partly_decrypted(&file, &Keys::KeyLogs(vec![wrong]), "record-auth-failed", 1);
         let (sessions, _) = outline(&report);
         assert_eq!(sessions, [CONFIG_UPDATE[1]], "{stem}");
     }
@@ -1053,20 +1050,20 @@ fn rsa_key_of_another_server_is_rsa_key_mismatch() {
 
 #[test]
 #[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
-fn rsa_key_for_an_ephemeral_key_exchange_is_ephemeral_with_rsa_key() {
+fn rsa_key_for_an_ephemeral_key_exchange_is_ephemeral_key_exchange() {
     if !common::oracle_available("tshark") {
         return;
     }
     for stem in ["tls12-ecdhe-aes128gcm", "tls13-aes256gcm"] {
         let file = tls_file(&format!("{stem}.pcap"));
         let keys = Keys::Rsa(pki("acs.key.pem"));
-        assert_partly_decrypted(&file, &keys, "ephemeral-with-rsa-key", 2);
+        assert_partly_decrypted(&file, &keys, "ephemeral-key-exchange", 2);
     }
 }
 
 #[test]
 #[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
-fn capture_started_after_the_handshake_is_handshake_missing() {
+fn capture_started_after_the_handshake_is_handshake_not_captured() {
     if !common::oracle_available("tshark") {
         return;
     }
@@ -1074,7 +1071,7 @@ fn capture_started_after_the_handshake_is_handshake_missing() {
     let report = assert_partly_decrypted(
         &file,
         &Keys::keylog("tls13-aes256gcm"),
-        "handshake-missing",
+        "handshake-not-captured",
         1,
     );
     let (sessions, outcomes) = outline(&report);
@@ -1094,7 +1091,8 @@ fn base_messages() -> Vec<Seen> {
 /// A damaged copy of the base capture: every ACS message before the damaged frame and every
 /// message of the other ACS connection is shown as tshark shows it; nothing is shown that
 /// was not in the undamaged capture (`shift` frames earlier after the damage); the fetch is
-/// shown when the Download was decrypted; the damaged connection gives `reason`.
+/// shown when the Download was decrypted; the damaged connection, decrypted up to the damage,
+/// gives `reason`.
 fn assert_damaged(name: &str, damaged_frame: u64, shift: u64, reason: &str) {
     let file = tls_file(name);
     let keys = Keys::keylog("tls13-aes256gcm");
@@ -1136,29 +1134,33 @@ fn assert_damaged(name: &str, damaged_frame: u64, shift: u64, reason: &str) {
     for m in &ours {
         assert!(shifted.contains(m), "{name}: {m:?} is not in the capture");
     }
-    assert_eq!(
-        undecrypted_reasons(&report),
-        BTreeSet::from([reason.to_owned()]),
-        "{name}"
-    );
-    assert_eq!(report["capture"]["tls"]["undecrypted"].as_u64(), Some(1));
+    assert_eq!(undecrypted_reasons(&report), reasons(reason, 1), "{name}");
     assert_eq!(report["capture"]["tls"]["decrypted"].as_u64(), Some(1));
+    let mut all = Vec::new();
+    connection_tls(&report, &mut all);
+    let damaged: Vec<&Value> = all.iter().filter(|t| t.get("reason").is_some()).collect();
+    assert_eq!(damaged.len(), 1, "{name}: {all:?}");
+    assert_eq!(damaged[0]["reason"], reason, "{name}");
+    assert_eq!(
+        damaged[0]["decrypted"], true,
+        "{name}: decrypted up to the damage"
+    );
 }
 
 #[test]
 #[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
-fn record_lost_to_a_capture_gap_is_capture_gap() {
+fn record_lost_to_a_capture_gap_is_record_lost() {
     if !common::oracle_available("tshark") {
         return;
     }
     // The frame of the DownloadResponse (step 6), removed with editcap.
     let dropped = download_response_frame();
-    assert_damaged("tls13-capture-gap.pcap", dropped, 1, "capture-gap");
+    assert_damaged("tls13-capture-gap.pcap", dropped, 1, "record-lost");
 }
 
 #[test]
 #[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
-fn corrupted_record_is_authentication_failed() {
+fn corrupted_record_is_record_auth_failed() {
     if !common::oracle_available("tshark") {
         return;
     }
@@ -1172,7 +1174,7 @@ fn corrupted_record_is_authentication_failed() {
         "tls13-corrupted-record.pcap",
         corrupted,
         0,
-        "authentication-failed",
+        "record-auth-failed",
     );
 }
 
@@ -1245,23 +1247,172 @@ fn key_material_never_reaches_the_output() {
     }
 }
 
-// --- judging the TLS itself ---------------------------------------------------------------
+// --- keys in every way the tool reads captures -------------------------------------------
+
+/// The sessions and the `capture.tls` counts of a JSON report.
+fn decrypted_outline(report: &Value) -> (usize, Value) {
+    (
+        common::sessions(report).len(),
+        report["capture"]["tls"].clone(),
+    )
+}
 
 #[test]
-#[ignore = "needs the TLS judgment rules"]
+fn secrets_in_a_pcapng_on_stdin_are_used_as_from_a_file() {
+    let file = tls_file("tls13-aes256gcm-keys.pcapng");
+    let from_file = analyze(&file, &Keys::None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cwmpscope runs");
+    let bytes = std::fs::read(&file).expect("capture");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // In pieces, as a pipe delivers it.
+        for chunk in bytes.chunks(1500) {
+            stdin.write_all(chunk).expect("write");
+        }
+    });
+    writer.join().expect("writer");
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        decrypted_outline(&from_stdin),
+        decrypted_outline(&from_file)
+    );
+    assert_eq!(from_stdin["capture"]["tls"]["decrypted"], 2);
+    assert_eq!(report_acs_http(&from_stdin), report_acs_http(&from_file));
+}
+
+#[test]
+fn extract_decrypts_with_the_keys_and_so_does_the_report_of_what_it_wrote() {
+    let dir = common::scratch("tls-extract");
+    let _ = std::fs::create_dir_all(&dir);
+    let pcap = dir.join("t1.pcap");
+    let keys = keylog("tls13-aes256gcm");
+    let file = tls_file("tls13-aes256gcm.pcap");
+    let pcap_name = pcap.display().to_string();
+    let (_, err, ok) = common::cwmpscope(&[
+        "extract",
+        "--transaction",
+        "t1",
+        "--tls-keylog",
+        &keys,
+        "-w",
+        &pcap_name,
+        &file,
+    ]);
+    assert!(ok, "{err}");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(pcap.with_extension("json")).expect("json"))
+            .expect("JSON");
+    assert_eq!(
+        written["capture"]["tls"]["decrypted"], 2,
+        "{}",
+        written["capture"]
+    );
+    assert_eq!(written["transactions"][0]["outcome"], "success");
+    // Without the key log there is no transaction to extract.
+    let (_, _, ok) =
+        common::cwmpscope(&["extract", "--transaction", "t1", "-w", &pcap_name, &file]);
+    assert!(!ok);
+}
+
+#[test]
+fn the_view_and_its_saves_decrypt_with_the_keys_given() {
+    use cwmpscope::tui::app_of_with_keys;
+    use cwmpscope::tui::state::Action;
+    let args = [
+        "cwmpscope",
+        "tui",
+        "--tls-keylog",
+        "k.keys",
+        "--tls-key",
+        "acs.pem@127.0.10.2:7547",
+        "c.pcap",
+    ];
+    assert!(
+        Cli::try_parse_from(args).is_ok(),
+        "tui takes the key options"
+    );
+    let files = vec![tls_file("tls13-aes256gcm.pcap")];
+    let mut keys = cwmpscope::tls::TlsKeys::default();
+    keys.add_keylog_file(&keylog("tls13-aes256gcm"))
+        .expect("key log");
+    let blind = app_of_with_keys(&files, false, Default::default()).expect("analysis");
+    assert!(blind.transactions.is_empty());
+    let mut app = app_of_with_keys(&files, false, std::sync::Arc::new(keys)).expect("analysis");
+    assert_eq!(app.transactions.len(), 1);
+    assert_eq!(app.transactions[0].outcome.as_str(), "success");
+    // Saving the transaction reads the capture again with the same keys.
+    let dir = common::scratch("tls-tui-save");
+    let _ = std::fs::create_dir_all(&dir);
+    app.save_dir = dir.clone();
+    app.on_action(Action::Save);
+    let name = app.prompt.clone().expect("prompt").text;
+    app.on_action(Action::Open);
+    app.wait_jobs();
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.starts_with("wrote "), "{status}");
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(&name).with_extension("json")).expect("json"),
+    )
+    .expect("JSON");
+    assert_eq!(saved["capture"]["tls"]["decrypted"], 2);
+    assert_eq!(saved["transactions"][0]["outcome"], "success");
+}
+
+// --- judging the TLS itself ---------------------------------------------------------------
+
+/// The findings of `code`, as (where, message, frames): `capture`, `s1`, `t1` …
+fn found(report: &Value, code: &str) -> Vec<(String, String, Vec<u64>)> {
+    let mut out = Vec::new();
+    let mut lists: Vec<(String, &Value)> = vec![("capture".to_owned(), &report["findings"])];
+    for key in ["sessions", "transactions"] {
+        for item in report[key].as_array().expect("array") {
+            let id = item["id"].as_str().unwrap_or_default().to_owned();
+            lists.push((id, &item["findings"]));
+        }
+    }
+    for (at, list) in lists {
+        for f in list.as_array().expect("findings") {
+            if f["code"] == code {
+                let frames = f["frames"]
+                    .as_array()
+                    .expect("frames")
+                    .iter()
+                    .map(|n| n.as_u64().expect("frame number"))
+                    .collect();
+                let message = f["message"].as_str().unwrap_or_default().to_owned();
+                out.push((at.clone(), message, frames));
+            }
+        }
+    }
+    out
+}
+
+#[test]
 fn expired_acs_certificate_is_found() {
     let expired = analyze(
         &tls_file("tls13-expired-certificate.pcap"),
         &Keys::keylog("tls13-expired-certificate"),
     );
-    assert!(count_of(&expired, "tls-certificate-expired") >= 1);
+    let f = found(&expired, "tls-certificate-expired");
+    // One for each session's connection, with the session.
+    let at: Vec<&str> = f.iter().map(|(at, _, _)| at.as_str()).collect();
+    assert_eq!(at, ["s1", "s2"], "{f:?}");
     assert!(
-        finding_codes(&expired)
-            .iter()
-            .any(|(c, m)| c == "tls-certificate-expired" && m.contains("2025")),
-        "{:?}",
-        finding_codes(&expired)
+        f.iter()
+            .all(|(_, m, _)| m.contains("to 2025-11-01T00:00:00Z") && m.contains("ACS")),
+        "{f:?}"
     );
+    // TLS 1.3 sends the certificate encrypted: without the keys it is not seen.
+    let blind = analyze(&tls_file("tls13-expired-certificate.pcap"), &Keys::None);
+    assert_eq!(count_of(&blind, "tls-certificate-expired"), 0);
     let valid = analyze(
         &tls_file("tls13-aes256gcm.pcap"),
         &Keys::keylog("tls13-aes256gcm"),
@@ -1270,26 +1421,34 @@ fn expired_acs_certificate_is_found() {
 }
 
 #[test]
-#[ignore = "needs the TLS judgment rules"]
 fn acs_certificate_for_another_name_is_found() {
     let file = tls_file("tls12-name-mismatch.pcap");
     let mismatch = analyze(&file, &Keys::keylog("tls12-name-mismatch"));
-    assert!(count_of(&mismatch, "tls-certificate-name-mismatch") >= 1);
+    let f = found(&mismatch, "tls-certificate-name-mismatch");
+    let at: Vec<&str> = f.iter().map(|(at, _, _)| at.as_str()).collect();
+    assert_eq!(at, ["s1", "s2"], "{f:?}");
     assert!(
-        finding_codes(&mismatch)
-            .iter()
-            .any(|(c, m)| c == "tls-certificate-name-mismatch"
-                && m.contains("acs-legacy.cwmpscope.test")
-                && m.contains("acs.cwmpscope.test")),
-        "{:?}",
-        finding_codes(&mismatch)
+        f.iter()
+            .all(|(_, m, _)| m.contains("DNS:acs-legacy.cwmpscope.test")
+                && m.contains(
+                    "does not name acs.cwmpscope.test, the host of ManagementServer.URL"
+                )),
+        "{f:?}"
     );
-    // TLS 1.2 shows the certificate in clear: the finding needs no key.
+    // The Certificate messages, in clear.
+    let frames: Vec<&[u64]> = f.iter().map(|(_, _, frames)| frames.as_slice()).collect();
+    assert_eq!(frames, [&[6][..], &[38][..]]);
+    // TLS 1.2 shows the certificate in clear: the finding needs no key. With no Inform to
+    // read, the name is the one the CPE asked for.
+    let blind = found(
+        &analyze(&file, &Keys::None),
+        "tls-certificate-name-mismatch",
+    );
+    assert_eq!(blind.len(), 2, "{blind:?}");
     assert!(
-        count_of(
-            &analyze(&file, &Keys::None),
-            "tls-certificate-name-mismatch"
-        ) > 0
+        blind.iter().all(|(at, m, _)| at == "capture"
+            && m.contains("acs.cwmpscope.test, the name the CPE asked for (SNI)")),
+        "{blind:?}"
     );
     let matching = analyze(
         &tls_file("tls12-ecdhe-aes128gcm.pcap"),
@@ -1299,18 +1458,29 @@ fn acs_certificate_for_another_name_is_found() {
 }
 
 #[test]
-#[ignore = "needs the TLS judgment rules"]
 fn tls_1_0_is_a_weak_version() {
     let old = analyze(
         &tls_file("tls10-weak-version.pcap"),
         &Keys::keylog("tls10-weak-version"),
     );
-    assert!(count_of(&old, "tls-weak-version") >= 1);
-    let mut all = Vec::new();
-    connection_tls(&old, &mut all);
+    let f = found(&old, "tls-weak-version");
+    assert_eq!(f.len(), 2, "both ACS connections: {f:?}");
     assert!(
-        all.iter().all(|t| version_of(&t["version"]) == "1.0"),
-        "{all:?}"
+        f.iter().all(
+            |(_, m, frames)| m.starts_with("TLS 1.0 negotiated between the CPE")
+                && frames.len() == 1
+        ),
+        "{f:?}"
+    );
+    // TLS 1.0 is not decrypted: each connection says so, with its version.
+    assert_eq!(undecrypted_reasons(&old), reasons("unsupported-cipher", 2));
+    let opaque = found(&old, "tls-opaque");
+    assert!(
+        opaque.len() == 2
+            && opaque
+                .iter()
+                .all(|(_, m, _)| m.contains("(TLS 1.0, not decrypted")),
+        "{opaque:?}"
     );
     let current = analyze(
         &tls_file("tls12-ecdhe-aes128gcm.pcap"),
@@ -1320,11 +1490,29 @@ fn tls_1_0_is_a_weak_version() {
 }
 
 #[test]
-#[ignore = "needs the TLS judgment rules"]
 fn null_and_anonymous_suites_are_weak_ciphers() {
-    for stem in ["tls12-null-cipher", "tls12-anonymous"] {
-        let weak = analyze(&tls_file(&format!("{stem}.pcap")), &Keys::None);
-        assert!(count_of(&weak, "tls-weak-cipher") >= 1, "{stem}");
+    for (stem, suite, why) in [
+        (
+            "tls12-null-cipher",
+            "TLS_RSA_WITH_NULL_SHA256",
+            "no encryption (NULL)",
+        ),
+        (
+            "tls12-anonymous",
+            "TLS_ECDH_anon_WITH_AES_128_CBC_SHA",
+            "anonymous: the server is not authenticated",
+        ),
+    ] {
+        let weak = found(
+            &analyze(&tls_file(&format!("{stem}.pcap")), &Keys::None),
+            "tls-weak-cipher",
+        );
+        assert_eq!(weak.len(), 2, "{stem}: {weak:?}");
+        assert!(
+            weak.iter()
+                .all(|(_, m, _)| m.contains(suite) && m.ends_with(why)),
+            "{stem}: {weak:?}"
+        );
     }
     for stem in ["tls12-ecdhe-aes128gcm", "tls12-ecdhe-aes128cbc-sha-mte"] {
         let strong = analyze(&tls_file(&format!("{stem}.pcap")), &Keys::keylog(stem));
@@ -1333,20 +1521,45 @@ fn null_and_anonymous_suites_are_weak_ciphers() {
 }
 
 #[test]
-#[ignore = "needs the TLS judgment rules"]
 fn rejected_certificate_is_a_failed_handshake_with_its_alert() {
-    for stem in ["tls12-handshake-failure", "tls13-handshake-failure"] {
+    // The frames of the alerts, after those of the certificates they reject (seen in clear in
+    // TLS 1.2; in TLS 1.3 only with the keys).
+    for (stem, keys, frames) in [
+        (
+            "tls12-handshake-failure",
+            Keys::None,
+            [vec![38, 40], vec![48, 50]],
+        ),
+        ("tls13-handshake-failure", Keys::None, [vec![42], vec![51]]),
+        (
+            "tls13-handshake-failure",
+            Keys::keylog("tls13-handshake-failure"),
+            [vec![40, 42], vec![49, 51]],
+        ),
+    ] {
         // The alert travels in clear in both versions: no key needed.
-        let report = analyze(&tls_file(&format!("{stem}.pcap")), &Keys::None);
-        let failed: Vec<String> = finding_codes(&report)
-            .into_iter()
-            .filter(|(c, _)| c == "tls-handshake-failed")
-            .map(|(_, m)| m.to_ascii_lowercase().replace('_', " "))
-            .collect();
+        let report = analyze(&tls_file(&format!("{stem}.pcap")), &keys);
+        let failed = found(&report, "tls-handshake-failed");
         assert_eq!(failed.len(), 2, "{stem}: the attempt and its retry");
         assert!(
-            failed.iter().all(|m| m.contains("unknown ca")),
+            failed.iter().all(|(at, m, _)| at == "capture"
+                && m.contains("sent alert unknown_ca (48, fatal) to the ACS 127.0.10.2:7547")
+                && m.contains("the CPE rejected the ACS's certificate")),
             "{stem}: {failed:?}"
+        );
+        let seen: Vec<&Vec<u64>> = failed.iter().map(|(_, _, f)| f).collect();
+        assert_eq!(seen, frames.iter().collect::<Vec<_>>(), "{stem}");
+        // A failed handshake hid nothing: no tls-opaque, not counted; the first connection
+        // is counted (and opaque without its key).
+        assert_eq!(
+            count_of(&report, "tls-opaque"),
+            usize::from(matches!(keys, Keys::None))
+        );
+        let tls = &report["capture"]["tls"];
+        assert_eq!(
+            tls["decrypted"].as_u64().unwrap() + tls["undecrypted"].as_u64().unwrap(),
+            1,
+            "{stem}: {tls}"
         );
     }
     let clean = analyze(
@@ -1354,4 +1567,40 @@ fn rejected_certificate_is_a_failed_handshake_with_its_alert() {
         &Keys::keylog("tls12-ecdhe-aes128gcm"),
     );
     assert_eq!(count_of(&clean, "tls-handshake-failed"), 0);
+}
+
+/// On every capture, with its keys and without: what `capture.tls` counts is what the
+/// sessions, fetches and `tls-opaque` findings show (see `undecrypted_reasons`), and the text
+/// summary says the same.
+#[test]
+fn tls_counts_agree_with_what_each_connection_shows() {
+    for &(name, ..) in SHOWN {
+        for keys in [recorded_keys(name), Keys::None] {
+            let report = analyze(&tls_file(name), &keys);
+            let reasons = undecrypted_reasons(&report);
+            let tls = &report["capture"]["tls"];
+            let (text, err, ok) = run_cwmpscope(&tls_file(name), &keys, "text");
+            assert!(ok, "{name}: {err}");
+            let counts = format!(
+                "TLS to the ACS and file servers: {} decrypted, {} not",
+                tls["decrypted"], tls["undecrypted"]
+            );
+            let line = text
+                .lines()
+                .find(|l| l.contains(&counts))
+                .unwrap_or_else(|| panic!("{name}: no `{counts}` in\n{text}"));
+            let why = line[line.find(&counts).unwrap_or(0) + counts.len()..]
+                .split(" · ")
+                .next()
+                .unwrap_or_default();
+            let mut listed: Vec<String> = why
+                .strip_prefix(" (")
+                .and_then(|w| w.strip_suffix(')'))
+                .map(|w| w.split(", ").map(str::to_owned).collect())
+                .unwrap_or_default();
+            listed.sort();
+            let expected: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
+            assert_eq!(listed, expected, "{name}: {line}");
+        }
+    }
 }

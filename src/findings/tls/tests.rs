@@ -36,6 +36,7 @@ fn facts() -> TlsFacts<'static> {
         cipher_suite: Some(0x1302),
         server_certificate: None,
         expected_host: Some("acs.example.net"),
+        host_source: HostSource::Url,
         at: at("2026-12-01T10:00:00Z"),
         finished: true,
         alert: None,

@@ -111,6 +111,70 @@ fn servers_come_from_urls_and_clear_requests_under_their_names() {
 }
 
 #[test]
+fn a_tls_server_is_named_by_the_url_its_client_was_given() {
+    let mut k = KnownEndpoints::default();
+    let cpe = addr("10.0.0.5:40000");
+    let named = |role, host: Option<&str>| {
+        Some(NamedServer {
+            role,
+            host: host.map(str::to_owned),
+        })
+    };
+    // Before any Inform: by the port alone.
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.2:7547"), false, false),
+        named(ServerRole::Acs, None)
+    );
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.2:443"), false, false),
+        None
+    );
+    k.learn(
+        cpe.ip(),
+        &[inform_with(&[
+            (ACS_URL, "https://ACS.example.net:7548/acs"),
+            (CR_URL, "https://10.0.0.5:7549/cr"),
+        ])],
+    );
+    assert_eq!(k.acs_host(cpe.ip(), 7548), Some("acs.example.net"));
+    assert_eq!(k.acs_host(cpe.ip(), 443), None);
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.2:7548"), false, false),
+        named(ServerRole::Acs, Some("acs.example.net"))
+    );
+    // A session's ACS endpoint on another port: the ACS, of no URL host.
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.2:9000"), true, false),
+        named(ServerRole::Acs, None)
+    );
+    // The ACS's Connection Request to the CPE's URL.
+    assert_eq!(
+        k.named_server(addr("10.0.0.2:50000"), addr("10.0.0.5:7549"), false, true),
+        named(ServerRole::Cpe, Some("10.0.0.5"))
+    );
+    // To port 7547 of an address that is a CPE's: a Connection Request.
+    assert_eq!(
+        k.named_server(addr("10.0.0.2:50000"), addr("10.0.0.8:7547"), false, true),
+        named(ServerRole::Cpe, None)
+    );
+    // The file server of a Download to this CPE, by name or by address.
+    k.learn(cpe.ip(), &[download("https://files.example.net/fw.bin")]);
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.3:443"), false, false),
+        named(ServerRole::FileServer, Some("files.example.net"))
+    );
+    k.learn(cpe.ip(), &[download("https://10.0.0.4:8443/fw.bin")]);
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.4:8443"), false, false),
+        named(ServerRole::FileServer, Some("10.0.0.4"))
+    );
+    assert_eq!(
+        k.named_server(cpe, addr("10.0.0.9:8443"), false, false),
+        None
+    );
+}
+
+#[test]
 fn knowledge_is_bounded() {
     let mut k = KnownEndpoints::default();
     for i in 0..(MAX_ENTRIES as u32 + 10) {

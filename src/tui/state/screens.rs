@@ -8,8 +8,10 @@ use crate::output::filter::Subject;
 pub use crate::output::filter::{Term, parse_filter};
 use crate::output::summary::Campaign;
 use crate::report::{FindingReport, ReportOptions, TransactionReport};
+use crate::tls::TlsKeys;
 use crate::transaction::Outcome;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What a prompt line is typed for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,9 +202,14 @@ pub fn save_name(app: &App, target: Target) -> Option<String> {
     Some(format!("{}-{}.pcap", sanitize(&cpe), sanitize(&what)))
 }
 
-/// Writes what `selector` names from `files` to `pcap` (as `cwmpscope extract` does), then the
-/// JSON report of that pcap beside it. The line to show.
-pub fn save(files: &[String], selector: &Selector, pcap: &Path) -> Result<String, String> {
+/// Writes what `selector` names from `files` to `pcap` (as `cwmpscope extract` does, with the
+/// TLS keys `tls`), then the JSON report of that pcap beside it. The line to show.
+pub fn save(
+    files: &[String],
+    selector: &Selector,
+    pcap: &Path,
+    tls: &Arc<TlsKeys>,
+) -> Result<String, String> {
     let json = pcap.with_extension("json");
     if json == pcap {
         return Err(format!(
@@ -210,10 +217,13 @@ pub fn save(files: &[String], selector: &Selector, pcap: &Path) -> Result<String
             pcap.display()
         ));
     }
-    let cfg = crate::pipeline::PipelineConfig::default();
+    let cfg = crate::pipeline::PipelineConfig {
+        tls: Arc::clone(tls),
+        ..crate::pipeline::PipelineConfig::default()
+    };
     let done = extract::extract(files, selector, pcap, &cfg).map_err(|e| e.to_string())?;
     let name = pcap.display().to_string();
-    write_report(&name, &json).map_err(|e| format!("{}: {e}", json.display()))?;
+    write_report(&name, &json, tls).map_err(|e| format!("{}: {e}", json.display()))?;
     Ok(format!(
         "wrote {} frames of {} TCP connections to {name}, its report to {}",
         done.frames,
@@ -223,7 +233,7 @@ pub fn save(files: &[String], selector: &Selector, pcap: &Path) -> Result<String
 }
 
 /// The JSON report of one capture file.
-fn write_report(pcap: &str, json: &Path) -> Result<(), String> {
+fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), String> {
     use crate::capture::{CaptureReader, InputSpec, MergedReader};
     use crate::output::printer::{Filters, Printer};
     use crate::threads::{Analyzer, AnalyzerConfig};
@@ -244,7 +254,9 @@ fn write_report(pcap: &str, json: &Path) -> Result<(), String> {
         false,
     );
     let mut out = std::io::BufWriter::new(std::fs::File::create(json).map_err(|e| e.to_string())?);
-    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    let mut cfg = AnalyzerConfig::default();
+    cfg.pipeline.tls = Arc::clone(tls);
+    let mut analyzer = Analyzer::new(cfg);
     let mut failed = None;
     {
         let mut on_output = |item| {
@@ -271,6 +283,12 @@ impl App {
     /// The view's state over the analysis of `files` (the files a save reads again).
     pub fn with_files(mut self, files: Vec<String>) -> App {
         self.files = files;
+        self
+    }
+
+    /// The TLS keys of the analysis (a save reads the files again with them).
+    pub fn with_tls(mut self, tls: Arc<TlsKeys>) -> App {
+        self.tls = tls;
         self
     }
 
@@ -458,9 +476,10 @@ impl App {
         }
         let path = self.save_dir.join(name);
         let files = self.files.clone();
+        let tls = Arc::clone(&self.tls);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let line = match save(&files, &selector, &path) {
+            let line = match save(&files, &selector, &path, &tls) {
                 Ok(line) => line,
                 Err(e) => format!("save failed: {e}"),
             };
