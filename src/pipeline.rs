@@ -85,7 +85,7 @@ impl Ticker {
         match self.next {
             Some(t) if ts < t => false,
             _ => {
-                self.next = Some(ts + TICK);
+                self.next = Some(ts.saturating_add(TICK));
                 true
             }
         }

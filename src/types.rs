@@ -7,6 +7,18 @@ use std::fmt;
 /// Capture time in nanoseconds since the Unix epoch (UTC).
 pub type Nanos = i64;
 
+/// The earliest capture time kept (about 1897): readers clamp earlier timestamps to it.
+pub const EARLIEST_TIME: Nanos = -(1 << 61);
+/// The latest capture time kept (about 2116): readers clamp later timestamps to it. Within
+/// [`EARLIEST_TIME`, `LATEST_TIME`] the difference of two times, plus or minus any timeout, fits
+/// in a [`Nanos`], so the stages' time arithmetic cannot overflow whatever a file claims.
+pub const LATEST_TIME: Nanos = 1 << 62;
+
+/// A timestamp in nanoseconds (computed wide) clamped into the range the stages accept.
+pub fn clamp_capture_time(ns: i128) -> Nanos {
+    ns.clamp(i128::from(EARLIEST_TIME), i128::from(LATEST_TIME)) as Nanos
+}
+
 /// Where a frame sits in the input: which input file (0-based index into the file list) and its
 /// 1-based frame number inside that file, as tcpdump and Wireshark count them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -931,7 +931,9 @@ pub fn tls_streams(data: &[u8]) -> usize {
                     summary.had_protected_records(),
                 );
                 if let Some(alert) = &summary.alert {
-                    let _ = (alert.level_name(), alert.description_name());
+                    if let Some((_, description)) = alert.content {
+                        let _ = cwmpscope::findings::tls::alert_name(description);
+                    }
                 }
                 if let Some(reason) = summary.reason {
                     let _ = (reason.code(), reason.message());

@@ -10,7 +10,7 @@
 
 use super::window::{ByteWindow, MAX_BLOCK};
 use super::{LinkType, Located, ReadError, Step};
-use crate::types::Nanos;
+use crate::types::{LATEST_TIME, Nanos, clamp_capture_time};
 use pcap_parser::pcapng::{
     parse_interfacedescriptionblock_be, parse_interfacedescriptionblock_le,
     parse_sectionheaderblock,
@@ -69,7 +69,8 @@ fn units_per_sec(tsresol: u8) -> Option<u64> {
     }
 }
 
-/// Converts a raw 64-bit pcapng timestamp into nanoseconds since the epoch (saturating).
+/// Converts a raw 64-bit pcapng timestamp into nanoseconds since the epoch, clamped into
+/// [`EARLIEST_TIME`, `LATEST_TIME`].
 fn to_nanos(raw: u64, units_per_sec: u64, offset_secs: i64) -> Nanos {
     if offset_secs == 0 {
         let fast = match units_per_sec {
@@ -77,16 +78,15 @@ fn to_nanos(raw: u64, units_per_sec: u64, offset_secs: i64) -> Nanos {
             1_000_000_000 => Some(raw),
             _ => None,
         };
-        if let Some(ns) = fast.and_then(|v| i64::try_from(v).ok()) {
-            return ns;
+        if let Some(ns) = fast.filter(|&v| v <= LATEST_TIME as u64) {
+            return ns as Nanos;
         }
     }
     let units = u128::from(units_per_sec.max(1));
     let raw = u128::from(raw);
     let secs = (raw / units) as i128 + i128::from(offset_secs);
     let frac_ns = ((raw % units) * 1_000_000_000 / units) as i128;
-    let total = secs.saturating_mul(1_000_000_000).saturating_add(frac_ns);
-    total.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    clamp_capture_time(secs.saturating_mul(1_000_000_000).saturating_add(frac_ns))
 }
 
 impl PcapNgFormat {

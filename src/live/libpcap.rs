@@ -9,7 +9,7 @@
 //! the frames it held back while the analysis was busy nor see a stop request.
 
 use super::queue::{BatchSender, Disconnected};
-use crate::types::{Frame, FrameRef, LinkType, Nanos};
+use crate::types::{Frame, FrameRef, LinkType, Nanos, clamp_capture_time};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use std::sync::Arc;
@@ -154,9 +154,10 @@ impl LiveCapture {
                         Ok(packet) => {
                             stats.captured += 1;
                             let h = packet.header;
-                            let ts = Nanos::from(h.ts.tv_sec)
-                                .saturating_mul(1_000_000_000)
-                                .saturating_add(Nanos::from(h.ts.tv_usec).saturating_mul(1000));
+                            let ts = clamp_capture_time(
+                                i128::from(h.ts.tv_sec) * 1_000_000_000
+                                    + i128::from(h.ts.tv_usec) * 1000,
+                            );
                             let frame = Frame {
                                 frame: FrameRef::new(0, stats.captured),
                                 ts,

@@ -106,7 +106,8 @@ impl TransactionTracker {
             self.claim_loose(&mut o, until);
             self.emit(o, out);
         }
-        self.pending.expire(now - PENDING_EXCHANGE_AGE);
+        self.pending
+            .expire(now.saturating_sub(PENDING_EXCHANGE_AGE));
     }
 
     /// End of input: every transaction is handed on; those still waiting for their

@@ -1,6 +1,7 @@
 //! Tests of pcapng timestamp resolution and offsets.
 
 use super::*;
+use crate::types::EARLIEST_TIME;
 
 #[test]
 fn timestamps_follow_resolution_and_offset() {
@@ -14,5 +15,7 @@ fn timestamps_follow_resolution_and_offset() {
     assert_eq!(to_nanos(1536, 1024, 0), 1_500_000_000);
     assert_eq!(to_nanos(15, 10, 100), 101_500_000_000);
     assert_eq!(to_nanos(5, 1, -10), -5_000_000_000);
-    assert_eq!(to_nanos(u64::MAX, 1, i64::MAX), i64::MAX);
+    assert_eq!(to_nanos(u64::MAX, 1, i64::MAX), LATEST_TIME);
+    assert_eq!(to_nanos(u64::MAX, 1_000_000_000, 0), LATEST_TIME);
+    assert_eq!(to_nanos(0, 1, i64::MIN), EARLIEST_TIME);
 }
