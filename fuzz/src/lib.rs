@@ -930,10 +930,8 @@ pub fn tls_streams(data: &[u8]) -> usize {
                     summary.cipher_suite_name(),
                     summary.had_protected_records(),
                 );
-                if let Some(alert) = &summary.alert {
-                    if let Some((_, description)) = alert.content {
-                        let _ = cwmpscope::findings::tls::alert_name(description);
-                    }
+                if let Some((_, description)) = summary.alert.as_ref().and_then(|a| a.content) {
+                    let _ = cwmpscope::findings::tls::alert_name(description);
                 }
                 if let Some(reason) = summary.reason {
                     let _ = (reason.code(), reason.message());
