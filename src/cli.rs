@@ -2,7 +2,7 @@
 //! the [`Analyzer`], live capture), and the printer thread. Kept in the library so tests can run
 //! it in-process with their own output buffers.
 
-use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader};
+use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader, io_reason};
 use crate::extract::{self, ExtractError, Selector};
 use crate::findings::Output;
 use crate::findings::Thresholds;
@@ -355,8 +355,16 @@ pub enum RunError {
     /// Live capture could not start (or is not built in).
     #[error("{0}")]
     Capture(String),
-    #[error("{0}")]
+    /// Writing the report to standard output failed.
+    #[error("standard output: {}", io_reason(.0))]
     Output(#[from] io::Error),
+    /// Writing a file failed.
+    #[error("{path}: {}", io_reason(.source))]
+    Write {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("{0}")]
     Extract(#[from] ExtractError),
 }
@@ -456,10 +464,11 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         summary: false,
         tls: TlsArgs::default(),
     };
-    let mut json_out = io::BufWriter::new(
-        std::fs::File::create(&json)
-            .map_err(|e| RunError::Usage(format!("{}: {e}", json.display())))?,
-    );
+    let json_error = |source: io::Error| RunError::Write {
+        path: json.display().to_string(),
+        source,
+    };
+    let mut json_out = io::BufWriter::new(std::fs::File::create(&json).map_err(json_error)?);
     let mut report_warnings = Vec::new();
     analyze_with_keys(
         &[pcap.display().to_string()],
@@ -467,8 +476,12 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         Arc::clone(&cfg.tls),
         &mut json_out,
         &mut report_warnings,
-    )?;
-    json_out.flush()?;
+    )
+    .map_err(|e| match e {
+        RunError::Output(source) => json_error(source),
+        other => other,
+    })?;
+    json_out.flush().map_err(json_error)?;
     err.write_all(&report_warnings)?;
     let what = if done.selection.transactions.is_empty() {
         format!("{} sessions", done.selection.sessions.len())
@@ -730,7 +743,7 @@ fn analyze_streaming(
 ) -> Result<Outcome, RunError> {
     let source = Source::open_inputs(names)?;
     let mut analysis = Analysis::new(report, source.files.clone(), true, tls)?;
-    let stop = StopFlag::on_signals()?;
+    let stop = StopFlag::on_signals().map_err(signals_unavailable)?;
     let end = {
         let (analyzer, mut on_output, failed) = analysis.parts(out);
         source.run(
@@ -741,6 +754,11 @@ fn analyze_streaming(
         )
     };
     analysis.conclude(end.warnings, out, err)
+}
+
+/// Signal handlers could not be installed (a system limit; not an output error).
+fn signals_unavailable(e: io::Error) -> RunError {
+    RunError::Usage(format!("cannot handle Ctrl-C: {}", io_reason(&e)))
 }
 
 /// What opens an interface: the capture flags of `live` and `tui -i`.
@@ -808,7 +826,7 @@ fn live(args: LiveArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outc
     let mut analysis = Analysis::new(&args.report, vec![args.interface.clone()], true, tls)?;
     let source = Source::open_live(&live_config(&CaptureFlags::from(&args)))
         .map_err(|e| RunError::Capture(e.to_string()))?;
-    let stop = StopFlag::on_signals()?;
+    let stop = StopFlag::on_signals().map_err(signals_unavailable)?;
     writeln!(
         err,
         "cwmpscope: capturing on {}; Ctrl-C stops and prints the rest",
@@ -893,7 +911,7 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
         files
     };
     crate::tui::run(source, label, saveable, max_rows, args.show_secrets, tls)
-        .map_err(|e| RunError::Usage(e.to_string()))?;
+        .map_err(|e| RunError::Usage(format!("terminal: {}", io_reason(&e))))?;
     Ok(Outcome::Analyzed)
 }
 

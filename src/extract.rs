@@ -64,7 +64,7 @@ pub enum ExtractError {
         "the selected frames have two link types ({0} and {1}); a pcap holds one: extract from each file apart"
     )]
     LinkTypes(u32, u32),
-    #[error("{path}: {source}")]
+    #[error("{path}: {}", crate::capture::io_reason(.source))]
     Write {
         path: String,
         #[source]
@@ -596,7 +596,10 @@ pub fn extract(
             files: first.files,
         }),
         Err(e) => {
-            let _ = std::fs::remove_file(out);
+            // Only a regular file is removed: the output may be a device (`-w /dev/full`).
+            if std::fs::symlink_metadata(out).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(out);
+            }
             Err(e)
         }
     }

@@ -100,6 +100,87 @@ impl LinkType {
     pub fn is_decodable(self) -> bool {
         LinkType::DECODABLE.contains(&self)
     }
+
+    /// The decodable link types in words, for messages about the others.
+    pub const DECODABLE_IN_WORDS: &'static str =
+        "Ethernet, Linux cooked (SLL, SLL2), raw IPv4/IPv6, BSD loopback (NULL, LOOP) and PPP";
+
+    /// The registry's name of this link type without its `LINKTYPE_` prefix (`USER0`), for
+    /// the common ones; `None` for others.
+    pub fn name(self) -> Option<&'static str> {
+        const USER: [&str; 16] = [
+            "USER0", "USER1", "USER2", "USER3", "USER4", "USER5", "USER6", "USER7", "USER8",
+            "USER9", "USER10", "USER11", "USER12", "USER13", "USER14", "USER15",
+        ];
+        Some(match self.0 {
+            0 => "NULL",
+            1 => "ETHERNET",
+            3 => "AX25",
+            6 => "IEEE802_5",
+            7 => "ARCNET_BSD",
+            8 => "SLIP",
+            9 => "PPP",
+            10 => "FDDI",
+            // Raw IP as DLT_RAW is numbered on some BSDs.
+            12 | 14 => "RAW",
+            50 => "PPP_HDLC",
+            51 => "PPP_ETHER",
+            100 => "ATM_RFC1483",
+            101 => "RAW",
+            104 => "C_HDLC",
+            105 => "IEEE802_11",
+            107 => "FRELAY",
+            108 => "LOOP",
+            113 => "LINUX_SLL",
+            117 => "PFLOG",
+            119 => "IEEE802_11_PRISM",
+            123 => "SUNATM",
+            127 => "IEEE802_11_RADIOTAP",
+            139 => "MTP2_WITH_PHDR",
+            140 => "MTP2",
+            141 => "MTP3",
+            142 => "SCCP",
+            143 => "DOCSIS",
+            144 => "LINUX_IRDA",
+            147..=162 => USER.get((self.0 - 147) as usize).copied()?,
+            163 => "IEEE802_11_AVS",
+            177 => "LINUX_LAPD",
+            187 => "BLUETOOTH_HCI_H4",
+            189 => "USB_LINUX",
+            192 => "PPI",
+            195 => "IEEE802_15_4_WITHFCS",
+            197 => "ERF",
+            201 => "BLUETOOTH_HCI_H4_WITH_PHDR",
+            220 => "USB_LINUX_MMAPPED",
+            227 => "CAN_SOCKETCAN",
+            228 => "IPV4",
+            229 => "IPV6",
+            230 => "IEEE802_15_4_NOFCS",
+            231 => "DBUS",
+            239 => "NFLOG",
+            240 => "NETANALYZER",
+            243 => "MPEG_2_TS",
+            249 => "USBPCAP",
+            252 => "WIRESHARK_UPPER_PDU",
+            253 => "NETLINK",
+            254 => "BLUETOOTH_LINUX_MONITOR",
+            264 => "PKTAP",
+            266 => "USB_DARWIN",
+            271 => "VSOCK",
+            276 => "LINUX_SLL2",
+            _ => return None,
+        })
+    }
+}
+
+/// `147 (USER0)`, or the bare number for a link type without a name here.
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{} ({name})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 /// One captured frame: the core's input (`wire` decodes it). Capture readers lend one out at a

@@ -2,6 +2,7 @@
 
 use super::pcap::{FILE_HEADER_LEN, PcapFormat, is_pcap_magic};
 use super::pcapng::{PcapNgFormat, is_pcapng_magic};
+use super::sniff::{self, SNIFF_LEN};
 use super::window::ByteWindow;
 use super::{Frame, InputError, InputSpec, InputWarning, Located, ReadError, Step};
 use crate::types::{FrameRef, Nanos};
@@ -62,19 +63,26 @@ impl CaptureReader {
             window = window.rewrap(|inner| Box::new(flate2::read::MultiGzDecoder::new(inner)));
         }
         window.ensure(4).map_err(|e| io_err(&name, gzip, e))?;
-        let magic: [u8; 4] = match window.available().get(..4) {
-            Some(m) => m.try_into().unwrap_or_default(),
-            None if window.available().is_empty() => return Err(InputError::Empty { path: name }),
-            None => return Err(InputError::NotACapture { path: name }),
-        };
+        if window.available().is_empty() && !gzip {
+            return Err(InputError::Empty { path: name });
+        }
+        let magic: [u8; 4] = window
+            .available()
+            .get(..4)
+            .and_then(|m| m.try_into().ok())
+            .unwrap_or_default();
         let format = if is_pcap_magic(magic) {
             if !window
                 .ensure(FILE_HEADER_LEN)
                 .map_err(|e| io_err(&name, gzip, e))?
             {
-                return Err(InputError::Corrupt {
+                return Err(InputError::CutBeforeFirstPacket {
                     path: name,
-                    reason: "pcap file header cut short".into(),
+                    format: "pcap",
+                    place: format!(
+                        "in its {FILE_HEADER_LEN}-byte file header ({} bytes)",
+                        window.available().len()
+                    ),
                 });
             }
             let pcap =
@@ -89,7 +97,16 @@ impl CaptureReader {
         } else if is_pcapng_magic(magic) {
             Format::PcapNg(PcapNgFormat::default())
         } else {
-            return Err(InputError::NotACapture { path: name });
+            // Read a little more to tell what the input is instead (what arrived is enough if
+            // reading fails).
+            let _ = window.ensure(SNIFF_LEN);
+            let head = window.available();
+            let guess = if gzip {
+                sniff::guess_in_gzip(head)
+            } else {
+                sniff::guess(head)
+            };
+            return Err(InputError::NotACapture { path: name, guess });
         };
         let mut reader = CaptureReader {
             name,
@@ -105,6 +122,13 @@ impl CaptureReader {
         if matches!(reader.format, Format::PcapNg(_)) {
             // Read the section header and interfaces now, so their errors surface at open.
             reader.locate()?;
+            if reader.frames == 0 && reader.warning.is_some() {
+                return Err(InputError::CutBeforeFirstPacket {
+                    path: reader.name,
+                    format: "pcapng",
+                    place: "before its first packet".into(),
+                });
+            }
         }
         Ok(reader)
     }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {}", io_reason(source))]
     Io {
         /// The input's display name.
         path: String,
@@ -32,14 +32,32 @@ pub enum InputError {
         /// The input's display name.
         path: String,
     },
-    /// The input starts with neither a pcap nor a pcapng header (nor gzip).
-    #[error("{path}: not a pcap or pcapng capture")]
+    /// The input starts with neither a pcap nor a pcapng header (nor gzip); the message says
+    /// what it seems to be instead.
+    #[error("{path}: not a capture ({}); {}", guess.what, guess.advice)]
     NotACapture {
         /// The input's display name.
         path: String,
+        /// What the first bytes look like.
+        guess: sniff::Guess,
+    },
+    /// The input ends before its first packet could start: inside the pcap file header or a
+    /// pcapng block before the first packet.
+    #[error("{path}: {format} file cut short {place}; nothing to analyze")]
+    CutBeforeFirstPacket {
+        /// The input's display name.
+        path: String,
+        /// `pcap` or `pcapng`.
+        format: &'static str,
+        /// Where: `in its 24-byte file header (10 bytes)`, `before its first packet`.
+        place: String,
     },
     /// A link type the decoder cannot handle (see [`LinkType::is_decodable`]).
-    #[error("{path}: unsupported link type {linktype}")]
+    #[error(
+        "{path}: unsupported link type {}; cwmpscope decodes {}",
+        LinkType(*linktype),
+        LinkType::DECODABLE_IN_WORDS
+    )]
     UnsupportedLinkType {
         /// The input's display name.
         path: String,
@@ -54,6 +72,22 @@ pub enum InputError {
         /// What was wrong, in a few words.
         reason: String,
     },
+}
+
+/// The operating system's reason for an I/O error, without Rust's ` (os error N)` suffix:
+/// `No such file or directory`, `Permission denied`, `No space left on device`.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // Also when the OS error came wrapped in another error.
+    let number = text.rfind(" (os error ").filter(|at| {
+        text[at + 11..]
+            .strip_suffix(')')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    match number {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
 
 /// Non-fatal problems met while reading (the rest of the input was still analyzed).
@@ -136,6 +170,7 @@ pub mod file;
 pub mod merge;
 mod pcap;
 mod pcapng;
+pub mod sniff;
 mod window;
 
 pub use file::CaptureReader;

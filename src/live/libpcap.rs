@@ -9,7 +9,7 @@
 //! the frames it held back while the analysis was busy nor see a stop request.
 
 use super::queue::{BatchSender, Disconnected};
-use crate::types::{Frame, FrameRef, LinkType, Nanos, clamp_capture_time};
+use crate::types::{Frame, FrameRef, LinkType, clamp_capture_time};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use std::sync::Arc;
@@ -86,42 +86,35 @@ impl Breaker {
 pub struct OpenError(pub String);
 
 impl LiveCapture {
-    /// Opens the interface and applies the filter; errors name the interface (and say that
-    /// capturing needs root or `cap_net_raw`).
+    /// Opens the interface and applies the filter; errors name the interface and say what to
+    /// do (see [`open_failure`]).
     pub fn open(cfg: &LiveConfig) -> Result<LiveCapture, OpenError> {
         let iface = &cfg.interface;
-        let fail = |what: &str, e: pcap::Error| {
-            let mut msg = format!("{iface}: {what}: {e}");
-            let text = e.to_string();
-            if text.contains("ermission") || text.contains("not permitted") {
-                msg.push_str(
-                    " (capturing needs root, or: setcap cap_net_raw,cap_net_admin=eip on the binary)",
-                );
-            }
-            OpenError(msg)
-        };
         let mut capture = pcap::Capture::from_device(iface.as_str())
-            .map_err(|e| fail("cannot open", e))?
+            .map_err(|e| open_failure(iface, &e))?
             .promisc(cfg.promisc)
             .snaplen(cfg.snaplen)
             .immediate_mode(true)
             .timeout(READ_TIMEOUT_MS)
             .buffer_size(cfg.buffer_size)
             .open()
-            .map_err(|e| fail("cannot capture", e))?;
+            .map_err(|e| open_failure(iface, &e))?;
         if let Some(filter) = &cfg.filter {
-            capture
-                .filter(filter, true)
-                .map_err(|e| fail("bad filter", e))?;
+            capture.filter(filter, true).map_err(|e| {
+                OpenError(format!(
+                    "{iface}: bad filter {filter:?}: {}",
+                    libpcap_text(&e)
+                ))
+            })?;
         }
         let capture = capture
             .setnonblock()
-            .map_err(|e| fail("cannot capture", e))?;
+            .map_err(|e| OpenError(format!("{iface}: cannot capture: {}", libpcap_text(&e))))?;
         let link = LinkType(u32::try_from(capture.get_datalink().0).unwrap_or(u32::MAX));
         if !link.is_decodable() {
             return Err(OpenError(format!(
-                "{iface}: unsupported link type {}",
-                link.0
+                "{iface}: unsupported link type {link}; cwmpscope decodes {}",
+                LinkType::DECODABLE_IN_WORDS
             )));
         }
         Ok(LiveCapture { capture, link })
@@ -201,6 +194,75 @@ impl LiveCapture {
             })?;
         Ok((breaker, handle))
     }
+}
+
+/// libpcap's own message, without the binding's `libpcap error: ` prefix.
+fn libpcap_text(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(text) if !text.is_empty() => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Why an interface could not be opened, in one line that says what to do: an interface that
+/// does not exist is named with those that do; a capture refused for lack of privileges comes
+/// with the `setcap` command for this very binary.
+fn open_failure(iface: &str, e: &pcap::Error) -> OpenError {
+    let text = libpcap_text(e);
+    let known = interface_names();
+    if !known.is_empty() && !known.iter().any(|name| name == iface) {
+        let mut shown: Vec<&str> = network_interfaces()
+            .into_iter()
+            .filter_map(|name| known.iter().find(|k| **k == name).map(String::as_str))
+            .collect();
+        if shown.is_empty() {
+            shown = known.iter().map(String::as_str).collect();
+        }
+        return OpenError(format!(
+            "{iface}: no such interface; available: {} (see `ip link`)",
+            shown.join(", ")
+        ));
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        let binary = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "cwmpscope".to_owned());
+        return OpenError(format!(
+            "{iface}: no permission to capture ({text}); run as root, or allow this binary \
+             once: sudo setcap cap_net_raw,cap_net_admin=eip {binary}"
+        ));
+    }
+    OpenError(format!("{iface}: cannot capture: {text}"))
+}
+
+/// Every name libpcap can capture on (`any` and pseudo-devices included); empty if it cannot
+/// list them.
+fn interface_names() -> Vec<String> {
+    let mut names: Vec<String> = pcap::Device::list()
+        .map(|list| list.into_iter().map(|d| d.name).collect())
+        .unwrap_or_default();
+    for name in network_interfaces() {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The network interfaces as `ip link` lists them (Linux: /sys/class/net), then `any`, the
+/// pseudo-interface of every one; empty elsewhere.
+fn network_interfaces() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .take(1024)
+        .collect();
+    names.sort();
+    names.push("any".to_owned());
+    names
 }
 
 /// What waiting for packets ended with.

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 /// The whole report as one pretty-printed JSON document.
 pub fn write_json(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
 
@@ -106,7 +106,7 @@ impl Sink for JsonSink {
             b","
         })?;
         self.sessions += 1;
-        serde_json::to_writer(&mut *out, &session).map_err(io::Error::other)
+        serde_json::to_writer(&mut *out, &session).map_err(io::Error::from)
     }
 
     fn transaction(
@@ -119,7 +119,7 @@ impl Sink for JsonSink {
             self.scratch.push(b',');
         }
         self.transactions += 1;
-        serde_json::to_writer(&mut self.scratch, &transaction).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut self.scratch, &transaction).map_err(io::Error::from)?;
         self.deflated.write_all(&self.scratch)
     }
 
@@ -140,11 +140,11 @@ impl Sink for JsonSink {
         out.write_all(b"],\"transactions\":[")?;
         self.deflated.finish()?.replay(out)?;
         out.write_all(b"],\"findings\":")?;
-        serde_json::to_writer(&mut *out, &self.findings).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &self.findings).map_err(io::Error::from)?;
         out.write_all(b",\"capture\":")?;
-        serde_json::to_writer(&mut *out, &capture).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &capture).map_err(io::Error::from)?;
         out.write_all(b",\"summary\":")?;
-        serde_json::to_writer(&mut *out, summary).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, summary).map_err(io::Error::from)?;
         out.write_all(b"}\n")
     }
 }

@@ -17,7 +17,7 @@ struct Line<'a, T: Serialize> {
 }
 
 fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, &Line { kind, inner }).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *w, &Line { kind, inner }).map_err(io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()
 }

@@ -52,7 +52,7 @@ fn not_a_capture() {
     );
     let out = run(&["analyze", &path]);
     assert_one_line_error(&out, "notes.txt");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a capture"));
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn unsupported_link_type() {
     let path = tmp("usb.pcap", &header);
     let out = run(&["analyze", &path]);
     assert_one_line_error(&out, "usb.pcap");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("link type 147"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("link type 147 (USER0)"));
 }
 
 #[test]

@@ -124,3 +124,64 @@ pub fn report_of_connections(
     }
     r
 }
+
+/// Whether the tests run as root (who may read any file and capture anywhere).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// The user id and group id of `nobody`.
+const NOBODY: u32 = 65534;
+
+/// A command running the cwmpscope binary without privileges, and the path of the binary it
+/// runs. As root: as `nobody` (without supplementary groups), on the test binary if `nobody`
+/// can reach it, else on a copy in a directory anyone can read; otherwise as the current user.
+pub fn unprivileged_cwmpscope() -> (std::process::Command, PathBuf) {
+    use std::os::unix::process::CommandExt;
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_cwmpscope"));
+    if !running_as_root() {
+        return (std::process::Command::new(&binary), binary);
+    }
+    let path = if anyone_can_run(&binary) {
+        binary
+    } else {
+        static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        COPY.get_or_init(|| copy_for_anyone(&binary)).clone()
+    };
+    let mut command = std::process::Command::new(&path);
+    command.uid(NOBODY).gid(NOBODY);
+    (command, path)
+}
+
+/// Whether a user with no rights of its own can execute `binary` (every directory above it
+/// searchable by others, the file executable by others).
+fn anyone_can_run(binary: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let others_may = |path: &std::path::Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+    };
+    binary.ancestors().all(others_may)
+}
+
+/// `binary` in a fresh directory under the temporary directory, readable and executable by
+/// anyone: a hard link where the file system allows, else a copy.
+fn copy_for_anyone(binary: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("cwmpscope-anyone-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let copy = dir.join("cwmpscope");
+    let _ = std::fs::remove_file(&copy);
+    if std::fs::hard_link(binary, &copy).is_err() {
+        std::fs::copy(binary, &copy).expect("copy of the binary");
+    }
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    assert!(
+        anyone_can_run(&copy),
+        "{} must be reachable by anyone",
+        copy.display()
+    );
+    copy
+}

@@ -363,3 +363,92 @@ fn the_last_packets_are_handed_over_when_the_analysis_was_behind_and_lo_goes_qui
         "the last session or transaction came {late:?} after the end of the replay"
     );
 }
+
+/// The first line cwmpscope writes on stderr within ten seconds, and whether it is still
+/// running then (it is stopped): an error ends the run at once.
+fn first_error_line(mut command: Command) -> (Option<i32>, String, bool) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cwmpscope");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    (status.and_then(|s| s.code()), stderr, status.is_none())
+}
+
+/// An interface that does not exist: one line naming it and those that do, exit 2, for
+/// `live`, `analyze -i` and `tui -i`. Opens nothing, so it needs neither root nor traffic.
+#[test]
+fn live_missing_interface_names_the_available_ones() {
+    for command in ["live", "analyze", "tui"] {
+        let mut cwmpscope = Command::new(env!("CARGO_BIN_EXE_cwmpscope"));
+        cwmpscope.args([command, "-i", "nosuch0"]);
+        let (code, stderr, running) = first_error_line(cwmpscope);
+        assert!(!running, "{command}: still running");
+        assert_eq!(code, Some(2), "{command}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{command}: one line: {stderr}");
+        let line = stderr.trim_end();
+        assert!(
+            line.starts_with("cwmpscope: nosuch0: no such interface; available: "),
+            "{command}: {line}"
+        );
+        assert!(line.ends_with(" (see `ip link`)"), "{command}: {line}");
+        let available = line
+            .trim_start_matches("cwmpscope: nosuch0: no such interface; available: ")
+            .trim_end_matches(" (see `ip link`)");
+        let names: Vec<&str> = available.split(", ").collect();
+        assert!(names.contains(&"lo"), "{command}: {line}");
+        assert!(names.contains(&"any"), "{command}: {line}");
+    }
+}
+
+/// Capturing without the privileges: one line with the `setcap` command for the binary that
+/// ran, exit 2. As root the binary runs as `nobody`; it opens `lo` but is refused before any
+/// packet, so it sends and reads no traffic.
+#[test]
+fn live_capture_without_privileges_gives_the_setcap_command() {
+    let (mut cwmpscope, binary) = common::unprivileged_cwmpscope();
+    cwmpscope.args(["live", "-i", "lo", "-f", "tcp port 9"]);
+    let (code, stderr, running) = first_error_line(cwmpscope);
+    if running || stderr.contains("capturing on lo") {
+        // Not root, and the binary may capture (it has the capabilities already).
+        assert!(!in_ci(), "CI runs as root: nobody may not capture");
+        eprintln!("skipping: this user may capture on lo without root");
+        return;
+    }
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let line = stderr.trim_end();
+    assert!(
+        line.starts_with("cwmpscope: lo: no permission to capture ("),
+        "{line}"
+    );
+    let real_path = std::fs::canonicalize(&binary).expect("binary path");
+    assert!(
+        line.ends_with(&format!(
+            "; run as root, or allow this binary once: sudo setcap cap_net_raw,cap_net_admin=eip {}",
+            real_path.display()
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("libpcap error"), "{line}");
+}

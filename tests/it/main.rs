@@ -10,6 +10,7 @@ mod capture_real_files;
 mod cli;
 mod cwmp_fixtures;
 mod encapsulations;
+mod errors;
 mod extract;
 mod false_alarms;
 mod findings_catalogue;
