@@ -2,7 +2,7 @@
 //! the [`Analyzer`], live capture), and the printer thread. Kept in the library so tests can run
 //! it in-process with their own output buffers.
 
-use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader, io_reason};
+use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader};
 use crate::extract::{self, ExtractError, Selector};
 use crate::findings::Output;
 use crate::findings::Thresholds;
@@ -14,7 +14,7 @@ use crate::pipeline::PipelineConfig;
 use crate::report::ReportOptions;
 use crate::threads::{Analyzer, AnalyzerConfig};
 use crate::tls::{RsaKey, TlsKeys};
-use crate::types::Nanos;
+use crate::types::{Nanos, io_reason};
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;

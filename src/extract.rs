@@ -64,7 +64,7 @@ pub enum ExtractError {
         "the selected frames have two link types ({0} and {1}); a pcap holds one: extract from each file apart"
     )]
     LinkTypes(u32, u32),
-    #[error("{path}: {}", crate::capture::io_reason(.source))]
+    #[error("{path}: {}", crate::types::io_reason(.source))]
     Write {
         path: String,
         #[source]

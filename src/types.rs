@@ -1,6 +1,6 @@
 //! Small `Copy` vocabulary shared by every stage: timestamps, frame references, link types,
-//! the [`Frame`] the core takes in, directions. Everything here sits below the stages: this
-//! module imports none of them.
+//! the [`Frame`] the core takes in, directions; and the wording of system errors in messages.
+//! Everything here sits below the stages: this module imports none of them.
 
 use std::fmt;
 
@@ -248,9 +248,40 @@ pub fn format_ts(ts: Nanos) -> String {
     }
 }
 
+/// The operating system's reason for an I/O error, without Rust's ` (os error N)` suffix:
+/// `No such file or directory`, `Permission denied`, `No space left on device`.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // Also when the OS error came wrapped in another error.
+    let number = text.rfind(" (os error ").filter(|at| {
+        text[at + 11..]
+            .strip_suffix(')')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    match number {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_reasons_lose_rusts_suffix_only() {
+        let missing = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_reason(&missing), "No such file or directory");
+        // Wrapped, as serializers return it.
+        assert_eq!(
+            io_reason(&std::io::Error::other(std::io::Error::from_raw_os_error(
+                28
+            ))),
+            "No space left on device"
+        );
+        let own = std::io::Error::other("body storage limit reached (os error x)");
+        assert_eq!(io_reason(&own), "body storage limit reached (os error x)");
+    }
 
     #[test]
     fn timestamps_format_as_rfc3339_micros() {

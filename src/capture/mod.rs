@@ -18,7 +18,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be opened or read.
-    #[error("{path}: {}", io_reason(source))]
+    #[error("{path}: {}", crate::types::io_reason(source))]
     Io {
         /// The input's display name.
         path: String,
@@ -72,22 +72,6 @@ pub enum InputError {
         /// What was wrong, in a few words.
         reason: String,
     },
-}
-
-/// The operating system's reason for an I/O error, without Rust's ` (os error N)` suffix:
-/// `No such file or directory`, `Permission denied`, `No space left on device`.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    // Also when the OS error came wrapped in another error.
-    let number = text.rfind(" (os error ").filter(|at| {
-        text[at + 11..]
-            .strip_suffix(')')
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    });
-    match number {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
 }
 
 /// Non-fatal problems met while reading (the rest of the input was still analyzed).

@@ -315,7 +315,7 @@ impl fmt::Debug for RsaKey {
 /// Why an RSA key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {}", crate::types::io_reason(source))]
     Io {
         path: String,
         #[source]

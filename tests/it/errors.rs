@@ -114,6 +114,24 @@ fn a_missing_file_or_a_directory_gets_the_system_reason() {
     let sub = dir.join("captures");
     std::fs::create_dir(&sub).unwrap();
     every_command_fails_with(sub.to_str().unwrap(), &dir, &["captures: Is a directory"]);
+    // Key files too.
+    let capture = common::capture("reference-config-update.pcap");
+    for option in ["--tls-keylog", "--tls-key"] {
+        let out = bin()
+            .args(["analyze", option])
+            .arg(&missing)
+            .arg(&capture)
+            .output()
+            .expect("runs");
+        let line = one_line_error(&out, &[]);
+        assert_eq!(
+            line,
+            format!(
+                "cwmpscope: {option} {}: No such file or directory",
+                missing.display()
+            )
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

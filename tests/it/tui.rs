@@ -269,6 +269,33 @@ fn save_writes_a_pcap_analyze_reads_back_the_same() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Saving to a full disk says so in the status line, in the system's words, and leaves the
+/// device alone.
+#[test]
+fn save_to_a_full_disk_says_no_space_left() {
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::path::Path::new("/dev/full").exists() || !cfg!(target_os = "linux"),
+        "/dev/full is there on Linux"
+    );
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let mut app = app(&["third-party/netcwmp_digest_session.pcap"]);
+    app.save_dir = "/dev".into();
+    app.on_action(Action::Save);
+    app.prompt.as_mut().expect("prompt").text = "full".into();
+    // It exists: the first Enter warns, the second writes.
+    app.on_action(Action::Open);
+    app.on_action(Action::Open);
+    app.wait_jobs();
+    let status = app.status.clone().unwrap_or_default();
+    assert_eq!(status, "save failed: /dev/full: No space left on device");
+    let device = std::fs::metadata("/dev/full").expect("/dev/full is still there");
+    assert!(device.file_type().is_char_device());
+    assert!(!std::path::Path::new("/dev/full.json").exists());
+}
+
 /// The message of an arrow, opened from the first row's ladder (`downs` rows down).
 fn open_message(app: &mut App, downs: usize) {
     app.on_action(Action::Open);

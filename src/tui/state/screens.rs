@@ -237,6 +237,7 @@ fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), Strin
     use crate::capture::{CaptureReader, InputSpec, MergedReader};
     use crate::output::printer::{Filters, Printer};
     use crate::threads::{Analyzer, AnalyzerConfig};
+    use crate::types::io_reason;
     use std::io::Write;
     let reader =
         CaptureReader::open(&InputSpec::Path(PathBuf::from(pcap)), 0).map_err(|e| e.to_string())?;
@@ -253,7 +254,7 @@ fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), Strin
         false,
         false,
     );
-    let mut out = std::io::BufWriter::new(std::fs::File::create(json).map_err(|e| e.to_string())?);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(json).map_err(|e| io_reason(&e))?);
     let mut cfg = AnalyzerConfig::default();
     cfg.pipeline.tls = Arc::clone(tls);
     let mut analyzer = Analyzer::new(cfg);
@@ -261,7 +262,7 @@ fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), Strin
     {
         let mut on_output = |item| {
             if let Err(e) = printer.push(item, &mut out) {
-                failed.get_or_insert(e.to_string());
+                failed.get_or_insert(io_reason(&e));
             }
         };
         while let Ok(Some(frame)) = reader.next_frame() {
@@ -275,8 +276,8 @@ fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), Strin
     let capture = analyzer.capture_summary(files, Vec::new());
     printer
         .finish(capture, &mut out)
-        .map_err(|e| e.to_string())?;
-    out.flush().map_err(|e| e.to_string())
+        .map_err(|e| io_reason(&e))?;
+    out.flush().map_err(|e| io_reason(&e))
 }
 
 impl App {
