@@ -22,6 +22,7 @@ pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
 use crate::http::auth::{Challenge, Credentials};
+use crate::limits::LimitSet;
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats};
 use crate::tls::TlsSummary;
 use crate::types::{ConnId, FrameRef, Nanos};
@@ -114,6 +115,9 @@ pub struct SessionMessage {
     pub step: Option<u32>,
     /// The message's bytes, when the session stage keeps them ([`SessionConfig::keep_raw`]).
     pub raw: Option<Arc<RawMessage>>,
+    /// The limits the message reached: in the HTTP stage (body cut, a pipelined request given
+    /// up) and in decoding its body.
+    pub limits_hit: LimitSet,
 }
 
 impl SessionMessage {
@@ -328,6 +332,9 @@ pub struct Session {
     pub notes: Vec<Note>,
     /// Findings about this session (filled by the rules after the session finished).
     pub findings: Vec<Finding>,
+    /// The resource limits that cut the session short (its messages', its connections', and
+    /// the session stage's own); empty when none did.
+    pub limits_hit: LimitSet,
 }
 
 impl Session {
