@@ -493,7 +493,7 @@ pub fn help_text() -> String {
             (
                 s.name.to_owned(),
                 format!("{} {}", format_value(s.limit, s.default), s.unit),
-                format!("{}; when reached, {}", s.meaning, s.when_reached),
+                s.meaning.to_owned(),
             )
         })
         .collect();

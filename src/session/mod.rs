@@ -22,7 +22,7 @@ pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
 use crate::http::auth::{Challenge, Credentials};
-use crate::limits::LimitSet;
+use crate::limits::{Limit, LimitSet};
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats};
 use crate::tls::TlsSummary;
 use crate::types::{ConnId, FrameRef, Nanos};
@@ -132,6 +132,20 @@ impl SessionMessage {
     /// An HTTP message without SOAP content (empty POST, empty response, 401 …).
     pub fn is_empty_body(&self) -> bool {
         self.http.body_len == 0
+    }
+
+    /// Whether its body did not decode because of a resource limit: cut at `http-body-bytes`,
+    /// or beyond `xml-depth`, `xml-elements` or `xml-envelopes`.
+    pub fn undecodable_by_a_limit(&self) -> bool {
+        self.malformed.is_some()
+            && [
+                Limit::HttpBodyBytes,
+                Limit::XmlDepth,
+                Limit::XmlElements,
+                Limit::XmlEnvelopes,
+            ]
+            .iter()
+            .any(|l| self.limits_hit.contains(*l))
     }
 }
 

@@ -291,13 +291,12 @@ impl SessionTracker {
                 let Some(state) = self.conns.get(&conn) else {
                     return;
                 };
-                let session = state.session;
                 if let Some(limit) = limit {
-                    self.add_limit(conn, session, limit);
-                }
-                let Some(state) = self.conns.get(&conn) else {
+                    // Framing refused at a limit: the session shows the limit, and no one is
+                    // blamed for malformed HTTP.
+                    self.add_limit(conn, state.session, limit);
                     return;
-                };
+                }
                 // Without knowing the sender's role, the client side is the CPE.
                 let note = Note::MalformedHttp {
                     conn,
