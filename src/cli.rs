@@ -241,6 +241,16 @@ pub struct LimitArgs {
     pub limit: Vec<String>,
 }
 
+/// Whether a command line asks for `--limit help` (`--limit help` or `--limit=help`): the
+/// table is printed even when the command's other arguments are missing.
+pub fn asks_for_limit_help<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        let a = a.as_ref();
+        a == "--limit=help"
+            || (a == "--limit" && args.get(i + 1).is_some_and(|n| n.as_ref() == "help"))
+    })
+}
+
 impl LimitArgs {
     /// Whether `--limit help` was given.
     pub fn wants_help(&self) -> bool {

@@ -886,17 +886,26 @@ impl SessionTracker {
     }
 
     /// Before a session opens: when `max_open_sessions` are open, the oldest is finished as
-    /// it stands, marked with the limit.
+    /// it stands, marked with the limit; so is what follows on its connections (a session
+    /// without an Inform).
     fn make_room_for_a_session(&mut self, out: &mut impl FnMut(Completed)) {
         while self.open.len() >= self.cfg.max_open_sessions.max(1) {
             let Some(oldest) = self.open_order.pop_front() else {
                 break;
             };
-            if let Some(open) = self.open.get_mut(&oldest) {
-                open.session.limits_hit.insert(Limit::OpenSessions);
-                self.stats.limits_hit.add(Limit::OpenSessions);
-                self.finalize(oldest, out);
+            let Some(open) = self.open.get_mut(&oldest) else {
+                continue;
+            };
+            open.session.limits_hit.insert(Limit::OpenSessions);
+            self.stats.limits_hit.add(Limit::OpenSessions);
+            for c in &open.session.connections {
+                if let Some(state) = self.conns.get_mut(&c.id)
+                    && state.session == Some(oldest)
+                {
+                    state.unassigned_limits.insert(Limit::OpenSessions);
+                }
             }
+            self.finalize(oldest, out);
         }
         if self.open_order.len() > 2 * self.open.len() + 1024 {
             // Sessions that finished on their own leave their numbers behind: drop them now
