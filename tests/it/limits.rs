@@ -932,6 +932,34 @@ fn counts_are_the_same_on_one_thread_or_two() {
 
 // ---- the flag ----
 
+#[test]
+fn docs_limits_md_lists_every_limit_with_its_default_in_table_order() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/limits.md");
+    let text = std::fs::read_to_string(path).expect("docs/limits.md is readable");
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.strip_prefix('|')?.split('|').map(str::trim).collect();
+            let name = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_owned(), (*cells.get(1)?).to_owned()))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = cwmpscope::limits::TABLE
+        .iter()
+        .map(|s| {
+            (
+                s.name.to_owned(),
+                format!(
+                    "{} {}",
+                    cwmpscope::limits::format_value(s.limit, s.default),
+                    s.unit
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
+}
+
 fn bin(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
         .args(args)
