@@ -292,9 +292,7 @@ fn session<'a>(r: &'a Value, id: &str) -> &'a Value {
 /// `id` gets a first fragment of `len` bytes, in the order given, 1 ms apart before `T0`.
 fn fragments_pcap(name: &str, datagrams: &[(u16, usize)]) -> String {
     let mut pcap = Vec::new();
-    for word in [0xa1b2_c3d4u32] {
-        pcap.extend_from_slice(&word.to_le_bytes());
-    }
+    pcap.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     pcap.extend_from_slice(&2u16.to_le_bytes());
     pcap.extend_from_slice(&4u16.to_le_bytes());
     pcap.extend_from_slice(&[0; 8]);
