@@ -494,3 +494,27 @@ impl Pipeline {
         summary
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_limits_table_s() {
+        let default = PipelineConfig::default();
+        let from_table = PipelineConfig::default().with_limits(&Limits::default());
+        assert_eq!(format!("{default:?}"), format!("{from_table:?}"));
+    }
+
+    #[test]
+    fn every_limit_sets_a_setting() {
+        let default = format!("{:?}", PipelineConfig::default());
+        for limit in Limit::ALL {
+            let mut limits = Limits::default();
+            limits.set(limit, 987_654_321);
+            let set = format!("{:?}", PipelineConfig::default().with_limits(&limits));
+            assert_ne!(set, default, "{limit}");
+            assert!(set.contains("987654321"), "{limit}");
+        }
+    }
+}

@@ -780,19 +780,48 @@ fn raw_body_bytes() {
         .filter(|m| m["body_bytes"].as_u64().is_some_and(|n| n > 100))
         .count();
     assert_eq!(over, 4, "the Informs and InformResponses");
-    let hit = |limits: cwmpscope::limits::Limits| {
-        let app = cwmpscope::tui::app_of_with(&files, false, Default::default(), limits)
-            .expect("analyzed");
-        let (capture, _) = app.done.expect("the analysis ended");
-        capture.limits_hit
+    let app_with = |limits: cwmpscope::limits::Limits| {
+        cwmpscope::tui::app_of_with(&files, false, Default::default(), limits).expect("analyzed")
+    };
+    let hit = |app: &cwmpscope::tui::state::App| {
+        let (capture, _) = app.done.as_ref().expect("the analysis ended");
+        capture.limits_hit.0.clone()
     };
     let mut limits = cwmpscope::limits::Limits::default();
-    assert_eq!(hit(limits.clone()).0, vec![]);
+    let mut app = app_with(limits.clone());
+    assert_eq!(hit(&app), vec![]);
+    assert!(!header(&mut app).contains("limits reached"));
     limits.set(cwmpscope::limits::Limit::RawBodyBytes, 100);
-    assert_eq!(
-        hit(limits).0,
-        vec![("raw-body-bytes".to_owned(), over as u64)]
+    let mut app = app_with(limits);
+    assert_eq!(hit(&app), vec![("raw-body-bytes".to_owned(), over as u64)]);
+    // The view's header says so once the analysis is done.
+    assert!(
+        header(&mut app).contains(&format!("limits reached: raw-body-bytes ×{over}")),
+        "{}",
+        header(&mut app)
     );
+}
+
+/// The two header lines of the view, drawn 240 columns wide.
+fn header(app: &mut cwmpscope::tui::state::App) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let width = 240;
+    let mut terminal = Terminal::new(TestBackend::new(width, 10)).expect("terminal");
+    terminal
+        .draw(|f| {
+            cwmpscope::tui::draw::draw(f, app, cwmpscope::tui::draw::Palette { color: false })
+        })
+        .expect("draw");
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .chunks(usize::from(width))
+        .take(2)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 // ---- transaction ----
