@@ -6,6 +6,7 @@ use crate::capture::{CaptureReader, InputError, InputSpec, MergedReader};
 use crate::extract::{self, ExtractError, Selector};
 use crate::findings::Output;
 use crate::findings::Thresholds;
+use crate::limits::Limits;
 use crate::live::StopFlag;
 use crate::live::source::{Source, warning_text};
 use crate::output::Format;
@@ -88,6 +89,8 @@ pub struct TuiArgs {
     pub show_secrets: bool,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Turns transparent huge pages off for this process (Linux), as mimalloc's `allow_thp=0`
@@ -134,6 +137,9 @@ pub struct ExtractArgs {
     /// a pcapng carries are not written into the pcap).
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Resource limits (of the input's analysis, and of the written pcap's report).
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +226,42 @@ pub struct ReportArgs {
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The resource limits of the analysis (docs/limits.md): each has a name, a default and a
+/// count of the times it was reached, which the report shows.
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = "Resource limits")]
+pub struct LimitArgs {
+    /// Sets a resource limit, NAME=N (repeatable; byte limits take K, M, G suffixes);
+    /// `--limit help` lists every limit with its default and meaning.
+    #[arg(long = "limit", value_name = "NAME=N")]
+    pub limit: Vec<String>,
+}
+
+/// Whether a command line asks for `--limit help` (`--limit help` or `--limit=help`): the
+/// table is printed even when the command's other arguments are missing.
+pub fn asks_for_limit_help<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        let a = a.as_ref();
+        a == "--limit=help"
+            || (a == "--limit" && args.get(i + 1).is_some_and(|n| n.as_ref() == "help"))
+    })
+}
+
+impl LimitArgs {
+    /// Whether `--limit help` was given.
+    pub fn wants_help(&self) -> bool {
+        self.limit.iter().any(|l| l.trim() == "help")
+    }
+
+    /// The limits: the defaults with each setting applied in order.
+    pub fn limits(&self) -> Result<Limits, RunError> {
+        Limits::parse(self.limit.iter().map(String::as_str))
+            .map_err(|e| RunError::Usage(format!("--limit: {e}")))
+    }
 }
 
 /// Keys for decrypting TLS (HTTPS to the ACS and file servers). Secrets in a pcapng's
@@ -382,6 +424,19 @@ pub fn run(
     out: &mut (dyn Write + Send),
     err: &mut dyn Write,
 ) -> Result<Outcome, RunError> {
+    let limits = match &cli.command {
+        Command::Analyze(args) => &args.report.limits,
+        Command::Live(args) => &args.report.limits,
+        Command::Extract(args) => &args.limits,
+        Command::Tui(args) => &args.limits,
+    };
+    if limits.wants_help() {
+        out.write_all(crate::limits::help_text().as_bytes())?;
+        out.flush()?;
+        return Ok(Outcome::Analyzed);
+    }
+    // Check the limits before waiting on any input.
+    limits.limits()?;
     let report = match &cli.command {
         Command::Analyze(args) => Some(&args.report),
         Command::Live(args) => Some(&args.report),
@@ -448,7 +503,8 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         thresholds,
         tls: args.tls.load(err)?,
         ..PipelineConfig::default()
-    };
+    }
+    .with_limits(&args.limits.limits()?);
     let done = extract::extract(&names, &selector, pcap, &cfg)?;
     // The report is that of the written pcap: analyzing it again is what proves it whole.
     let report = ReportArgs {
@@ -463,6 +519,7 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         thresholds: args.thresholds.clone(),
         summary: false,
         tls: TlsArgs::default(),
+        limits: args.limits.clone(),
     };
     let json_error = |source: io::Error| RunError::Write {
         path: json.display().to_string(),
@@ -559,13 +616,15 @@ impl Analysis {
         } else {
             Printer::new(report.format, opts, filters, color, report.summary)
         };
+        let limits = report.limits.limits()?;
         Ok(Analysis {
             analyzer: Analyzer::new(AnalyzerConfig {
                 pipeline: PipelineConfig {
                     thresholds,
                     tls,
                     ..PipelineConfig::default()
-                },
+                }
+                .with_limits(&limits),
                 threads: usize::from(report.threads),
             }),
             printer,
@@ -910,8 +969,17 @@ fn tui_command(args: TuiArgs) -> Result<Outcome, RunError> {
     } else {
         files
     };
-    crate::tui::run(source, label, saveable, max_rows, args.show_secrets, tls)
-        .map_err(|e| RunError::Usage(format!("terminal: {}", io_reason(&e))))?;
+    let limits = args.limits.limits()?;
+    crate::tui::run(
+        source,
+        label,
+        saveable,
+        max_rows,
+        args.show_secrets,
+        tls,
+        limits,
+    )
+    .map_err(|e| RunError::Usage(format!("terminal: {}", io_reason(&e))))?;
     Ok(Outcome::Analyzed)
 }
 

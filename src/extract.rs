@@ -30,7 +30,7 @@ use crate::tcp::{Reassembler, ReassemblyConfig};
 use crate::threads::{Analyzer, AnalyzerConfig};
 use crate::transaction::Transaction;
 use crate::types::{ConnId, Frame, LinkType, Nanos};
-use crate::wire::{Decoded, Decoder, FragmentOf, fragment_of};
+use crate::wire::{Decoded, Decoder, DecoderConfig, FragmentOf, fragment_of};
 use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -200,9 +200,10 @@ pub enum Assigned {
 }
 
 impl ConnAssigner {
-    pub fn new(cfg: ReassemblyConfig) -> Self {
+    /// An assigner decoding and reassembling as the analysis with these settings does.
+    pub fn new(decoder: &DecoderConfig, cfg: ReassemblyConfig) -> Self {
         ConnAssigner {
-            decoder: Decoder::new(),
+            decoder: Decoder::with_config(decoder),
             tcp: Reassembler::new(cfg),
             ticker: Ticker::default(),
         }
@@ -281,9 +282,9 @@ pub struct Kept<'a> {
 }
 
 impl FrameSelector {
-    pub fn new(cfg: ReassemblyConfig, conns: FxHashSet<ConnId>) -> Self {
+    pub fn new(decoder: &DecoderConfig, cfg: ReassemblyConfig, conns: FxHashSet<ConnId>) -> Self {
         FrameSelector {
-            assigner: ConnAssigner::new(cfg),
+            assigner: ConnAssigner::new(decoder, cfg),
             conns,
             waiting: VecDeque::new(),
             waiting_bytes: 0,
@@ -619,7 +620,11 @@ fn pass2(
     out_name: &str,
 ) -> Result<(), ExtractError> {
     let mut reader = open_inputs(names)?;
-    let mut selector = FrameSelector::new(cfg.reassembly.clone(), selection.conns.clone());
+    let mut selector = FrameSelector::new(
+        &cfg.decoder,
+        cfg.reassembly.clone(),
+        selection.conns.clone(),
+    );
     let mut keep = |f: Kept<'_>| writer.write(f);
     let result = (|| {
         while let Ok(Some(frame)) = reader.next_frame() {

@@ -33,8 +33,9 @@
 //! Modules are declared below in dependency order: each refers only to modules declared before
 //! it (the integration test `architecture` checks this).
 
-// Vocabulary shared by every stage.
+// Vocabulary shared by every stage: the small types, and the table of resource limits.
 pub mod types;
+pub mod limits;
 pub mod catalogue;
 
 // The core stages, in pipeline order (frame → segment → stream → TLS → HTTP → CWMP → session

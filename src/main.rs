@@ -8,7 +8,17 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     one_line_panics();
     cwmpscope::cli::disable_transparent_huge_pages();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            if cwmpscope::cli::asks_for_limit_help(&args) {
+                print!("{}", cwmpscope::limits::help_text());
+                return ExitCode::SUCCESS;
+            }
+            e.exit()
+        }
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let mut err = io::stderr();

@@ -16,24 +16,32 @@
 
 use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer};
+use crate::limits::{Limit, LimitCounts, Limits};
 use crate::report::{CaptureSummary, Counts, TlsCounts, Undecoded};
 use crate::session::{Completed, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
 use crate::tls::{TlsEvent, TlsKeys, TlsLayer};
-use crate::transaction::{Tracked, TransactionTracker};
+use crate::transaction::{Tracked, TransactionConfig, TransactionTracker};
 use crate::types::{Frame, Nanos, format_ts};
-use crate::wire::{Decoded, Decoder, KindCounts};
+use crate::wire::{Decoded, Decoder, DecoderConfig, KindCounts};
 use rustc_hash::FxHashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Settings of every stage.
+/// Settings of every stage. Every resource limit among them is named in [`crate::limits`];
+/// [`PipelineConfig::with_limits`] sets them all from a [`Limits`].
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
+    pub decoder: DecoderConfig,
     pub reassembly: ReassemblyConfig,
     pub http: HttpConfig,
     pub session: SessionConfig,
+    pub transaction: TransactionConfig,
     pub thresholds: Thresholds,
+    /// Distinct addresses counted in `capture.hosts` (`hosts`).
+    pub max_hosts: usize,
+    /// CPEs the findings stage remembers across sessions (`cpe-history`).
+    pub findings_max_cpes: usize,
     /// Keys for TLS decryption (key logs, RSA keys); never printed.
     pub tls: Arc<TlsKeys>,
     /// Every this much capture time, the sessions still open are handed on as
@@ -44,6 +52,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
+            decoder: DecoderConfig::default(),
             reassembly: ReassemblyConfig::default(),
             // Only bodies that may be CWMP are stored; file transfers are counted.
             http: HttpConfig {
@@ -51,15 +60,74 @@ impl Default for PipelineConfig {
                 ..HttpConfig::default()
             },
             session: SessionConfig::default(),
+            transaction: TransactionConfig::default(),
             thresholds: Thresholds::default(),
+            max_hosts: Limit::Hosts.default_usize(),
+            findings_max_cpes: Limit::CpeHistory.default_usize(),
             tls: Arc::default(),
             open_every: None,
         }
     }
 }
 
-/// Hosts counted at most (the count saturates beyond).
-const MAX_HOSTS: usize = 1 << 20;
+impl PipelineConfig {
+    /// These settings with every resource limit taken from `limits`.
+    pub fn with_limits(mut self, limits: &Limits) -> Self {
+        let n = |limit| limits.usize(limit);
+        self.decoder.max_fragment_datagrams = n(Limit::IpFragments);
+        self.decoder.max_fragment_bytes = n(Limit::IpFragmentBytes);
+        let tcp = &mut self.reassembly;
+        tcp.max_connections = n(Limit::OpenConnections);
+        tcp.max_pending_per_dir = n(Limit::StreamBufferBytes);
+        tcp.max_pending_segments_per_dir = n(Limit::StreamBufferSegments);
+        tcp.max_pending_total = n(Limit::TotalBufferBytes);
+        self.max_hosts = n(Limit::Hosts);
+        let http = &mut self.http;
+        http.max_header_bytes = n(Limit::HttpHeaderBytes);
+        http.max_headers = n(Limit::HttpHeaders);
+        http.max_body = n(Limit::HttpBodyBytes);
+        http.max_pending_requests = n(Limit::HttpPendingRequests);
+        let decode = &mut self.session.decode;
+        decode.max_depth = n(Limit::XmlDepth);
+        decode.max_elements = n(Limit::XmlElements);
+        decode.max_envelopes = n(Limit::XmlEnvelopes);
+        decode.max_args = n(Limit::RpcArgs);
+        decode.max_value_len = n(Limit::XmlValueBytes);
+        let session = &mut self.session;
+        session.max_open_sessions = n(Limit::OpenSessions);
+        session.max_messages_per_session = n(Limit::SessionMessages);
+        session.max_unassigned_messages = n(Limit::UnassignedMessages);
+        session.max_pending_connection_requests = n(Limit::PendingConnectionRequests);
+        session.max_known_endpoints = n(Limit::KnownEndpoints);
+        session.max_raw_body = n(Limit::RawBodyBytes);
+        session.max_cpes = n(Limit::CpeHistory);
+        self.transaction.max_open = n(Limit::OpenTransactions);
+        self.transaction.max_pending_exchanges = n(Limit::PendingExchanges);
+        self.transaction.max_cpes = n(Limit::CpeHistory);
+        self.findings_max_cpes = n(Limit::CpeHistory);
+        self
+    }
+}
+
+/// The distinct addresses of the TCP connections seen, for `capture.hosts`: at most `max`
+/// (`hosts`); an address seen beyond is not counted, and counts as the limit reached.
+#[derive(Debug, Default)]
+struct Hosts {
+    seen: FxHashSet<IpAddr>,
+    max: usize,
+    not_counted: u64,
+}
+
+impl Hosts {
+    fn note(&mut self, ip: IpAddr) {
+        if self.seen.len() < self.max {
+            self.seen.insert(ip);
+        } else if !self.seen.contains(&ip) {
+            self.not_counted += 1;
+        }
+    }
+}
+
 /// How often (in capture time) timers run.
 const TICK: Nanos = 1_000_000_000;
 
@@ -100,39 +168,50 @@ pub struct Front {
     tls: TlsLayer,
     http: HttpLayer,
     counters: Counters,
-    hosts: FxHashSet<IpAddr>,
+    hosts: Hosts,
 }
 
 /// Hands one TLS stage event on to the HTTP stage, noting the hosts of new connections.
 fn to_http(
     ev: TlsEvent<'_>,
     http: &mut HttpLayer,
-    hosts: &mut FxHashSet<IpAddr>,
+    hosts: &mut Hosts,
     out: &mut impl FnMut(HttpEvent),
 ) {
     let ev = match ev {
         TlsEvent::Stream(ev) => ev,
         TlsEvent::Summary { conn, summary } => return http.note_tls(conn, summary),
     };
-    if let StreamEvent::Open(info) = &ev
-        && hosts.len() < MAX_HOSTS
-    {
-        hosts.insert(info.client.ip());
-        hosts.insert(info.server.ip());
+    if let StreamEvent::Open(info) = &ev {
+        hosts.note(info.client.ip());
+        hosts.note(info.server.ip());
     }
     http.push(ev, out);
 }
 
 impl Front {
-    pub fn new(reassembly: ReassemblyConfig, http: HttpConfig, tls: Arc<TlsKeys>) -> Self {
+    /// The front half with the settings of `cfg` (its decoder, reassembly, HTTP and TLS).
+    pub fn new(cfg: &PipelineConfig) -> Self {
         Front {
-            decoder: Decoder::new(),
-            tcp: Reassembler::new(reassembly),
-            tls: TlsLayer::new(tls),
-            http: HttpLayer::new(http),
+            decoder: Decoder::with_config(&cfg.decoder),
+            tcp: Reassembler::new(cfg.reassembly.clone()),
+            tls: TlsLayer::new(Arc::clone(&cfg.tls)),
+            http: HttpLayer::new(cfg.http.clone()),
             counters: Counters::default(),
-            hosts: FxHashSet::default(),
+            hosts: Hosts {
+                max: cfg.max_hosts,
+                ..Hosts::default()
+            },
         }
+    }
+
+    /// The resource limits this half reached so far, by limit.
+    pub fn limits_hit(&self) -> LimitCounts {
+        let mut counts = *self.decoder.limits_hit();
+        counts.merge(&self.tcp.stats().limits_hit);
+        counts.merge(&self.http.stats().limits_hit);
+        counts.add_n(Limit::Hosts, self.hosts.not_counted);
+        counts
     }
 
     /// Feeds one frame (it is counted); the HTTP events it completes go to `out`.
@@ -209,12 +288,13 @@ impl Front {
                     .collect(),
             ),
             mirror_duplicates: d.mirror_duplicates,
-            hosts: self.hosts.len() as u64,
+            hosts: self.hosts.seen.len() as u64,
             tcp_connections: t.connections,
             http_messages,
             other_tls_connections: 0,
             tls: TlsCounts::default(),
             warnings,
+            limits_hit: Counts::of_limits(&self.limits_hit()),
         }
     }
 }
@@ -248,6 +328,8 @@ pub struct Back {
 const MAX_OPEN_SHOWN: usize = 1000;
 
 impl Back {
+    /// The back half with these session settings and thresholds, and the default limits of
+    /// the later stages.
     pub fn new(session: SessionConfig, thresholds: Thresholds) -> Self {
         Back {
             sessions: SessionTracker::new(session),
@@ -256,6 +338,25 @@ impl Back {
             open_every: None,
             next_open: 0,
         }
+    }
+
+    /// The back half with the settings of `cfg`.
+    pub fn with_config(cfg: &PipelineConfig) -> Self {
+        Back {
+            sessions: SessionTracker::new(cfg.session.clone()),
+            transactions: TransactionTracker::with_config(cfg.transaction.clone()),
+            judge: Judge::with_max_cpes(cfg.thresholds.clone(), cfg.findings_max_cpes),
+            open_every: cfg.open_every,
+            next_open: 0,
+        }
+    }
+
+    /// The resource limits this half reached so far, by limit.
+    pub fn limits_hit(&self) -> LimitCounts {
+        let mut counts = self.sessions.limits_hit();
+        counts.merge(self.transactions.limits_hit());
+        counts.merge(&self.judge.limits_hit());
+        counts
     }
 
     /// Hands on the open sessions every `every` of capture time (see [`Output::Open`]).
@@ -337,8 +438,8 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(cfg: PipelineConfig) -> Self {
         Pipeline {
-            front: Front::new(cfg.reassembly, cfg.http, cfg.tls),
-            back: Back::new(cfg.session, cfg.thresholds).with_open_every(cfg.open_every),
+            front: Front::new(&cfg),
+            back: Back::with_config(&cfg),
             ticker: Ticker::default(),
         }
     }
@@ -387,6 +488,33 @@ impl Pipeline {
             .capture_summary(files, warnings, self.back.http_messages());
         summary.other_tls_connections = self.back.other_tls_connections();
         summary.tls = self.back.tls_counts();
+        let mut limits = self.front.limits_hit();
+        limits.merge(&self.back.limits_hit());
+        summary.limits_hit = Counts::of_limits(&limits);
         summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_limits_table_s() {
+        let default = PipelineConfig::default();
+        let from_table = PipelineConfig::default().with_limits(&Limits::default());
+        assert_eq!(format!("{default:?}"), format!("{from_table:?}"));
+    }
+
+    #[test]
+    fn every_limit_sets_a_setting() {
+        let default = format!("{:?}", PipelineConfig::default());
+        for limit in Limit::ALL {
+            let mut limits = Limits::default();
+            limits.set(limit, 987_654_321);
+            let set = format!("{:?}", PipelineConfig::default().with_limits(&limits));
+            assert_ne!(set, default, "{limit}");
+            assert!(set.contains("987654321"), "{limit}");
+        }
     }
 }

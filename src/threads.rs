@@ -7,7 +7,7 @@
 use crate::findings::Output;
 use crate::http::HttpEvent;
 use crate::pipeline::{Back, Counters, Front, Pipeline, PipelineConfig, Ticker};
-use crate::report::CaptureSummary;
+use crate::report::{CaptureSummary, Counts};
 use crate::types::{Frame, Nanos};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -184,18 +184,22 @@ impl Split {
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let (http_messages, other_tls_connections, tls) = match &self.back {
+        let (http_messages, other_tls_connections, tls, back_limits) = match &self.back {
             BackSide::Joined(back) => (
                 back.http_messages(),
                 back.other_tls_connections(),
                 back.tls_counts(),
+                back.limits_hit(),
             ),
             // Counted by the worker: known once it is joined.
-            BackSide::Worker(_) => (0, 0, Default::default()),
+            BackSide::Worker(_) => (0, 0, Default::default(), Default::default()),
         };
         let mut summary = self.front.capture_summary(files, warnings, http_messages);
         summary.other_tls_connections = other_tls_connections;
         summary.tls = tls;
+        let mut limits = self.front.limits_hit();
+        limits.merge(&back_limits);
+        summary.limits_hit = Counts::of_limits(&limits);
         summary
     }
 }
@@ -217,10 +221,9 @@ impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
         let AnalyzerConfig { pipeline, threads } = cfg;
         let mode = if threads > 1 {
-            let back = Back::new(pipeline.session, pipeline.thresholds)
-                .with_open_every(pipeline.open_every);
+            let back = Back::with_config(&pipeline);
             Mode::Split(Split {
-                front: Front::new(pipeline.reassembly, pipeline.http, pipeline.tls),
+                front: Front::new(&pipeline),
                 back: BackSide::Worker(Worker::spawn(back)),
                 ticker: Ticker::default(),
             })

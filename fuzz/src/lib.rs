@@ -566,6 +566,7 @@ impl StreamSettings {
         if self.0 & 16 != 0 {
             cfg.decode = DecodeLimits {
                 max_depth: 8,
+                max_elements: 64,
                 max_envelopes: 2,
                 max_args: 8,
                 max_value_len: 64,
@@ -860,6 +861,7 @@ pub fn cwmp_xml(data: &[u8]) -> usize {
     } else {
         DecodeLimits {
             max_depth: 1 + usize::from(small % 16),
+            max_elements: 4 + usize::from(small % 64),
             max_envelopes: 1 + usize::from(small >> 4 & 3),
             max_args: usize::from(small >> 6),
             max_value_len: 16,

@@ -13,6 +13,8 @@ mod soap;
 
 pub use rpc::*;
 
+use crate::limits::{Limit, LimitSet};
+
 /// The cwmp namespace an envelope used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CwmpNs {
@@ -93,24 +95,29 @@ pub struct MalformedXml {
 /// Limits applied while decoding.
 #[derive(Clone, Debug)]
 pub struct DecodeLimits {
-    /// Deepest element nesting accepted (Envelope is level 1); deeper is an error.
+    /// Deepest element nesting accepted (Envelope is level 1); deeper is an error
+    /// (`xml-depth`).
     pub max_depth: usize,
-    /// Most envelopes accepted in one body; more is an error.
+    /// Most elements accepted in one body; more is an error (`xml-elements`).
+    pub max_elements: usize,
+    /// Most envelopes accepted in one body; more is an error (`xml-envelopes`).
     pub max_envelopes: usize,
-    /// Arguments kept per RPC (ParameterList entries and the like); further ones are dropped.
+    /// Arguments kept per RPC (ParameterList entries and the like); further ones are dropped
+    /// (`rpc-args`).
     pub max_args: usize,
     /// Longest value kept, in bytes (longer ones are cut at a character boundary and end with
-    /// `…`).
+    /// `…`): `xml-value-bytes`.
     pub max_value_len: usize,
 }
 
 impl Default for DecodeLimits {
     fn default() -> Self {
         DecodeLimits {
-            max_depth: 64,
-            max_envelopes: 64,
-            max_args: 4096,
-            max_value_len: 64 << 10,
+            max_depth: Limit::XmlDepth.default_usize(),
+            max_elements: Limit::XmlElements.default_usize(),
+            max_envelopes: Limit::XmlEnvelopes.default_usize(),
+            max_args: Limit::RpcArgs.default_usize(),
+            max_value_len: Limit::XmlValueBytes.default_usize(),
         }
     }
 }
@@ -126,17 +133,29 @@ impl Default for DecodeLimits {
 ///
 /// Errors: XML that is not well-formed (the offset is the reader's), input that ends inside an
 /// envelope (a truncated body), a root element other than a SOAP 1.1 `Envelope`, text outside
-/// the envelopes, no envelope at all, and the depth and envelope-count limits.
+/// the envelopes, no envelope at all, and the depth, element-count and envelope-count limits.
 pub fn decode(
     body: &[u8],
     content_type: Option<&str>,
     limits: &DecodeLimits,
 ) -> Result<Vec<Envelope>, MalformedXml> {
+    decode_noting(body, content_type, limits, &mut LimitSet::default())
+}
+
+/// [`decode`], adding to `hit` the limits reached: those that made it fail (`xml-depth`,
+/// `xml-elements`, `xml-envelopes`) and those that cut what it kept (`rpc-args`,
+/// `xml-value-bytes`).
+pub fn decode_noting(
+    body: &[u8],
+    content_type: Option<&str>,
+    limits: &DecodeLimits,
+    hit: &mut LimitSet,
+) -> Result<Vec<Envelope>, MalformedXml> {
     let decoded = charset::DecodedBody::new(body, content_type);
     if decoded.text().trim_ascii().is_empty() {
         return Ok(Vec::new());
     }
-    soap::decode_text(decoded.text(), limits).map_err(|err| MalformedXml {
+    soap::decode_text(decoded.text(), limits, hit).map_err(|err| MalformedXml {
         offset: decoded.body_offset(err.offset),
         reason: err.reason,
     })

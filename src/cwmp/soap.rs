@@ -17,6 +17,7 @@ use super::rpc::{
     ParameterValue, Rpc, TransferComplete,
 };
 use super::{CwmpNs, DecodeLimits, Envelope, Header};
+use crate::limits::{Limit, LimitSet};
 
 /// The SOAP 1.1 envelope namespace.
 const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -33,10 +34,14 @@ pub(crate) struct TextError {
     pub(crate) reason: String,
 }
 
-/// Decodes every envelope of `text`.
-pub(crate) fn decode_text(text: &str, limits: &DecodeLimits) -> Result<Vec<Envelope>, TextError> {
+/// Decodes every envelope of `text`; the limits reached on the way go to `hit`.
+pub(crate) fn decode_text(
+    text: &str,
+    limits: &DecodeLimits,
+    hit: &mut LimitSet,
+) -> Result<Vec<Envelope>, TextError> {
     let mut reader = NsReader::from_str(text);
-    let mut state = State::new(limits);
+    let mut state = State::new(limits, hit);
     loop {
         let event_start = reader.buffer_position();
         let event = match reader.read_event() {
@@ -226,8 +231,9 @@ impl RpcBuilder {
         }
     }
 
-    /// A leaf argument closed at `path` with `value`.
-    fn leaf(&mut self, path: &str, value: &str, max_items: usize) {
+    /// A leaf argument closed at `path` with `value`. Returns false when it was dropped
+    /// because the RPC's arguments are full.
+    fn leaf(&mut self, path: &str, value: &str, max_items: usize) -> bool {
         match self {
             RpcBuilder::Inform(inform) => inform_leaf(inform, path, value),
             RpcBuilder::InformResponse(max_envelopes) => {
@@ -252,11 +258,13 @@ impl RpcBuilder {
             },
             RpcBuilder::Fault(fault) => fault_leaf(fault, path, value),
             RpcBuilder::Other { args, .. } => {
-                if args.len() < max_items {
-                    args.push((bounded_path(path), value.to_owned()));
+                if args.len() >= max_items {
+                    return false;
                 }
+                args.push((bounded_path(path), value.to_owned()));
             }
         }
+        true
     }
 }
 
@@ -340,6 +348,10 @@ fn fault_leaf(fault: &mut Fault, path: &str, value: &str) {
 /// The decoder state across the whole body.
 struct State<'l> {
     limits: &'l DecodeLimits,
+    /// The limits reached so far.
+    hit: &'l mut LimitSet,
+    /// Elements opened so far.
+    elements: usize,
     envelopes: Vec<Envelope>,
     current: Option<EnvelopeBuilder>,
     stack: Vec<Frame>,
@@ -355,9 +367,11 @@ struct State<'l> {
 }
 
 impl<'l> State<'l> {
-    fn new(limits: &'l DecodeLimits) -> Self {
+    fn new(limits: &'l DecodeLimits, hit: &'l mut LimitSet) -> Self {
         State {
             limits,
+            hit,
+            elements: 0,
             envelopes: Vec::new(),
             current: None,
             stack: Vec::new(),
@@ -371,9 +385,18 @@ impl<'l> State<'l> {
     fn start(&mut self, reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<(), String> {
         let depth = self.stack.len();
         if depth >= self.limits.max_depth {
+            self.hit.insert(Limit::XmlDepth);
             return Err(format!(
                 "elements nested deeper than {} levels",
                 self.limits.max_depth
+            ));
+        }
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            self.hit.insert(Limit::XmlElements);
+            return Err(format!(
+                "more than {} elements in one body",
+                self.limits.max_elements
             ));
         }
         let (resolved, local_name) = reader.resolver().resolve_element(start.name());
@@ -453,6 +476,7 @@ impl<'l> State<'l> {
             ));
         }
         if self.envelopes.len() >= self.limits.max_envelopes {
+            self.hit.insert(Limit::XmlEnvelopes);
             return Err(format!(
                 "more than {} envelopes in one body",
                 self.limits.max_envelopes
@@ -481,6 +505,7 @@ impl<'l> State<'l> {
         };
         if !rpc.open(&self.path, self.limits.max_args, || xsi_type(reader, start)) {
             self.dropped_item_depth = Some(depth);
+            self.hit.insert(Limit::RpcArgs);
         }
     }
 
@@ -509,8 +534,10 @@ impl<'l> State<'l> {
                 if !frame.has_children && self.dropped_item_depth.is_none() {
                     let value = finish_value(&mut self.text, self.text_cut);
                     let max_args = self.limits.max_args;
-                    if let Some(rpc) = self.current.as_mut().and_then(|e| e.rpc.as_mut()) {
-                        rpc.leaf(&self.path, value, max_args);
+                    if let Some(rpc) = self.current.as_mut().and_then(|e| e.rpc.as_mut())
+                        && !rpc.leaf(&self.path, value, max_args)
+                    {
+                        self.hit.insert(Limit::RpcArgs);
                     }
                 }
                 if self.dropped_item_depth == Some(depth) {
@@ -595,6 +622,7 @@ impl<'l> State<'l> {
             }
             self.text.push_str(piece.get(..cut).unwrap_or_default());
             self.text_cut = true;
+            self.hit.insert(Limit::XmlValueBytes);
         }
     }
 

@@ -582,6 +582,43 @@ fn argument_count_and_value_length_limits_cut() {
     );
 }
 
+/// The limits `decode_noting` reports for `body` under `limits`, and whether it decoded.
+fn noted(body: &str, limits: &DecodeLimits) -> (Vec<&'static str>, bool) {
+    let mut hit = crate::limits::LimitSet::default();
+    let ok = decode_noting(body.as_bytes(), None, limits, &mut hit).is_ok();
+    (hit.names(), ok)
+}
+
+#[test]
+fn the_limits_reached_are_noted() {
+    let inner = "<Q:X><A><B>value</B><B>two</B></A></Q:X>";
+    let body = envelope("s", "c", "1-0", inner);
+    // Within every default limit: nothing noted.
+    assert_eq!(noted(&body, &DecodeLimits::default()), (vec![], true));
+    let with = |f: fn(&mut DecodeLimits)| {
+        let mut limits = DecodeLimits::default();
+        f(&mut limits);
+        noted(&body, &limits)
+    };
+    assert_eq!(with(|l| l.max_depth = 4), (vec!["xml-depth"], false));
+    // Envelope, Header, ID, Body, X, A, B, B: eight elements.
+    assert_eq!(with(|l| l.max_elements = 7), (vec!["xml-elements"], false));
+    assert_eq!(with(|l| l.max_elements = 8), (vec![], true));
+    assert_eq!(with(|l| l.max_args = 1), (vec!["rpc-args"], true));
+    assert_eq!(
+        with(|l| l.max_value_len = 3),
+        (vec!["xml-value-bytes"], true)
+    );
+    let two = format!("{body}{body}");
+    let mut limits = DecodeLimits {
+        max_envelopes: 1,
+        ..DecodeLimits::default()
+    };
+    assert_eq!(noted(&two, &limits), (vec!["xml-envelopes"], false));
+    limits.max_envelopes = 2;
+    assert_eq!(noted(&two, &limits), (vec![], true));
+}
+
 #[test]
 fn long_argument_paths_are_cut_when_stored() {
     let name = "N".repeat(100);

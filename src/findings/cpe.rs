@@ -4,6 +4,7 @@
 
 use super::session::anchor_to_session;
 use super::{Code, Finding, Severity, Thresholds, secs};
+use crate::limits::Limit;
 use crate::session::{Session, Termination};
 use crate::types::Nanos;
 use rustc_hash::FxHashMap;
@@ -12,9 +13,6 @@ use std::net::IpAddr;
 
 /// Sessions remembered per CPE (enough to find the one before a session that finished late).
 const SESSIONS_PER_CPE: usize = 4;
-
-/// CPEs remembered by default.
-pub const DEFAULT_MAX_CPES: usize = 100_000;
 
 /// How a CPE is recognised: its serial number (kept as a 64-bit hash: every CPE of a capture
 /// has an entry, so it must be small), else its IP address.
@@ -51,11 +49,13 @@ pub struct CpeHistory {
     recency: VecDeque<(CpeKey, u64)>,
     next_stamp: u64,
     max_cpes: usize,
+    /// CPEs forgotten because `max_cpes` was reached.
+    forgotten: u64,
 }
 
 impl Default for CpeHistory {
     fn default() -> Self {
-        CpeHistory::new(DEFAULT_MAX_CPES)
+        CpeHistory::new(Limit::CpeHistory.default_usize())
     }
 }
 
@@ -67,7 +67,13 @@ impl CpeHistory {
             recency: VecDeque::new(),
             next_stamp: 0,
             max_cpes: max_cpes.max(1),
+            forgotten: 0,
         }
+    }
+
+    /// CPEs forgotten so far because the cap was reached (`cpe-history`).
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
     }
 
     /// CPEs currently remembered.
@@ -212,6 +218,7 @@ impl CpeHistory {
             };
             if self.cpes.get(&key).is_some_and(|st| st.stamp == stamp) {
                 self.cpes.remove(&key);
+                self.forgotten += 1;
             }
         }
     }

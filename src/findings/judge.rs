@@ -6,6 +6,7 @@
 
 use super::tls::{TlsEnds, TlsFacts, judge_tls};
 use super::{CpeHistory, Finding, Thresholds, check_session_with_history, connection, transfer};
+use crate::limits::{Limit, LimitCounts};
 use crate::session::{ConnRecord, CpeDirectory, ServerRole, Session, split_url};
 use crate::tcp::ConnEnd;
 use crate::transaction::matching::is_service_port;
@@ -40,11 +41,26 @@ pub struct Judge {
 
 impl Judge {
     pub fn new(thresholds: Thresholds) -> Self {
+        Judge::with_max_cpes(thresholds, Limit::CpeHistory.default_usize())
+    }
+
+    /// A judge remembering at most `max_cpes` CPEs across sessions (`cpe-history`).
+    pub fn with_max_cpes(thresholds: Thresholds, max_cpes: usize) -> Self {
         Judge {
             thresholds,
-            history: CpeHistory::default(),
-            directory: CpeDirectory::default(),
+            history: CpeHistory::new(max_cpes),
+            directory: CpeDirectory::new(max_cpes),
         }
+    }
+
+    /// Limits reached so far, by limit: CPEs forgotten by the history and the directory.
+    pub fn limits_hit(&self) -> LimitCounts {
+        let mut counts = LimitCounts::default();
+        counts.add_n(
+            Limit::CpeHistory,
+            self.history.forgotten() + self.directory.forgotten(),
+        );
+        counts
     }
 
     /// The CPE at the first of these addresses where one was seen.

@@ -140,6 +140,7 @@ impl Ladder {
                 inferred_device: None,
                 notes: Vec::new(),
                 findings: Vec::new(),
+                limits_hit: Default::default(),
             },
             t: T0,
             frame: 0,
@@ -191,6 +192,7 @@ impl Ladder {
             malformed: None,
             step: None,
             raw: None,
+            limits_hit: Default::default(),
         });
         self.s.end = self.t + MS;
         self

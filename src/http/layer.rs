@@ -239,10 +239,7 @@ impl HttpLayer {
             }
             unfinished.sort_by_key(|m| (m.ts, m.first_frame));
             for msg in unfinished {
-                self.stats.messages += 1;
-                if !msg.complete {
-                    self.stats.incomplete_messages += 1;
-                }
+                self.stats.count_message(&msg);
                 out(HttpEvent::Message(msg));
             }
             was_http = state.was_http();

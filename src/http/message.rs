@@ -1,6 +1,7 @@
 //! What the HTTP stage hands on: owned messages ([`HttpMessage`]) and the connection events
 //! around them ([`HttpEvent`]).
 
+use crate::limits::{Limit, LimitSet};
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use std::net::SocketAddr;
@@ -72,6 +73,9 @@ pub struct HttpMessage {
     pub ts: Nanos,
     /// Time of the last byte.
     pub end_ts: Nanos,
+    /// The limits this message reached: its body was cut at `http-body-bytes`, or (a request)
+    /// it pushed the oldest request waiting for a response out (`http-pending-requests`).
+    pub limits_hit: LimitSet,
 }
 
 impl HttpMessage {
@@ -133,6 +137,9 @@ pub enum HttpEvent {
         offset: u64,
         /// What is wrong.
         reason: String,
+        /// The limit whose reaching made it malformed (a header block too large, too many
+        /// header fields), if that is why.
+        limit: Option<Limit>,
     },
     /// Bytes lost by the capture in one direction.
     Gap {

@@ -21,30 +21,34 @@ mod parser;
 pub use layer::HttpLayer;
 pub use message::{HttpEvent, HttpMessage, StartLine};
 
+use crate::limits::{Limit, LimitCounts};
+
 /// Limits of the HTTP stage.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
-    /// Largest body stored per message (the rest is counted, not kept).
+    /// Largest body stored per message (the rest is counted, not kept): `http-body-bytes`.
     pub max_body: usize,
     /// Store every body (up to `max_body`); when false only bodies that may be CWMP are
     /// stored (SOAP/XML, POSTs and their answers) and file transfers are only counted.
     pub keep_all_bodies: bool,
-    /// Largest header block accepted before the stream is declared malformed.
+    /// Largest header block accepted before the stream is declared malformed
+    /// (`http-header-bytes`).
     pub max_header_bytes: usize,
-    /// Largest number of header fields in one message.
+    /// Largest number of header fields in one message (`http-headers`).
     pub max_headers: usize,
-    /// Requests waiting for their responses per connection (pipelining depth).
+    /// Requests waiting for their responses per connection, the pipelining depth
+    /// (`http-pending-requests`).
     pub max_pending_requests: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
-            max_body: 4 << 20,
+            max_body: Limit::HttpBodyBytes.default_usize(),
             keep_all_bodies: true,
-            max_header_bytes: 64 << 10,
-            max_headers: 128,
-            max_pending_requests: 64,
+            max_header_bytes: Limit::HttpHeaderBytes.default_usize(),
+            max_headers: Limit::HttpHeaders.default_usize(),
+            max_pending_requests: Limit::HttpPendingRequests.default_usize(),
         }
     }
 }
@@ -70,6 +74,21 @@ pub struct HttpStats {
     pub opaque_bytes: u64,
     /// Bytes skipped while looking for a message start after a gap or malformed framing.
     pub skipped_bytes: u64,
+    /// Messages cut or refused because a limit was reached, by limit.
+    pub limits_hit: LimitCounts,
+}
+
+impl HttpStats {
+    /// Counts a message handed on, and the limits it reached.
+    fn count_message(&mut self, msg: &HttpMessage) {
+        self.messages += 1;
+        if !msg.complete {
+            self.incomplete_messages += 1;
+        }
+        for limit in msg.limits_hit.iter() {
+            self.limits_hit.add(limit);
+        }
+    }
 }
 
 #[cfg(test)]

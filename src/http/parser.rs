@@ -16,6 +16,7 @@ mod pending;
 
 use super::body::{BodyStore, ChunkStatus, ChunkedDecoder, ContentCoding};
 use super::{HttpConfig, HttpEvent, HttpMessage, HttpStats, StartLine};
+use crate::limits::{Limit, LimitSet};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use framing::{Framing, body_worth_keeping, request_framing, response_framing};
 use head::{Head, find_header_end, parse_head, parse_partial_head};
@@ -67,10 +68,7 @@ pub(crate) struct Cx<'a, S: FnMut(HttpEvent) + ?Sized> {
 
 impl<S: FnMut(HttpEvent) + ?Sized> Cx<'_, S> {
     pub(crate) fn emit(&mut self, msg: HttpMessage) {
-        self.stats.messages += 1;
-        if !msg.complete {
-            self.stats.incomplete_messages += 1;
-        }
+        self.stats.count_message(&msg);
         (self.out)(HttpEvent::Message(msg));
     }
 }
@@ -421,6 +419,7 @@ impl DirParser {
                         start,
                         false,
                         "bytes after a message are not an HTTP message start",
+                        None,
                         span,
                         cx,
                     );
@@ -440,10 +439,14 @@ impl DirParser {
                         start,
                         false,
                         "header block exceeds the size limit",
+                        Some(Limit::HttpHeaderBytes),
                         span,
                         cx,
                     )
                 } else {
+                    // The direction's first message: it is given up with the direction,
+                    // which no session will show, so the limit is counted here only.
+                    cx.stats.limits_hit.add(Limit::HttpHeaderBytes);
                     self.not_http(start)
                 }
             }
@@ -467,18 +470,24 @@ impl DirParser {
         Step::Advance(pos)
     }
 
-    /// Reports broken framing at `at` once, then hunts for the next message from `resume`.
+    /// Reports broken framing at `at` once (counting `limit` when reaching it is why), then
+    /// hunts for the next message from `resume`.
+    #[allow(clippy::too_many_arguments)]
     fn malformed<S: FnMut(HttpEvent) + ?Sized>(
         &mut self,
         at: usize,
         resume: usize,
         resume_at_line_start: bool,
         reason: &str,
+        limit: Option<Limit>,
         span: Span,
         cx: &mut Cx<'_, S>,
     ) -> Step {
         let origin = span.at(at);
         cx.stats.malformed += 1;
+        if let Some(limit) = limit {
+            cx.stats.limits_hit.add(limit);
+        }
         (cx.out)(HttpEvent::Malformed {
             conn: cx.conn,
             dir: cx.dir,
@@ -486,6 +495,7 @@ impl DirParser {
             ts: origin.ts,
             offset: self.consumed + at as u64,
             reason: reason.to_string(),
+            limit,
         });
         self.mode = Mode::Hunting {
             at_line_start: resume_at_line_start,
@@ -504,10 +514,16 @@ impl DirParser {
         let block = input.get(start..end).unwrap_or_default();
         let head = match parse_head(block, cx.pconf, cx.cfg.max_headers) {
             Ok(head) => head,
-            Err(reason) if self.http => {
-                return self.malformed(start, start, false, &reason, span, cx);
+            Err(e) if self.http => {
+                return self.malformed(start, start, false, &e.reason, e.limit, span, cx);
             }
-            Err(_) => return self.not_http(start),
+            Err(e) => {
+                if let Some(limit) = e.limit {
+                    // As for an oversized first header block: counted here only.
+                    cx.stats.limits_hit.add(limit);
+                }
+                return self.not_http(start);
+            }
         };
         let mut msg = self.new_message(head, span.at(start), cx);
         let end_origin = span.at(end.saturating_sub(1));
@@ -540,7 +556,7 @@ impl DirParser {
             Err(reason) => {
                 msg.complete = false;
                 cx.emit(msg);
-                return self.malformed(start, end, true, reason, span, cx);
+                return self.malformed(start, end, true, reason, None, span, cx);
             }
         };
         let body = match framing {
@@ -600,6 +616,7 @@ impl DirParser {
             last_frame: first.frame,
             ts: first.ts,
             end_ts: first.ts,
+            limits_hit: LimitSet::EMPTY,
         };
         match &msg.start {
             StartLine::Request { method, .. } => {
@@ -609,7 +626,9 @@ impl DirParser {
                     method: method.clone(),
                     maybe_answered_in_gap: false,
                 };
-                cx.pending.push(req, cx.cfg.max_pending_requests);
+                if cx.pending.push(req, cx.cfg.max_pending_requests) {
+                    msg.limits_hit.insert(Limit::HttpPendingRequests);
+                }
             }
             StartLine::Response { status, .. } => {
                 msg.interim = (100..200).contains(status) && *status != 101;
@@ -709,7 +728,7 @@ impl DirParser {
             ChunkStatus::Error(e) => {
                 let msg = finish_draft(*draft, false);
                 cx.emit(msg);
-                self.malformed(next, next, false, e.reason(), span, cx)
+                self.malformed(next, next, false, e.reason(), None, span, cx)
             }
         }
     }
@@ -764,9 +783,14 @@ fn finish_draft(draft: Draft, complete: bool) -> HttpMessage {
         msg.headers.extend(dec.take_trailers());
     }
     msg.body_hash = store.hash();
+    // A body stored for decoding (not one only counted) cut at the limit.
+    let kept_for_decoding = store.limit() > 0;
     let (body, truncated) = store.finish();
     msg.body = body;
     msg.body_truncated = truncated;
+    if truncated && kept_for_decoding {
+        msg.limits_hit.insert(Limit::HttpBodyBytes);
+    }
     msg.complete = complete && msg.gap_bytes == 0;
     msg
 }

@@ -1,6 +1,7 @@
 //! Tests of the HTTP stage as a whole: reassembler events in, HTTP events out.
 
 use super::*;
+use crate::limits::LimitSet;
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats, StreamEvent};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use flate2::Compression;
@@ -19,6 +20,7 @@ enum Ev {
         offset: u64,
         frame: u64,
         reason: String,
+        limit: Option<Limit>,
     },
     Gap {
         dir: Dir,
@@ -45,12 +47,14 @@ impl Collect {
                 offset,
                 frame,
                 reason,
+                limit,
                 ..
             } => Ev::Malformed {
                 dir,
                 offset,
                 frame: frame.number,
                 reason,
+                limit,
             },
             HttpEvent::Gap { dir, len, .. } => Ev::Gap { dir, len },
             HttpEvent::Rst { .. } => Ev::Rst,
@@ -153,6 +157,18 @@ impl Driver {
             .iter()
             .filter_map(|e| match e {
                 Ev::Msg(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The limits of the `Malformed` events, in order.
+    fn malformed_limits(&self) -> Vec<Option<Limit>> {
+        self.sink
+            .0
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Malformed { limit, .. } => Some(*limit),
                 _ => None,
             })
             .collect()
@@ -463,6 +479,17 @@ fn pending_queue_is_bounded() {
     d.data(C, b"HTTP/1.1 204 No Content\r\n\r\n");
     let last = *d.messages().last().unwrap();
     assert_eq!(last.answers, Some(1), "the oldest request was given up");
+    // The request that pushed it out carries the limit; it is counted once.
+    let marked: Vec<bool> = d
+        .messages()
+        .iter()
+        .map(|m| m.limits_hit.contains(Limit::HttpPendingRequests))
+        .collect();
+    assert_eq!(marked, [false, false, true, false]);
+    assert_eq!(
+        d.layer.stats().limits_hit.get(Limit::HttpPendingRequests),
+        1
+    );
 }
 
 #[test]
@@ -530,6 +557,30 @@ fn large_body_is_counted_not_stored() {
     assert!(m.body_truncated);
     assert_eq!(m.body_len, 100_000);
     assert!(m.complete);
+    assert_eq!(m.limits_hit, LimitSet::of(Limit::HttpBodyBytes));
+    assert_eq!(d.layer.stats().limits_hit.get(Limit::HttpBodyBytes), 1);
+}
+
+#[test]
+fn a_body_only_counted_is_no_limit_reached() {
+    // A file fetch's body is not kept for decoding: however long, it reaches no limit.
+    let cfg = HttpConfig {
+        max_body: 10,
+        keep_all_bodies: false,
+        ..HttpConfig::default()
+    };
+    let mut d = Driver::with_config(cfg, true);
+    d.data(S, b"GET /fw.bin HTTP/1.1\r\n\r\n");
+    d.data(
+        C,
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n",
+    );
+    d.data(C, &[b'x'; 100]);
+    let m = d.messages()[1];
+    assert_eq!(m.body_len, 100);
+    assert!(m.body.is_empty());
+    assert!(m.limits_hit.is_empty());
+    assert!(d.layer.stats().limits_hit.is_empty());
 }
 
 #[test]
@@ -720,6 +771,8 @@ fn oversized_header_block_is_malformed() {
     }
     d.data(S, b"\r\nGET /after HTTP/1.1\r\n\r\n");
     assert_eq!(d.malformed().len(), 1);
+    assert_eq!(d.malformed_limits(), [Some(Limit::HttpHeaderBytes)]);
+    assert_eq!(d.layer.stats().limits_hit.get(Limit::HttpHeaderBytes), 1);
     let uris: Vec<_> = d
         .messages()
         .iter()
@@ -752,6 +805,8 @@ fn many_headers_retry_and_limit() {
     let bad = d.malformed();
     assert_eq!(bad.len(), 1);
     assert!(bad[0].2.contains("header fields"), "{bad:?}");
+    assert_eq!(d.malformed_limits(), [Some(Limit::HttpHeaders)]);
+    assert_eq!(d.layer.stats().limits_hit.get(Limit::HttpHeaders), 1);
 }
 
 #[test]

@@ -169,7 +169,30 @@ pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) 
     for warning in &c.warnings {
         writeln!(w, "  warning: {warning}")?;
     }
+    if !c.limits_hit.0.is_empty() {
+        let reached: Vec<String> = c
+            .limits_hit
+            .0
+            .iter()
+            .map(|(name, n)| format!("{name} ×{n}"))
+            .collect();
+        writeln!(
+            w,
+            "  limits reached: {} (see --limit help)",
+            reached.join(" · ")
+        )?;
+    }
     Ok(())
+}
+
+/// ` · incomplete: limit xml-depth reached` (or `limits a, b reached`) for what a resource
+/// limit cut short; nothing otherwise.
+pub fn limits_note(limits: &[&str]) -> String {
+    match limits {
+        [] => String::new(),
+        [one] => format!(" · incomplete: limit {one} reached"),
+        many => format!(" · incomplete: limits {} reached", many.join(", ")),
+    }
 }
 
 /// Kinds shown at most after a count of undecoded frames.
@@ -225,7 +248,7 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
         .unwrap_or_default();
     writeln!(
         w,
-        "{}  {} · ACS {}:{} · {}{} · {}{}",
+        "{}  {} · ACS {}:{} · {}{} · {}{}{}",
         style.bold(&s.id),
         cpe_label(s),
         s.acs.ip,
@@ -237,7 +260,8 @@ pub fn write_session(w: &mut dyn Write, s: &SessionReport, style: Style) -> io::
         } else {
             String::new()
         },
-        s.termination
+        s.termination,
+        limits_note(&s.limits_hit)
     )?;
     let ladder = ladder::session_ladder(s);
     let [cpe, acs] = [&ladder.lifelines[0], &ladder.lifelines[1]];
@@ -321,10 +345,11 @@ pub fn write_transaction_ladder(
     };
     writeln!(
         w,
-        "{}  {} · {cpe} · CommandKey {} · {outcome}",
+        "{}  {} · {cpe} · CommandKey {} · {outcome}{}",
         style.bold(&t.id),
         kind_label(t.kind),
-        t.command_key
+        t.command_key,
+        limits_note(&t.limits_hit)
     )?;
     let received = match (t.received_bytes, t.announced_size) {
         (Some(r), Some(a)) => format!(" · {r} of {a} bytes"),
@@ -508,14 +533,15 @@ pub fn write_session_line(w: &mut dyn Write, s: &SessionReport, style: Style) ->
     };
     writeln!(
         w,
-        "{}  {} · {} · {:.2}s · {} · {} rpcs · {}",
+        "{}  {} · {} · {:.2}s · {} · {} rpcs · {}{}",
         style.bold(&s.id),
         cpe_label(s),
         clock(&s.start),
         s.duration,
         events,
         s.rpcs.total(),
-        s.termination
+        s.termination,
+        limits_note(&s.limits_hit)
     )?;
     for d in &s.findings {
         write!(w, "  ")?;

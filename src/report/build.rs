@@ -100,6 +100,7 @@ impl TransactionReport {
             file_hash: t.file_hash.map(|h| format!("{h:016x}")),
             download_status: t.download_status,
             outcome: t.outcome,
+            limits_hit: t.limits_hit.names(),
             fault: t
                 .fault
                 .as_ref()
@@ -187,6 +188,7 @@ impl SessionReport {
                 })
                 .collect(),
             termination: s.termination.as_str(),
+            limits_hit: s.limits_hit.names(),
             cwmp_version,
             rpcs,
             connection_request: s

@@ -2,6 +2,7 @@
 //! read. Plain data, built by [`super::build`].
 
 use super::Severity;
+use crate::limits::LimitCounts;
 use crate::session::RawMessage;
 use crate::tcp::ConnEnd;
 use crate::transaction::Outcome;
@@ -69,6 +70,9 @@ pub struct CaptureSummary {
     pub tls: TlsCounts,
     /// Problems with the input itself (a file cut in the middle of a packet).
     pub warnings: Vec<String>,
+    /// How many times each resource limit was reached, only those reached, in the order of
+    /// the limits table (`crate::limits`).
+    pub limits_hit: Counts,
 }
 
 /// Frames that gave no TCP segment.
@@ -134,6 +138,16 @@ impl Counts {
 
     pub fn total(&self) -> u64 {
         self.0.iter().map(|(_, c)| c).sum()
+    }
+
+    /// The limits reached, by name, in table order.
+    pub fn of_limits(counts: &LimitCounts) -> Counts {
+        Counts(
+            counts
+                .reached()
+                .map(|(limit, n)| (limit.name().to_owned(), n))
+                .collect(),
+        )
     }
 }
 
@@ -311,6 +325,9 @@ pub struct SessionReport {
     /// The TCP connections the session used, in order.
     pub tcp: Vec<ConnectionReport>,
     pub termination: &'static str,
+    /// The resource limits that cut the session short, in table order; left out when none did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<&'static str>,
     pub cwmp_version: Option<String>,
     pub rpcs: Counts,
     pub connection_request: Option<ConnectionRequestReport>,
@@ -485,6 +502,10 @@ pub struct TransactionReport {
     pub file_hash: Option<String>,
     pub download_status: Option<u32>,
     pub outcome: Outcome,
+    /// The resource limits that cut the transaction short, in table order; left out when none
+    /// did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<&'static str>,
     pub fault: Option<FaultReport>,
     pub sessions: Vec<String>,
     pub start: String,

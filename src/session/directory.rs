@@ -3,12 +3,10 @@
 //! of no session). Bounded: the least recently updated addresses are forgotten first.
 
 use crate::cwmp::DeviceId;
+use crate::limits::Limit;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::net::IpAddr;
-
-/// Addresses remembered by default.
-pub const DEFAULT_MAX_ADDRESSES: usize = 100_000;
 
 /// The latest DeviceId per IP address; see the module documentation.
 #[derive(Debug)]
@@ -19,11 +17,13 @@ pub struct CpeDirectory {
     order: VecDeque<(IpAddr, u64)>,
     next_stamp: u64,
     max: usize,
+    /// Addresses forgotten because `max` was reached.
+    forgotten: u64,
 }
 
 impl Default for CpeDirectory {
     fn default() -> Self {
-        CpeDirectory::new(DEFAULT_MAX_ADDRESSES)
+        CpeDirectory::new(Limit::CpeHistory.default_usize())
     }
 }
 
@@ -35,7 +35,13 @@ impl CpeDirectory {
             order: VecDeque::new(),
             next_stamp: 0,
             max: max.max(1),
+            forgotten: 0,
         }
+    }
+
+    /// Addresses forgotten so far because the bound was reached (`cpe-history`).
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
     }
 
     /// The CPE at `ip` is `device` from now on.
@@ -60,6 +66,7 @@ impl CpeDirectory {
             };
             if self.by_ip.get(&old).is_some_and(|e| e.1 == old_stamp) {
                 self.by_ip.remove(&old);
+                self.forgotten += 1;
             }
         }
         if self.order.len() > 2 * self.max + 1024 {
@@ -128,6 +135,7 @@ mod tests {
         assert_eq!(d.len(), 3);
         assert!(d.get(ip(1)).is_none());
         assert!(d.get(ip(0)).is_some() && d.get(ip(9)).is_some());
+        assert_eq!(d.forgotten(), 1);
         // Many updates of one address keep the bookkeeping bounded too.
         for _ in 0..10_000 {
             d.record(ip(0), &device("Y"));

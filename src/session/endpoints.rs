@@ -4,14 +4,12 @@
 
 use super::{NamedServer, ServerRole};
 use crate::cwmp::{Envelope, Rpc};
+use crate::limits::Limit;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::{IpAddr, SocketAddr};
 
 /// TR-069's default port of the ACS, and of a CPE's Connection Request server.
 pub const CWMP_PORT: u16 = 7547;
-
-/// Entries kept per kind of knowledge; past it, only what is already known is updated.
-const MAX_ENTRIES: usize = 1 << 16;
 
 /// Splits `http://host[:port]/path` into (host, port, path).
 pub fn split_url(url: &str) -> Option<(String, u16, String)> {
@@ -71,9 +69,13 @@ impl CrTarget {
     }
 }
 
-/// The servers and Connection Request URLs the CWMP traffic named so far.
-#[derive(Debug, Default)]
+/// The servers and Connection Request URLs the CWMP traffic named so far; at most `max`
+/// entries of each kind (`known-endpoints`): past it, only what is already known is updated.
+#[derive(Debug)]
 pub struct KnownEndpoints {
+    max: usize,
+    /// Entries not learned because their kind was full.
+    not_learned: u64,
     /// Each CPE's ConnectionRequestURL, by the address it names (by the Inform's sender when it
     /// names a host).
     cr_urls: FxHashMap<IpAddr, CrTarget>,
@@ -91,7 +93,39 @@ pub struct KnownEndpoints {
     file_urls: FxHashMap<(IpAddr, u16), String>,
 }
 
+impl Default for KnownEndpoints {
+    fn default() -> Self {
+        KnownEndpoints::new(Limit::KnownEndpoints.default_usize())
+    }
+}
+
 impl KnownEndpoints {
+    /// Nothing known yet; at most `max` entries of each kind.
+    pub fn new(max: usize) -> Self {
+        KnownEndpoints {
+            max,
+            not_learned: 0,
+            cr_urls: FxHashMap::default(),
+            servers: FxHashSet::default(),
+            named: FxHashSet::default(),
+            named_for_cpe: FxHashSet::default(),
+            acs_urls: FxHashMap::default(),
+            file_urls: FxHashMap::default(),
+        }
+    }
+
+    /// Entries not learned so far because their kind was full.
+    pub fn not_learned(&self) -> u64 {
+        self.not_learned
+    }
+
+    /// Counts an entry that did not fit.
+    fn note(&mut self, learned: bool) {
+        if !learned {
+            self.not_learned += 1;
+        }
+    }
+
     /// Learns from the envelopes of one CWMP message between `cpe` and its ACS.
     pub fn learn(&mut self, cpe: IpAddr, envelopes: &[Envelope]) {
         for envelope in envelopes {
@@ -103,13 +137,17 @@ impl KnownEndpoints {
                         } else if p.name.ends_with("ManagementServer.URL")
                             && let Some(url) = self.learn_server(cpe, &p.value)
                         {
-                            insert_bounded_map(&mut self.acs_urls, cpe, url);
+                            let learned =
+                                insert_bounded_map(&mut self.acs_urls, cpe, url, self.max);
+                            self.note(learned);
                         }
                     }
                 }
                 Rpc::Download(d) => {
                     if let Some((host, port)) = self.learn_server(cpe, &d.url) {
-                        insert_bounded_map(&mut self.file_urls, (cpe, port), host);
+                        let learned =
+                            insert_bounded_map(&mut self.file_urls, (cpe, port), host, self.max);
+                        self.note(learned);
                     }
                 }
                 _ => {}
@@ -122,7 +160,13 @@ impl KnownEndpoints {
             return;
         };
         let key = host.parse().unwrap_or(cpe);
-        insert_bounded_map(&mut self.cr_urls, key, CrTarget { host, port, path });
+        let learned = insert_bounded_map(
+            &mut self.cr_urls,
+            key,
+            CrTarget { host, port, path },
+            self.max,
+        );
+        self.note(learned);
     }
 
     /// Learns the server of a URL given to `cpe`; its host and port, when it names one.
@@ -132,10 +176,16 @@ impl KnownEndpoints {
             return None;
         }
         match host.parse::<IpAddr>() {
-            Ok(ip) => insert_bounded(&mut self.servers, SocketAddr::new(ip, port)),
+            Ok(ip) => {
+                let learned =
+                    insert_bounded(&mut self.servers, SocketAddr::new(ip, port), self.max);
+                self.note(learned);
+            }
             Err(_) => {
-                insert_bounded(&mut self.named, (host.clone(), port));
-                insert_bounded(&mut self.named_for_cpe, (cpe, port));
+                let learned = insert_bounded(&mut self.named, (host.clone(), port), self.max);
+                self.note(learned);
+                let learned = insert_bounded(&mut self.named_for_cpe, (cpe, port), self.max);
+                self.note(learned);
             }
         }
         Some((host, port))
@@ -161,7 +211,8 @@ impl KnownEndpoints {
             .trim_end_matches(']')
             .to_ascii_lowercase();
         if self.named.contains(&(name, server.port())) {
-            insert_bounded(&mut self.servers, server);
+            let learned = insert_bounded(&mut self.servers, server, self.max);
+            self.note(learned);
         }
     }
 
@@ -245,16 +296,29 @@ fn names_ip(host: &str, ip: IpAddr) -> bool {
     host.parse::<IpAddr>().map_or(true, |h| h == ip)
 }
 
-fn insert_bounded<T: std::hash::Hash + Eq>(set: &mut FxHashSet<T>, value: T) {
-    if set.len() < MAX_ENTRIES {
+/// Inserts a value below the bound `max`; false when it did not fit (and was not there).
+fn insert_bounded<T: std::hash::Hash + Eq>(set: &mut FxHashSet<T>, value: T, max: usize) -> bool {
+    if set.len() < max {
         set.insert(value);
+        true
+    } else {
+        set.contains(&value)
     }
 }
 
-/// Inserts or replaces an entry; a new key only below the bound.
-fn insert_bounded_map<K: std::hash::Hash + Eq, V>(map: &mut FxHashMap<K, V>, key: K, value: V) {
-    if map.len() < MAX_ENTRIES || map.contains_key(&key) {
+/// Inserts or replaces an entry; a new key only below the bound `max`. False when the key
+/// did not fit.
+fn insert_bounded_map<K: std::hash::Hash + Eq, V>(
+    map: &mut FxHashMap<K, V>,
+    key: K,
+    value: V,
+    max: usize,
+) -> bool {
+    if map.len() < max || map.contains_key(&key) {
         map.insert(key, value);
+        true
+    } else {
+        false
     }
 }
 

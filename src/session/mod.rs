@@ -22,6 +22,7 @@ pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};
 use crate::http::auth::{Challenge, Credentials};
+use crate::limits::{Limit, LimitSet};
 use crate::tcp::{ConnEnd, ConnInfo, ConnStats};
 use crate::tls::TlsSummary;
 use crate::types::{ConnId, FrameRef, Nanos};
@@ -114,6 +115,9 @@ pub struct SessionMessage {
     pub step: Option<u32>,
     /// The message's bytes, when the session stage keeps them ([`SessionConfig::keep_raw`]).
     pub raw: Option<Arc<RawMessage>>,
+    /// The limits the message reached: in the HTTP stage (body cut, a pipelined request given
+    /// up) and in decoding its body.
+    pub limits_hit: LimitSet,
 }
 
 impl SessionMessage {
@@ -128,6 +132,20 @@ impl SessionMessage {
     /// An HTTP message without SOAP content (empty POST, empty response, 401 …).
     pub fn is_empty_body(&self) -> bool {
         self.http.body_len == 0
+    }
+
+    /// Whether its body did not decode because of a resource limit: cut at `http-body-bytes`,
+    /// or beyond `xml-depth`, `xml-elements` or `xml-envelopes`.
+    pub fn undecodable_by_a_limit(&self) -> bool {
+        self.malformed.is_some()
+            && [
+                Limit::HttpBodyBytes,
+                Limit::XmlDepth,
+                Limit::XmlElements,
+                Limit::XmlEnvelopes,
+            ]
+            .iter()
+            .any(|l| self.limits_hit.contains(*l))
     }
 }
 
@@ -328,6 +346,9 @@ pub struct Session {
     pub notes: Vec<Note>,
     /// Findings about this session (filled by the rules after the session finished).
     pub findings: Vec<Finding>,
+    /// The resource limits that cut the session short (its messages', its connections', and
+    /// the session stage's own); empty when none did.
+    pub limits_hit: LimitSet,
 }
 
 impl Session {

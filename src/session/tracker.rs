@@ -12,6 +12,7 @@ use crate::http::auth::{
     parse_challenges, parse_cookie_header, parse_credentials, parse_set_cookie,
 };
 use crate::http::{HttpEvent, HttpMessage, StartLine};
+use crate::limits::{Limit, LimitCounts, LimitSet};
 use crate::tcp::{ConnEnd, ConnStats};
 use crate::tls::{TlsOutcome, TlsReason, TlsSummary};
 use crate::types::{ConnId, Nanos};
@@ -30,16 +31,24 @@ pub struct SessionConfig {
     pub continuation_wait: Nanos,
     /// How long an accepted Connection Request waits for the session it triggers.
     pub connection_request_window: Nanos,
-    /// Messages buffered on a connection before its session is known.
+    /// Messages buffered on a connection before its session is known
+    /// (`unassigned-messages`).
     pub max_unassigned_messages: usize,
-    /// Messages kept per session (further ones are counted, not kept).
+    /// Messages kept per session, further ones are counted, not kept (`session-messages`).
     pub max_messages_per_session: usize,
-    /// Connection Requests awaiting their session, in all.
+    /// Sessions open at once; beyond, the oldest is finished as it stands (`open-sessions`).
+    pub max_open_sessions: usize,
+    /// Connection Requests awaiting their session, in all (`pending-connection-requests`).
     pub max_pending_connection_requests: usize,
+    /// Entries of each kind of [`KnownEndpoints`] (`known-endpoints`).
+    pub max_known_endpoints: usize,
+    /// Addresses of the [`CpeDirectory`] (`cpe-history`).
+    pub max_cpes: usize,
     pub decode: DecodeLimits,
     /// Keep each message's bytes, deflated ([`RawMessage`]), for a view that shows them.
     pub keep_raw: bool,
-    /// Largest stored body kept with `keep_raw` (a larger one is noted, not kept).
+    /// Largest stored body kept with `keep_raw`, a larger one is noted, not kept
+    /// (`raw-body-bytes`).
     pub max_raw_body: usize,
 }
 
@@ -48,12 +57,15 @@ impl Default for SessionConfig {
         SessionConfig {
             continuation_wait: 30 * SECOND,
             connection_request_window: 60 * SECOND,
-            max_unassigned_messages: 32,
-            max_messages_per_session: 10_000,
-            max_pending_connection_requests: 4096,
+            max_unassigned_messages: Limit::UnassignedMessages.default_usize(),
+            max_messages_per_session: Limit::SessionMessages.default_usize(),
+            max_open_sessions: Limit::OpenSessions.default_usize(),
+            max_pending_connection_requests: Limit::PendingConnectionRequests.default_usize(),
+            max_known_endpoints: Limit::KnownEndpoints.default_usize(),
+            max_cpes: Limit::CpeHistory.default_usize(),
             decode: DecodeLimits::default(),
             keep_raw: false,
-            max_raw_body: 1 << 20,
+            max_raw_body: Limit::RawBodyBytes.default_usize(),
         }
     }
 }
@@ -76,6 +88,9 @@ pub struct TrackerStats {
     /// TLS connections to an ACS or file server with records not decrypted (all of them, or
     /// those from where decryption stopped), by reason (in the order of [`TlsReason::ALL`]).
     pub tls_undecrypted: [u64; TlsReason::ALL.len()],
+    /// Limits reached in this stage (CWMP decoding included), by limit; the CPE directory and
+    /// the known endpoints count theirs apart (see [`SessionTracker::limits_hit`]).
+    pub limits_hit: LimitCounts,
 }
 
 impl TrackerStats {
@@ -103,6 +118,14 @@ struct Closing<'a> {
     tls_info: Option<Box<TlsSummary>>,
 }
 
+/// A message body as decoded: its envelopes, why it did not decode, the limits it reached.
+#[derive(Debug, Default)]
+struct DecodedBody {
+    envelopes: Vec<Envelope>,
+    malformed: Option<cwmp::MalformedXml>,
+    limits: LimitSet,
+}
+
 /// What a request turned out to be, remembered until its response arrives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RequestKind {
@@ -124,6 +147,8 @@ struct ConnState {
     session: Option<u64>,
     unassigned: Vec<SessionMessage>,
     unassigned_notes: Vec<Note>,
+    /// Limits reached on the connection before its session was known.
+    unassigned_limits: LimitSet,
     /// Request index → kind, for pairing responses.
     requests: VecDeque<(u32, RequestKind)>,
     /// Requests outside sessions waiting for their responses.
@@ -169,6 +194,9 @@ pub struct SessionTracker {
     /// ConnectionRequestURLs, ACS and file servers the CWMP traffic named so far.
     known: KnownEndpoints,
     pending_crs: VecDeque<PendingCr>,
+    /// Numbers of the sessions opened, oldest first (some may have finished since): the one
+    /// to finish when `max_open_sessions` is reached.
+    open_order: VecDeque<u64>,
     next_number: u64,
     stats: TrackerStats,
     /// Deflates the bytes of a finished session's messages, with `keep_raw`.
@@ -181,22 +209,31 @@ impl SessionTracker {
     pub fn new(cfg: SessionConfig) -> Self {
         let raw = cfg.keep_raw.then(RawDeflater::default);
         SessionTracker {
-            cfg,
             conns: FxHashMap::default(),
             open: FxHashMap::default(),
             by_cookie: FxHashMap::default(),
             acs_endpoints: FxHashSet::default(),
-            known: KnownEndpoints::default(),
+            known: KnownEndpoints::new(cfg.max_known_endpoints),
             pending_crs: VecDeque::new(),
+            open_order: VecDeque::new(),
             next_number: 1,
             stats: TrackerStats::default(),
             raw,
-            directory: CpeDirectory::default(),
+            directory: CpeDirectory::new(cfg.max_cpes),
+            cfg,
         }
     }
 
     pub fn stats(&self) -> &TrackerStats {
         &self.stats
+    }
+
+    /// Every limit reached in this stage so far, by limit.
+    pub fn limits_hit(&self) -> LimitCounts {
+        let mut counts = self.stats.limits_hit;
+        counts.add_n(Limit::KnownEndpoints, self.known.not_learned());
+        counts.add_n(Limit::CpeHistory, self.directory.forgotten());
+        counts
     }
 
     /// Sessions currently open.
@@ -230,6 +267,7 @@ impl SessionTracker {
                         session: None,
                         unassigned: Vec::new(),
                         unassigned_notes: Vec::new(),
+                        unassigned_limits: LimitSet::EMPTY,
                         requests: VecDeque::new(),
                         exchanges: VecDeque::new(),
                         handshake_seen: info.handshake_seen,
@@ -248,10 +286,17 @@ impl SessionTracker {
                 ts,
                 offset,
                 reason,
+                limit,
             } => {
                 let Some(state) = self.conns.get(&conn) else {
                     return;
                 };
+                if let Some(limit) = limit {
+                    // Framing refused at a limit: the session shows the limit, and no one is
+                    // blamed for malformed HTTP.
+                    self.add_limit(conn, state.session, limit);
+                    return;
+                }
                 // Without knowing the sender's role, the client side is the CPE.
                 let note = Note::MalformedHttp {
                     conn,
@@ -362,10 +407,23 @@ impl SessionTracker {
     fn add_note(&mut self, conn: ConnId, session: Option<u64>, note: Note) {
         if let Some(open) = session.and_then(|n| self.open.get_mut(&n)) {
             open.session.notes.push(note);
-        } else if let Some(state) = self.conns.get_mut(&conn)
-            && state.unassigned_notes.len() < self.cfg.max_unassigned_messages
-        {
-            state.unassigned_notes.push(note);
+        } else if let Some(state) = self.conns.get_mut(&conn) {
+            if state.unassigned_notes.len() < self.cfg.max_unassigned_messages {
+                state.unassigned_notes.push(note);
+            } else {
+                self.stats.limits_hit.add(Limit::UnassignedMessages);
+                state.unassigned_limits.insert(Limit::UnassignedMessages);
+            }
+        }
+    }
+
+    /// A limit reached on a connection: it marks the connection's session, or the one the
+    /// connection will be found to carry.
+    fn add_limit(&mut self, conn: ConnId, session: Option<u64>, limit: Limit) {
+        if let Some(open) = session.and_then(|n| self.open.get_mut(&n)) {
+            open.session.limits_hit.insert(limit);
+        } else if let Some(state) = self.conns.get_mut(&conn) {
+            state.unassigned_limits.insert(limit);
         }
     }
 
@@ -381,6 +439,7 @@ impl SessionTracker {
             session: None,
             unassigned: Vec::new(),
             unassigned_notes: Vec::new(),
+            unassigned_limits: LimitSet::EMPTY,
             requests: VecDeque::new(),
             exchanges: VecDeque::new(),
             handshake_seen: false,
@@ -412,12 +471,13 @@ impl SessionTracker {
             self.remember_exchange(&msg);
             return;
         }
-        let (envelopes, malformed) = self.decode_body(&msg);
-        self.known.learn(msg.src.ip(), &envelopes);
-        let soap = !envelopes.is_empty() || malformed.is_some();
+        let body = self.decode_body(&msg);
+        self.known.learn(msg.src.ip(), &body.envelopes);
+        let soap = !body.envelopes.is_empty() || body.malformed.is_some();
         let Some(state) = self.conns.get(&conn_id) else {
             return;
         };
+        let mut session = state.session;
         if msg.body_len > 0 && !soap {
             // A POST of something else (an Upload's file, a web form).
             self.stats.other_http_messages += 1;
@@ -426,10 +486,12 @@ impl SessionTracker {
             return;
         }
         self.stats.cwmp_messages += 1;
-        let has_inform = envelopes.iter().any(|e| matches!(e.rpc, Rpc::Inform(_)));
-        let message = self.session_message(&msg, MessageKind::Cwmp, true, envelopes, malformed);
+        let has_inform = body
+            .envelopes
+            .iter()
+            .any(|e| matches!(e.rpc, Rpc::Inform(_)));
+        let message = self.session_message(&msg, MessageKind::Cwmp, true, body);
 
-        let mut session = state.session;
         if has_inform {
             if let Some(n) = session
                 && self
@@ -442,7 +504,8 @@ impl SessionTracker {
                 session = None;
             }
             if session.is_none() {
-                session = Some(self.start_session(conn_id, msg.src, msg.dst, msg.ts, msg.end_ts));
+                session =
+                    Some(self.start_session(conn_id, msg.src, msg.dst, msg.ts, msg.end_ts, out));
             }
         } else if session.is_none() {
             session = self.session_by_cookie(&message);
@@ -457,7 +520,7 @@ impl SessionTracker {
             }
             None => {
                 self.remember_request(conn_id, msg.index, RequestKind::Unassigned);
-                self.push_unassigned(conn_id, message);
+                self.push_unassigned(conn_id, message, out);
             }
         }
     }
@@ -467,11 +530,10 @@ impl SessionTracker {
         let kind = self.request_kind(conn_id, msg.answers, msg.interim);
         match kind {
             RequestKind::Session(n) => {
-                let (envelopes, malformed) = self.decode_body(&msg);
-                self.known.learn(msg.dst.ip(), &envelopes);
+                let body = self.decode_body(&msg);
+                self.known.learn(msg.dst.ip(), &body.envelopes);
                 self.stats.cwmp_messages += 1;
-                let message =
-                    self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
+                let message = self.session_message(&msg, MessageKind::Cwmp, false, body);
                 let ends = !msg.interim
                     && matches!(msg.status(), Some(200 | 204))
                     && msg.body_len == 0
@@ -497,12 +559,11 @@ impl SessionTracker {
                 self.push_message(n, message);
             }
             RequestKind::Unassigned => {
-                let (envelopes, malformed) = self.decode_body(&msg);
-                self.known.learn(msg.dst.ip(), &envelopes);
+                let body = self.decode_body(&msg);
+                self.known.learn(msg.dst.ip(), &body.envelopes);
                 self.stats.cwmp_messages += 1;
-                let message =
-                    self.session_message(&msg, MessageKind::Cwmp, false, envelopes, malformed);
-                self.push_unassigned(conn_id, message);
+                let message = self.session_message(&msg, MessageKind::Cwmp, false, body);
+                self.push_unassigned(conn_id, message, out);
             }
             RequestKind::ConnectionRequest => {
                 self.complete_exchange(&msg, out);
@@ -636,24 +697,48 @@ impl SessionTracker {
         }
     }
 
-    fn decode_body(&self, msg: &HttpMessage) -> (Vec<Envelope>, Option<cwmp::MalformedXml>) {
+    /// Decodes a message's body, counting the decoding limits it reached.
+    fn decode_body(&mut self, msg: &HttpMessage) -> DecodedBody {
+        let mut body = DecodedBody::default();
         if msg.body.is_empty() || !cwmp::looks_like_soap(&msg.body) {
-            return (Vec::new(), None);
+            return body;
         }
-        match cwmp::decode(&msg.body, msg.header("content-type"), &self.cfg.decode) {
-            Ok(envelopes) => (envelopes, None),
-            Err(e) => (Vec::new(), Some(e)),
+        match cwmp::decode_noting(
+            &msg.body,
+            msg.header("content-type"),
+            &self.cfg.decode,
+            &mut body.limits,
+        ) {
+            Ok(envelopes) => body.envelopes = envelopes,
+            Err(e) => body.malformed = Some(e),
         }
+        for limit in body.limits.iter() {
+            self.stats.limits_hit.add(limit);
+        }
+        body
     }
 
     fn session_message(
-        &self,
+        &mut self,
         msg: &HttpMessage,
         kind: MessageKind,
         from_cpe: bool,
-        envelopes: Vec<Envelope>,
-        malformed: Option<cwmp::MalformedXml>,
+        body: DecodedBody,
     ) -> SessionMessage {
+        let DecodedBody {
+            envelopes,
+            malformed,
+            limits,
+        } = body;
+        let mut limits_hit = msg.limits_hit;
+        limits_hit.extend(limits);
+        let raw = self
+            .cfg
+            .keep_raw
+            .then(|| Arc::new(RawMessage::of(msg, self.cfg.max_raw_body)));
+        if raw.as_ref().is_some_and(|r| r.body_dropped.is_some()) {
+            self.stats.limits_hit.add(Limit::RawBodyBytes);
+        }
         let (method, uri, status, reason) = match &msg.start {
             StartLine::Request { method, uri } => {
                 (Some(method.clone()), Some(uri.clone()), None, None)
@@ -702,10 +787,8 @@ impl SessionTracker {
             envelopes,
             malformed,
             step: None,
-            raw: self
-                .cfg
-                .keep_raw
-                .then(|| Arc::new(RawMessage::of(msg, self.cfg.max_raw_body))),
+            raw,
+            limits_hit,
         }
     }
 
@@ -729,7 +812,9 @@ impl SessionTracker {
         acs: SocketAddr,
         ts: Nanos,
         end_ts: Nanos,
+        out: &mut impl FnMut(Completed),
     ) -> u64 {
+        self.make_room_for_a_session(out);
         let number = self.next_number;
         self.next_number += 1;
         self.stats.sessions += 1;
@@ -764,6 +849,7 @@ impl SessionTracker {
             inferred_device: None,
             notes: Vec::new(),
             findings: Vec::new(),
+            limits_hit: LimitSet::EMPTY,
         };
         self.open.insert(
             number,
@@ -778,19 +864,55 @@ impl SessionTracker {
                 unannounced_checked: false,
             },
         );
+        self.open_order.push_back(number);
         if let Some(state) = self.conns.get_mut(&conn_id) {
             state.session = Some(number);
             let earlier = std::mem::take(&mut state.unassigned);
             let notes = std::mem::take(&mut state.unassigned_notes);
+            let limits = std::mem::take(&mut state.unassigned_limits);
             if let Some(open) = self.open.get_mut(&number) {
                 if let Some(first) = earlier.first() {
                     open.session.start = first.ts;
                 }
                 open.session.notes.extend(notes);
+                open.session.limits_hit.extend(limits);
+                for m in &earlier {
+                    open.session.limits_hit.extend(m.limits_hit);
+                }
                 open.session.messages.extend(earlier);
             }
         }
         number
+    }
+
+    /// Before a session opens: when `max_open_sessions` are open, the oldest is finished as
+    /// it stands, marked with the limit; so is what follows on its connections (a session
+    /// without an Inform).
+    fn make_room_for_a_session(&mut self, out: &mut impl FnMut(Completed)) {
+        while self.open.len() >= self.cfg.max_open_sessions.max(1) {
+            let Some(oldest) = self.open_order.pop_front() else {
+                break;
+            };
+            let Some(open) = self.open.get_mut(&oldest) else {
+                continue;
+            };
+            open.session.limits_hit.insert(Limit::OpenSessions);
+            self.stats.limits_hit.add(Limit::OpenSessions);
+            for c in &open.session.connections {
+                if let Some(state) = self.conns.get_mut(&c.id)
+                    && state.session == Some(oldest)
+                {
+                    state.unassigned_limits.insert(Limit::OpenSessions);
+                }
+            }
+            self.finalize(oldest, out);
+        }
+        if self.open_order.len() > 2 * self.open.len() + 1024 {
+            // Sessions that finished on their own leave their numbers behind: drop them now
+            // and then (amortized O(1)).
+            let open = &self.open;
+            self.open_order.retain(|n| open.contains_key(n));
+        }
     }
 
     fn attach_conn(&mut self, conn_id: ConnId, number: u64) {
@@ -800,7 +922,12 @@ impl SessionTracker {
         state.session = Some(number);
         let earlier = std::mem::take(&mut state.unassigned);
         let notes = std::mem::take(&mut state.unassigned_notes);
+        let limits = std::mem::take(&mut state.unassigned_limits);
         if let Some(open) = self.open.get_mut(&number) {
+            open.session.limits_hit.extend(limits);
+            for m in &earlier {
+                open.session.limits_hit.extend(m.limits_hit);
+            }
             open.open_conns += 1;
             open.waiting_until = None;
             open.session.connections.push(SessionConn {
@@ -863,15 +990,23 @@ impl SessionTracker {
                 .record(open.session.cpe_ip, &inform.device_id);
         }
         open.session.end = open.session.end.max(message.end_ts);
+        open.session.limits_hit.extend(message.limits_hit);
         if open.session.messages.len() < self.cfg.max_messages_per_session {
             open.session.messages.push(message);
         } else {
             open.dropped += 1;
+            open.session.limits_hit.insert(Limit::SessionMessages);
             self.stats.dropped_messages += 1;
+            self.stats.limits_hit.add(Limit::SessionMessages);
         }
     }
 
-    fn push_unassigned(&mut self, conn_id: ConnId, message: SessionMessage) {
+    fn push_unassigned(
+        &mut self,
+        conn_id: ConnId,
+        message: SessionMessage,
+        out: &mut impl FnMut(Completed),
+    ) {
         let limit = self.cfg.max_unassigned_messages;
         let Some(state) = self.conns.get_mut(&conn_id) else {
             return;
@@ -880,12 +1015,14 @@ impl SessionTracker {
         if state.unassigned.len() >= limit {
             // Too long without an Inform: this is a session of its own (one that lacks its
             // Inform, or whose start the capture missed).
-            self.promote_unassigned(conn_id);
+            self.stats.limits_hit.add(Limit::UnassignedMessages);
+            state.unassigned_limits.insert(Limit::UnassignedMessages);
+            self.promote_unassigned(conn_id, out);
         }
     }
 
     /// Turns a connection's unassigned CWMP messages into a session without an Inform.
-    fn promote_unassigned(&mut self, conn_id: ConnId) {
+    fn promote_unassigned(&mut self, conn_id: ConnId, out: &mut impl FnMut(Completed)) {
         let Some(state) = self.conns.get(&conn_id) else {
             return;
         };
@@ -893,7 +1030,7 @@ impl SessionTracker {
             return;
         };
         let (cpe, acs, ts, end_ts) = (state.client, state.server, first.ts, first.end_ts);
-        self.start_session(conn_id, cpe, acs, ts, end_ts);
+        self.start_session(conn_id, cpe, acs, ts, end_ts, out);
     }
 
     fn on_conn_closed(
@@ -925,7 +1062,7 @@ impl SessionTracker {
                 || self.acs_endpoints.contains(&state.server)
                 || state.server.port() == 7547;
             if evidence {
-                self.promote_unassigned(conn_id);
+                self.promote_unassigned(conn_id, out);
             } else {
                 self.stats.other_http_messages += state.unassigned.len() as u64;
             }
@@ -982,6 +1119,11 @@ impl SessionTracker {
         let Some(open) = self.open.get_mut(&number) else {
             return;
         };
+        if let Some(stats) = stats {
+            // Bytes of the connection declared lost at a buffer limit, or the connection
+            // released early.
+            open.session.limits_hit.extend(stats.limits_hit);
+        }
         if let Some(c) = open
             .session
             .connections
@@ -1124,8 +1266,7 @@ impl SessionTracker {
             &msg,
             MessageKind::ConnectionRequest,
             false,
-            Vec::new(),
-            None,
+            DecodedBody::default(),
         );
         let uri = match &msg.start {
             StartLine::Request { uri, .. } => uri.clone(),
@@ -1143,9 +1284,10 @@ impl SessionTracker {
             }
             return;
         }
-        if self.pending_crs.len() >= self.cfg.max_pending_connection_requests {
+        if self.pending_crs.len() >= self.cfg.max_pending_connection_requests.max(1) {
             // Room is made at the expense of uncertain ones first, so that web traffic cannot
             // push out a real Connection Request.
+            self.stats.limits_hit.add(Limit::PendingConnectionRequests);
             let oldest = self.pending_crs.iter().position(|p| !p.certain);
             if let Some(p) = self.pending_crs.remove(oldest.unwrap_or(0))
                 && !p.certain
@@ -1188,8 +1330,12 @@ impl SessionTracker {
             self.stats.other_http_messages += 2;
             return;
         }
-        let message =
-            self.session_message(&msg, MessageKind::ConnectionRequest, true, Vec::new(), None);
+        let message = self.session_message(
+            &msg,
+            MessageKind::ConnectionRequest,
+            true,
+            DecodedBody::default(),
+        );
         let Some(p) = self.pending_crs.get_mut(pos) else {
             return;
         };

@@ -5,6 +5,7 @@ use super::half::{Ctx, HalfStream};
 use super::{
     ConnEnd, ConnInfo, ConnStats, MAX_SYN_FRAMES, ReassemblyConfig, ReassemblyStats, StreamEvent,
 };
+use crate::limits::LimitSet;
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use crate::wire::TcpSegment;
 use std::net::SocketAddr;
@@ -67,6 +68,8 @@ pub(super) struct Conn {
     /// `Closed` was already emitted (see [`Conn::close_early`]): the connection only absorbs
     /// late packets until it is released.
     reported: bool,
+    /// Limits that cut the connection as a whole (not one direction's stream).
+    pub limits_hit: LimitSet,
 }
 
 impl Conn {
@@ -92,6 +95,7 @@ impl Conn {
             syn_frames: Vec::new(),
             has_gap: false,
             reported: false,
+            limits_hit: LimitSet::EMPTY,
         }
     }
 
@@ -245,6 +249,13 @@ impl Conn {
             gap_bytes: pick(|s| s.gap_bytes),
             syn_frames: self.syn_frames.clone(),
             rst_frame: self.rst.map(|(frame, _)| frame),
+            limits_hit: {
+                let mut limits = self.limits_hit;
+                for half in &self.halves {
+                    limits.extend(half.stats.limits_hit);
+                }
+                limits
+            },
         }
     }
 

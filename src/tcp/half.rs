@@ -15,10 +15,12 @@
 //!   this side's FIN lies beyond it, and this evidence has stood for
 //!   [`REORDER_GRACE_PACKETS`] further packets of the connection (a segment merely captured late
 //!   has that long to show up);
-//! - a pending-buffer limit is exceeded (immediately);
+//! - a pending-buffer limit is exceeded (immediately; counted by limit, and the direction
+//!   remembers which limits cut it);
 //! - the connection ends (RST, the close linger, the idle timeout, eviction, end of input).
 
 use super::{ReassemblyConfig, ReassemblyStats, StreamEvent};
+use crate::limits::{Limit, LimitSet};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use crate::wire::{TcpFlags, TcpSegment};
 use std::collections::BTreeMap;
@@ -89,6 +91,8 @@ pub(super) struct HalfStats {
     pub bytes: u64,
     pub conflicting_bytes: u64,
     pub gap_bytes: u64,
+    /// The buffer limits that made holes of this direction gaps.
+    pub limits_hit: LimitSet,
 }
 
 /// What a direction needs from its surroundings to emit events and account for memory.
@@ -530,11 +534,27 @@ impl HalfStream {
         self.drain(ctx);
     }
 
+    /// The buffer limit the pending chunks exceed now, if any.
+    fn limit_exceeded<S>(&self, ctx: &Ctx<'_, S>) -> Option<Limit> {
+        if self.pending.is_empty() {
+            None
+        } else if self.pending_cost > ctx.cfg.max_pending_per_dir {
+            Some(Limit::StreamBufferBytes)
+        } else if self.pending.len() > ctx.cfg.max_pending_segments_per_dir {
+            Some(Limit::StreamBufferSegments)
+        } else if *ctx.pending_total > ctx.cfg.max_pending_total {
+            Some(Limit::TotalBufferBytes)
+        } else {
+            None
+        }
+    }
+
+    /// Skips holes, oldest first, until the buffered chunks fit the limits again; each hole
+    /// skipped counts against the limit that forced it.
     fn enforce_limits<S: FnMut(StreamEvent<'_>)>(&mut self, ctx: &mut Ctx<'_, S>) {
-        while !self.pending.is_empty()
-            && (self.pending_cost > ctx.cfg.max_pending_per_dir
-                || *ctx.pending_total > ctx.cfg.max_pending_total)
-        {
+        while let Some(limit) = self.limit_exceeded(ctx) {
+            ctx.stats.limits_hit.add(limit);
+            self.stats.limits_hit.insert(limit);
             self.skip_first_hole(ctx);
         }
     }

@@ -31,8 +31,10 @@
 //!   segment that is only reordered in the capture arrives within that grace and is delivered
 //!   normally; an acknowledgment alone, with nothing seen after the hole, waits for later data
 //!   or the end of the connection;
-//! - at once, when buffering the data after the hole would exceed `max_pending_per_dir` or
-//!   `max_pending_total` (holes are skipped oldest first until it fits);
+//! - at once, when buffering the data after the hole would exceed `max_pending_per_dir`,
+//!   `max_pending_segments_per_dir` or `max_pending_total` (holes are skipped oldest first
+//!   until it fits; each hole skipped so counts in [`ReassemblyStats::limits_hit`] and marks the
+//!   connection's [`ConnStats::limits_hit`]);
 //! - when the connection ends: on a RST, after the close linger that follows both FINs, on the
 //!   idle timeout, on eviction, and at `finish` (then bytes acknowledged but never seen at the
 //!   end of a stream are a gap too);
@@ -45,6 +47,7 @@
 //! an empty one anchors the stream only until the peer's acknowledgment or the next data shows
 //! the real position one further on, so neither counts a lost byte.
 
+use crate::limits::{Limit, LimitCounts, LimitSet};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
 use std::net::SocketAddr;
 
@@ -117,6 +120,9 @@ pub struct ConnStats {
     pub syn_frames: Vec<FrameRef>,
     /// The frame of the first RST, either way.
     pub rst_frame: Option<FrameRef>,
+    /// The resource limits that cut the connection short: bytes declared lost because a
+    /// buffer limit was reached, or the connection released early (`open-connections`).
+    pub limits_hit: LimitSet,
 }
 
 /// One event of the reassembled byte streams, in the order the upper layer must see them.
@@ -173,11 +179,16 @@ pub struct ReassemblyConfig {
     /// After both FINs (or a RST), how long late segments are still accepted (absorbed, when
     /// `Closed` was already emitted; see the module documentation).
     pub close_linger: Nanos,
-    /// Out-of-order bytes buffered per direction before the hole is declared a gap.
+    /// Out-of-order bytes buffered per direction before the hole is declared a gap
+    /// (`stream-buffer-bytes`).
     pub max_pending_per_dir: usize,
-    /// Out-of-order bytes buffered across all connections.
+    /// Out-of-order segments buffered per direction before the hole is declared a gap
+    /// (`stream-buffer-segments`).
+    pub max_pending_segments_per_dir: usize,
+    /// Out-of-order bytes buffered across all connections (`total-buffer-bytes`).
     pub max_pending_total: usize,
-    /// Open connections tracked at once; beyond, the least recently active are released.
+    /// Open connections tracked at once; beyond, the least recently active are released
+    /// (`open-connections`).
     pub max_connections: usize,
 }
 
@@ -186,9 +197,10 @@ impl Default for ReassemblyConfig {
         ReassemblyConfig {
             idle_timeout: 300 * 1_000_000_000,
             close_linger: 5 * 1_000_000_000,
-            max_pending_per_dir: 4 << 20,
-            max_pending_total: 256 << 20,
-            max_connections: 1 << 20,
+            max_pending_per_dir: Limit::StreamBufferBytes.default_usize(),
+            max_pending_segments_per_dir: Limit::StreamBufferSegments.default_usize(),
+            max_pending_total: Limit::TotalBufferBytes.default_usize(),
+            max_connections: Limit::OpenConnections.default_usize(),
         }
     }
 }
@@ -206,4 +218,7 @@ pub struct ReassemblyStats {
     /// Data segments ignored because their sequence number was too far (over 1 GiB) from the
     /// stream's position.
     pub out_of_window_segments: u64,
+    /// Holes declared lost because a buffer limit was reached, and connections released
+    /// because `max_connections` was reached, by limit.
+    pub limits_hit: LimitCounts,
 }

@@ -8,6 +8,7 @@
 
 use super::conn::{Conn, ConnKey, Shared};
 use super::{ConnEnd, ReassemblyConfig, ReassemblyStats, StreamEvent};
+use crate::limits::Limit;
 use crate::types::{ConnId, Nanos};
 use crate::wire::TcpSegment;
 use rustc_hash::FxHashMap;
@@ -168,6 +169,10 @@ impl Reassembler {
                 continue;
             }
             self.stats.evicted += 1;
+            self.stats.limits_hit.add(Limit::OpenConnections);
+            if let Some(conn) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+                conn.limits_hit.insert(Limit::OpenConnections);
+            }
             self.release(slot, ConnEnd::Idle, out);
             return true;
         }

@@ -23,4 +23,4 @@ pub mod tracker;
 pub use model::{
     Cpe, Evidence, FetchSummary, FileConn, Kind, Note, Order, Outcome, Party, Step, Transaction,
 };
-pub use tracker::{Tracked, TransactionTracker};
+pub use tracker::{Tracked, TransactionConfig, TransactionTracker};

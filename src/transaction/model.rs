@@ -4,6 +4,7 @@
 
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, FaultStruct};
+use crate::limits::LimitSet;
 use crate::session::{ConnRecord, ConnectionRequest, HttpExchange};
 use crate::types::{ConnId, FrameRef, Nanos};
 use std::net::{IpAddr, SocketAddr};
@@ -123,6 +124,9 @@ pub struct Transaction {
     /// server), in the order they joined; the sessions' connections are in their `Session`s.
     /// Not in the report: it tells shells such as `extract` which frames are the transfer's.
     pub file_conns: Vec<FileConn>,
+    /// The resource limits that cut the transaction short: its sessions', its file
+    /// connections', and the transaction stage's own; empty when none did.
+    pub limits_hit: LimitSet,
 }
 
 /// One TCP connection of a transaction's file transfer.

@@ -10,9 +10,6 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-/// Exchanges kept waiting at most.
-const MAX_PENDING_EXCHANGES: usize = 10_000;
-
 /// A transaction being built.
 pub(super) struct OpenTx {
     pub(super) tx: Transaction,
@@ -137,17 +134,20 @@ pub(super) struct Pending {
 }
 
 impl Pending {
-    pub(super) fn push(&mut self, x: HttpExchange) {
-        if self.len >= MAX_PENDING_EXCHANGES {
-            // Bounded memory: the oldest exchange of the fullest bucket goes.
-            if let Some(bucket) = self.by_ip.values_mut().max_by_key(|b| b.len())
-                && bucket.pop_front().is_some()
-            {
-                self.len -= 1;
-            }
+    /// Keeps an exchange waiting; when `max` wait already, the oldest exchange of the fullest
+    /// bucket goes (bounded memory). Returns whether one went.
+    pub(super) fn push(&mut self, x: HttpExchange, max: usize) -> bool {
+        let mut dropped = false;
+        if self.len >= max.max(1)
+            && let Some(bucket) = self.by_ip.values_mut().max_by_key(|b| b.len())
+            && bucket.pop_front().is_some()
+        {
+            self.len -= 1;
+            dropped = true;
         }
         self.len += 1;
         self.by_ip.entry(x.client.ip()).or_default().push_back(x);
+        dropped
     }
 
     /// Takes the exchanges of `ip` that satisfy `pred`, in order.

@@ -14,6 +14,7 @@ use super::model::{
 };
 use super::open::{OpenSet, OpenTx, Pending, Recent, Watched};
 use crate::cwmp::{Rpc, TransferComplete};
+use crate::limits::{Limit, LimitCounts, LimitSet};
 use crate::session::{
     Completed, ConnRecord, ConnectionRequest, HttpExchange, Session, SessionMessage,
 };
@@ -40,7 +41,27 @@ pub enum Tracked {
 }
 
 /// Limits of the transaction stage.
-const MAX_OPEN: usize = 100_000;
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionConfig {
+    /// Transactions being built at once; beyond, the oldest is handed on as it stands
+    /// (`open-transactions`).
+    pub max_open: usize,
+    /// Exchanges waiting for their transaction (`pending-exchanges`).
+    pub max_pending_exchanges: usize,
+    /// CPEs whose recent transfers are remembered (`cpe-history`).
+    pub max_cpes: usize,
+}
+
+impl Default for TransactionConfig {
+    fn default() -> Self {
+        TransactionConfig {
+            max_open: Limit::OpenTransactions.default_usize(),
+            max_pending_exchanges: Limit::PendingExchanges.default_usize(),
+            max_cpes: Limit::CpeHistory.default_usize(),
+        }
+    }
+}
+
 /// How long an exchange waits for its transaction (a fetch follows its Download within
 /// seconds; this is generous).
 const PENDING_EXCHANGE_AGE: Nanos = 600 * SECOND;
@@ -53,7 +74,6 @@ const HANDSHAKE_WAIT: Nanos = 600 * SECOND;
 /// Connections watched per transaction for a failed handshake.
 const MAX_HANDSHAKES: usize = 16;
 const RECENT_KEYS: usize = 16;
-const MAX_RECENT_CPES: usize = 100_000;
 
 /// Builds transactions from finished sessions and HTTP exchanges.
 #[derive(Default)]
@@ -65,16 +85,30 @@ pub struct TransactionTracker {
     /// By hash of the CPE key.
     recent: FxHashMap<u64, Recent>,
     next_number: u64,
+    cfg: TransactionConfig,
+    /// Limits reached so far, by limit.
+    limits_hit: LimitCounts,
 }
 
 impl TransactionTracker {
     pub fn new() -> Self {
+        TransactionTracker::with_config(TransactionConfig::default())
+    }
+
+    pub fn with_config(cfg: TransactionConfig) -> Self {
         TransactionTracker {
             open: OpenSet::default(),
             pending: Pending::default(),
             recent: FxHashMap::default(),
             next_number: 1,
+            cfg,
+            limits_hit: LimitCounts::default(),
         }
+    }
+
+    /// Limits reached so far, by limit.
+    pub fn limits_hit(&self) -> &LimitCounts {
+        &self.limits_hit
     }
 
     /// Transactions not yet handed on.
@@ -167,8 +201,10 @@ impl TransactionTracker {
 
     fn recent_of(&mut self, key: &str) -> &mut Recent {
         let key = hash_of(key);
-        if !self.recent.contains_key(&key) && self.recent.len() >= MAX_RECENT_CPES {
+        if !self.recent.contains_key(&key) && self.recent.len() >= self.cfg.max_cpes.max(1) {
             // Bounded memory: forget everything rather than grow without limit.
+            self.limits_hit
+                .add_n(Limit::CpeHistory, self.recent.len() as u64);
             self.recent.clear();
         }
         self.recent.entry(key).or_default()
@@ -201,7 +237,9 @@ impl TransactionTracker {
             attach(o, x);
             return;
         }
-        self.pending.push(x);
+        if self.pending.push(x, self.cfg.max_pending_exchanges) {
+            self.limits_hit.add(Limit::PendingExchanges);
+        }
     }
 
     /// A transaction that saw no fetch of its URL takes the CPE's other requests made while it
@@ -254,6 +292,9 @@ impl TransactionTracker {
                 if failed && !carried_http {
                     o.notes.push(Note::FileServerUnreachable(c.clone()));
                 }
+                // Bytes of the transfer declared lost at a buffer limit, or the connection
+                // released early.
+                o.tx.limits_hit.extend(c.stats.limits_hit);
                 if let Some(slot) = o.conns.get_mut(pos) {
                     slot.1 = Some(c);
                 }
@@ -660,6 +701,7 @@ impl TransactionTracker {
                     start: s.messages.get(index).map(|m| m.ts).unwrap_or(s.start),
                     end: s.end,
                     file_conns: Vec::new(),
+                    limits_hit: LimitSet::EMPTY,
                 },
                 order,
                 cpe_key: key.to_owned(),
@@ -692,10 +734,12 @@ impl TransactionTracker {
             if o.done {
                 o.release_at = s.end + LINGER;
             }
-            if self.open.len() >= MAX_OPEN
-                && let Some(oldest) = self.open.remove_oldest()
+            if self.open.len() >= self.cfg.max_open.max(1)
+                && let Some(mut oldest) = self.open.remove_oldest()
             {
                 // Bounded memory: the oldest transaction is handed on as it stands.
+                oldest.tx.limits_hit.insert(Limit::OpenTransactions);
+                self.limits_hit.add(Limit::OpenTransactions);
                 self.emit(oldest, out);
             }
             self.open.push(o);
@@ -858,6 +902,8 @@ fn report_clock(s: &Session) -> Option<(String, Nanos)> {
 
 /// Copies a session's messages (and connection closes) into the transaction's steps.
 fn add_session_steps(o: &mut OpenTx, s: &Session) {
+    // A session of the transaction cut short by a limit cuts the transaction short too.
+    o.tx.limits_hit.extend(s.limits_hit);
     for m in &s.messages {
         o.tx.steps.push(step_of_message(m, s.number));
     }

@@ -457,11 +457,23 @@ fn header_lines(app: &App) -> [String; 2] {
     } else {
         format!(" ({} in progress)", app.targets_open())
     };
-    let released = if app.released > 0 {
+    let mut released = if app.released > 0 {
         format!(" · {} oldest rows released", app.released)
     } else {
         String::new()
     };
+    // Resource limits reached, once the analysis is done (see `--limit help`).
+    if let Some((capture, _)) = &app.done
+        && !capture.limits_hit.0.is_empty()
+    {
+        let reached: Vec<String> = capture
+            .limits_hit
+            .0
+            .iter()
+            .map(|(name, n)| format!("{name} ×{n}"))
+            .collect();
+        released.push_str(&format!(" · limits reached: {}", reached.join(", ")));
+    }
     let second = format!(
         " transactions {}: {} success, {} failed, {} incomplete · sessions {}{open}{packets} · findings E {} W {} I {} · rows {}{}{released}",
         app.transactions.len(),

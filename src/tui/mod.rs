@@ -12,6 +12,7 @@ pub mod draw;
 pub mod message;
 pub mod state;
 
+use crate::limits::Limits;
 use crate::live::source::{Progress, Source};
 use crate::output::Sink;
 use crate::output::printer::{Filters, Printer};
@@ -161,27 +162,29 @@ const OPEN_EVERY: crate::types::Nanos = 1_000_000_000;
 fn spawn_analysis(
     source: Source,
     show_secrets: bool,
-    tls: Arc<TlsKeys>,
+    settings: (Arc<TlsKeys>, Limits),
     tx: SyncSender<UiEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let failed = tx.clone();
-        if let Err(e) = analyze_into(source, show_secrets, tls, tx, &stop) {
+        if let Err(e) = analyze_into(source, show_secrets, settings, tx, &stop) {
             let _ = failed.send(UiEvent::Failed(e));
         }
     })
 }
 
 /// The analysis of `source` (read as `analyze` reads it: its own thread, the idle clock),
-/// each report object sent to `tx` as it completes; TLS decrypted with `tls`.
+/// each report object sent to `tx` as it completes; TLS decrypted with the keys of
+/// `settings`, under its resource limits.
 fn analyze_into(
     source: Source,
     show_secrets: bool,
-    tls: Arc<TlsKeys>,
+    settings: (Arc<TlsKeys>, Limits),
     tx: SyncSender<UiEvent>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
+    let (tls, limits) = settings;
     let files = source.files.clone();
     let opts = ReportOptions {
         show_secrets,
@@ -193,6 +196,7 @@ fn analyze_into(
     };
     let mut printer = Printer::with_sink(Box::new(sink), opts, Filters::default());
     let mut cfg = AnalyzerConfig::default();
+    cfg.pipeline = cfg.pipeline.with_limits(&limits);
     // Sessions in progress are listed, as of each second of capture time and whenever the
     // source goes quiet.
     cfg.pipeline.open_every = Some(OPEN_EVERY);
@@ -235,14 +239,26 @@ pub fn app_of_with_keys(
     show_secrets: bool,
     tls: Arc<TlsKeys>,
 ) -> Result<App, String> {
+    app_of_with(files, show_secrets, tls, Limits::default())
+}
+
+/// [`app_of`] with TLS keys and resource limits.
+pub fn app_of_with(
+    files: &[String],
+    show_secrets: bool,
+    tls: Arc<TlsKeys>,
+    limits: Limits,
+) -> Result<App, String> {
     let source = Source::open_inputs(files).map_err(|e| e.to_string())?;
     let (tx, rx) = sync_channel::<UiEvent>(1 << 16);
     let stop = AtomicBool::new(false);
-    let keys = Arc::clone(&tls);
-    let worker = std::thread::spawn(move || analyze_into(source, show_secrets, keys, tx, &stop));
+    let settings = (Arc::clone(&tls), limits.clone());
+    let worker =
+        std::thread::spawn(move || analyze_into(source, show_secrets, settings, tx, &stop));
     let mut app = App::new(files.join(", "))
         .with_files(files.to_vec())
-        .with_tls(tls);
+        .with_tls(tls)
+        .with_limits(limits);
     app.show_secrets = show_secrets;
     for event in rx {
         app.on_event(event);
@@ -297,6 +313,7 @@ pub fn run(
     max_rows: Option<usize>,
     show_secrets: bool,
     tls: Arc<TlsKeys>,
+    limits: Limits,
 ) -> io::Result<()> {
     let progress = source.progress();
     let (tx, rx) = sync_channel::<UiEvent>(1024);
@@ -308,7 +325,7 @@ pub fn run(
     let worker = spawn_analysis(
         source,
         show_secrets,
-        Arc::clone(&tls),
+        (Arc::clone(&tls), limits.clone()),
         tx,
         Arc::clone(&stop),
     );
@@ -328,6 +345,7 @@ pub fn run(
     let mut app = App::new(label)
         .with_files(files)
         .with_tls(tls)
+        .with_limits(limits)
         .with_max_rows(max_rows);
     app.show_secrets = show_secrets;
     let result = event_loop(
@@ -435,7 +453,13 @@ pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter
     let progress = source.progress();
     let (tx, rx) = sync_channel::<UiEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = spawn_analysis(source, false, Arc::default(), tx, Arc::clone(&stop));
+    let worker = spawn_analysis(
+        source,
+        false,
+        (Arc::default(), Limits::default()),
+        tx,
+        Arc::clone(&stop),
+    );
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
         .map_err(|e| io::Error::other(e.to_string()))?;
     let mut meter = Meter::default();

@@ -325,6 +325,8 @@ pub struct App {
     pub files: Vec<String>,
     /// The keys the analysis decrypted TLS with, for reading the files again.
     pub tls: std::sync::Arc<crate::tls::TlsKeys>,
+    /// The resource limits of the analysis, for reading the files again.
+    pub limits: crate::limits::Limits,
     /// Where a saved pcap goes (empty: the current directory).
     pub save_dir: std::path::PathBuf,
     /// An existing file the user was warned about: the next Enter replaces it.

@@ -2,16 +2,13 @@
 //! total bytes held, pieces per datagram, and age (by capture time) are all capped. Overlapping
 //! fragments keep the bytes that arrived first.
 
+use crate::limits::{Limit, LimitCounts};
 use crate::types::Nanos;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 /// Largest reassembled payload accepted (the IP length fields cannot describe more).
 const MAX_DATAGRAM: u32 = 65_535;
-/// Most datagrams held at once.
-const MAX_PENDING: usize = 1024;
-/// Most payload bytes held across all datagrams.
-const MAX_HELD_BYTES: usize = 16 << 20;
 /// Most separate pieces (after merging adjacent ones) a datagram may have.
 const MAX_PIECES: usize = 64;
 /// A datagram not completed within this much capture time is dropped.
@@ -63,16 +60,48 @@ struct Pending {
 }
 
 /// Holds fragments until their datagrams are complete.
-#[derive(Default)]
 pub(crate) struct Defragmenter {
     pending: FxHashMap<FragKey, Pending>,
     held_bytes: usize,
     completed: Vec<u8>,
     /// Fragments thrown away since the last call to [`Defragmenter::take_dropped`].
     dropped: u64,
+    /// Most datagrams held at once (`ip-fragments`).
+    max_pending: usize,
+    /// Most payload bytes held across all datagrams (`ip-fragment-bytes`).
+    max_held_bytes: usize,
+    /// Datagrams dropped because a limit was reached.
+    limits_hit: LimitCounts,
+}
+
+impl Default for Defragmenter {
+    fn default() -> Self {
+        Defragmenter::new(
+            Limit::IpFragments.default_usize(),
+            Limit::IpFragmentBytes.default_usize(),
+        )
+    }
 }
 
 impl Defragmenter {
+    /// A defragmenter holding at most `max_pending` datagrams and `max_held_bytes` bytes.
+    pub(crate) fn new(max_pending: usize, max_held_bytes: usize) -> Self {
+        Defragmenter {
+            pending: FxHashMap::default(),
+            held_bytes: 0,
+            completed: Vec::new(),
+            dropped: 0,
+            max_pending: max_pending.max(1),
+            max_held_bytes,
+            limits_hit: LimitCounts::default(),
+        }
+    }
+
+    /// Datagrams dropped because a limit was reached, by limit.
+    pub(crate) fn limits_hit(&self) -> &LimitCounts {
+        &self.limits_hit
+    }
+
     /// The payload of the datagram completed by the last [`Outcome::Completed`].
     pub(crate) fn completed(&self) -> &[u8] {
         &self.completed
@@ -152,10 +181,11 @@ impl Defragmenter {
         }
         let key = frag.key;
         if !self.pending.contains_key(&key) {
-            while self.pending.len() >= MAX_PENDING {
+            while self.pending.len() >= self.max_pending {
                 if !self.evict_oldest_except(&key) {
                     break;
                 }
+                self.limits_hit.add(Limit::IpFragments);
             }
             self.pending.insert(
                 key,
@@ -186,7 +216,8 @@ impl Defragmenter {
         // Memory for the bytes this fragment adds beyond the datagram's current buffer.
         let current = self.pending.get(&key).map_or(0, |p| p.data.len());
         let growth = (end as usize).saturating_sub(current);
-        while self.held_bytes + growth > MAX_HELD_BYTES {
+        while self.held_bytes + growth > self.max_held_bytes {
+            self.limits_hit.add(Limit::IpFragmentBytes);
             if !self.evict_oldest_except(&key) {
                 self.drop_datagram(&key);
                 return self.reject();

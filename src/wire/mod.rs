@@ -23,6 +23,7 @@ mod walk;
 
 pub use kinds::{EncapCounts, Encapsulation, IpProtocol, KindCounts, MAX_KINDS, NonIpKind};
 
+use crate::limits::{Limit, LimitCounts};
 use crate::types::{Frame, FrameRef, Nanos};
 use defrag::{Defragmenter, FragKey, FragmentIn, Outcome};
 use ip::IpPacket;
@@ -149,15 +150,43 @@ pub struct Decoder {
     mirror: MirrorFilter,
 }
 
+/// Limits of the decoder: what IP fragment reassembly holds at most.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// Datagrams held while their fragments arrive (`ip-fragments`).
+    pub max_fragment_datagrams: usize,
+    /// Bytes held across those datagrams (`ip-fragment-bytes`).
+    pub max_fragment_bytes: usize,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            max_fragment_datagrams: Limit::IpFragments.default_usize(),
+            max_fragment_bytes: Limit::IpFragmentBytes.default_usize(),
+        }
+    }
+}
+
 impl Decoder {
-    /// A decoder with empty reassembly state.
+    /// A decoder with empty reassembly state and the default limits.
     pub fn new() -> Self {
+        Decoder::with_config(&DecoderConfig::default())
+    }
+
+    /// A decoder with empty reassembly state and these limits.
+    pub fn with_config(cfg: &DecoderConfig) -> Self {
         Decoder {
             stats: DecodeStats::default(),
-            defrag: Defragmenter::default(),
+            defrag: Defragmenter::new(cfg.max_fragment_datagrams, cfg.max_fragment_bytes),
             reassembled: Vec::new(),
             mirror: MirrorFilter::default(),
         }
+    }
+
+    /// Datagrams dropped because a fragment reassembly limit was reached, by limit.
+    pub fn limits_hit(&self) -> &LimitCounts {
+        self.defrag.limits_hit()
     }
 
     /// Decodes one frame. The segment borrows from the frame or from the decoder.

@@ -17,6 +17,7 @@ mod findings_catalogue;
 mod findings_real_captures;
 mod fuzz_regressions;
 mod generated_variants;
+mod limits;
 mod live;
 mod live_inputs;
 mod overlays;

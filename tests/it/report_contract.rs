@@ -143,6 +143,12 @@ fn every_field_of_the_report_is_documented_and_every_documented_field_is_produce
     runs.push(vec![mix.to_string_lossy().into_owned()]);
     // TLS recordings decrypted (one with a corrupted record: a reason).
     runs.extend(crate::tls_decrypt::contract_runs());
+    // A resource limit lowered until it cuts the sessions and the transaction short.
+    runs.push(vec![
+        "--limit".to_owned(),
+        "xml-value-bytes=60".to_owned(),
+        capture("reference-config-update.pcap"),
+    ]);
     for args in runs {
         let file = args.last().cloned().unwrap_or_default();
         for format in ["json", "ndjson"] {

@@ -123,6 +123,7 @@ fn the_number_of_cpes_is_bounded_and_the_least_recent_goes_first() {
     h.check(&session(10, "A", T0 + 10 * S, true, 0), &th);
     h.check(&session(11, "D", T0 + 11 * S, true, 0), &th);
     assert_eq!(h.len(), 3);
+    assert_eq!(h.forgotten(), 1);
     // B overlapping its earlier session is no longer noticed; A's still is.
     assert_eq!(h.check(&session(12, "B", T0 + S, true, 0), &th), vec![]);
     let f = h.check(&session(13, "A", T0 + 10 * S, true, 0), &th);

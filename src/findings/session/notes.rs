@@ -36,8 +36,14 @@ pub(super) fn capture_notes(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
+/// Bodies that could not be decoded, but not those a resource limit made undecodable (cut at
+/// `http-body-bytes`, or beyond an XML limit): the session shows that limit instead, and the
+/// sender is not to blame.
 pub(super) fn malformed_messages(s: &Session, out: &mut Vec<Finding>) {
     for (i, m) in s.messages.iter().enumerate() {
+        if m.undecodable_by_a_limit() {
+            continue;
+        }
         if let Some(bad) = &m.malformed {
             out.push(at(
                 Finding::new(

@@ -706,6 +706,12 @@ fn capture_notes_and_malformed_xml() {
             .message
             .contains("body byte 12")
     );
+    // The same body refused at a decoding limit blames no one: the session shows the limit.
+    l.s.messages[2].limits_hit = crate::limits::LimitSet::of(crate::limits::Limit::XmlDepth);
+    assert_eq!(codes(&check(&l)), ["capture-gap"]);
+    // A limit that does not make a body undecodable does not hide the finding.
+    l.s.messages[2].limits_hit = crate::limits::LimitSet::of(crate::limits::Limit::RpcArgs);
+    assert_eq!(codes(&check(&l)), ["capture-gap", "malformed-message"]);
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn transaction(fault: u32) -> (Transaction, Evidence) {
         start: T0,
         end: T0,
         file_conns: Vec::new(),
+        limits_hit: Default::default(),
     };
     let ev = Evidence {
         order: Order {

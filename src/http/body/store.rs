@@ -229,6 +229,11 @@ impl BodyStore {
         }
     }
 
+    /// Bytes of the decoded body kept at most.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Hash of the wire body bytes fed so far.
     pub fn hash(&self) -> u64 {
         self.hash.value()

@@ -2,6 +2,7 @@
 //! fields, with httparse) into owned values, also when it was cut short.
 
 use super::super::StartLine;
+use crate::limits::Limit;
 
 /// Header array size of the first parse attempt; larger blocks are parsed again with more.
 const FIRST_HEADER_ARRAY: usize = 32;
@@ -28,12 +29,28 @@ pub(super) struct Head {
     pub(super) headers: Vec<(String, String)>,
 }
 
+/// Why a header block could not be parsed.
+pub(super) struct HeadError {
+    pub(super) reason: String,
+    /// Set when the block has more fields than the limit (`http-headers`).
+    pub(super) limit: Option<Limit>,
+}
+
+impl HeadError {
+    fn invalid(reason: String) -> HeadError {
+        HeadError {
+            reason,
+            limit: None,
+        }
+    }
+}
+
 /// Parses a complete header block (start line, fields, empty line).
 pub(super) fn parse_head(
     block: &[u8],
     pconf: &httparse::ParserConfig,
     max_headers: usize,
-) -> Result<Head, String> {
+) -> Result<Head, HeadError> {
     let mut size = FIRST_HEADER_ARRAY.min(max_headers.max(1));
     loop {
         let result = if size <= FIRST_HEADER_ARRAY {
@@ -48,10 +65,17 @@ pub(super) fn parse_head(
                 size = max_headers.min(size.saturating_mul(4));
             }
             Err(httparse::Error::TooManyHeaders) => {
-                return Err(format!("more than {max_headers} header fields"));
+                return Err(HeadError {
+                    reason: format!("more than {max_headers} header fields"),
+                    limit: Some(Limit::HttpHeaders),
+                });
             }
-            Err(e) => return Err(format!("invalid header block: {e}")),
-            Ok(None) => return Err("invalid header block: incomplete".to_string()),
+            Err(e) => return Err(HeadError::invalid(format!("invalid header block: {e}"))),
+            Ok(None) => {
+                return Err(HeadError::invalid(
+                    "invalid header block: incomplete".to_string(),
+                ));
+            }
             Ok(Some(head)) => return Ok(head),
         }
     }

@@ -22,15 +22,18 @@ pub(crate) struct PendingRequests {
 }
 
 impl PendingRequests {
-    /// Queues a request; when `cap` requests already wait, the oldest is given up.
-    pub(super) fn push(&mut self, req: PendingRequest, cap: usize) {
+    /// Queues a request; when `cap` requests already wait, the oldest is given up. Returns
+    /// whether one was.
+    pub(super) fn push(&mut self, req: PendingRequest, cap: usize) -> bool {
         if cap == 0 {
-            return;
+            return false;
         }
+        let mut gave_up = false;
         while self.queue.len() >= cap {
-            self.queue.pop_front();
+            gave_up |= self.queue.pop_front().is_some();
         }
         self.queue.push_back(req);
+        gave_up
     }
 
     /// The oldest request sent in the direction opposite to a response travelling in `dir`.

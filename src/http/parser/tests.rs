@@ -135,7 +135,8 @@ fn pending_requests_are_fifo_and_bounded() {
             method: "GET".into(),
             maybe_answered_in_gap: false,
         };
-        q.push(req, 2);
+        // The third request gives the first up.
+        assert_eq!(q.push(req, 2), i == 2);
     }
     assert!(
         q.pop_for(Dir::ToServer).is_none(),

@@ -176,8 +176,8 @@ fn a_tls_server_is_named_by_the_url_its_client_was_given() {
 
 #[test]
 fn knowledge_is_bounded() {
-    let mut k = KnownEndpoints::default();
-    for i in 0..(MAX_ENTRIES as u32 + 10) {
+    let mut k = KnownEndpoints::new(8);
+    for i in 0..18 {
         let a = std::net::Ipv4Addr::from(0x0a00_0000 + i);
         k.learn(
             IpAddr::V4(a),
@@ -185,8 +185,17 @@ fn knowledge_is_bounded() {
         );
         k.learn(IpAddr::V4(a), &[download(&format!("http://{a}/f"))]);
     }
-    assert_eq!(k.cr_urls.len(), MAX_ENTRIES);
-    assert_eq!(k.servers.len(), MAX_ENTRIES);
+    assert_eq!(k.cr_urls.len(), 8);
+    assert_eq!(k.servers.len(), 8);
+    assert_eq!(k.file_urls.len(), 8);
+    // Each of the ten CPEs beyond the bound brought three entries that did not fit: its
+    // ConnectionRequestURL, its file server, and the Download URL's host.
+    assert_eq!(k.not_learned(), 30);
+    // What is known is still updated at the bound.
+    let first = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000));
+    k.learn(first, &[inform_with(&[(CR_URL, "http://10.0.0.0:7557/x")])]);
+    assert_eq!(k.cr_target(first).map(|t| t.port), Some(7557));
+    assert_eq!(k.not_learned(), 30);
 }
 
 #[test]

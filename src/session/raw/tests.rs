@@ -31,6 +31,7 @@ fn http(body: &[u8]) -> HttpMessage {
         last_frame: FrameRef::new(0, 1),
         ts: 0,
         end_ts: 0,
+        limits_hit: Default::default(),
     }
 }
 
@@ -61,6 +62,7 @@ fn message(raw: Option<RawMessage>) -> SessionMessage {
         malformed: None,
         step: None,
         raw: raw.map(Arc::new),
+        limits_hit: Default::default(),
     }
 }
 

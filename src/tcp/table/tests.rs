@@ -1,6 +1,7 @@
 //! Tests of the reassembler as a whole: the event stream it emits for generated segments.
 
 use super::*;
+use crate::limits::{Limit, LimitSet};
 use crate::tcp::{ConnStats, half::REORDER_GRACE_PACKETS};
 use crate::types::{Dir, FrameRef};
 use crate::wire::TcpFlags;
@@ -798,9 +799,62 @@ fn pending_limit_turns_the_hole_into_a_gap() {
     }
     assert_eq!(h.gaps(Dir::ToClient).first(), Some(&(0, 100)));
     assert_eq!(h.gaps(Dir::ToClient).len(), 1);
+    assert_eq!(h.r.stats().limits_hit.get(Limit::StreamBufferBytes), 1);
     h.finish();
     assert_eq!(h.data(Dir::ToClient).len(), 2000);
     assert_eq!(h.r.pending_bytes(), 0);
+    let limits = closed_limits(h.events());
+    assert_eq!(limits, [LimitSet::of(Limit::StreamBufferBytes)]);
+}
+
+/// The `limits_hit` of each connection's `Closed`, in order.
+fn closed_limits(events: &[Ev]) -> Vec<LimitSet> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Closed { stats, .. } => Some(stats.limits_hit),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn segment_count_limit_turns_the_hole_into_a_gap() {
+    let cfg = ReassemblyConfig {
+        max_pending_segments_per_dir: 3,
+        ..ReassemblyConfig::default()
+    };
+    let mut h = Harness::with(cfg, "10.0.0.1:50000", "10.0.0.2:7547");
+    h.handshake(0, 0);
+    // [1, 11) never arrives; 10-byte segments pile up after it, every other one missing too.
+    for i in 1..=6u32 {
+        h.s(1 + 20 * i, 1, ACK, &[7u8; 10]);
+    }
+    // Four buffered segments exceed three: holes go oldest first, one at a time.
+    assert_eq!(h.gaps(Dir::ToClient).first(), Some(&(0, 20)));
+    let skipped = h.gaps(Dir::ToClient).len() as u64;
+    assert_eq!(skipped, 3);
+    assert_eq!(
+        h.r.stats().limits_hit.get(Limit::StreamBufferSegments),
+        skipped
+    );
+    assert_eq!(h.r.stats().limits_hit.get(Limit::StreamBufferBytes), 0);
+    h.finish();
+    assert_eq!(
+        closed_limits(h.events()),
+        [LimitSet::of(Limit::StreamBufferSegments)]
+    );
+}
+
+#[test]
+fn buffering_within_the_limits_marks_nothing() {
+    let mut h = Harness::new();
+    h.handshake(0, 0);
+    h.s(11, 1, ACK, b"later");
+    h.s(1, 1, ACK, b"0123456789");
+    h.finish();
+    assert!(h.r.stats().limits_hit.is_empty());
+    assert_eq!(closed_limits(h.events()), [LimitSet::EMPTY]);
 }
 
 #[test]
@@ -832,6 +886,14 @@ fn global_pending_limit_holds_across_connections() {
     }
     r.finish(&mut |ev| out.on_stream(ev));
     assert_eq!(r.pending_bytes(), 0);
+    let hit = r.stats().limits_hit.get(Limit::TotalBufferBytes);
+    assert!(hit > 0);
+    // Each hole skipped for the total is a gap of a connection marked with the limit.
+    let marked = closed_limits(&out.0)
+        .iter()
+        .filter(|l| l.contains(Limit::TotalBufferBytes))
+        .count();
+    assert!(marked > 0 && marked as u64 <= hit, "{marked} of {hit}");
 }
 
 #[test]
@@ -874,7 +936,12 @@ fn connection_limit_evicts_the_least_recently_active() {
         .collect();
     assert_eq!(closed, vec![2]);
     assert_eq!(r.stats().evicted, 1);
+    assert_eq!(r.stats().limits_hit.get(Limit::OpenConnections), 1);
     assert_eq!(r.open_connections(), 2);
+    assert_eq!(
+        closed_limits(&out.0),
+        [LimitSet::of(Limit::OpenConnections)]
+    );
 }
 
 #[test]
@@ -1204,6 +1271,7 @@ proptest::proptest! {
             idle_timeout: 50 * 1_000_000,
             close_linger: 5 * 1_000_000,
             max_pending_per_dir: 1500,
+            max_pending_segments_per_dir: 8,
             max_pending_total: 4000,
             max_connections: 2,
         };

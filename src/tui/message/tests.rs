@@ -45,6 +45,7 @@ fn http(head: &str, body: &[u8]) -> HttpMessage {
         last_frame: FrameRef::new(0, 1),
         ts: 0,
         end_ts: 0,
+        limits_hit: Default::default(),
     }
 }
 

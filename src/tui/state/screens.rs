@@ -4,6 +4,7 @@
 use super::{App, Screen, Target, scrolled};
 use crate::catalogue::{Code, Severity};
 use crate::extract::{self, Selector};
+use crate::limits::Limits;
 use crate::output::filter::Subject;
 pub use crate::output::filter::{Term, parse_filter};
 use crate::output::summary::Campaign;
@@ -209,6 +210,7 @@ pub fn save(
     selector: &Selector,
     pcap: &Path,
     tls: &Arc<TlsKeys>,
+    limits: &Limits,
 ) -> Result<String, String> {
     let json = pcap.with_extension("json");
     if json == pcap {
@@ -220,10 +222,11 @@ pub fn save(
     let cfg = crate::pipeline::PipelineConfig {
         tls: Arc::clone(tls),
         ..crate::pipeline::PipelineConfig::default()
-    };
+    }
+    .with_limits(limits);
     let done = extract::extract(files, selector, pcap, &cfg).map_err(|e| e.to_string())?;
     let name = pcap.display().to_string();
-    write_report(&name, &json, tls).map_err(|e| format!("{}: {e}", json.display()))?;
+    write_report(&name, &json, &cfg).map_err(|e| format!("{}: {e}", json.display()))?;
     Ok(format!(
         "wrote {} frames of {} TCP connections to {name}, its report to {}",
         done.frames,
@@ -232,8 +235,12 @@ pub fn save(
     ))
 }
 
-/// The JSON report of one capture file.
-fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), String> {
+/// The JSON report of one capture file, analyzed with the settings of `pipeline`.
+fn write_report(
+    pcap: &str,
+    json: &Path,
+    pipeline: &crate::pipeline::PipelineConfig,
+) -> Result<(), String> {
     use crate::capture::{CaptureReader, InputSpec, MergedReader};
     use crate::output::printer::{Filters, Printer};
     use crate::threads::{Analyzer, AnalyzerConfig};
@@ -255,8 +262,10 @@ fn write_report(pcap: &str, json: &Path, tls: &Arc<TlsKeys>) -> Result<(), Strin
         false,
     );
     let mut out = std::io::BufWriter::new(std::fs::File::create(json).map_err(|e| io_reason(&e))?);
-    let mut cfg = AnalyzerConfig::default();
-    cfg.pipeline.tls = Arc::clone(tls);
+    let cfg = AnalyzerConfig {
+        pipeline: pipeline.clone(),
+        ..AnalyzerConfig::default()
+    };
     let mut analyzer = Analyzer::new(cfg);
     let mut failed = None;
     {
@@ -290,6 +299,12 @@ impl App {
     /// The TLS keys of the analysis (a save reads the files again with them).
     pub fn with_tls(mut self, tls: Arc<TlsKeys>) -> App {
         self.tls = tls;
+        self
+    }
+
+    /// The resource limits of the analysis (a save reads the files again with them).
+    pub fn with_limits(mut self, limits: Limits) -> App {
+        self.limits = limits;
         self
     }
 
@@ -478,9 +493,10 @@ impl App {
         let path = self.save_dir.join(name);
         let files = self.files.clone();
         let tls = Arc::clone(&self.tls);
+        let limits = self.limits.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let line = match save(&files, &selector, &path, &tls) {
+            let line = match save(&files, &selector, &path, &tls, &limits) {
                 Ok(line) => line,
                 Err(e) => format!("save failed: {e}"),
             };

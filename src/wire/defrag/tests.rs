@@ -82,22 +82,48 @@ fn old_and_excess_datagrams_are_evicted() {
     d.push(TIMEOUT + 1, frag(2, 0, true, &[0; 8]));
     assert_eq!(d.pending_count(), 1);
     assert_eq!(d.take_dropped(), 1);
-    for id in 0..(MAX_PENDING as u32 + 10) {
+    let max_pending = Limit::IpFragments.default_usize();
+    for id in 0..(max_pending as u32 + 10) {
         d.push(TIMEOUT + 2, frag(100 + id, 0, true, &[0; 8]));
     }
-    assert_eq!(d.pending_count(), MAX_PENDING);
-    assert!(d.held_bytes <= MAX_HELD_BYTES);
+    assert_eq!(d.pending_count(), max_pending);
+    assert!(d.held_bytes <= Limit::IpFragmentBytes.default_usize());
     assert_eq!(d.take_dropped(), 11);
+    // The datagram that aged out is not a limit reached; the eleven evicted for room (the
+    // one left from before and ten of these) are.
+    assert_eq!(d.limits_hit().get(Limit::IpFragments), 11);
+    assert_eq!(d.limits_hit().get(Limit::IpFragmentBytes), 0);
+}
+
+#[test]
+fn the_datagram_limit_set_lower_evicts_the_oldest_and_counts_it() {
+    let mut d = Defragmenter::new(2, 1 << 20);
+    for id in 0..3 {
+        assert_eq!(d.push(id.into(), frag(id, 0, true, &[0; 8])), Outcome::Held);
+    }
+    assert_eq!(d.pending_count(), 2);
+    assert_eq!(d.limits_hit().get(Limit::IpFragments), 1);
+    // Datagram 0 was the one dropped: its last fragment completes nothing.
+    assert_eq!(d.push(5, frag(0, 8, false, &[0; 8])), Outcome::Held);
+    assert_eq!(
+        d.push(5, frag(2, 8, false, &[0; 8])),
+        Outcome::Completed { next_header: 6 }
+    );
 }
 
 #[test]
 fn held_bytes_are_capped() {
     let mut d = Defragmenter::default();
     let big = vec![0u8; 65_000];
-    let n = MAX_HELD_BYTES / 65_000 + 5;
+    let max_held = Limit::IpFragmentBytes.default_usize();
+    let n = max_held / 65_000 + 5;
     for id in 0..n as u32 {
         d.push(0, frag(id, 0, true, &big[..64_992]));
-        assert!(d.held_bytes <= MAX_HELD_BYTES);
+        assert!(d.held_bytes <= max_held);
     }
     assert!(d.pending_count() < n);
+    assert_eq!(
+        d.limits_hit().get(Limit::IpFragmentBytes) as usize,
+        n - d.pending_count()
+    );
 }
