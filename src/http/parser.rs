@@ -433,20 +433,17 @@ impl DirParser {
         let from = (start + hint.saturating_sub(3)).min(window_end);
         match find_header_end(window, from) {
             Some(end) => self.on_header_block(input, start, end, span, cx),
-            None if input.len() - start >= limit => {
-                if self.http {
-                    self.malformed(
-                        start,
-                        start,
-                        false,
-                        "header block exceeds the size limit",
-                        span,
-                        cx,
-                    )
-                } else {
-                    self.not_http(start)
-                }
-            }
+            // The start line passed the probe above (the strict one for a direction's first
+            // message), so an endless head is HTTP gone wrong, reported, not a direction to
+            // give up silently.
+            None if input.len() - start >= limit => self.malformed(
+                start,
+                start,
+                false,
+                "header block exceeds the size limit",
+                span,
+                cx,
+            ),
             None => {
                 self.scan_hint = input.len() - start;
                 Step::NeedMore(start)
