@@ -248,7 +248,7 @@ impl Options {
 /// What was written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Written {
-    /// Frames written (lines for a key log).
+    /// Frames written, a lying record or block included (lines for a key log).
     pub frames: u64,
     /// Bytes written to the output.
     pub bytes: u64,
@@ -877,7 +877,8 @@ const LYING_SNAPLEN: u32 = 96;
 
 /// The reference flow in a pcap whose header announces a 96-byte snap length while records
 /// carry whole frames; every fifth record claims an original length half its captured one;
-/// the last record claims 65000 bytes, of which 200 follow before the file ends.
+/// the last record claims 65000 bytes, of which 200 follow before the file ends. Returns the
+/// records written, the last one included.
 fn caplen_lies(opts: &Options, out: &mut dyn Write) -> io::Result<u64> {
     let frames = reference_frames(opts.seed)?;
     let mut header = [0u8; 24];
@@ -979,7 +980,8 @@ fn epb_body(big_endian: bool, units: u64, data: &[u8]) -> Vec<u8> {
     body
 }
 
-/// The reference flow in pcapng, broken as `kind` says (see [`Kind::about`]).
+/// The reference flow in pcapng, broken as `kind` says (see [`Kind::about`]). Returns the
+/// packet blocks written, the lying one included.
 fn pcapng_lies(kind: Kind, opts: &Options, out: &mut dyn Write) -> io::Result<u64> {
     const EPB: u32 = 6;
     let frames = reference_frames(opts.seed)?;
@@ -1002,6 +1004,7 @@ fn pcapng_lies(kind: Kind, opts: &Options, out: &mut dyn Write) -> io::Result<u6
                 (big_endian, nanos) = (true, true);
             }
         } else if k == half {
+            written += 1;
             let body = epb_body(false, 0, &[0u8; 64]);
             match kind {
                 Kind::PcapngLiesTrailer => ng_block(out, false, EPB, &body, Some(1 << 12))?,
@@ -1020,6 +1023,7 @@ fn pcapng_lies(kind: Kind, opts: &Options, out: &mut dyn Write) -> io::Result<u6
     }
     if kind == Kind::PcapngLies {
         // A last packet block announcing 1 MiB, of which 100 bytes follow.
+        written += 1;
         for v in [EPB, 1 << 20] {
             out.write_all(&if big_endian {
                 v.to_be_bytes()
