@@ -62,11 +62,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 /// outlives `kill_after`. Its peak memory is the high-water mark of its own address space
 /// (`VmHWM`), read every millisecond until it exits: `ru_maxrss` would also count the test
 /// process it was forked from.
-fn run_measured(
-    args: &[&str],
-    feed: Option<Feed>,
-    kill_after: Duration,
-) -> Run {
+fn run_measured(args: &[&str], feed: Option<Feed>, kill_after: Duration) -> Run {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
         .args(args)
@@ -196,171 +192,173 @@ fn assert_bounded(case: &Case, run: &Run, status: i32) {
 /// limits an input reached, it is to be expected here.
 fn summary_lines(kind: Kind, written: &adversarial::Written) -> (Vec<String>, Vec<String>) {
     let frames = written.frames;
-    let (stdout, stderr): (Vec<String>, Vec<&str>) =
-        match kind {
-            Kind::SynFlood => (
-                vec![
-                    format!("{frames} packets in "),
-                    " · 2 sessions · 1 transaction\n  transactions: 1 success · ".into(),
-                    // The reference flow's three connections and one per SYN.
-                    format!("  {} TCP connections · 18 HTTP messages", frames - 57),
-                    "error handshake-failed: SYN from 100.".into(),
-                ],
-                vec![],
-            ),
-            Kind::ChunkedEndless => (
-                vec![
-                    format!("{frames} packets in "),
-                    " · 2 sessions · 0 transactions".into(),
-                    "├── POST /acs [incomplete] ".into(),
-                    "… capture ended".into(),
-                    "error malformed-message: CPE sent XML that cannot be parsed at body byte \
+    // The pcapng variants whose lie stops the reading: the packets before it, half-way.
+    let before_the_lie = format!(
+        "{} packets in 1.1 s · 3 hosts · 1 session · 1 transaction",
+        frames / 2
+    );
+    let (stdout, stderr): (Vec<String>, Vec<&str>) = match kind {
+        Kind::SynFlood => (
+            vec![
+                format!("{frames} packets in "),
+                " · 2 sessions · 1 transaction\n  transactions: 1 success · ".into(),
+                // The reference flow's three connections and one per SYN.
+                format!("  {} TCP connections · 18 HTTP messages", frames - 57),
+                "error handshake-failed: SYN from 100.".into(),
+            ],
+            vec![],
+        ),
+        Kind::ChunkedEndless => (
+            vec![
+                format!("{frames} packets in "),
+                " · 2 sessions · 0 transactions".into(),
+                "├── POST /acs [incomplete] ".into(),
+                "… capture ended".into(),
+                "error malformed-message: CPE sent XML that cannot be parsed at body byte \
                  4194304: input ends inside the Envelope"
-                        .into(),
-                ],
-                vec![],
-            ),
-            Kind::Header100mb => (
-                vec![
-                    " · 2 sessions · 0 transactions".into(),
-                    "error malformed-message: HTTP framing unreadable at stream byte 0: header \
+                    .into(),
+            ],
+            vec![],
+        ),
+        Kind::Header100mb => (
+            vec![
+                " · 2 sessions · 0 transactions".into(),
+                "error malformed-message: HTTP framing unreadable at stream byte 0: header \
                  block exceeds the size limit (frame 4)"
-                        .into(),
-                    "│◀── 431 Request Header Fields Too Large (empty) ".into(),
-                    "· 2 PERIODIC · normal".into(),
-                ],
-                vec![],
-            ),
-            Kind::XmlDeep => (
-                vec![
+                    .into(),
+                "│◀── 431 Request Header Fields Too Large (empty) ".into(),
+                "· 2 PERIODIC · normal".into(),
+            ],
+            vec![],
+        ),
+        Kind::XmlDeep => (
+            vec![
                 " · 1 session · 0 transactions".into(),
                 "error malformed-message: CPE sent XML that cannot be parsed at body byte 659: \
                  elements nested deeper than 64 levels"
                     .into(),
                 "│◀── 200 InformResponse ".into(),
             ],
-                vec![],
-            ),
-            Kind::EntityBomb => (
-                vec![
-                    " · 1 session · 0 transactions".into(),
-                    format!("s1  CPE &lol9; {PREDEFINED_DECODED} CP0000000001 (198.51.100.7)"),
-                    "├── POST Inform 2 PERIODIC ".into(),
-                ],
-                vec![],
-            ),
-            Kind::ContentLengthMax => (
-                vec![
-                    " · 3 sessions · 0 transactions".into(),
-                    "findings: 4 error, 4 warning, 0 info".into(),
-                    "s1        error malformed-message: HTTP framing unreadable at stream byte 0: \
+            vec![],
+        ),
+        Kind::EntityBomb => (
+            vec![
+                " · 1 session · 0 transactions".into(),
+                format!("s1  CPE &lol9; {PREDEFINED_DECODED} CP0000000001 (198.51.100.7)"),
+                "├── POST Inform 2 PERIODIC ".into(),
+            ],
+            vec![],
+        ),
+        Kind::ContentLengthMax => (
+            vec![
+                " · 3 sessions · 0 transactions".into(),
+                "findings: 4 error, 4 warning, 0 info".into(),
+                "s1        error malformed-message: HTTP framing unreadable at stream byte 0: \
                  invalid Content-Length (frame 4)"
-                        .into(),
-                    "s2        error malformed-message: HTTP framing unreadable at stream byte 0: \
+                    .into(),
+                "s2        error malformed-message: HTTP framing unreadable at stream byte 0: \
                  invalid Content-Length (frame 13)"
-                        .into(),
-                    "s3        error malformed-message: HTTP framing unreadable at stream byte 0: \
+                    .into(),
+                "s3        error malformed-message: HTTP framing unreadable at stream byte 0: \
                  invalid Content-Length (frame 25)"
-                        .into(),
-                ],
-                vec![],
-            ),
-            Kind::OverlapConflict => (
-                vec![
-                    " · 2 sessions · 0 transactions".into(),
-                    format!(
-                        "s1  CPE Thomson TG789vn {} (198.51.100.7)",
-                        OVERLAP_SERIALS[0].0
-                    ),
-                    format!(
-                        "s2  CPE Thomson TG789vn {} (198.51.100.8)",
-                        OVERLAP_SERIALS[1].1
-                    ),
-                ],
-                vec![],
-            ),
-            Kind::TimeWarp => (
-                vec![
-                    // From 1970 to 2106: the span of the timestamps, whatever their order.
-                    format!(
-                        "{frames} packets in 4294880899.2 s · 3 hosts · 2 sessions · 1 transaction"
-                    ),
-                    "  transactions: 1 success · ".into(),
-                    "error session-timeout: 315576000.0 s of silence inside the session".into(),
-                ],
-                vec![],
-            ),
-            Kind::CaplenLies | Kind::PcapngLies => (
-                vec![
-                    format!(
-                        "{} packets in 5.3 s · 3 hosts · 2 sessions · 1 transaction",
-                        frames - 1
-                    ),
-                    "  transactions: 1 success · ".into(),
-                    format!(
-                        "  warning: {{file}}: cut short in the middle of a packet; the {} frames \
+                    .into(),
+            ],
+            vec![],
+        ),
+        Kind::OverlapConflict => (
+            vec![
+                " · 2 sessions · 0 transactions".into(),
+                format!(
+                    "s1  CPE Thomson TG789vn {} (198.51.100.7)",
+                    OVERLAP_SERIALS[0].0
+                ),
+                format!(
+                    "s2  CPE Thomson TG789vn {} (198.51.100.8)",
+                    OVERLAP_SERIALS[1].1
+                ),
+            ],
+            vec![],
+        ),
+        Kind::TimeWarp => (
+            vec![
+                // From 1970 to 2106: the span of the timestamps, whatever their order.
+                format!(
+                    "{frames} packets in 4294880899.2 s · 3 hosts · 2 sessions · 1 transaction"
+                ),
+                "  transactions: 1 success · ".into(),
+                "error session-timeout: 315576000.0 s of silence inside the session".into(),
+            ],
+            vec![],
+        ),
+        // Every record or block is read but the last, which lies.
+        Kind::CaplenLies | Kind::PcapngLies => (
+            vec![
+                format!(
+                    "{} packets in 5.3 s · 3 hosts · 2 sessions · 1 transaction",
+                    frames - 1
+                ),
+                "  transactions: 1 success · ".into(),
+                format!(
+                    "  warning: {{file}}: cut short in the middle of a packet; the {} frames \
                      before the cut were analyzed",
-                        frames - 1
-                    ),
-                ],
-                vec!["cwmpscope: warning: {file}: cut short in the middle of a packet"],
-            ),
-            Kind::PcapngLiesTrailer => {
-                (
-                    vec![
-                format!("{} packets in 1.1 s · 3 hosts · 1 session · 1 transaction", frames / 2),
+                    frames - 1
+                ),
+            ],
+            vec!["cwmpscope: warning: {file}: cut short in the middle of a packet"],
+        ),
+        Kind::PcapngLiesTrailer => (
+            vec![
+                before_the_lie,
                 "  transactions: 1 incomplete · ".into(),
-                "  warning: {file}: pcapng block of type 0x6: trailing length does not match; \
-                 the frames before it were analyzed"
+                "  warning: {file}: pcapng block of type 0x6: trailing length does not \
+                     match; the frames before it were analyzed"
                     .into(),
             ],
-                    vec!["cwmpscope: warning: {file}: pcapng block of type 0x6: trailing length"],
-                )
-            }
-            Kind::PcapngLiesShort => {
-                (
-                    vec![
-                format!("{} packets in 1.1 s · 3 hosts · 1 session · 1 transaction", frames / 2),
+            vec!["cwmpscope: warning: {file}: pcapng block of type 0x6: trailing length"],
+        ),
+        Kind::PcapngLiesShort => (
+            vec![
+                before_the_lie,
                 "  transactions: 1 incomplete · ".into(),
-                "  warning: {file}: pcapng packet block too short; the frames before it were \
-                 analyzed"
+                "  warning: {file}: pcapng packet block too short; the frames before it \
+                     were analyzed"
                     .into(),
             ],
-                    vec!["cwmpscope: warning: {file}: pcapng packet block too short"],
-                )
-            }
-            Kind::GzipBomb => (
-                vec![
-                    format!("{frames} packets in "),
-                    " · 2 sessions · 1 transaction\n  transactions: 1 success · ".into(),
-                    format!(
-                        "not TCP/IP: {} non-IP (llc ×{}), 0 non-TCP, 0 truncated",
-                        frames - 60,
-                        frames - 60
-                    ),
-                ],
-                vec![],
-            ),
-            Kind::TlsHugeRecord => (
-                vec![
-                    " · 0 sessions · 0 transactions".into(),
-                    "2 TCP connections · 0 HTTP messages · TLS to the ACS and file servers: 0 \
+            vec!["cwmpscope: warning: {file}: pcapng packet block too short"],
+        ),
+        // The reference flow's 60 frames, then the zero-filled ones.
+        Kind::GzipBomb => (
+            vec![
+                format!("{frames} packets in "),
+                " · 2 sessions · 1 transaction\n  transactions: 1 success · ".into(),
+                format!(
+                    "not TCP/IP: {} non-IP (llc ×{}), 0 non-TCP, 0 truncated",
+                    frames - 60,
+                    frames - 60
+                ),
+            ],
+            vec![],
+        ),
+        Kind::TlsHugeRecord => (
+            vec![
+                " · 0 sessions · 0 transactions".into(),
+                "2 TCP connections · 0 HTTP messages · TLS to the ACS and file servers: 0 \
                  decrypted, 1 not (handshake-not-captured ×1) · 1 other TLS connection"
-                        .into(),
-                    "capture   info tls-opaque: encrypted connection 198.51.100.7:49152 → \
+                    .into(),
+                "capture   info tls-opaque: encrypted connection 198.51.100.7:49152 → \
                  192.0.2.10:7547 (TLS, not decrypted: handshake not in the capture)"
-                        .into(),
-                ],
-                vec![],
-            ),
-            Kind::KeylogJunk => (
-                vec![
-                    "TLS to the ACS and file servers: 2 decrypted, 0 not".into(),
-                    "  transactions: 1 success · ".into(),
-                ],
-                vec![" lines skipped ("],
-            ),
-        };
+                    .into(),
+            ],
+            vec![],
+        ),
+        Kind::KeylogJunk => (
+            vec![
+                "TLS to the ACS and file servers: 2 decrypted, 0 not".into(),
+                "  transactions: 1 success · ".into(),
+            ],
+            vec![" lines skipped ("],
+        ),
+    };
     (stdout, stderr.into_iter().map(str::to_owned).collect())
 }
 
