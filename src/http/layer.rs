@@ -43,7 +43,9 @@ impl ConnState {
 pub struct HttpLayer {
     cfg: HttpConfig,
     pconf: httparse::ParserConfig,
-    conns: FxHashMap<ConnId, ConnState>,
+    /// Boxed: a hash table keeps up to twice as many buckets as entries, and a flood of
+    /// half-open connections should cost one state each, not two.
+    conns: FxHashMap<ConnId, Box<ConnState>>,
     stats: HttpStats,
 }
 
@@ -74,7 +76,7 @@ impl HttpLayer {
             StreamEvent::Open(info) => {
                 self.stats.connections += 1;
                 let state = ConnState::new(info.client, info.server, !info.handshake_seen);
-                self.conns.insert(info.id, state);
+                self.conns.insert(info.id, Box::new(state));
                 out(HttpEvent::ConnOpen(info.clone()));
             }
             StreamEvent::Data {
@@ -174,7 +176,7 @@ impl HttpLayer {
         let state = self.conns.entry(conn).or_insert_with(|| {
             stats.connections += 1;
             let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
-            ConnState::new(unknown, unknown, true)
+            Box::new(ConnState::new(unknown, unknown, true))
         });
         let (src, dst) = match dir {
             Dir::ToServer => (state.client, state.server),
@@ -261,5 +263,17 @@ impl HttpLayer {
             tls,
             tls_info,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_table_buckets_hold_a_pointer_not_the_state() {
+        // The spare buckets of a table grown by a SYN flood stay two words each.
+        assert!(std::mem::size_of::<(ConnId, Box<ConnState>)>() <= 16);
+        assert!(std::mem::size_of::<ConnState>() > 64, "boxing is worth it");
     }
 }

@@ -432,24 +432,18 @@ impl DirParser {
         let from = (start + hint.saturating_sub(3)).min(window_end);
         match find_header_end(window, from) {
             Some(end) => self.on_header_block(input, start, end, span, cx),
-            None if input.len() - start >= limit => {
-                if self.http {
-                    self.malformed(
-                        start,
-                        start,
-                        false,
-                        "header block exceeds the size limit",
-                        Some(Limit::HttpHeaderBytes),
-                        span,
-                        cx,
-                    )
-                } else {
-                    // The direction's first message: it is given up with the direction,
-                    // which no session will show, so the limit is counted here only.
-                    cx.stats.limits_hit.add(Limit::HttpHeaderBytes);
-                    self.not_http(start)
-                }
-            }
+            // The start line passed the probe above (the strict one for a direction's first
+            // message), so an endless head is HTTP gone wrong, reported, not a direction to
+            // give up silently.
+            None if input.len() - start >= limit => self.malformed(
+                start,
+                start,
+                false,
+                "header block exceeds the size limit",
+                Some(Limit::HttpHeaderBytes),
+                span,
+                cx,
+            ),
             None => {
                 self.scan_hint = input.len() - start;
                 Step::NeedMore(start)

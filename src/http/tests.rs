@@ -785,6 +785,36 @@ fn oversized_header_block_is_malformed() {
 }
 
 #[test]
+fn oversized_first_header_block_is_malformed_not_ignored() {
+    let cfg = HttpConfig {
+        max_header_bytes: 200,
+        ..HttpConfig::default()
+    };
+    let mut d = Driver::with_config(cfg, true);
+    d.data(S, b"POST /acs HTTP/1.1\r\nX-Padding: ");
+    for _ in 0..40 {
+        d.data(S, b"aaaaaaaaaaaaaaaaaaaa");
+    }
+    d.data(
+        S,
+        b"\r\nContent-Length: 0\r\n\r\nGET /after HTTP/1.1\r\n\r\n",
+    );
+    let bad = d.malformed();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0].1, 0, "reported where the head starts");
+    assert!(bad[0].2.contains("size limit"), "{bad:?}");
+    let uris: Vec<_> = d
+        .messages()
+        .iter()
+        .map(|m| match &m.start {
+            StartLine::Request { uri, .. } => uri.clone(),
+            StartLine::Response { .. } => String::new(),
+        })
+        .collect();
+    assert_eq!(uris, vec!["/after"]);
+}
+
+#[test]
 fn many_headers_retry_and_limit() {
     let mut block = b"GET / HTTP/1.1\r\n".to_vec();
     for i in 0..100 {

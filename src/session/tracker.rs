@@ -186,7 +186,9 @@ struct PendingCr {
 /// Assigns HTTP messages to CWMP sessions; see the module documentation.
 pub struct SessionTracker {
     cfg: SessionConfig,
-    conns: FxHashMap<ConnId, ConnState>,
+    /// Boxed: a hash table keeps up to twice as many buckets as entries, and a flood of
+    /// half-open connections should cost one state each, not two.
+    conns: FxHashMap<ConnId, Box<ConnState>>,
     open: FxHashMap<u64, OpenSession>,
     by_cookie: FxHashMap<String, u64>,
     /// ACS endpoints seen in sessions: an empty POST to one of them is CWMP.
@@ -259,7 +261,7 @@ impl SessionTracker {
             HttpEvent::ConnOpen(info) => {
                 self.conns.insert(
                     info.id,
-                    ConnState {
+                    Box::new(ConnState {
                         client: info.client,
                         server: info.server,
                         opened: info.ts,
@@ -272,7 +274,7 @@ impl SessionTracker {
                         exchanges: VecDeque::new(),
                         handshake_seen: info.handshake_seen,
                         first_frame: info.frame,
-                    },
+                    }),
                 );
                 if info.handshake_seen {
                     out(Completed::ConnectionOpened(info));
@@ -430,20 +432,22 @@ impl SessionTracker {
     fn on_message(&mut self, msg: HttpMessage, out: &mut impl FnMut(Completed)) {
         self.stats.http_messages += 1;
         let conn_id = msg.conn;
-        let state = self.conns.entry(conn_id).or_insert_with(|| ConnState {
-            // A message on a connection never announced: take the roles from the message.
-            client: if msg.is_request() { msg.src } else { msg.dst },
-            server: if msg.is_request() { msg.dst } else { msg.src },
-            opened: msg.ts,
-            last: msg.ts,
-            session: None,
-            unassigned: Vec::new(),
-            unassigned_notes: Vec::new(),
-            unassigned_limits: LimitSet::EMPTY,
-            requests: VecDeque::new(),
-            exchanges: VecDeque::new(),
-            handshake_seen: false,
-            first_frame: msg.first_frame,
+        let state = self.conns.entry(conn_id).or_insert_with(|| {
+            Box::new(ConnState {
+                // A message on a connection never announced: take the roles from the message.
+                client: if msg.is_request() { msg.src } else { msg.dst },
+                server: if msg.is_request() { msg.dst } else { msg.src },
+                opened: msg.ts,
+                last: msg.ts,
+                session: None,
+                unassigned: Vec::new(),
+                unassigned_notes: Vec::new(),
+                unassigned_limits: LimitSet::EMPTY,
+                requests: VecDeque::new(),
+                exchanges: VecDeque::new(),
+                handshake_seen: false,
+                first_frame: msg.first_frame,
+            })
         });
         state.last = msg.end_ts;
         if msg.is_request() {
@@ -1459,5 +1463,17 @@ impl SessionTracker {
         if let Some(p) = self.pending_crs.remove(pos) {
             open.session.unannounced_connection_request = Some(p.cr);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_table_buckets_hold_a_pointer_not_the_state() {
+        // The spare buckets of a table grown by a SYN flood stay two words each.
+        assert!(std::mem::size_of::<(ConnId, Box<ConnState>)>() <= 16);
+        assert!(std::mem::size_of::<ConnState>() > 64, "boxing is worth it");
     }
 }

@@ -146,6 +146,16 @@ enum Label {
     ServerTraffic,
 }
 
+/// A line read by [`KeyLog::add_lines`]: kept whole, or too long to keep (`overlong` holds its
+/// first visible byte), which makes it a comment (blank, or starting with `#`) or junk.
+fn judge_line(line: &[u8], overlong: Option<Option<u8>>) -> Line {
+    match overlong {
+        Some(None | Some(b'#')) => Line::Comment,
+        Some(Some(_)) => Line::Junk,
+        None => parse_line(line),
+    }
+}
+
 fn parse_line(line: &[u8]) -> Line {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let trimmed = line.trim_ascii();
@@ -206,18 +216,7 @@ impl KeyLog {
                 stats.junk += 1;
                 break;
             }
-            match parse_line(line) {
-                Line::Comment => stats.comments += 1,
-                Line::Unused => stats.unused += 1,
-                Line::Junk => stats.junk += 1,
-                Line::Entry(label, cr, secret) => {
-                    if self.insert(label, cr, secret) {
-                        stats.entries += 1;
-                    } else {
-                        stats.junk += 1;
-                    }
-                }
-            }
+            self.count(parse_line(line), &mut stats);
         }
         // A final newline leaves one empty piece: not a line.
         if text.ends_with(b"\n") || text.is_empty() {
@@ -225,6 +224,73 @@ impl KeyLog {
         }
         self.stats += stats;
         stats
+    }
+
+    /// Reads NSS key log lines from `source` as they arrive, as [`KeyLog::add_text`] reads
+    /// them, without holding the text: a line longer than [`MAX_LINE`] (junk, or a comment) is
+    /// judged from its first visible byte and never kept whole.
+    pub fn add_lines(
+        &mut self,
+        source: &mut impl std::io::BufRead,
+    ) -> std::io::Result<KeyLogStats> {
+        let mut stats = KeyLogStats::default();
+        // The current line, up to MAX_LINE bytes and a CR; beyond, only its first visible byte.
+        let mut line = Vec::with_capacity(MAX_LINE + 1);
+        let mut overlong: Option<Option<u8>> = None;
+        let mut lines = 0usize;
+        loop {
+            let buf = source.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let end = memchr::memchr(b'\n', buf);
+            let piece = buf.get(..end.unwrap_or(buf.len())).unwrap_or_default();
+            match &mut overlong {
+                Some(first) => {
+                    if first.is_none() {
+                        *first = piece.iter().copied().find(|b| !b.is_ascii_whitespace());
+                    }
+                }
+                None if line.len() + piece.len() > MAX_LINE + 1 => {
+                    line.extend_from_slice(piece);
+                    overlong = Some(line.iter().copied().find(|b| !b.is_ascii_whitespace()));
+                    line.clear();
+                }
+                None => line.extend_from_slice(piece),
+            }
+            let used = end.map_or(buf.len(), |i| i + 1);
+            source.consume(used);
+            if end.is_some() {
+                if lines >= MAX_LINES {
+                    stats.junk += 1;
+                    break;
+                }
+                lines += 1;
+                self.count(judge_line(&line, overlong.take()), &mut stats);
+                line.clear();
+            }
+        }
+        if (!line.is_empty() || overlong.is_some()) && lines < MAX_LINES {
+            self.count(judge_line(&line, overlong), &mut stats);
+        }
+        self.stats += stats;
+        Ok(stats)
+    }
+
+    /// Counts one line (and keeps its secret).
+    fn count(&mut self, line: Line, stats: &mut KeyLogStats) {
+        match line {
+            Line::Comment => stats.comments += 1,
+            Line::Unused => stats.unused += 1,
+            Line::Junk => stats.junk += 1,
+            Line::Entry(label, cr, secret) => {
+                if self.insert(label, cr, secret) {
+                    stats.entries += 1;
+                } else {
+                    stats.junk += 1;
+                }
+            }
+        }
     }
 
     /// Keeps one secret; false when the bound on client randoms is reached.
@@ -418,25 +484,30 @@ impl TlsKeys {
         keys.into_iter()
     }
 
-    /// Reads a key log file (bounded in size).
+    /// Reads a key log file (bounded in size) line by line, so that memory holds its secrets,
+    /// not its text.
     pub fn add_keylog_file(&mut self, path: &str) -> Result<KeyLogStats, KeyError> {
         use std::io::Read;
         let io = |source| KeyError::Io {
             path: path.to_owned(),
             source,
         };
+        let too_large = || KeyError::Invalid {
+            path: path.to_owned(),
+            reason: format!("key log larger than {} MiB", MAX_KEYLOG_FILE >> 20),
+        };
         let file = std::fs::File::open(path).map_err(io)?;
-        let mut text = Vec::new();
-        file.take(MAX_KEYLOG_FILE + 1)
-            .read_to_end(&mut text)
-            .map_err(io)?;
-        if text.len() as u64 > MAX_KEYLOG_FILE {
-            return Err(KeyError::Invalid {
-                path: path.to_owned(),
-                reason: format!("key log larger than {} MiB", MAX_KEYLOG_FILE >> 20),
-            });
+        if file.metadata().map_err(io)?.len() > MAX_KEYLOG_FILE {
+            return Err(too_large());
         }
-        Ok(self.keylog.add_text(&text))
+        // A pipe has no length: its bytes are counted as they come.
+        let mut reader =
+            std::io::BufReader::with_capacity(64 << 10, file.take(MAX_KEYLOG_FILE + 1));
+        let stats = self.keylog.add_lines(&mut reader).map_err(io)?;
+        if reader.into_inner().limit() == 0 {
+            return Err(too_large());
+        }
+        Ok(stats)
     }
 }
 
@@ -488,6 +559,47 @@ mod tests {
         // Nothing secret in debug output.
         let shown = format!("{log:?} {:?}", s);
         assert!(!shown.contains("11") && !shown.contains("22"), "{shown}");
+    }
+
+    #[test]
+    fn key_log_read_line_by_line_counts_as_the_whole_text() {
+        let ms = "11".repeat(48);
+        let long_entry = format!("CLIENT_RANDOM {CR} {}", "ab".repeat(600));
+        let long_comment = format!("{}# {}", " ".repeat(700), "c".repeat(2000));
+        let long_blank = " \t".repeat(900);
+        let text = format!(
+            "# comment\n\nCLIENT_RANDOM {CR} {ms}\r\n{long_entry}\n{long_comment}\r\n\
+             {long_blank}\n{}\n\u{80}\u{ff} junk\nSERVER_TRAFFIC_SECRET_0 {CR} {}",
+            "x".repeat(MAX_LINE + 1),
+            "33".repeat(48)
+        );
+        let mut whole = KeyLog::new();
+        let expected = whole.add_text(text.as_bytes());
+        assert_eq!(
+            expected,
+            KeyLogStats {
+                entries: 2,
+                comments: 4,
+                unused: 0,
+                junk: 3
+            }
+        );
+        for capacity in [1, 7, 64, 513, 1 << 16] {
+            for ending in ["", "\n"] {
+                let text = format!("{text}{ending}");
+                let mut log = KeyLog::new();
+                let mut source = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+                let stats = log.add_lines(&mut source).unwrap();
+                assert_eq!(
+                    stats, expected,
+                    "buffer of {capacity} bytes, ending {ending:?}"
+                );
+                assert_eq!(log.len(), whole.len());
+                assert_eq!(log.stats(), stats);
+            }
+        }
+        let mut empty = KeyLog::new();
+        assert_eq!(empty.add_lines(&mut &b""[..]).unwrap(), empty.add_text(b""));
     }
 
     #[test]

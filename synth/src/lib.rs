@@ -9,7 +9,8 @@
 //! (pcap/pcapng/gzip/split), [`conversation`] (TCP scripts to timestamped frames), [`http`] and
 //! [`soap`] (message bytes), [`cwmp`] (CWMP flows as connection scripts), [`catalogue_cases`] (one
 //! flow per code of the findings catalogue, and the accepted clean variants),
-//! [`campaign`] (the benchmark capture: thousands of CPEs and unrelated traffic, streamed);
+//! [`campaign`] (the benchmark capture: thousands of CPEs and unrelated traffic, streamed),
+//! [`adversarial`] (hostile inputs for robustness tests, streamed);
 //! [`types`] holds the few shared notions (timestamps, directions, link types, TCP flags).
 //!
 //! ```no_run
@@ -24,6 +25,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod adversarial;
 pub mod campaign;
 pub mod catalogue_cases;
 pub mod conversation;

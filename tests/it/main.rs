@@ -3,6 +3,7 @@
 
 mod common;
 
+mod adversarial;
 mod architecture;
 mod attribution;
 mod bench_campaign;

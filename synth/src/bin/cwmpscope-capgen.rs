@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use cwmpscope_synth::adversarial::{self, Kind};
 use cwmpscope_synth::campaign::{CampaignOptions, write_campaign};
 use cwmpscope_synth::conversation::{Profile, SECOND, Segmentation};
 use cwmpscope_synth::cwmp::{CwmpOptions, FileServerReply, Flow, fleet_flow};
@@ -9,6 +10,7 @@ use cwmpscope_synth::http::AuthScheme;
 use cwmpscope_synth::packet::{LinkEncap, VlanTags};
 use cwmpscope_synth::write_capture_files;
 use cwmpscope_synth::writer::{Format, OutputOptions, TsResolution};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,6 +23,9 @@ use std::time::Instant;
 /// Split files are named like tcpdump's: out.pcapng, out.pcapng1, out.pcapng2, ...
 ///
 /// Benchmark capture: cwmpscope-capgen bench --size 1G --seed 1 -o campaign.pcap
+///
+/// Hostile inputs: cwmpscope-capgen adversarial --list; cwmpscope-capgen adversarial syn-flood
+/// -o flood.pcap
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -54,6 +59,45 @@ enum Scenario {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// A hostile input for robustness tests: one KIND (see --list) of flood, endless or huge
+    /// HTTP unit, deep or self-expanding XML, lying lengths or timestamps, gzip bomb, oversized
+    /// TLS record, or junk TLS key log. Deterministic for a seed, written as a stream.
+    Adversarial {
+        /// What to write (see --list).
+        #[arg(value_parser = parse_kind, required_unless_present = "list")]
+        kind: Option<Kind>,
+        /// List the kinds and what each writes.
+        #[arg(long)]
+        list: bool,
+        /// Factor applied to the large sizes (1: the full sizes of --list; 0.01: a hundredth).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+        scale: f64,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// keylog-junk: a real key log whose lines are spread among the junk.
+        #[arg(long, value_name = "FILE")]
+        keylog: Option<PathBuf>,
+        /// Output file, or - for standard output.
+        #[arg(short, long, required_unless_present = "list")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A kind of hostile input by name.
+fn parse_kind(name: &str) -> Result<Kind, String> {
+    Kind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown kind {name:?}; one of: {}", names.join(", "))
+    })
+}
+
+/// A scale factor: a number above 0, at most 1.
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("not a scale above 0 and at most 1: {text:?}")),
+    }
 }
 
 /// Parses `1500`, `64K`, `200M`, `1G` (powers of 1024; a trailing `B` or `iB` is accepted).
@@ -374,8 +418,89 @@ fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Peak resident memory of this process in KiB (Linux: VmHWM), if known.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn adversarial_input(kind: Kind, opts: &adversarial::Options, output: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let to_stdout = output.as_os_str() == "-";
+    let written = if to_stdout {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        let written = adversarial::write(kind, opts, &mut out)?;
+        out.flush()?;
+        written
+    } else {
+        let file = std::fs::File::create(output)
+            .with_context(|| format!("creating {}", output.display()))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let written = adversarial::write(kind, opts, &mut out)
+            .with_context(|| format!("writing {}", output.display()))?;
+        out.flush()?;
+        written
+    };
+    let expanded = if written.expanded != written.bytes {
+        format!(" ({} uncompressed)", written.expanded)
+    } else {
+        String::new()
+    };
+    let unit = if kind == Kind::KeylogJunk {
+        "lines"
+    } else {
+        "frames"
+    };
+    let peak = peak_rss_kib()
+        .map(|kib| format!(", peak memory {} MiB", kib.div_ceil(1024)))
+        .unwrap_or_default();
+    eprintln!(
+        "wrote {} to {}: {} {unit}, {} bytes{expanded} in {:.1} s{peak}",
+        kind.name(),
+        output.display(),
+        written.frames,
+        written.bytes,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.scenario {
+        Scenario::Adversarial {
+            kind,
+            list,
+            scale,
+            seed,
+            keylog,
+            output,
+        } => {
+            if list {
+                for k in Kind::ALL {
+                    println!("{:<20} {}", k.name(), k.about());
+                }
+                return Ok(());
+            }
+            let (Some(kind), Some(output)) = (kind, output) else {
+                bail!("give a KIND and -o FILE (or --list)");
+            };
+            let keylog_lines = match keylog {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let opts = adversarial::Options {
+                scale,
+                seed,
+                keylog_lines,
+            };
+            adversarial_input(kind, &opts, &output)
+        }
         Scenario::Bench { size, seed, output } => bench(size, seed, &output),
         Scenario::Reference {
             flow,
@@ -432,7 +557,7 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_scale, parse_size};
 
     #[test]
     fn sizes_take_binary_suffixes() {
@@ -446,5 +571,14 @@ mod tests {
         assert!(parse_size("G").is_err());
         assert!(parse_size("1.5G").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn scales_lie_in_zero_to_one() {
+        assert_eq!(parse_scale("1"), Ok(1.0));
+        assert_eq!(parse_scale("0.01"), Ok(0.01));
+        assert!(parse_scale("0").is_err());
+        assert!(parse_scale("1.5").is_err());
+        assert!(parse_scale("NaN").is_err());
     }
 }
