@@ -51,6 +51,7 @@ pub enum Limit {
     IpFragments,
     IpFragmentBytes,
     OpenConnections,
+    HalfOpenConnections,
     StreamBufferBytes,
     StreamBufferSegments,
     TotalBufferBytes,
@@ -76,7 +77,7 @@ pub enum Limit {
 }
 
 /// Number of limits.
-pub const LIMIT_COUNT: usize = 25;
+pub const LIMIT_COUNT: usize = 26;
 
 // The last variant closes the count, and a [`LimitSet`] holds every limit in a `u32`.
 const _: () = assert!(Limit::CpeHistory as usize + 1 == LIMIT_COUNT && LIMIT_COUNT <= 32);
@@ -114,6 +115,16 @@ pub const TABLE: [LimitSpec; LIMIT_COUNT] = [
         stage: "tcp",
         meaning: "TCP connections tracked at once",
         when_reached: "the least recently active connection is released, as if idle",
+        attributed: true,
+    },
+    LimitSpec {
+        limit: Limit::HalfOpenConnections,
+        name: "half-open-connections",
+        default: 16 * KIB,
+        unit: Unit::Count("connections"),
+        stage: "tcp",
+        meaning: "connections opened by a SYN that nothing has answered yet (a SYN flood or a scan)",
+        when_reached: "the oldest unanswered connection is released, as if idle; answered connections are never released for it",
         attributed: true,
     },
     LimitSpec {

@@ -78,6 +78,7 @@ impl PipelineConfig {
         self.decoder.max_fragment_bytes = n(Limit::IpFragmentBytes);
         let tcp = &mut self.reassembly;
         tcp.max_connections = n(Limit::OpenConnections);
+        tcp.max_half_open = n(Limit::HalfOpenConnections);
         tcp.max_pending_per_dir = n(Limit::StreamBufferBytes);
         tcp.max_pending_segments_per_dir = n(Limit::StreamBufferSegments);
         tcp.max_pending_total = n(Limit::TotalBufferBytes);

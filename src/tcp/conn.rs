@@ -70,6 +70,10 @@ pub(super) struct Conn {
     reported: bool,
     /// Limits that cut the connection as a whole (not one direction's stream).
     pub limits_hit: LimitSet,
+    /// The server sent something, or the client sent payload: no longer half-open.
+    answered: bool,
+    /// Counted among the table's half-open connections.
+    pub counted_half_open: bool,
 }
 
 impl Conn {
@@ -96,7 +100,14 @@ impl Conn {
             has_gap: false,
             reported: false,
             limits_hit: LimitSet::EMPTY,
+            answered: false,
+            counted_half_open: false,
         }
+    }
+
+    /// Opened by a SYN that nothing answered yet: no packet from the server, no payload.
+    pub fn is_half_open(&self) -> bool {
+        self.info.handshake_seen && !self.answered
     }
 
     /// Direction of a segment sent by `src`.
@@ -141,6 +152,9 @@ impl Conn {
         self.last_ts = self.last_ts.max(seg.ts);
         let dir = self.dir_of(seg.src);
         let this = dir.index();
+        if dir == Dir::ToClient || !seg.payload.is_empty() {
+            self.answered = true;
+        }
         if dir == Dir::ToServer
             && seg.flags.syn()
             && !seg.flags.ack()

@@ -190,6 +190,9 @@ pub struct ReassemblyConfig {
     /// Open connections tracked at once; beyond, the least recently active are released
     /// (`open-connections`).
     pub max_connections: usize,
+    /// Connections opened by a SYN that nothing answered yet, tracked at once; beyond, the
+    /// oldest of them are released (`half-open-connections`).
+    pub max_half_open: usize,
 }
 
 impl Default for ReassemblyConfig {
@@ -201,6 +204,7 @@ impl Default for ReassemblyConfig {
             max_pending_segments_per_dir: Limit::StreamBufferSegments.default_usize(),
             max_pending_total: Limit::TotalBufferBytes.default_usize(),
             max_connections: Limit::OpenConnections.default_usize(),
+            max_half_open: Limit::HalfOpenConnections.default_usize(),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::types::{ConnId, Nanos};
 use crate::wire::TcpSegment;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// A scheduled release check: (deadline, connection id, slot).
 type Expiry = Reverse<(Nanos, u64, usize)>;
@@ -27,6 +27,10 @@ pub struct Reassembler {
     expiries: BinaryHeap<Expiry>,
     next_id: u64,
     pending_total: usize,
+    /// Connections counted half-open ([`Conn::is_half_open`]) and the order they opened in
+    /// (entries of connections answered or released since are skipped when met).
+    half_open: usize,
+    half_open_order: VecDeque<(u64, usize)>,
     stats: ReassemblyStats,
 }
 
@@ -41,6 +45,8 @@ impl Reassembler {
             expiries: BinaryHeap::new(),
             next_id: 1,
             pending_total: 0,
+            half_open: 0,
+            half_open_order: VecDeque::new(),
             stats: ReassemblyStats::default(),
         }
     }
@@ -72,6 +78,16 @@ impl Reassembler {
                 .push(Reverse((deadline, conn.info.id.0, slot)));
         }
         conn.close_early(&mut shared);
+        let half_open = conn.is_half_open();
+        if half_open != conn.counted_half_open {
+            conn.counted_half_open = half_open;
+            if half_open {
+                self.half_open += 1;
+                self.half_open_order.push_back((conn.info.id.0, slot));
+            } else {
+                self.half_open -= 1;
+            }
+        }
     }
 
     /// Whether `seg` is a SYN that starts a new connection on the 4-tuple of `slot`.
@@ -87,6 +103,13 @@ impl Reassembler {
 
     /// Opens a connection for `seg` (emitting `Open`), making room first if the table is full.
     fn open(&mut self, seg: &TcpSegment<'_>, out: &mut impl FnMut(StreamEvent<'_>)) -> usize {
+        if seg.flags.syn() && !seg.flags.ack() {
+            while self.half_open >= self.cfg.max_half_open.max(1) {
+                if !self.evict_oldest_half_open(out) {
+                    break;
+                }
+            }
+        }
         while self.index.len() >= self.cfg.max_connections.max(1) {
             if !self.evict_least_recent(out) {
                 break;
@@ -123,6 +146,19 @@ impl Reassembler {
         };
         self.free_slots.push(slot);
         self.index.remove(&conn.key);
+        if conn.counted_half_open {
+            self.half_open -= 1;
+        }
+        if self.half_open_order.len() > 4 * self.half_open + 1024 {
+            // Entries of connections answered or released since: drop them now and then.
+            let slots = &self.slots;
+            self.half_open_order.retain(|&(id, slot)| {
+                slots
+                    .get(slot)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.info.id.0 == id && c.counted_half_open)
+            });
+        }
         let mut shared = Shared {
             out,
             cfg: &self.cfg,
@@ -135,6 +171,7 @@ impl Reassembler {
             self.expiries.clear();
             self.slots.clear();
             self.free_slots.clear();
+            self.half_open_order.clear();
         } else if self.expiries.len() > 4 * self.index.len() + 1024 {
             // Entries of released connections wait for their deadline; with many short
             // connections they would pile up, so drop them now and then (amortized O(1)).
@@ -172,6 +209,26 @@ impl Reassembler {
             self.stats.limits_hit.add(Limit::OpenConnections);
             if let Some(conn) = self.slots.get_mut(slot).and_then(Option::as_mut) {
                 conn.limits_hit.insert(Limit::OpenConnections);
+            }
+            self.release(slot, ConnEnd::Idle, out);
+            return true;
+        }
+        false
+    }
+
+    /// Releases the oldest connection still half-open. Returns false if there was none.
+    fn evict_oldest_half_open(&mut self, out: &mut impl FnMut(StreamEvent<'_>)) -> bool {
+        while let Some((id, slot)) = self.half_open_order.pop_front() {
+            let still = self
+                .scheduled(id, slot)
+                .is_some_and(|conn| conn.counted_half_open);
+            if !still {
+                continue;
+            }
+            self.stats.evicted += 1;
+            self.stats.limits_hit.add(Limit::HalfOpenConnections);
+            if let Some(conn) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+                conn.limits_hit.insert(Limit::HalfOpenConnections);
             }
             self.release(slot, ConnEnd::Idle, out);
             return true;

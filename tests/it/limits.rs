@@ -363,6 +363,39 @@ fn open_connections() {
     assert_eq!(session(&cut, "s1")["termination"], "timeout");
 }
 
+#[test]
+fn half_open_connections() {
+    // 1,000 unanswered SYNs with the reference configuration update in the middle of them:
+    // at most 100 are tracked at once, the older ones are released as they come, and the
+    // update is analyzed exactly as without the limit.
+    let path = scratch("half-open-connections.pcap");
+    let opts = cwmpscope_synth::adversarial::Options {
+        scale: 0.001,
+        ..Default::default()
+    };
+    let mut file = std::fs::File::create(&path).expect("create");
+    let kind = cwmpscope_synth::adversarial::Kind::SynFlood;
+    cwmpscope_synth::adversarial::write(kind, &opts, &mut file).expect("write");
+    drop(file);
+    let files = vec![path.to_string_lossy().into_owned()];
+    let json = |args: &[&str]| -> Value {
+        serde_json::from_str(&analyze(&files, "json", args)).expect("JSON")
+    };
+    let base = json(&[]);
+    let cut = json(&["--limit", "half-open-connections=100"]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(base["capture"]["limits_hit"], json!({}));
+    assert_eq!(
+        cut["capture"]["limits_hit"],
+        json!({"half-open-connections": 1000 - 100})
+    );
+    assert_eq!(base["capture"]["tcp_connections"], 1003);
+    assert_eq!(cut["capture"]["tcp_connections"], 1003);
+    assert_eq!(cut["transactions"], base["transactions"]);
+    assert_eq!(cut["sessions"], base["sessions"]);
+    assert_eq!(cut["transactions"][0]["outcome"], "success");
+}
+
 /// A session whose Inform (padded to about 6 KB, five 1460-byte segments) loses its first
 /// segment in the capture: what follows waits in the reassembly buffer.
 fn session_with_a_lost_segment(n: u8, start: Nanos) -> Connection {

@@ -897,6 +897,72 @@ fn global_pending_limit_holds_across_connections() {
 }
 
 #[test]
+fn half_open_limit_releases_the_oldest_unanswered_syn_and_spares_answered_connections() {
+    let cfg = ReassemblyConfig {
+        max_half_open: 2,
+        ..ReassemblyConfig::default()
+    };
+    let mut r = Reassembler::new(cfg);
+    let mut out = Collect::default();
+    let server = addr("10.0.0.2:7547");
+    let mut push = |port: u16, to_server: bool, flags: u8, ts: Nanos, out: &mut Collect| {
+        let client = SocketAddr::from(([10, 0, 0, 1], port));
+        let (src, dst) = if to_server {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        let seg = TcpSegment {
+            frame: FrameRef::new(0, ts as u64),
+            ts,
+            src,
+            dst,
+            seq: 100,
+            ack: if flags & ACK != 0 { 101 } else { 0 },
+            flags: TcpFlags(flags),
+            window: 100,
+            payload: b"",
+            payload_cut: 0,
+        };
+        r.push(&seg, &mut |ev| out.on_stream(ev));
+    };
+    push(1001, true, SYN, 1, &mut out); // conn 1, half-open
+    push(1001, false, SYN | ACK, 2, &mut out); // answered: no longer half-open
+    push(1002, true, SYN, 3, &mut out); // conn 2, half-open
+    push(1003, true, SYN, 4, &mut out); // conn 3, half-open (2 of 2)
+    push(1002, true, SYN, 5, &mut out); // conn 2's retransmitted SYN: not a new connection
+    push(1004, true, SYN, 6, &mut out); // conn 4: releases conn 2, the oldest unanswered
+    push(1005, true, SYN, 7, &mut out); // conn 5: releases conn 3
+    let closed: Vec<u64> = out
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Closed { id, end, .. } => {
+                // Released unanswered: it ends as the failed handshake it was.
+                assert_eq!(*end, ConnEnd::HandshakeFailed);
+                Some(*id)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed, vec![2, 3]);
+    assert_eq!(r.stats().limits_hit.get(Limit::HalfOpenConnections), 2);
+    assert_eq!(r.stats().limits_hit.get(Limit::OpenConnections), 0);
+    assert_eq!(
+        r.open_connections(),
+        3,
+        "the answered one and the two newest SYNs"
+    );
+    assert_eq!(
+        closed_limits(&out.0),
+        [
+            LimitSet::of(Limit::HalfOpenConnections),
+            LimitSet::of(Limit::HalfOpenConnections)
+        ]
+    );
+}
+
+#[test]
 fn connection_limit_evicts_the_least_recently_active() {
     let cfg = ReassemblyConfig {
         max_connections: 2,
@@ -1274,6 +1340,7 @@ proptest::proptest! {
             max_pending_segments_per_dir: 8,
             max_pending_total: 4000,
             max_connections: 2,
+            max_half_open: 1,
         };
         let mut r = Reassembler::new(cfg);
         let mut out = Collect::default();
