@@ -102,14 +102,19 @@ impl ByteWindow {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
-            let wanted = need.max(self.normal_size);
-            if self.buf.len() < wanted {
-                self.buf.resize(wanted, 0);
+            if self.buf.len() < self.normal_size {
+                self.buf.resize(self.normal_size, 0);
             }
         }
         while self.end - self.start < need {
             if self.eof {
                 return Ok(false);
+            }
+            if self.end == self.buf.len() {
+                // Grown as the bytes arrive, not at once: a record header may claim far
+                // more than the input holds.
+                let grown = (self.buf.len() * 2).clamp(INITIAL_SIZE, self.start + need);
+                self.buf.resize(grown, 0);
             }
             let Some(space) = self.buf.get_mut(self.end..) else {
                 return Ok(false);
@@ -175,6 +180,19 @@ mod tests {
         w.consume(2 * DEFAULT_NORMAL_SIZE);
         assert!(w.ensure(DEFAULT_NORMAL_SIZE).unwrap());
         assert!(!w.ensure(MAX_BLOCK + 1).unwrap());
+    }
+
+    #[test]
+    fn a_claimed_block_larger_than_the_input_allocates_only_what_arrives() {
+        let data = vec![7u8; 1000];
+        let mut w = ByteWindow::new(Box::new(io::Cursor::new(data)));
+        assert!(!w.ensure(200 << 20).unwrap());
+        assert_eq!(w.available().len(), 1000);
+        assert!(
+            w.buf.len() <= DEFAULT_NORMAL_SIZE,
+            "{} bytes allocated",
+            w.buf.len()
+        );
     }
 
     #[test]
