@@ -58,8 +58,84 @@ impl Default for PipelineConfig {
     }
 }
 
-/// Hosts counted at most (the count saturates beyond).
-const MAX_HOSTS: usize = 1 << 20;
+/// Hosts counted exactly; beyond, the count is estimated in fixed memory.
+const EXACT_HOSTS: usize = crate::types::CPES_REMEMBERED;
+/// HyperLogLog registers of the estimate: 2^14 (16 KiB), a standard error of 0.8 %.
+const HOST_REGISTER_BITS: u32 = 14;
+
+/// Distinct IP addresses: exact in a set up to [`EXACT_HOSTS`], then estimated (HyperLogLog)
+/// in fixed memory, so an endless input does not grow a set of every address it saw.
+#[derive(Debug, Default)]
+struct HostCount {
+    exact: FxHashSet<IpAddr>,
+    /// Once the set is full: the estimate's registers (the set is then dropped).
+    registers: Option<Box<[u8]>>,
+}
+
+impl HostCount {
+    fn insert(&mut self, ip: IpAddr) {
+        if let Some(registers) = &mut self.registers {
+            observe(registers, ip);
+            return;
+        }
+        self.exact.insert(ip);
+        if self.exact.len() > EXACT_HOSTS {
+            let mut registers = vec![0u8; 1 << HOST_REGISTER_BITS].into_boxed_slice();
+            for &ip in &self.exact {
+                observe(&mut registers, ip);
+            }
+            self.exact = FxHashSet::default();
+            self.registers = Some(registers);
+        }
+    }
+
+    /// Addresses seen: exact, or the estimate (rounded) once the set was full.
+    fn count(&self) -> u64 {
+        match &self.registers {
+            None => self.exact.len() as u64,
+            Some(registers) => estimate(registers).round() as u64,
+        }
+    }
+}
+
+/// A well-mixed 64-bit hash of an address (FxHash then the SplitMix64 finalizer: the estimate
+/// reads its leading bits).
+fn mixed_hash(ip: IpAddr) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    ip.hash(&mut h);
+    let mut z = h.finish().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Notes one address in HyperLogLog registers: the first bits pick the register, which keeps
+/// the longest run of leading zeros (plus one) seen in the rest.
+fn observe(registers: &mut [u8], ip: IpAddr) {
+    let hash = mixed_hash(ip);
+    let index = (hash >> (64 - HOST_REGISTER_BITS)) as usize;
+    let rest = hash << HOST_REGISTER_BITS;
+    let rank = (rest.leading_zeros() + 1).min(64 - HOST_REGISTER_BITS + 1) as u8;
+    if let Some(r) = registers.get_mut(index) {
+        *r = (*r).max(rank);
+    }
+}
+
+/// The HyperLogLog estimate of distinct values from its registers (with linear counting while
+/// registers are still empty).
+fn estimate(registers: &[u8]) -> f64 {
+    let m = registers.len() as f64;
+    let alpha = 0.7213 / (1.0 + 1.079 / m);
+    let sum: f64 = registers.iter().map(|&r| (-f64::from(r)).exp2()).sum();
+    let raw = alpha * m * m / sum;
+    let empty = registers.iter().filter(|&&r| r == 0).count();
+    if raw <= 2.5 * m && empty > 0 {
+        m * (m / empty as f64).ln()
+    } else {
+        raw
+    }
+}
 /// How often (in capture time) timers run.
 const TICK: Nanos = 1_000_000_000;
 
@@ -100,23 +176,21 @@ pub struct Front {
     tls: TlsLayer,
     http: HttpLayer,
     counters: Counters,
-    hosts: FxHashSet<IpAddr>,
+    hosts: HostCount,
 }
 
 /// Hands one TLS stage event on to the HTTP stage, noting the hosts of new connections.
 fn to_http(
     ev: TlsEvent<'_>,
     http: &mut HttpLayer,
-    hosts: &mut FxHashSet<IpAddr>,
+    hosts: &mut HostCount,
     out: &mut impl FnMut(HttpEvent),
 ) {
     let ev = match ev {
         TlsEvent::Stream(ev) => ev,
         TlsEvent::Summary { conn, summary } => return http.note_tls(conn, summary),
     };
-    if let StreamEvent::Open(info) = &ev
-        && hosts.len() < MAX_HOSTS
-    {
+    if let StreamEvent::Open(info) = &ev {
         hosts.insert(info.client.ip());
         hosts.insert(info.server.ip());
     }
@@ -131,7 +205,7 @@ impl Front {
             tls: TlsLayer::new(tls),
             http: HttpLayer::new(http),
             counters: Counters::default(),
-            hosts: FxHashSet::default(),
+            hosts: HostCount::default(),
         }
     }
 
@@ -209,7 +283,7 @@ impl Front {
                     .collect(),
             ),
             mirror_duplicates: d.mirror_duplicates,
-            hosts: self.hosts.len() as u64,
+            hosts: self.hosts.count(),
             tcp_connections: t.connections,
             http_messages,
             other_tls_connections: 0,
@@ -388,5 +462,51 @@ impl Pipeline {
         summary.other_tls_connections = self.back.other_tls_connections();
         summary.tls = self.back.tls_counts();
         summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn v4(n: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(n))
+    }
+
+    #[test]
+    fn hosts_are_exact_up_to_the_bound() {
+        let mut h = HostCount::default();
+        for round in 0..3 {
+            for n in 0..EXACT_HOSTS as u32 {
+                h.insert(v4(n));
+            }
+            assert_eq!(h.count(), EXACT_HOSTS as u64, "round {round}");
+        }
+        assert!(h.registers.is_none());
+        // One more: from now on an estimate.
+        h.insert(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert!(h.registers.is_some());
+        let error = (h.count() as f64 - (EXACT_HOSTS + 1) as f64).abs() / EXACT_HOSTS as f64;
+        assert!(error < 0.03, "estimate {}", h.count());
+    }
+
+    #[test]
+    fn beyond_the_bound_hosts_are_estimated_in_fixed_memory() {
+        let mut h = HostCount::default();
+        let distinct = 20 * EXACT_HOSTS as u32;
+        for n in 0..distinct {
+            // Each address twice: repeats do not count.
+            h.insert(v4(0x6440_0000 + n));
+            h.insert(v4(0x6440_0000 + n));
+        }
+        // The set is gone: what is kept is the registers alone.
+        assert_eq!(h.exact.capacity(), 0);
+        assert_eq!(
+            h.registers.as_ref().map(|r| r.len()),
+            Some(1 << HOST_REGISTER_BITS)
+        );
+        let error = (h.count() as f64 - f64::from(distinct)).abs() / f64::from(distinct);
+        assert!(error < 0.03, "estimate {} for {distinct}", h.count());
     }
 }

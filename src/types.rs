@@ -14,6 +14,12 @@ pub const EARLIEST_TIME: Nanos = -(1 << 61);
 /// in a [`Nanos`], so the stages' time arithmetic cannot overflow whatever a file claims.
 pub const LATEST_TIME: Nanos = 1 << 62;
 
+/// CPEs (or CPE addresses) that each per-CPE memory of the stages holds at most: identities by
+/// address, session histories, recent transfers, Connection Request and server URLs. Where ten
+/// new CPEs a second inform, that is about 55 minutes of them; the bound keeps the memory of an
+/// endless input (a span port for days) flat once reached.
+pub const CPES_REMEMBERED: usize = 1 << 15;
+
 /// A timestamp in nanoseconds (computed wide) clamped into the range the stages accept.
 pub fn clamp_capture_time(ns: i128) -> Nanos {
     ns.clamp(i128::from(EARLIEST_TIME), i128::from(LATEST_TIME)) as Nanos

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 const SESSIONS_PER_CPE: usize = 4;
 
 /// CPEs remembered by default.
-pub const DEFAULT_MAX_CPES: usize = 100_000;
+pub const DEFAULT_MAX_CPES: usize = crate::types::CPES_REMEMBERED;
 
 /// How a CPE is recognised: its serial number (kept as a 64-bit hash: every CPE of a capture
 /// has an entry, so it must be small), else its IP address.

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 
 /// Addresses remembered by default.
-pub const DEFAULT_MAX_ADDRESSES: usize = 100_000;
+pub const DEFAULT_MAX_ADDRESSES: usize = crate::types::CPES_REMEMBERED;
 
 /// The latest DeviceId per IP address; see the module documentation.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 pub const CWMP_PORT: u16 = 7547;
 
 /// Entries kept per kind of knowledge; past it, only what is already known is updated.
-const MAX_ENTRIES: usize = 1 << 16;
+const MAX_ENTRIES: usize = crate::types::CPES_REMEMBERED;
 
 /// Splits `http://host[:port]/path` into (host, port, path).
 pub fn split_url(url: &str) -> Option<(String, u16, String)> {
