@@ -160,11 +160,11 @@ pub const TABLE: [LimitSpec; LIMIT_COUNT] = [
     LimitSpec {
         limit: Limit::Hosts,
         name: "hosts",
-        default: MIB,
+        default: crate::types::CPES_REMEMBERED as u64,
         unit: Unit::Count("addresses"),
         stage: "pipeline",
-        meaning: "distinct IP addresses counted in capture.hosts",
-        when_reached: "further addresses are not counted",
+        meaning: "distinct IP addresses counted exactly in capture.hosts",
+        when_reached: "the count goes on as an estimate in fixed memory (HyperLogLog, about 1 % off)",
         attributed: false,
     },
     LimitSpec {
@@ -300,7 +300,7 @@ pub const TABLE: [LimitSpec; LIMIT_COUNT] = [
     LimitSpec {
         limit: Limit::KnownEndpoints,
         name: "known-endpoints",
-        default: 65_536,
+        default: crate::types::CPES_REMEMBERED as u64,
         unit: Unit::Count("entries"),
         stage: "session",
         meaning: "ConnectionRequestURLs, ACS and file servers remembered from the CWMP traffic (each kind)",
@@ -340,7 +340,7 @@ pub const TABLE: [LimitSpec; LIMIT_COUNT] = [
     LimitSpec {
         limit: Limit::CpeHistory,
         name: "cpe-history",
-        default: 100_000,
+        default: crate::types::CPES_REMEMBERED as u64,
         unit: Unit::Count("CPEs"),
         stage: "session, transaction, findings",
         meaning: "CPEs remembered across sessions: the last DeviceId per address, the sessions the cross-session rules compare, recent transfers",

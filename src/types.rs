@@ -14,6 +14,23 @@ pub const EARLIEST_TIME: Nanos = -(1 << 61);
 /// in a [`Nanos`], so the stages' time arithmetic cannot overflow whatever a file claims.
 pub const LATEST_TIME: Nanos = 1 << 62;
 
+/// CPEs (or CPE addresses) that each per-CPE memory of the stages holds at most: identities by
+/// address, session histories, recent transfers, Connection Request and server URLs. Where ten
+/// new CPEs a second inform, that is about 45 minutes of them; the bound keeps the memory of an
+/// endless input (a span port for days) flat once reached. Below 7/16 of 65,536: see
+/// [`churn_capacity`].
+pub const CPES_REMEMBERED: usize = 28_000;
+
+/// The capacity to make a hash table with when it holds at most `max` entries while entries
+/// come and go (the least recently seen CPE forgotten for a new one). The standard hash table
+/// reuses the slots of removed entries (rehashing in place) only while it is at most half
+/// full; past that it doubles, however few entries it holds, so a table filled to its bound
+/// doubles again some time later. Made at twice the bound, it never grows. Bounds above
+/// [`CPES_REMEMBERED`] are not reserved ahead (the table grows as usual).
+pub fn churn_capacity(max: usize) -> usize {
+    max.min(CPES_REMEMBERED) * 2 + 2
+}
+
 /// A timestamp in nanoseconds (computed wide) clamped into the range the stages accept.
 pub fn clamp_capture_time(ns: i128) -> Nanos {
     ns.clamp(i128::from(EARLIEST_TIME), i128::from(LATEST_TIME)) as Nanos

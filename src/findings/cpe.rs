@@ -63,7 +63,10 @@ impl CpeHistory {
     /// A history that remembers at most `max_cpes` CPEs (at least 1).
     pub fn new(max_cpes: usize) -> Self {
         CpeHistory {
-            cpes: FxHashMap::default(),
+            cpes: FxHashMap::with_capacity_and_hasher(
+                crate::types::churn_capacity(max_cpes),
+                Default::default(),
+            ),
             recency: VecDeque::new(),
             next_stamp: 0,
             max_cpes: max_cpes.max(1),

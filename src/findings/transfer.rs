@@ -125,6 +125,18 @@ pub fn of_note(note: &Note) -> Finding {
             ),
         )
         .frames(*frame),
+        Note::NoReportInTime {
+            command_key,
+            frame,
+            waited,
+        } => Finding::new(
+            Code::TransferCompleteMissing,
+            format!(
+                "Download \"{command_key}\" answered Status 1, but no TransferComplete within {} s of the order: no longer awaited",
+                waited / SECOND
+            ),
+        )
+        .frames(*frame),
         Note::NoReportAtEnd { command_key, frame } => Finding::new(
             Code::TransferCompleteMissing,
             format!(

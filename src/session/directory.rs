@@ -31,7 +31,10 @@ impl CpeDirectory {
     /// A directory of at most `max` addresses (at least 1).
     pub fn new(max: usize) -> Self {
         CpeDirectory {
-            by_ip: FxHashMap::default(),
+            by_ip: FxHashMap::with_capacity_and_hasher(
+                crate::types::churn_capacity(max),
+                Default::default(),
+            ),
             order: VecDeque::new(),
             next_stamp: 0,
             max: max.max(1),
@@ -142,5 +145,29 @@ mod tests {
         }
         assert!(d.order.len() <= 2 * 3 + 1024 + 1);
         assert_eq!(d.len(), 3);
+    }
+
+    #[test]
+    fn a_full_directory_never_grows_while_addresses_come_and_go() {
+        let mut d = CpeDirectory::default();
+        let max = crate::limits::Limit::CpeHistory.default_usize() as u32;
+        for n in 0..max {
+            d.record(ip(n), &device("X"));
+        }
+        let capacity = d.by_ip.capacity();
+        // Full: ten times the bound of new addresses, each seen twice, each forgetting the
+        // least recent. A table that was only as large as the bound needs would double once
+        // removed slots pile up.
+        for n in max..10 * max {
+            d.record(ip(n), &device("X"));
+            d.record(ip(n), &device("Y"));
+        }
+        assert_eq!(d.len(), crate::limits::Limit::CpeHistory.default_usize());
+        assert!(
+            d.by_ip.capacity() <= capacity,
+            "the table grew: {} > {capacity}",
+            d.by_ip.capacity()
+        );
+        assert!(d.order.len() <= 2 * crate::limits::Limit::CpeHistory.default_usize() + 1024 + 1);
     }
 }

@@ -205,6 +205,13 @@ pub enum Note {
         command_key: String,
         frame: Option<FrameRef>,
     },
+    /// Status 1 and no TransferComplete `waited` after the session of the order ended: the
+    /// transfer is no longer awaited.
+    NoReportInTime {
+        command_key: String,
+        frame: Option<FrameRef>,
+        waited: Nanos,
+    },
     /// A TransferComplete (at message `message`) whose CommandKey matches no outstanding order.
     UnknownReport {
         command_key: String,

@@ -71,6 +71,11 @@ const LINGER: Nanos = 60 * SECOND;
 /// carried no HTTP: an unanswered SYN shows as such only when the reassembler releases the
 /// connection, after its idle timeout (300 s by default).
 const HANDSHAKE_WAIT: Nanos = 600 * SECOND;
+/// How long a transfer waits for its TransferComplete after the session of its order ended,
+/// before it is handed on as incomplete: an hour, as ACSs commonly allow a download (GenieACS's
+/// default download timeout). Without it, every CPE that never reports would hold its
+/// transaction for as long as the input lasts.
+const REPORT_WAIT: Nanos = 3600 * SECOND;
 /// Connections watched per transaction for a failed handshake.
 const MAX_HANDSHAKES: usize = 16;
 const RECENT_KEYS: usize = 16;
@@ -128,16 +133,24 @@ impl TransactionTracker {
     }
 
     /// Capture time moved to `now`: hands on finished transactions whose connections closed
-    /// or whose wait ran out.
+    /// or whose wait ran out, and those whose TransferComplete did not come in time.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Tracked)) {
         let ready = self.open.take_where(|o| {
-            o.done
-                && (o.conns.iter().all(|(_, r)| r.is_some())
-                    || (o.release_at <= now && !awaits_handshake(o, now)))
+            if o.done {
+                o.conns.iter().all(|(_, r)| r.is_some())
+                    || (o.release_at <= now && !awaits_handshake(o, now))
+            } else {
+                o.order_session_end.saturating_add(REPORT_WAIT) <= now
+            }
         });
         for mut o in ready {
-            let until = o.tx.end;
-            self.claim_loose(&mut o, until);
+            if o.done {
+                let until = o.tx.end;
+                self.claim_loose(&mut o, until);
+            } else {
+                self.claim_loose(&mut o, now);
+                no_report_in_time(&mut o);
+            }
             self.emit(o, out);
         }
         self.pending
@@ -176,10 +189,14 @@ impl TransactionTracker {
         o.tx.steps.sort_by_key(|s| (s.ts, s.frame));
         o.tx.file_conns = file_conns(&o.conns, &o.fetch, &o.notes);
         let recent = self.recent_of(&o.cpe_key);
-        if recent.keys.len() >= RECENT_KEYS {
-            recent.keys.pop_front();
+        // A transfer no longer awaited is not a finished one: a TransferComplete for it after
+        // all matches no outstanding order.
+        if o.done {
+            if recent.keys.len() >= RECENT_KEYS {
+                recent.keys.pop_front();
+            }
+            recent.keys.push_back(hash_of(&o.order.command_key));
         }
-        recent.keys.push_back(hash_of(&o.order.command_key));
         if o.tx.outcome == Outcome::Success
             && matches!(o.tx.kind, Kind::ConfigurationUpdate | Kind::FirmwareUpgrade)
         {
@@ -1080,6 +1097,17 @@ fn transfer_complete(o: &mut OpenTx, tc: &TransferComplete, frame: Option<FrameR
                 frame,
             });
         }
+    }
+}
+
+/// Notes for a transaction whose TransferComplete did not come within [`REPORT_WAIT`].
+fn no_report_in_time(o: &mut OpenTx) {
+    if o.tx.download_status == Some(1) && !o.missing_reported {
+        o.notes.push(Note::NoReportInTime {
+            command_key: o.order.command_key.clone(),
+            frame: o.answer_frame,
+            waited: REPORT_WAIT,
+        });
     }
 }
 

@@ -443,13 +443,22 @@ pub struct Meter {
     pub draw_max: Duration,
     /// Rows listed at the end.
     pub rows: usize,
+    /// Transactions the view received, released ones included.
+    pub transactions: u64,
+    /// Rows released by the cap on rows kept.
+    pub released: u64,
 }
 
 /// Runs the view on `source` as [`run`] does, with the same loop, but drawing on an in-memory
 /// terminal of `width`×`height` and without keys, until the whole input is analyzed and
-/// shown; what it measured (for benchmarks: how soon the list appears, how long the whole
-/// input takes under the view, how long frames take to draw).
-pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter> {
+/// shown, keeping at most `max_rows` rows; what it measured (for benchmarks: how soon the list
+/// appears, how long the whole input takes under the view, how long frames take to draw).
+pub fn run_headless(
+    source: Source,
+    width: u16,
+    height: u16,
+    max_rows: Option<usize>,
+) -> io::Result<Meter> {
     let progress = source.progress();
     let (tx, rx) = sync_channel::<UiEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
@@ -463,7 +472,7 @@ pub fn run_headless(source: Source, width: u16, height: u16) -> io::Result<Meter
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
         .map_err(|e| io::Error::other(e.to_string()))?;
     let mut meter = Meter::default();
-    let mut app = App::new("headless".to_owned());
+    let mut app = App::new("headless".to_owned()).with_max_rows(max_rows);
     let result = event_loop(
         &mut terminal,
         &mut app,
@@ -569,6 +578,8 @@ fn event_loop<B: ratatui::backend::Backend>(
         if input.ends_when_done() && !connected && !app.dirty {
             meter.done = Some(started.elapsed());
             meter.rows = app.targets().len();
+            meter.transactions = app.transactions.arrived();
+            meter.released = app.released;
             return Ok(());
         }
         // While the analysis has more to hand over, keys are looked at without waiting.

@@ -192,6 +192,11 @@ impl<T> Slots<T> {
         Some(item)
     }
 
+    /// Items that ever arrived, released ones included.
+    pub fn arrived(&self) -> u64 {
+        (self.base + self.items.len()) as u64
+    }
+
     /// Items kept.
     pub fn len(&self) -> usize {
         self.live

@@ -19,7 +19,7 @@ use std::cell::Cell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::rc::Rc;
@@ -803,7 +803,22 @@ pub fn write_campaign(
         ..*output
     };
     let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let sink = CaptureWriter::new(file, &options, &campaign_profile(opts.seed).link_types())?;
+    write_campaign_to(opts, &options, file)
+}
+
+/// Writes the campaign of `opts` as a capture into `out` (a pipe, standard output), streaming;
+/// `frames_per_file` is ignored.
+pub fn write_campaign_to<W: Write>(
+    opts: &CampaignOptions,
+    output: &OutputOptions,
+    out: W,
+) -> io::Result<CampaignReport> {
+    let options = OutputOptions {
+        frames_per_file: None,
+        ..*output
+    };
+    let sink = CaptureWriter::new(out, &options, &campaign_profile(opts.seed).link_types())?;
+    // Rendering ends with a flush, so a closed pipe is an error, not lost at drop.
     let (mut report, _) = render_campaign(opts, sink)?;
     // The 24-byte pcap file header.
     report.bytes += 24;

@@ -206,7 +206,7 @@ fn summary_lines(kind: Kind, written: &adversarial::Written) -> (Vec<String>, Ve
                 format!("  {} TCP connections · 18 HTTP messages", frames - 57),
                 // All but the 16384 newest unanswered SYNs are released early.
                 format!(
-                    "  limits reached: half-open-connections ×{} (see --limit help)",
+                    "  limits reached: half-open-connections ×{} · hosts ×1 (see --limit help)",
                     frames - 57 - 3 - 16384
                 ),
                 "error handshake-failed: SYN from 100.".into(),

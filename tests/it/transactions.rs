@@ -312,3 +312,71 @@ fn transaction_filter_and_fail_on() {
         Some(2)
     );
 }
+
+/// A CPE that never sends its TransferComplete: its transaction is handed on as incomplete once
+/// an hour has passed in capture time since the order (so endless input does not keep every
+/// such transaction), and at the end of a capture that ends sooner.
+#[test]
+fn an_unreported_transfer_is_given_up_after_an_hour() {
+    use cwmpscope_synth::conversation::{Profile, SECOND};
+    use cwmpscope_synth::cwmp::{CwmpOptions, reference_flow};
+    use cwmpscope_synth::writer::OutputOptions;
+    for (later, given_up) in [(2 * 3600 * SECOND, true), (1800 * SECOND, false)] {
+        let silent = CwmpOptions::default();
+        let mut flow = reference_flow(&silent);
+        let report_session = flow
+            .connections
+            .iter()
+            .rposition(|c| c.server == silent.acs)
+            .expect("a connection to the ACS");
+        flow.connections.remove(report_session);
+        // Another CPE's update, `later` on: capture time moves past the silent one's order.
+        let mut other = CwmpOptions {
+            start: silent.start + later,
+            cpe_ip: "100.64.9.9".parse().unwrap(),
+            command_key: "other-update".to_owned(),
+            ..CwmpOptions::default()
+        };
+        other.device.serial = "OTHER0001".to_owned();
+        let connections = flow
+            .connections
+            .into_iter()
+            .chain(reference_flow(&other).connections);
+        let r = report_of_connections(
+            &format!("unreported-{given_up}"),
+            connections,
+            &Profile::clean(1),
+            &OutputOptions::default(),
+        );
+        let t = transactions(&r);
+        assert_eq!(t.len(), 2, "later {later}");
+        let silent_tx = t
+            .iter()
+            .find(|t| t["command_key"] == silent.command_key.as_str())
+            .expect("the silent CPE's transaction");
+        assert_eq!(silent_tx["outcome"], "incomplete");
+        let missing: Vec<&str> = silent_tx["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "transfer-complete-missing")
+            .filter_map(|f| f["message"].as_str())
+            .collect();
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert_eq!(
+            missing[0].contains("within 3600 s of the order"),
+            given_up,
+            "{missing:?}"
+        );
+        assert_eq!(
+            missing[0].contains("by the end of the capture"),
+            !given_up,
+            "{missing:?}"
+        );
+        let other_tx = t
+            .iter()
+            .find(|t| t["command_key"] == "other-update")
+            .expect("the other CPE's transaction");
+        assert_eq!(other_tx["outcome"], "success");
+    }
+}

@@ -134,3 +134,26 @@ fn the_number_of_cpes_is_bounded_and_the_least_recent_goes_first() {
     assert_eq!(h.len(), 3);
     assert!(h.recency.len() <= 64 + 1);
 }
+
+#[test]
+fn a_full_history_never_grows_while_cpes_come_and_go() {
+    let th = Thresholds::default();
+    let mut h = CpeHistory::default();
+    let max = crate::limits::Limit::CpeHistory.default_usize() as u64;
+    for i in 0..max {
+        h.check(&session(i, &format!("CP{i}"), T0, true, 0), &th);
+    }
+    let capacity = h.cpes.capacity();
+    // Full: ten times the bound of new CPEs, each forgetting the least recent. A table that
+    // was only as large as the bound needs would double once removed slots pile up.
+    for i in max..10 * max {
+        h.check(&session(i, &format!("CP{i}"), T0, true, 0), &th);
+    }
+    assert_eq!(h.len(), crate::limits::Limit::CpeHistory.default_usize());
+    assert!(
+        h.cpes.capacity() <= capacity,
+        "the table grew: {} > {capacity}",
+        h.cpes.capacity()
+    );
+    assert!(h.recency.len() <= 2 * crate::limits::Limit::CpeHistory.default_usize() + 1);
+}

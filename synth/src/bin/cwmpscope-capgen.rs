@@ -3,14 +3,14 @@
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use cwmpscope_synth::adversarial::{self, Kind};
-use cwmpscope_synth::campaign::{CampaignOptions, write_campaign};
+use cwmpscope_synth::campaign::{CampaignOptions, write_campaign, write_campaign_to};
 use cwmpscope_synth::conversation::{Profile, SECOND, Segmentation};
 use cwmpscope_synth::cwmp::{CwmpOptions, FileServerReply, Flow, fleet_flow};
 use cwmpscope_synth::http::AuthScheme;
 use cwmpscope_synth::packet::{LinkEncap, VlanTags};
 use cwmpscope_synth::write_capture_files;
 use cwmpscope_synth::writer::{Format, OutputOptions, TsResolution};
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -55,7 +55,8 @@ enum Scenario {
         /// Seed of every random choice.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output file (pcap).
+        /// Output file (pcap); `-` writes to standard output (then the counts line goes to
+        /// standard error too).
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -360,8 +361,14 @@ fn flow_of(args: &FlowArgs, seed: u64) -> Flow {
 fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let opts = CampaignOptions::new(seed, size);
-    let report = write_campaign(&opts, &OutputOptions::default(), output)
-        .with_context(|| format!("writing {}", output.display()))?;
+    let to_stdout = output == Path::new("-");
+    let report = if to_stdout {
+        let out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+        write_campaign_to(&opts, &OutputOptions::default(), out).context("writing to stdout")?
+    } else {
+        write_campaign(&opts, &OutputOptions::default(), output)
+            .with_context(|| format!("writing {}", output.display()))?
+    };
     let s = &report.stats;
     let payload = s.payload.total().max(1) as f64;
     let share = |n: u64| 100.0 * n as f64 / payload;
@@ -369,11 +376,12 @@ fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {
         (Some(a), Some(b)) => (b - a) as f64 / SECOND as f64,
         _ => 0.0,
     };
-    eprintln!(
-        "wrote {} in {:.1} s",
-        output.display(),
-        started.elapsed().as_secs_f64()
-    );
+    let name = if to_stdout {
+        "standard output".to_owned()
+    } else {
+        output.display().to_string()
+    };
+    eprintln!("wrote {name} in {:.1} s", started.elapsed().as_secs_f64());
     eprintln!(
         "cpes {}  transactions {} (success {}, failed {}, incomplete {})",
         s.cpes,
@@ -404,8 +412,8 @@ fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {
         "frames {}  bytes {}  capture time {:.0} s",
         report.frames, report.bytes, span
     );
-    // One machine-readable line for scripts.
-    println!(
+    // One machine-readable line for scripts (on stderr when the capture is on stdout).
+    let counts = format!(
         "cpes={} transactions={} success={} failed={} incomplete={} frames={} bytes={}",
         s.cpes,
         s.transactions(),
@@ -415,6 +423,11 @@ fn bench(size: u64, seed: u64, output: &Path) -> anyhow::Result<()> {
         report.frames,
         report.bytes
     );
+    if to_stdout {
+        eprintln!("{counts}");
+    } else {
+        println!("{counts}");
+    }
     Ok(())
 }
 
