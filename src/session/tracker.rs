@@ -157,6 +157,32 @@ struct ConnState {
     first_frame: crate::types::FrameRef,
 }
 
+impl ConnState {
+    /// A connection's state before any message: opened at `ts` between these roles.
+    fn new(
+        client: SocketAddr,
+        server: SocketAddr,
+        ts: Nanos,
+        handshake_seen: bool,
+        first_frame: crate::types::FrameRef,
+    ) -> Box<ConnState> {
+        Box::new(ConnState {
+            client,
+            server,
+            opened: ts,
+            last: ts,
+            session: None,
+            unassigned: Vec::new(),
+            unassigned_notes: Vec::new(),
+            unassigned_limits: LimitSet::EMPTY,
+            requests: VecDeque::new(),
+            exchanges: VecDeque::new(),
+            handshake_seen,
+            first_frame,
+        })
+    }
+}
+
 struct OpenSession {
     session: Session,
     /// Connections of this session still open.
@@ -261,20 +287,13 @@ impl SessionTracker {
             HttpEvent::ConnOpen(info) => {
                 self.conns.insert(
                     info.id,
-                    Box::new(ConnState {
-                        client: info.client,
-                        server: info.server,
-                        opened: info.ts,
-                        last: info.ts,
-                        session: None,
-                        unassigned: Vec::new(),
-                        unassigned_notes: Vec::new(),
-                        unassigned_limits: LimitSet::EMPTY,
-                        requests: VecDeque::new(),
-                        exchanges: VecDeque::new(),
-                        handshake_seen: info.handshake_seen,
-                        first_frame: info.frame,
-                    }),
+                    ConnState::new(
+                        info.client,
+                        info.server,
+                        info.ts,
+                        info.handshake_seen,
+                        info.frame,
+                    ),
                 );
                 if info.handshake_seen {
                     out(Completed::ConnectionOpened(info));
@@ -433,21 +452,13 @@ impl SessionTracker {
         self.stats.http_messages += 1;
         let conn_id = msg.conn;
         let state = self.conns.entry(conn_id).or_insert_with(|| {
-            Box::new(ConnState {
-                // A message on a connection never announced: take the roles from the message.
-                client: if msg.is_request() { msg.src } else { msg.dst },
-                server: if msg.is_request() { msg.dst } else { msg.src },
-                opened: msg.ts,
-                last: msg.ts,
-                session: None,
-                unassigned: Vec::new(),
-                unassigned_notes: Vec::new(),
-                unassigned_limits: LimitSet::EMPTY,
-                requests: VecDeque::new(),
-                exchanges: VecDeque::new(),
-                handshake_seen: false,
-                first_frame: msg.first_frame,
-            })
+            // A message on a connection never announced: take the roles from the message.
+            let (client, server) = if msg.is_request() {
+                (msg.src, msg.dst)
+            } else {
+                (msg.dst, msg.src)
+            };
+            ConnState::new(client, server, msg.ts, false, msg.first_frame)
         });
         state.last = msg.end_ts;
         if msg.is_request() {
