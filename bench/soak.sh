@@ -183,10 +183,10 @@ curve() {
     local csv=$1 step=$2 unit=$3
     awk -F, -v step="$step" -v unit="$unit" 'BEGIN { size = (unit == "GiB" ? 1073741824 : 1048576) }
         NR > 1 && $2 >= next_at {
-            printf "  %8.1f %s read  %7.1f s  RSS %7.1f MB\n", $2 / size, unit, $1, $3 / 1024
+            printf "  %8.1f %s read  %7.1f s  RSS %7.1f MiB\n", $2 / size, unit, $1, $3 / 1024
             while ($2 >= next_at) next_at += step
         }
-        END { printf "  %8.1f %s read  %7.1f s  RSS %7.1f MB (last sample)\n", $2 / size, unit, $1, $3 / 1024 }' "$csv"
+        END { printf "  %8.1f %s read  %7.1f s  RSS %7.1f MiB (last sample)\n", $2 / size, unit, $1, $3 / 1024 }' "$csv"
 }
 
 # RSS at the first sample past half the input, the highest sample after it, and their ratio.
@@ -195,7 +195,7 @@ second_half() {
             if (!start) start = $3
             if ($3 > high) high = $3
         }
-        END { if (start) printf "RSS %.1f MB at the middle, at most %.1f MB after it (%.3f)", start / 1024, high / 1024, high / start; else print "no sample" }' "$1"
+        END { if (start) printf "RSS %.1f MiB at the middle, at most %.1f MiB after it (%.3f)", start / 1024, high / 1024, high / start; else print "no sample" }' "$1"
 }
 
 STEP=$(( SIZE >= (10 << 30) ? (1 << 30) : SIZE / 10 ))
@@ -212,7 +212,7 @@ for mode in $MODES; do
     [ "$rss_ok" = PASS ] && [ "$tx_ok" = PASS ] || FAILED=1
     {
         echo "$mode: $R_BYTES bytes (seed $SEED) in $R_WALL s = $(awk -v b="$R_BYTES" -v s="$R_WALL" 'BEGIN { printf "%.1f", b / 1e6 / s }') MB/s, nice $NICE, load average before / after: $LOAD_BEFORE / $R_LOAD"
-        echo "  RSS after $(mb $(( R_BASE_AT / 1024 ))) MiB read: $(mb "$R_BASE") MB; peak: $(mb "$R_PEAK") MB; ratio $ratio (target <= 1.10)   $rss_ok"
+        echo "  RSS after $(mb $(( R_BASE_AT / 1024 ))) MiB read: $(mb "$R_BASE") MiB; peak: $(mb "$R_PEAK") MiB; ratio $ratio (target <= 1.10)   $rss_ok"
         echo "  transactions generated $R_GENERATED, reported $R_REPORTED   $tx_ok${R_EXTRA:+   ($R_EXTRA)}"
         echo "  second half of the input: $(second_half "$R_CSV" "$R_BYTES")"
         echo "  RSS curve ($R_CSV):"
