@@ -2,6 +2,8 @@
 # Benchmark harness: cwmpscope against tcpdump and tshark on one generated capture.
 #
 #   bench/run.sh [SIZE]          SIZE: capture size, bytes or with K/M/G (powers of 1024); 1G
+#   bench/run.sh --soak [SIZE]   the soak instead: SIZE (default 20G) through a pipe, memory
+#                                sampled as it goes (bench/soak.sh, which documents it)
 #
 # Environment:
 #   BENCH_DIR     where captures and results go (default: target/bench); captures are cached
@@ -15,6 +17,11 @@
 #   apt-get install -y tshark tcpdump time
 # Installs nothing and uses no network.
 set -euo pipefail
+
+if [ "${1:-}" = --soak ]; then
+    shift
+    exec "$(dirname "$0")/soak.sh" "$@"
+fi
 
 SIZE_ARG=${1:-1G}
 SEED=${SEED:-1}

@@ -11,13 +11,14 @@
 # read (rchar, /proc/PID/io) go to a CSV. At the end, for each mode: RSS once BASELINE bytes
 # were read, peak RSS (VmHWM), their ratio against 1.10; transactions generated (capgen's
 # counts line) against transactions reported (NDJSON lines of type transaction; transactions
-# the view received); wall time and MB/s; the RSS curve every GiB (every tenth of the input
+# the view received); wall time and MB/s; RSS over the second half of the input (flat once
+# every bound is reached, whenever that is); the RSS curve every GiB (every tenth of the input
 # when it is smaller than 10 GiB).
 #
 # Environment:
 #   SOAK_DIR   where CSVs and results go (default: target/soak)
 #   SEED       generator seed (default 1)
-#   INTERVAL   seconds between samples (default 3; 0.2 below 4 GiB)
+#   INTERVAL   seconds between samples (default 2; 0.2 below 4 GiB)
 #   BASELINE   bytes read before the reference RSS is taken (default 2G, at most half of SIZE)
 #   MODES      modes to run, in order (default "ndjson tui")
 #   NICE       niceness of the generator and the reader (default 10)
@@ -52,8 +53,8 @@ SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 [ "$SIZE" -gt 0 ] || die "not a size: $SIZE_ARG"
 BASELINE=$(to_bytes "${BASELINE:-2G}") || die "not a size: $BASELINE"
 [ "$BASELINE" -le $(( SIZE / 2 )) ] || BASELINE=$(( SIZE / 2 ))
-# Every 3 s; finer on small inputs, which take seconds.
-INTERVAL=${INTERVAL:-$(( SIZE >= (4 << 30) ? 3 : 0 ))}
+# Every 2 s; finer on small inputs, which take seconds.
+INTERVAL=${INTERVAL:-$(( SIZE >= (4 << 30) ? 2 : 0 ))}
 [ "$INTERVAL" != 0 ] || INTERVAL=0.2
 for mode in $MODES; do
     case "$mode" in ndjson | tui) ;; *) die "unknown mode: $mode (ndjson, tui)" ;; esac
@@ -182,10 +183,19 @@ curve() {
     local csv=$1 step=$2 unit=$3
     awk -F, -v step="$step" -v unit="$unit" 'BEGIN { size = (unit == "GiB" ? 1073741824 : 1048576) }
         NR > 1 && $2 >= next_at {
-            printf "  %8.1f %s read  %7.1f s  RSS %7.1f MB\n", $2 / size, unit, $1, $3 / 1024
+            printf "  %8.1f %s read  %7.1f s  RSS %7.1f MiB\n", $2 / size, unit, $1, $3 / 1024
             while ($2 >= next_at) next_at += step
         }
-        END { printf "  %8.1f %s read  %7.1f s  RSS %7.1f MB (last sample)\n", $2 / size, unit, $1, $3 / 1024 }' "$csv"
+        END { printf "  %8.1f %s read  %7.1f s  RSS %7.1f MiB (last sample)\n", $2 / size, unit, $1, $3 / 1024 }' "$csv"
+}
+
+# RSS at the first sample past half the input, the highest sample after it, and their ratio.
+second_half() {
+    awk -F, -v half=$(( $2 / 2 )) 'NR > 1 && $2 >= half {
+            if (!start) start = $3
+            if ($3 > high) high = $3
+        }
+        END { if (start) printf "RSS %.1f MiB at the middle, at most %.1f MiB after it (%.3f)", start / 1024, high / 1024, high / start; else print "no sample" }' "$1"
 }
 
 STEP=$(( SIZE >= (10 << 30) ? (1 << 30) : SIZE / 10 ))
@@ -202,8 +212,9 @@ for mode in $MODES; do
     [ "$rss_ok" = PASS ] && [ "$tx_ok" = PASS ] || FAILED=1
     {
         echo "$mode: $R_BYTES bytes (seed $SEED) in $R_WALL s = $(awk -v b="$R_BYTES" -v s="$R_WALL" 'BEGIN { printf "%.1f", b / 1e6 / s }') MB/s, nice $NICE, load average before / after: $LOAD_BEFORE / $R_LOAD"
-        echo "  RSS after $(mb $(( R_BASE_AT / 1024 ))) MiB read: $(mb "$R_BASE") MB; peak: $(mb "$R_PEAK") MB; ratio $ratio (target <= 1.10)   $rss_ok"
+        echo "  RSS after $(mb $(( R_BASE_AT / 1024 ))) MiB read: $(mb "$R_BASE") MiB; peak: $(mb "$R_PEAK") MiB; ratio $ratio (target <= 1.10)   $rss_ok"
         echo "  transactions generated $R_GENERATED, reported $R_REPORTED   $tx_ok${R_EXTRA:+   ($R_EXTRA)}"
+        echo "  second half of the input: $(second_half "$R_CSV" "$R_BYTES")"
         echo "  RSS curve ($R_CSV):"
         curve "$R_CSV" "$STEP" "$UNIT"
         echo

@@ -387,7 +387,7 @@ pub struct Back {
 }
 
 /// Open sessions handed on at most in one [`Output::Open`] (the most recent).
-const MAX_OPEN_SHOWN: usize = 1000;
+pub const MAX_OPEN_SHOWN: usize = 1000;
 
 impl Back {
     /// The back half with these session settings and thresholds, and the default limits of

@@ -270,6 +270,10 @@ impl Totals {
     }
 }
 
+/// Rows of a capped list whose cells' table is made ahead at its final size (larger caps grow
+/// it as usual).
+const PRESIZED_ROWS: usize = 200_000;
+
 /// Capture-wide findings kept at most (the oldest go first).
 const MAX_CAPTURE_FINDINGS: usize = 100_000;
 
@@ -433,6 +437,13 @@ impl App {
     /// Keeps at most `max` finished rows, releasing the oldest (live and stdin).
     pub fn with_max_rows(mut self, max: Option<usize>) -> App {
         self.max_rows = max;
+        // Rows come and go for as long as the input lasts: the table of their cells is made at
+        // twice what it holds (finished rows and those in progress), the size churn would
+        // otherwise double it to some time after it filled (see `types::churn_capacity`).
+        if let Some(max) = max {
+            let held = max.min(PRESIZED_ROWS) + crate::pipeline::MAX_OPEN_SHOWN;
+            self.cells.reserve(2 * held + 2);
+        }
         self
     }
 

@@ -482,3 +482,33 @@ fn the_memory_cap_releases_the_oldest_rows_and_says_so() {
     assert_eq!(app.totals.success, 0);
     assert_eq!(app.released, 5);
 }
+
+#[test]
+fn a_full_list_never_grows_its_table_while_rows_come_and_go() {
+    // Nearly as many rows as a table of 4096 slots takes (3584): removals leave tombstones.
+    let max = 3500;
+    let mut app = App::new("live".to_owned()).with_max_rows(Some(max));
+    let ts = |i: usize| {
+        format!(
+            "2026-12-06T{:02}:{:02}:{:02}.000000Z",
+            i / 3600,
+            i / 60 % 60,
+            i % 60
+        )
+    };
+    for i in 0..max {
+        app.on_event(UiEvent::Session(session(&format!("s{i}"), &ts(i))));
+    }
+    let capacity = app.cells.capacity();
+    // Full: ten times as many rows again, each releasing the oldest. A table only as large as
+    // the rows need would double once removed slots pile up.
+    for i in max..10 * max {
+        app.on_event(UiEvent::Session(session(&format!("s{i}"), &ts(i))));
+    }
+    assert_eq!(app.rows().len(), max);
+    assert!(
+        app.cells.capacity() <= capacity,
+        "the table grew: {} > {capacity}",
+        app.cells.capacity()
+    );
+}
