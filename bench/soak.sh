@@ -6,7 +6,7 @@
 # cwmpscope-capgen writes the benchmark campaign to a pipe (nothing of it goes to disk) into
 #   ndjson: cwmpscope analyze -r - --format ndjson, its output counted by a line counter;
 #   tui:    the interactive view without a terminal (examples/tui_headless.rs) reading stdin,
-#           keeping at most 50000 rows as `cwmpscope tui` does on stdin.
+#           keeping at most 20000 rows as `cwmpscope tui` does on stdin.
 # Every INTERVAL seconds the reader's VmRSS and VmHWM (/proc/PID/status) and the bytes it has
 # read (rchar, /proc/PID/io) go to a CSV. At the end, for each mode: RSS once BASELINE bytes
 # were read, peak RSS (VmHWM), their ratio against 1.10; transactions generated (capgen's
@@ -22,7 +22,7 @@
 #   BASELINE   bytes read before the reference RSS is taken (default 2G, at most half of SIZE)
 #   MODES      modes to run, in order (default "ndjson tui")
 #   NICE       niceness of the generator and the reader (default 10)
-#   MAX_ROWS   rows the view keeps at most (default: as `cwmpscope tui` on stdin, 50000)
+#   MAX_ROWS   rows the view keeps at most (default: as `cwmpscope tui` on stdin, 20000)
 #
 # Needs cargo and GNU time as /usr/bin/time (peak RSS between samples); uses no network and
 # writes no capture to disk. Exit status 1 when a check fails.

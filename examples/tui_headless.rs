@@ -7,7 +7,7 @@
 //! `cargo run --release --example tui_headless -- FILE... [--size 160x48] [--max-rows N]`
 //!
 //! `-` reads stdin. `--max-rows` as with `cwmpscope tui`: by default all rows for files and
-//! 50000 for stdin; 0: no limit.
+//! 20000 for stdin; 0: no limit.
 
 use cwmpscope::live::source::Source;
 use std::process::ExitCode;

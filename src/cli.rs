@@ -80,8 +80,8 @@ pub struct TuiArgs {
     #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = DEFAULT_BUFFER_KIB)]
     pub buffer_size: u32,
     /// Rows (transactions, sessions of none) kept at most: beyond, the oldest are released,
-    /// and the header says how many. Default: all for files; 50000 for stdin and live
-    /// capture, which may run for days. 0: no limit.
+    /// and the header says how many. Default: all for files; 20000 for stdin and live
+    /// capture, which may run for days (as sngrep keeps 20000 dialogs). 0: no limit.
     #[arg(long, value_name = "N")]
     pub max_rows: Option<usize>,
     /// Show passwords, Authorization credentials and cookies instead of `<redacted>`.
@@ -105,8 +105,10 @@ pub fn disable_transparent_huge_pages() {
     }
 }
 
-/// Rows kept at most by `tui` on stdin or an interface, unless told otherwise.
-pub const DEFAULT_ENDLESS_MAX_ROWS: usize = 50_000;
+/// Rows kept at most by `tui` on stdin or an interface, unless told otherwise: sngrep's
+/// default dialog limit. A campaign's row (a transaction with its sessions and message bytes)
+/// holds about 33 KB, so the view settles near 700 MB (BENCHMARKS.md, the soak).
+pub const DEFAULT_ENDLESS_MAX_ROWS: usize = 20_000;
 
 /// Options of `cwmpscope extract`.
 #[derive(Debug, Args)]
