@@ -336,6 +336,8 @@ impl Front {
             end: self.counters.last_ts.map(format_ts),
             tcp_gaps: t.connections_with_gaps,
             tcp_gap_bytes: t.gap_bytes,
+            tcp_conflicts: t.connections_with_conflicts,
+            tcp_conflicting_bytes: t.conflicting_bytes,
             undecoded: Undecoded {
                 non_ip: d.non_ip,
                 non_tcp: d.non_tcp,

@@ -124,6 +124,13 @@ pub fn write_header_parts(w: &mut dyn Write, c: &CaptureSummary, sum: &Summary) 
             c.tcp_gap_bytes
         ));
     }
+    if c.tcp_conflicts > 0 {
+        details.push(format!(
+            "{} with {} bytes overlapping earlier ones with other content (first copy kept)",
+            plural(c.tcp_conflicts, "stream", "streams"),
+            c.tcp_conflicting_bytes
+        ));
+    }
     if c.tls.decrypted + c.tls.undecrypted > 0 {
         let why = if c.tls.undecrypted > 0 {
             format!(" ({})", c.tls.reasons_label())

@@ -55,6 +55,10 @@ pub struct CaptureSummary {
     pub tcp_gaps: u64,
     /// Bytes lost by the capture, over all streams.
     pub tcp_gap_bytes: u64,
+    /// Streams where a segment overlapped bytes already buffered with different content (the
+    /// copy first in the capture was kept, as the receiver would have), and those bytes.
+    pub tcp_conflicts: u64,
+    pub tcp_conflicting_bytes: u64,
     pub undecoded: Undecoded,
     /// Frames by the encapsulation unwrapped on the way to IP (a frame counts once per kind),
     /// only the kinds seen, in a fixed order.

@@ -65,6 +65,8 @@ pub(super) struct Conn {
     /// The client's SYN frames (see [`ConnStats::syn_frames`]).
     syn_frames: Vec<FrameRef>,
     has_gap: bool,
+    /// Bytes overlapping buffered ones with other content were seen (counted once).
+    has_conflict: bool,
     /// `Closed` was already emitted (see [`Conn::close_early`]): the connection only absorbs
     /// late packets until it is released.
     reported: bool,
@@ -98,6 +100,7 @@ impl Conn {
             rst: None,
             syn_frames: Vec::new(),
             has_gap: false,
+            has_conflict: false,
             reported: false,
             limits_hit: LimitSet::EMPTY,
             answered: false,
@@ -203,7 +206,7 @@ impl Conn {
         }
         sender.check_loss(packets, &mut shared.ctx(id, dir));
         receiver.check_loss(packets, &mut shared.ctx(id, dir.reverse()));
-        self.note_gaps(shared.stats);
+        self.note_damage(shared.stats);
         if self.closing_since.is_none() && self.halves.iter().all(HalfStream::fin_seen) {
             self.closing_since = Some(seg.ts);
             return true;
@@ -219,13 +222,17 @@ impl Conn {
                 half.flush(&mut shared.ctx(id, dir));
             }
         }
-        self.note_gaps(shared.stats);
+        self.note_damage(shared.stats);
     }
 
-    fn note_gaps(&mut self, stats: &mut ReassemblyStats) {
+    fn note_damage(&mut self, stats: &mut ReassemblyStats) {
         if !self.has_gap && self.halves.iter().any(|h| h.stats.gap_bytes > 0) {
             self.has_gap = true;
             stats.connections_with_gaps += 1;
+        }
+        if !self.has_conflict && self.halves.iter().any(|h| h.stats.conflicting_bytes > 0) {
+            self.has_conflict = true;
+            stats.connections_with_conflicts += 1;
         }
     }
 

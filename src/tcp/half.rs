@@ -349,6 +349,7 @@ impl HalfStream {
                 let overlap_end = chunk_end.min(end);
                 let conflicts = differing_bytes(chunk, key, seg.payload, start, pos, overlap_end);
                 self.stats.conflicting_bytes += conflicts;
+                ctx.stats.conflicting_bytes += conflicts;
                 pos = overlap_end;
             }
         }
@@ -365,6 +366,7 @@ impl HalfStream {
                         stored += self.store_piece(pos, key, start, captured_end, seg, ctx);
                     }
                     self.stats.conflicting_bytes += conflicts;
+                    ctx.stats.conflicting_bytes += conflicts;
                     pos = pos.max(chunk_end);
                 }
                 None => {

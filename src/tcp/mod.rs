@@ -217,6 +217,10 @@ pub struct ReassemblyStats {
     /// Connections with at least one gap.
     pub connections_with_gaps: u64,
     pub gap_bytes: u64,
+    /// Connections where a segment overlapped buffered bytes with different content (the
+    /// copy first in the capture is kept), and those bytes.
+    pub connections_with_conflicts: u64,
+    pub conflicting_bytes: u64,
     /// Connections released early because `max_connections` was reached.
     pub evicted: u64,
     /// Data segments ignored because their sequence number was too far (over 1 GiB) from the

@@ -488,6 +488,21 @@ fn conflicting_overlaps_keep_the_first_copy() {
         .map(|s| s["cpe"]["serial"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(serials, [OVERLAP_SERIALS[0].0, OVERLAP_SERIALS[1].1]);
+    // Only the second conflict meets bytes still buffered (the first rewrites bytes already
+    // delivered, a retransmission as far as the reassembly can tell): the serial's 4 differing
+    // characters, counted and named.
+    assert_eq!(
+        report["capture"]["tcp_conflicts"], 1,
+        "{}",
+        report["capture"]
+    );
+    assert_eq!(report["capture"]["tcp_conflicting_bytes"], 4);
+    assert!(
+        run.stdout
+            .contains("1 stream with 4 bytes overlapping earlier ones with other content"),
+        "{}",
+        run.stdout
+    );
     remove(&path);
 }
 

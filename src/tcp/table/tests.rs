@@ -359,6 +359,8 @@ fn overlapping_conflicts_keep_the_first_copy() {
     let (_, _, stats) = &h.closed()[0];
     assert_eq!(stats.conflicting_bytes[0], 2);
     assert!(h.gaps(Dir::ToServer).is_empty());
+    assert_eq!(h.r.stats().connections_with_conflicts, 1);
+    assert_eq!(h.r.stats().conflicting_bytes, 2);
 }
 
 #[test]
