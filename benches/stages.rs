@@ -1,6 +1,6 @@
 //! Microbenchmarks of the analysis stages, each on generated or real input: frame decoding
 //! (Ethernet/IPv4/TCP), TCP reassembly of a generated file transfer, HTTP parsing of a
-//! keep-alive stream, CWMP SOAP decoding of real Inform and Download bodies, and the whole
+//! keep-alive stream, the SHA-256 of a file body, CWMP SOAP decoding of real Inform and Download bodies, and the whole
 //! pipeline on a small campaign capture.
 //!
 //! Full run: `cargo bench --bench stages`. Smoke run (each benchmark once, no timing):
@@ -8,6 +8,7 @@
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use cwmpscope::cwmp::{self, DecodeLimits};
+use cwmpscope::http::body::{BodyStore, ContentCoding};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer};
 use cwmpscope::tcp::{ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent};
 use cwmpscope::threads::{Analyzer, AnalyzerConfig};
@@ -319,6 +320,26 @@ fn bench_pipeline(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, 
     });
 }
 
+/// A file body fed to the body store in TCP-segment-sized pieces, with and without its SHA-256
+/// (what a file download costs beyond storing nothing of it).
+fn bench_body_digest(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let file: Vec<u8> = (0..4u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    g.throughput(Throughput::Bytes(file.len() as u64));
+    for (name, digest) in [("body/sha256", true), ("body/counted", false)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut store = BodyStore::new(0, ContentCoding::Identity, digest);
+                for piece in file.chunks(1448) {
+                    store.feed(piece);
+                }
+                black_box(store.digest())
+            })
+        });
+    }
+}
+
 fn stages(c: &mut Criterion) {
     let capture = campaign();
     let mut g = c.benchmark_group("stages");
@@ -326,6 +347,7 @@ fn stages(c: &mut Criterion) {
     bench_decode(&mut g, &capture);
     bench_reassembly(&mut g);
     bench_http(&mut g);
+    bench_body_digest(&mut g);
     bench_cwmp(&mut g);
     bench_pipeline(&mut g, &capture);
     g.finish();

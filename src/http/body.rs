@@ -7,7 +7,7 @@ mod store;
 pub use chunked::{
     ChunkError, ChunkProgress, ChunkStatus, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILERS,
 };
-pub use store::{BodyStore, ContentCoding, StreamHash};
+pub use store::{BodyDigest, BodyStore, ContentCoding};
 
 #[cfg(test)]
 mod tests;

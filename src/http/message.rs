@@ -55,10 +55,10 @@ pub struct HttpMessage {
     pub complete: bool,
     /// Bytes lost by the capture inside this message (0 normally).
     pub gap_bytes: u64,
-    /// 64-bit hash of the body bytes on the wire (after de-chunking), stored or not; the same
-    /// body gives the same hash however the capture cut it (see
-    /// [`body::StreamHash`](super::body::StreamHash)).
-    pub body_hash: u64,
+    /// For a response to a GET (a file, maybe): the SHA-256 of its body bytes on the wire
+    /// (after de-chunking), stored or not, however the capture cut them; `None` for other
+    /// messages and when the capture lost any of them.
+    pub body_sha256: Option<super::body::BodyDigest>,
     /// For a response: the index of the request (same connection, other direction) it answers.
     pub answers: Option<u32>,
     /// For a response: the method of the request it answers.

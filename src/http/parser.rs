@@ -570,10 +570,15 @@ impl DirParser {
         } else {
             0
         };
+        // Files come as answers to a GET: only those are digested.
+        let digest = msg
+            .request_method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("GET"));
         self.mode = Mode::Body(Box::new(Draft {
             msg,
             framing: body,
-            store: BodyStore::new(limit, coding),
+            store: BodyStore::new(limit, coding, digest),
         }));
         Step::Advance(end)
     }
@@ -602,7 +607,7 @@ impl DirParser {
             body_truncated: false,
             complete: true,
             gap_bytes: 0,
-            body_hash: 0,
+            body_sha256: None,
             answers: None,
             request_method: None,
             interim: false,
@@ -776,7 +781,7 @@ fn finish_draft(draft: Draft, complete: bool) -> HttpMessage {
     if let BodyFraming::Chunked(mut dec) = framing {
         msg.headers.extend(dec.take_trailers());
     }
-    msg.body_hash = store.hash();
+    msg.body_sha256 = store.digest();
     // A body stored for decoding (not one only counted) cut at the limit.
     let kept_for_decoding = store.limit() > 0;
     let (body, truncated) = store.finish();

@@ -66,7 +66,7 @@ impl Write for Spool {
     }
 }
 
-/// The JSON document written piece by piece: `{"schema_version":2,"sessions":[…` as sessions
+/// The JSON document written piece by piece: `{"schema_version":3,"sessions":[…` as sessions
 /// complete, then the
 /// transactions (spooled deflated meanwhile), the capture-level findings, `capture` and
 /// `summary`.
@@ -92,6 +92,15 @@ impl JsonSink {
     }
 }
 
+/// `{"schema_version":N,"sessions":[`.
+fn open_document(out: &mut dyn Write) -> io::Result<()> {
+    write!(
+        out,
+        "{{\"schema_version\":{},\"sessions\":[",
+        crate::report::SCHEMA_VERSION
+    )
+}
+
 impl Default for JsonSink {
     fn default() -> Self {
         JsonSink::new()
@@ -100,11 +109,11 @@ impl Default for JsonSink {
 
 impl Sink for JsonSink {
     fn session(&mut self, session: SessionReport, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(if self.sessions == 0 {
-            b"{\"schema_version\":2,\"sessions\":["
+        if self.sessions == 0 {
+            open_document(out)?;
         } else {
-            b","
-        })?;
+            out.write_all(b",")?;
+        }
         self.sessions += 1;
         serde_json::to_writer(&mut *out, &session).map_err(io::Error::from)
     }
@@ -135,7 +144,7 @@ impl Sink for JsonSink {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         if self.sessions == 0 {
-            out.write_all(b"{\"schema_version\":2,\"sessions\":[")?;
+            open_document(out)?;
         }
         out.write_all(b"],\"transactions\":[")?;
         self.deflated.finish()?.replay(out)?;

@@ -1,6 +1,6 @@
 //! NDJSON: one object a line as each item completes (`{"type":"session", …}`,
 //! `{"type":"transaction", …}`, `{"type":"finding", …}`) after a header line
-//! `{"type":"header","schema_version":2}`, closed by `{"type":"capture", …}` and
+//! `{"type":"header","schema_version":3}`, closed by `{"type":"capture", …}` and
 //! `{"type":"summary", …}`. Each line is flushed at once, for pipes and live capture.
 
 use super::Sink;
@@ -22,7 +22,7 @@ fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::R
     w.flush()
 }
 
-/// The first line: `{"type":"header","schema_version":2}`.
+/// The first line: `{"type":"header","schema_version":3}`.
 #[derive(Serialize)]
 struct Header {
     schema_version: u32,

@@ -97,7 +97,7 @@ impl TransactionReport {
             url: redact_url(&t.url, opts),
             announced_size: t.announced_size,
             received_bytes: t.received_bytes,
-            file_hash: t.file_hash.map(|h| format!("{h:016x}")),
+            file_hash: t.file_hash.map(|h| hex_lower(&h)),
             download_status: t.download_status,
             outcome: t.outcome,
             limits_hit: t.limits_hit.names(),
@@ -456,4 +456,15 @@ fn envelope_json(e: &Envelope, opts: &ReportOptions) -> EnvelopeReport {
         rpc: e.rpc.name().to_owned(),
         args,
     }
+}
+
+/// Bytes as lowercase hexadecimal digits, as `sha256sum` prints a digest.
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -29,7 +29,8 @@ impl std::fmt::Display for FrameLabel {
 }
 
 /// The version of the JSON contract (`docs/report.md`) these objects serialize to.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `transactions[].file_hash` is the file's SHA-256 (it was a 64-bit hash).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One finding in the report (its code, severity, message and frames).
 #[derive(Clone, Debug, Serialize)]

@@ -258,8 +258,8 @@ pub struct ExchangeResponse {
     pub content_length: Option<u64>,
     /// Body bytes on the wire (after de-chunking), lost bytes included.
     pub body_len: u64,
-    /// Hash of the body bytes (see `http::body::StreamHash`).
-    pub body_hash: u64,
+    /// SHA-256 of the body bytes, for an answer to a GET none of whose bytes was lost.
+    pub body_sha256: Option<crate::http::body::BodyDigest>,
     /// False when the body was cut short (connection ended, capture gap).
     pub complete: bool,
     pub gap_bytes: u64,

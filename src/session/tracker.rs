@@ -653,7 +653,7 @@ impl SessionTracker {
                 .header("content-length")
                 .and_then(|v| v.trim().parse().ok()),
             body_len: msg.body_len,
-            body_hash: msg.body_hash,
+            body_sha256: msg.body_sha256,
             complete: msg.complete,
             gap_bytes: msg.gap_bytes,
             frame: msg.first_frame,

@@ -108,8 +108,8 @@ pub struct Transaction {
     pub url: String,
     pub announced_size: Option<u64>,
     pub received_bytes: Option<u64>,
-    /// Hash of the file body as delivered (see `http::body::StreamHash`).
-    pub file_hash: Option<u64>,
+    /// SHA-256 of the file body as delivered, when no byte of it was lost.
+    pub file_hash: Option<crate::http::body::BodyDigest>,
     pub download_status: Option<u32>,
     pub outcome: Outcome,
     pub fault: Option<FaultStruct>,
@@ -279,8 +279,8 @@ pub struct FetchSummary {
     pub final_end_ts: Option<Nanos>,
     /// The capture lost bytes of the final answer.
     pub lost: bool,
-    /// Hash of the final 2xx body (when no byte of it was lost).
-    pub hash: Option<u64>,
+    /// SHA-256 of the final 2xx body (when no byte of it was lost).
+    pub hash: Option<crate::http::body::BodyDigest>,
 }
 
 impl FetchSummary {
@@ -307,7 +307,11 @@ impl FetchSummary {
                 f.lost = r.gap_bytes > 0;
                 if (200..300).contains(&r.status) {
                     f.received = Some(r.body_len);
-                    f.hash = (r.gap_bytes == 0).then_some(r.body_hash);
+                    f.hash = if r.gap_bytes == 0 {
+                        r.body_sha256
+                    } else {
+                        None
+                    };
                 }
             }
         }

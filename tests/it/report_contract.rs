@@ -203,7 +203,7 @@ fn every_field_of_the_report_is_documented_and_every_documented_field_is_produce
         &mut produced,
     );
     let _ = std::fs::remove_file(&mix);
-    assert_eq!(versions, BTreeSet::from(["2".to_owned()]), "schema_version");
+    assert_eq!(versions, BTreeSet::from(["3".to_owned()]), "schema_version");
 
     let documented = documented();
     let undocumented: Vec<&String> = produced

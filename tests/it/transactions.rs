@@ -380,3 +380,65 @@ fn an_unreported_transfer_is_given_up_after_an_hour() {
         assert_eq!(other_tx["outcome"], "success");
     }
 }
+
+/// `file_hash` is what `sha256sum` gives for the file tshark exports from the same capture
+/// (`--export-objects http`), for every transaction of the shipped captures that fetched one
+/// whole over clear HTTP.
+#[test]
+#[cfg_attr(not(have_tshark), ignore = "needs tshark (apt-get install tshark)")]
+fn file_hash_is_the_sha256_of_the_file_tshark_exports() {
+    if !common::oracle_available("tshark") {
+        return;
+    }
+    let mut checked = 0;
+    for name in [
+        "reference-config-update.pcap",
+        "reference-firmware.pcap",
+        "third-party/cwmp_sim_digest_config_update.pcap",
+        "third-party/cwmp_sim_firmware_nginx.pcap",
+        "third-party/cwmp_sim_fleet5.pcap",
+        "third-party/genieacs_genieacs_sim_config_update.pcap",
+    ] {
+        let file = capture(name);
+        let r = report(&[&file]);
+        let dir = scratch(&format!("export-{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("tshark")
+            .args(["-q", "-r", &file, "--export-objects"])
+            .arg(format!("http,{}", dir.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("tshark runs");
+        assert!(status.success(), "tshark --export-objects on {name}");
+        let mut exported = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let out = std::process::Command::new("sha256sum")
+                .arg(&path)
+                .output()
+                .expect("sha256sum runs");
+            let line = String::from_utf8_lossy(&out.stdout).into_owned();
+            exported.push(
+                line.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        for t in transactions(&r) {
+            let Some(hash) = t["file_hash"].as_str() else {
+                continue;
+            };
+            assert_eq!(hash.len(), 64, "{name}: {hash}");
+            assert!(
+                exported.iter().any(|e| e == hash),
+                "{name}: {} file_hash {hash} is none of tshark's exports {exported:?}",
+                t["id"]
+            );
+            checked += 1;
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    assert!(checked >= 8, "only {checked} files checked");
+}

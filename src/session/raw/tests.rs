@@ -23,7 +23,7 @@ fn http(body: &[u8]) -> HttpMessage {
         body_truncated: false,
         complete: true,
         gap_bytes: 0,
-        body_hash: 0,
+        body_sha256: None,
         answers: None,
         request_method: None,
         interim: false,
