@@ -217,10 +217,12 @@ pub struct ReportArgs {
     /// Only this transaction (its id in the report, e.g. t3) and its sessions.
     #[arg(long, value_name = "ID")]
     pub transaction: Option<String>,
-    /// Threads for the analysis: 1 runs it all on one thread; 2 (the default) splits it in two
-    /// halves. The results are the same either way.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=64))]
-    pub threads: u8,
+    /// Threads for the analysis: 1 runs it all on one thread; 2 splits it in two halves (the
+    /// front reading, TCP and HTTP, the back sessions, transactions and findings); 3 or more
+    /// add threads decoding CWMP bodies for the back half. Default: one per core, 2 to 4. The
+    /// results are the same whatever the count.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub threads: Option<u8>,
     /// Exit with status 1 when a finding of this severity or worse is reported.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -516,7 +518,7 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         show_secrets: args.show_secrets,
         color: ColorChoice::Never,
         transaction: None,
-        threads: 2,
+        threads: None,
         fail_on: None,
         thresholds: args.thresholds.clone(),
         summary: false,
@@ -627,7 +629,9 @@ impl Analysis {
                     ..PipelineConfig::default()
                 }
                 .with_limits(&limits),
-                threads: usize::from(report.threads),
+                threads: report
+                    .threads
+                    .map_or_else(crate::threads::default_threads, usize::from),
             }),
             printer,
             write_error: None,

@@ -530,7 +530,7 @@ fn pass1(names: &[String], cfg: &PipelineConfig) -> Result<Pass1, ExtractError> 
         .collect();
     let mut analyzer = Analyzer::new(AnalyzerConfig {
         pipeline: cfg.clone(),
-        threads: 2,
+        threads: crate::threads::default_threads(),
     });
     let mut inventory = Inventory::default();
     let (mut sub_micro, mut max_caplen) = (false, 0usize);

@@ -14,11 +14,12 @@
 //! [`Pipeline`] is both halves inline, with the capture clock ([`Ticker`]) that runs the
 //! stages' timers as frames arrive.
 
+use crate::cwmp::DecodeLimits;
 use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer};
 use crate::limits::{Limit, LimitCounts, Limits};
 use crate::report::{CaptureSummary, Counts, TlsCounts, Undecoded};
-use crate::session::{Completed, SessionConfig, SessionTracker};
+use crate::session::{Completed, DecodedBody, SessionConfig, SessionTracker};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
 use crate::tls::{TlsEvent, TlsKeys, TlsLayer};
 use crate::transaction::{Tracked, TransactionConfig, TransactionTracker};
@@ -427,6 +428,22 @@ impl Back {
     pub fn with_open_every(mut self, every: Option<Nanos>) -> Self {
         self.open_every = every;
         self
+    }
+
+    /// The limits the session stage decodes CWMP bodies with (for [`DecodedBody::of`] on
+    /// another thread).
+    pub fn decode_limits(&self) -> DecodeLimits {
+        self.sessions.decode_limits()
+    }
+
+    /// As [`Back::push`], with the body of the event's message decoded ahead.
+    pub fn push_decoded(&mut self, ev: HttpEvent, body: DecodedBody, out: &mut impl FnMut(Output)) {
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let mut judged = |item: Tracked| judge.push(item, out);
+        self.sessions
+            .push_decoded(ev, body, &mut |item: Completed| {
+                transactions.push(item, &mut judged)
+            });
     }
 
     /// Feeds one HTTP event; what finishes because of it goes to `out`.

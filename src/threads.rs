@@ -1,13 +1,18 @@
-//! The core on two threads: the [`Analyzer`] the command line and `live` run. With
+//! The core on several threads: the [`Analyzer`] the command line and `live` run. With
 //! `threads = 1` it is the synchronous [`Pipeline`]; with more, the pipeline's front half
 //! ([`Front`]: frames to HTTP events) stays on the caller's thread and its back half ([`Back`]:
 //! HTTP events to outputs) runs on a worker thread, fed by a bounded queue of batches of HTTP
-//! events, its outputs drained back at each tick. Both give the same outputs in the same order.
+//! events, its outputs drained back at each tick. With 3 or more, `threads - 2` decoder threads
+//! sit between the two and decode the CWMP bodies of the batches (the back half's largest
+//! cost), batch `i` on decoder `i mod n`, which the worker then takes in the same order. Every
+//! count gives the same outputs in the same order.
 
+use crate::cwmp::DecodeLimits;
 use crate::findings::Output;
 use crate::http::HttpEvent;
 use crate::pipeline::{Back, Counters, Front, Pipeline, PipelineConfig, Ticker};
 use crate::report::{CaptureSummary, Counts};
+use crate::session::DecodedBody;
 use crate::types::{Frame, Nanos};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -16,7 +21,8 @@ use std::thread::JoinHandle;
 #[derive(Clone, Debug)]
 pub struct AnalyzerConfig {
     pub pipeline: PipelineConfig,
-    /// 1: everything on the caller's thread; 2 or more: the back half on a worker thread.
+    /// 1: everything on the caller's thread; 2: the back half on a worker thread; more: and
+    /// `threads - 2` threads decoding CWMP bodies for it.
     pub threads: usize,
 }
 
@@ -24,51 +30,107 @@ impl Default for AnalyzerConfig {
     fn default() -> Self {
         AnalyzerConfig {
             pipeline: PipelineConfig::default(),
-            threads: 2,
+            threads: default_threads(),
         }
     }
 }
 
-/// HTTP events handed to the worker at once, and batches in flight.
+/// Threads used unless told otherwise: one per core, at least 2 and at most 4. Past two
+/// decoder threads the front half (reading, TCP, HTTP) on the caller's thread is the slowest
+/// stage, so more do not help (BENCHMARKS.md).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
+}
+
+/// HTTP events handed to the worker at once, and batches in flight (without decoders; with
+/// them, `DECODER_BATCHES_IN_FLIGHT` into and out of each decoder).
 const BATCH: usize = 256;
 const BATCHES_IN_FLIGHT: usize = 8;
+const DECODER_BATCHES_IN_FLIGHT: usize = 2;
 
-/// What the worker thread receives: the front half's HTTP events (they own their data), and
-/// the capture clock.
+/// What the worker thread receives: the front half's HTTP events (they own their data) with
+/// the message's body decoded when a decoder thread did it, and the capture clock.
 #[allow(clippy::large_enum_variant)]
 enum BackEvent {
-    Http(HttpEvent),
+    Http(HttpEvent, Option<DecodedBody>),
     /// Capture time moved on.
     Advance(Nanos),
     /// Hand on the sessions open now.
     ReportOpen,
 }
 
-/// The back half on a worker thread.
+/// The back half on a worker thread, and the decoder threads feeding it.
 struct Worker {
-    /// The queue to the worker; `None` once closed by [`Worker::join`].
-    batches: Option<SyncSender<Vec<BackEvent>>>,
+    /// The queues to the worker, or to each decoder; empty once closed by [`Worker::join`].
+    batches: Vec<SyncSender<Vec<BackEvent>>>,
+    /// The queue the next batch goes to.
+    next: usize,
     outputs: Receiver<Output>,
     /// `None` once joined.
     handle: Option<JoinHandle<Back>>,
+    decoders: Vec<JoinHandle<()>>,
     /// Events not yet sent.
     batch: Vec<BackEvent>,
 }
 
+/// Decodes the CWMP bodies of the messages of each batch, and passes the batch on.
+fn decode_batches(
+    batches: Receiver<Vec<BackEvent>>,
+    decoded: SyncSender<Vec<BackEvent>>,
+    limits: &DecodeLimits,
+) {
+    for mut batch in batches {
+        for ev in &mut batch {
+            if let BackEvent::Http(HttpEvent::Message(msg), body) = ev {
+                *body = Some(DecodedBody::of(msg, limits));
+            }
+        }
+        if decoded.send(batch).is_err() {
+            // The worker stopped (it panicked; `join` reports it).
+            return;
+        }
+    }
+}
+
 impl Worker {
-    fn spawn(mut back: Back) -> Worker {
-        let (batches, batch_rx) = sync_channel::<Vec<BackEvent>>(BATCHES_IN_FLIGHT);
+    /// The back half on its own thread, fed through `decoders` decoder threads (none: fed
+    /// directly).
+    fn spawn(mut back: Back, decoders: usize) -> Worker {
         let (output_tx, outputs) = std::sync::mpsc::channel::<Output>();
+        let mut batches = Vec::new();
+        let mut inputs = Vec::new();
+        let mut handles = Vec::new();
+        if decoders == 0 {
+            let (tx, rx) = sync_channel::<Vec<BackEvent>>(BATCHES_IN_FLIGHT);
+            batches.push(tx);
+            inputs.push(rx);
+        }
+        for _ in 0..decoders {
+            let (tx, rx) = sync_channel::<Vec<BackEvent>>(DECODER_BATCHES_IN_FLIGHT);
+            let (decoded_tx, decoded_rx) =
+                sync_channel::<Vec<BackEvent>>(DECODER_BATCHES_IN_FLIGHT);
+            let limits = back.decode_limits();
+            handles.push(std::thread::spawn(move || {
+                decode_batches(rx, decoded_tx, &limits);
+            }));
+            batches.push(tx);
+            inputs.push(decoded_rx);
+        }
         let handle = std::thread::spawn(move || {
             let mut out = |item: Output| {
                 // The receiver lives as long as the analyzer; a send fails only while it is
                 // being dropped, when the outputs no longer matter.
                 let _ = output_tx.send(item);
             };
-            for batch in batch_rx {
+            // Batches come from the inputs in turn, as they were sent: when the input whose
+            // turn it is has closed, no batch follows on any.
+            let mut turn = 0;
+            while let Some(batch) = inputs.get(turn).and_then(|input| input.recv().ok()) {
+                turn = (turn + 1) % inputs.len();
                 for ev in batch {
                     match ev {
-                        BackEvent::Http(ev) => back.push(ev, &mut out),
+                        BackEvent::Http(ev, None) => back.push(ev, &mut out),
+                        BackEvent::Http(ev, Some(body)) => back.push_decoded(ev, body, &mut out),
                         BackEvent::Advance(now) => back.advance(now, &mut out),
                         BackEvent::ReportOpen => back.report_open(&mut out),
                     }
@@ -78,9 +140,11 @@ impl Worker {
             back
         });
         Worker {
-            batches: Some(batches),
+            batches,
+            next: 0,
             outputs,
             handle: Some(handle),
+            decoders: handles,
             batch: Vec::with_capacity(BATCH),
         }
     }
@@ -98,9 +162,10 @@ impl Worker {
             return;
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        if let Some(batches) = &self.batches {
-            // A closed channel means the worker panicked; `join` reports it.
+        if let Some(batches) = self.batches.get(self.next) {
+            // A closed channel means the worker or a decoder panicked; `join` reports it.
             let _ = batches.send(batch);
+            self.next = (self.next + 1) % self.batches.len();
         }
     }
 
@@ -115,8 +180,13 @@ impl Worker {
     /// for the worker and hands on its last outputs. A panic of the worker is resumed here.
     fn join(&mut self, out: &mut impl FnMut(Output)) -> Back {
         self.send();
-        // Closing the queue lets the worker finish.
-        self.batches = None;
+        // Closing the queues lets the decoders and then the worker finish.
+        self.batches.clear();
+        for decoder in self.decoders.drain(..) {
+            decoder
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
         let handle = self.handle.take().expect("the worker is joined once");
         let back = handle
             .join()
@@ -137,7 +207,7 @@ enum BackSide {
 /// `finish`) straight into the back half.
 fn to_back(back: &mut BackSide, ev: HttpEvent, out: &mut impl FnMut(Output)) {
     match back {
-        BackSide::Worker(worker) => worker.push(BackEvent::Http(ev)),
+        BackSide::Worker(worker) => worker.push(BackEvent::Http(ev, None)),
         BackSide::Joined(back) => back.push(ev, out),
     }
 }
@@ -224,7 +294,7 @@ impl Analyzer {
             let back = Back::with_config(&pipeline);
             Mode::Split(Split {
                 front: Front::new(&pipeline),
-                back: BackSide::Worker(Worker::spawn(back)),
+                back: BackSide::Worker(Worker::spawn(back, threads - 2)),
                 ticker: Ticker::default(),
             })
         } else {
@@ -310,6 +380,37 @@ mod tests {
     use super::*;
     use crate::capture::CaptureReader;
 
+    /// A frame kept after the reader moved on.
+    struct OwnedFrame {
+        frame: crate::types::FrameRef,
+        ts: Nanos,
+        link: crate::types::LinkType,
+        orig_len: u32,
+        data: Vec<u8>,
+    }
+
+    impl OwnedFrame {
+        fn of(f: &Frame<'_>) -> OwnedFrame {
+            OwnedFrame {
+                frame: f.frame,
+                ts: f.ts,
+                link: f.link,
+                orig_len: f.orig_len,
+                data: f.data.to_vec(),
+            }
+        }
+
+        fn as_frame(&self) -> Frame<'_> {
+            Frame {
+                frame: self.frame,
+                ts: self.ts,
+                link: self.link,
+                orig_len: self.orig_len,
+                data: &self.data,
+            }
+        }
+    }
+
     #[test]
     fn the_split_analyzer_gives_what_the_pipeline_gives() {
         let path = concat!(
@@ -320,28 +421,41 @@ mod tests {
         let mut reader =
             CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes.clone())), 0)
                 .unwrap();
-        let mut pipeline = Pipeline::new(PipelineConfig::default());
-        let mut analyzer = Analyzer::new(AnalyzerConfig::default());
-        let (mut inline, mut split) = (Vec::new(), Vec::new());
+        let mut frames = Vec::new();
         while let Some(frame) = reader.next_frame().unwrap() {
-            pipeline.push(&frame, &mut |o| inline.push(format!("{o:?}")));
-            analyzer.push(&frame, &mut |o| split.push(format!("{o:?}")));
+            frames.push(OwnedFrame::of(&frame));
+        }
+        let mut pipeline = Pipeline::new(PipelineConfig::default());
+        let mut inline = Vec::new();
+        for f in &frames {
+            pipeline.push(&f.as_frame(), &mut |o| inline.push(format!("{o:?}")));
         }
         pipeline.finish(&mut |o| inline.push(format!("{o:?}")));
-        analyzer.finish(&mut |o| split.push(format!("{o:?}")));
         assert!(inline.iter().any(|o| o.starts_with("Transaction")));
-        assert_eq!(inline, split);
-
         let summary = pipeline.capture_summary(vec!["ref".into()], Vec::new());
-        assert_open_sessions_end_later(&bytes);
         assert!(summary.http_messages > 0);
-        assert_eq!(
-            format!("{summary:?}"),
-            format!(
-                "{:?}",
-                analyzer.capture_summary(vec!["ref".into()], Vec::new())
-            )
-        );
+        // The back half on a worker, then with one and two decoder threads.
+        for threads in [2, 3, 4] {
+            let mut analyzer = Analyzer::new(AnalyzerConfig {
+                threads,
+                ..AnalyzerConfig::default()
+            });
+            let mut split = Vec::new();
+            for f in &frames {
+                analyzer.push(&f.as_frame(), &mut |o| split.push(format!("{o:?}")));
+            }
+            analyzer.finish(&mut |o| split.push(format!("{o:?}")));
+            assert_eq!(inline, split, "{threads} threads");
+            assert_eq!(
+                format!("{summary:?}"),
+                format!(
+                    "{:?}",
+                    analyzer.capture_summary(vec!["ref".into()], Vec::new())
+                ),
+                "{threads} threads"
+            );
+        }
+        assert_open_sessions_end_later(&bytes);
     }
 
     /// With `open_every`, the open sessions come out as they stand (at the capture clock's
@@ -373,7 +487,7 @@ mod tests {
             got
         };
         let plain: Vec<String> = run(None, 1).iter().map(|o| format!("{o:?}")).collect();
-        for threads in [1, 2] {
+        for threads in [1, 2, 3] {
             let with_open = run(Some(1_000_000_000), threads);
             let mut seen_open = Vec::new();
             let mut ended = Vec::new();

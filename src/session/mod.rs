@@ -17,7 +17,7 @@ pub use describe::message_summary;
 pub use directory::CpeDirectory;
 pub use endpoints::{split_url, target_path};
 pub use raw::{RawDeflater, RawMessage};
-pub use tracker::{SessionConfig, SessionTracker, TrackerStats};
+pub use tracker::{DecodedBody, SessionConfig, SessionTracker, TrackerStats};
 
 use crate::catalogue::Finding;
 use crate::cwmp::{DeviceId, Envelope, Event, MalformedXml, Rpc};

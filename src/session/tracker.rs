@@ -120,10 +120,33 @@ struct Closing<'a> {
 
 /// A message body as decoded: its envelopes, why it did not decode, the limits it reached.
 #[derive(Debug, Default)]
-struct DecodedBody {
+pub struct DecodedBody {
     envelopes: Vec<Envelope>,
     malformed: Option<cwmp::MalformedXml>,
     limits: LimitSet,
+}
+
+impl DecodedBody {
+    /// The CWMP content of a message's body as the session stage reads it: nothing for an
+    /// empty body or one that does not look like SOAP. A function of the message and the
+    /// limits alone, so it can be worked out on another thread ahead of the session stage
+    /// ([`SessionTracker::push_decoded`]).
+    pub fn of(msg: &HttpMessage, limits: &DecodeLimits) -> DecodedBody {
+        let mut body = DecodedBody::default();
+        if msg.body.is_empty() || !cwmp::looks_like_soap(&msg.body) {
+            return body;
+        }
+        match cwmp::decode_noting(
+            &msg.body,
+            msg.header("content-type"),
+            limits,
+            &mut body.limits,
+        ) {
+            Ok(envelopes) => body.envelopes = envelopes,
+            Err(e) => body.malformed = Some(e),
+        }
+        body
+    }
 }
 
 /// What a request turned out to be, remembered until its response arrives.
@@ -231,6 +254,8 @@ pub struct SessionTracker {
     raw: Option<RawDeflater>,
     /// The CPE last seen at each address, for sessions without an Inform.
     directory: CpeDirectory,
+    /// The body of the message being pushed, decoded ahead (connection, message index).
+    predecoded: Option<(ConnId, u32, DecodedBody)>,
 }
 
 impl SessionTracker {
@@ -248,8 +273,14 @@ impl SessionTracker {
             stats: TrackerStats::default(),
             raw,
             directory: CpeDirectory::new(cfg.max_cpes),
+            predecoded: None,
             cfg,
         }
+    }
+
+    /// The limits CWMP bodies are decoded with.
+    pub fn decode_limits(&self) -> DecodeLimits {
+        self.cfg.decode.clone()
     }
 
     pub fn stats(&self) -> &TrackerStats {
@@ -714,19 +745,10 @@ impl SessionTracker {
 
     /// Decodes a message's body, counting the decoding limits it reached.
     fn decode_body(&mut self, msg: &HttpMessage) -> DecodedBody {
-        let mut body = DecodedBody::default();
-        if msg.body.is_empty() || !cwmp::looks_like_soap(&msg.body) {
-            return body;
-        }
-        match cwmp::decode_noting(
-            &msg.body,
-            msg.header("content-type"),
-            &self.cfg.decode,
-            &mut body.limits,
-        ) {
-            Ok(envelopes) => body.envelopes = envelopes,
-            Err(e) => body.malformed = Some(e),
-        }
+        let body = match self.predecoded.take() {
+            Some((conn, index, body)) if conn == msg.conn && index == msg.index => body,
+            _ => DecodedBody::of(msg, &self.cfg.decode),
+        };
         for limit in body.limits.iter() {
             self.stats.limits_hit.add(limit);
         }
@@ -1423,6 +1445,21 @@ impl SessionTracker {
 impl SessionTracker {
     /// Entry point used by the pipeline: one HTTP event in, finished sessions out, with the
     /// Connection Request tie-in applied after each message.
+    /// As [`SessionTracker::push`], with the body of the event's message already decoded
+    /// (by [`DecodedBody::of`] with this stage's limits).
+    pub fn push_decoded(
+        &mut self,
+        ev: HttpEvent,
+        decoded: DecodedBody,
+        out: &mut impl FnMut(Completed),
+    ) {
+        if let HttpEvent::Message(m) = &ev {
+            self.predecoded = Some((m.conn, m.index, decoded));
+        }
+        self.push(ev, out);
+        self.predecoded = None;
+    }
+
     pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(Completed)) {
         let conn = match &ev {
             HttpEvent::Message(m) => Some(m.conn),

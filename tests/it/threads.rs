@@ -1,5 +1,5 @@
-//! The analysis gives the same report whatever the thread count: one thread, or the back half
-//! (sessions, transactions, findings) on a worker thread.
+//! The analysis gives the same report whatever the thread count: one thread, the back half
+//! (sessions, transactions, findings) on a worker thread, or decoder threads besides.
 
 use crate::common;
 use common::*;
@@ -15,7 +15,7 @@ fn json_with_threads(path: &str, threads: &str) -> String {
 }
 
 #[test]
-fn one_or_two_threads_give_identical_reports() {
+fn one_to_four_threads_give_identical_reports() {
     let dir = std::env::temp_dir().join(format!("cwmpscope-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let generated = dir.join("fleet.pcap");
@@ -39,13 +39,46 @@ fn one_or_two_threads_give_identical_reports() {
     ];
     for path in &paths {
         let one = json_with_threads(path, "1");
-        let two = json_with_threads(path, "2");
-        assert_eq!(one, two, "{path}");
-        let r: serde_json::Value = serde_json::from_str(&two).unwrap();
+        for threads in ["2", "3", "4"] {
+            assert_eq!(
+                one,
+                json_with_threads(path, threads),
+                "{path}, {threads} threads"
+            );
+        }
+        let r: serde_json::Value = serde_json::from_str(&one).unwrap();
         assert!(
             r["capture"]["http_messages"].as_u64().unwrap() > 0,
             "{path}"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The benchmark campaign (a thousand CPEs, web and TLS traffic, many batches through each
+/// decoder) gives the same NDJSON lines with 1 to 4 threads, in the same order.
+#[test]
+fn a_campaign_gives_the_same_lines_with_one_to_four_threads() {
+    use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
+    let (_, bytes) = campaign_bytes(&CampaignOptions::new(5, 8 << 20)).expect("campaign");
+    let path = scratch("threads-campaign.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = path.to_string_lossy().into_owned();
+    let ndjson = |threads: &str| {
+        let (out, err, ok) =
+            cwmpscope(&["analyze", "--format", "ndjson", "--threads", threads, &file]);
+        assert!(ok, "{err}");
+        out
+    };
+    let one = ndjson("1");
+    assert!(
+        one.lines()
+            .filter(|l| l.starts_with(r#"{"type":"transaction""#))
+            .count()
+            > 50
+    );
+    for threads in ["2", "3", "4"] {
+        assert!(ndjson(threads) == one, "{threads} threads differ from one");
+    }
+    std::fs::remove_file(&path).ok();
 }
