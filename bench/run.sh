@@ -124,6 +124,19 @@ read -r JSON_S JSON_KB < <(timed "$RUNS" "$CWMPSCOPE" analyze --format json "$F1
 read -r NDJSON_S NDJSON_KB < <(timed "$RUNS" "$CWMPSCOPE" analyze --format ndjson "$F1")
 read -r TCPDUMP_S TCPDUMP_KB < <(timed "$RUNS" tcpdump -r "$F1" -w /dev/null)
 
+# Scaling with threads: NDJSON with 1, 2 and 4 analysis threads (the default is one per core,
+# 2 to 4), and the CPU seconds each used (user + system).
+echo "== threads on $F1" >&2
+THREADS_LINE=""
+for n in 1 2 4; do
+    read -r wall _ < <(timed "$RUNS" "$CWMPSCOPE" analyze --threads "$n" --format ndjson "$F1")
+    /usr/bin/time -f '%U %S' -o "$BENCH_DIR/cpu.time" \
+        "$CWMPSCOPE" analyze --threads "$n" --format ndjson "$F1" >/dev/null 2>>"$BENCH_DIR/stderr.log"
+    cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$BENCH_DIR/cpu.time")
+    [ "$n" = 1 ] && ONE_THREAD_S=$wall
+    THREADS_LINE="$THREADS_LINE  $n: ${wall} s ($(awk -v a="$ONE_THREAD_S" -v b="$wall" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x, ${cpu} CPU-s)"
+done
+
 # tshark on a slice cut at a packet boundary (the first packets up to about SLICE bytes).
 if [ "$SLICE" -eq 0 ] || [ "$SLICE" -ge "$B1" ]; then
     TS_FILE=$F1
@@ -205,6 +218,8 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
     printf '%-28s %10s %12s %14s\n' "tshark (slice)" "$TSHARK_MBPS" "$(pps "$TS_P" "$TSHARK_S")" "$(mb "$TSHARK_KB")"
     printf '%-28s %10s %12s %14s\n' "cwmpscope json (slice)" "$SLICE_JSON_MBPS" "$(pps "$TS_P" "$SLICE_JSON_S")" "-"
     echo
+    echo "ndjson by --threads (wall, speed-up over 1, CPU seconds; $(nproc) cores):"
+    echo "$THREADS_LINE"
     echo "cwmpscope json vs tshark:   ${VS_TSHARK}x   (target >= 100x)   $(verdict "$VS_TSHARK >= 100")"
     echo "cwmpscope json vs tcpdump:  ${VS_TCPDUMP}   (target >= 0.50)   $(verdict "$VS_TCPDUMP >= 0.5")"
     echo "ndjson peak RSS:            $(mb "$NDJSON_KB") MB   (target < 100 MB)   $(verdict "$NDJSON_KB < 102400")"
