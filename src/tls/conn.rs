@@ -508,7 +508,7 @@ impl ConnTls {
         });
         let rest = &data[used..];
         if rest.len() > MAX_HANDSHAKE_MESSAGE {
-            self.stop(Some(dir), TlsReason::HandshakeNotCaptured);
+            self.stop(Some(dir), TlsReason::HandshakeTooLarge);
             return After::Nothing;
         }
         if !self.dirs[i].stopped {

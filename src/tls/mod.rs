@@ -55,6 +55,9 @@ pub enum TlsReason {
     EphemeralKeyExchange,
     /// The connection was picked up after its handshake (or the hellos are missing).
     HandshakeNotCaptured,
+    /// A handshake message longer than any real one (over 256 KiB, certificate chains
+    /// included): decryption of that direction gives up rather than buffer it.
+    HandshakeTooLarge,
     /// A record was lost to a capture gap: decryption of that direction stopped there.
     RecordLost,
     /// A record failed authentication (wrong key, or corrupted): decryption of that direction
@@ -67,11 +70,12 @@ pub enum TlsReason {
 
 impl TlsReason {
     /// Every reason.
-    pub const ALL: [TlsReason; 7] = [
+    pub const ALL: [TlsReason; 8] = [
         TlsReason::NoKey,
         TlsReason::RsaKeyMismatch,
         TlsReason::EphemeralKeyExchange,
         TlsReason::HandshakeNotCaptured,
+        TlsReason::HandshakeTooLarge,
         TlsReason::RecordLost,
         TlsReason::RecordAuthFailed,
         TlsReason::UnsupportedCipher,
@@ -84,6 +88,7 @@ impl TlsReason {
             TlsReason::RsaKeyMismatch => "rsa-key-mismatch",
             TlsReason::EphemeralKeyExchange => "ephemeral-key-exchange",
             TlsReason::HandshakeNotCaptured => "handshake-not-captured",
+            TlsReason::HandshakeTooLarge => "handshake-too-large",
             TlsReason::RecordLost => "record-lost",
             TlsReason::RecordAuthFailed => "record-auth-failed",
             TlsReason::UnsupportedCipher => "unsupported-cipher",
@@ -97,6 +102,7 @@ impl TlsReason {
             TlsReason::RsaKeyMismatch => "RSA key does not match the certificate",
             TlsReason::EphemeralKeyExchange => "ephemeral key exchange with only an RSA key",
             TlsReason::HandshakeNotCaptured => "handshake not in the capture",
+            TlsReason::HandshakeTooLarge => "a handshake message over 256 KiB",
             TlsReason::RecordLost => "record lost to a capture gap",
             TlsReason::RecordAuthFailed => "record failed authentication",
             TlsReason::UnsupportedCipher => "cipher suite or version not supported for decryption",

@@ -345,10 +345,10 @@ fn summary_lines(kind: Kind, written: &adversarial::Written) -> (Vec<String>, Ve
             vec![
                 " · 0 sessions · 0 transactions".into(),
                 "2 TCP connections · 0 HTTP messages · TLS to the ACS and file servers: 0 \
-                 decrypted, 1 not (handshake-not-captured ×1) · 1 other TLS connection"
+                 decrypted, 1 not (handshake-too-large ×1) · 1 other TLS connection"
                     .into(),
                 "capture   info tls-opaque: encrypted connection 198.51.100.7:49152 → \
-                 192.0.2.10:7547 (TLS, not decrypted: handshake not in the capture)"
+                 192.0.2.10:7547 (TLS, not decrypted: a handshake message over 256 KiB)"
                     .into(),
             ],
             vec![],
