@@ -397,7 +397,7 @@ fn envelope_json(e: &Envelope, opts: &ReportOptions) -> EnvelopeReport {
                     value: if is_secret_name(&p.name) {
                         opts.secret(&p.value)
                     } else {
-                        p.value.clone()
+                        redact_url(&p.value, opts)
                     },
                     xsi_type: p.xsi_type.clone(),
                 })
@@ -409,14 +409,14 @@ fn envelope_json(e: &Envelope, opts: &ReportOptions) -> EnvelopeReport {
         Rpc::Download(d) => Some(RpcArgs::Download {
             command_key: d.command_key.clone(),
             file_type: d.file_type.clone(),
-            url: d.url.clone(),
+            url: redact_url(&d.url, opts),
             username: d.username.clone(),
             password: opts.secret(&d.password),
             file_size: d.file_size,
             target_file_name: d.target_file_name.clone(),
             delay_seconds: d.delay_seconds,
-            success_url: d.success_url.clone(),
-            failure_url: d.failure_url.clone(),
+            success_url: redact_url(&d.success_url, opts),
+            failure_url: redact_url(&d.failure_url, opts),
         }),
         Rpc::DownloadResponse(d) => Some(RpcArgs::DownloadResponse {
             status: d.status,
@@ -467,4 +467,43 @@ fn hex_lower(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cwmp::{Download, Header};
+
+    #[test]
+    fn credentials_in_download_urls_are_redacted_unless_shown() {
+        let envelope = Envelope {
+            ns: None,
+            header: Header::default(),
+            rpc: Rpc::Download(Download {
+                url: "http://fs:fspass@192.0.2.20/cfg.ini".to_owned(),
+                success_url: "https://u:p@portal.example/ok".to_owned(),
+                failure_url: "https://portal.example/failed".to_owned(),
+                password: "fspass".to_owned(),
+                ..Download::default()
+            }),
+        };
+        let args = |show_secrets| {
+            let opts = ReportOptions {
+                show_secrets,
+                files: Vec::new(),
+            };
+            serde_json::to_value(envelope_json(&envelope, &opts).args).unwrap()
+        };
+        let hidden = args(false);
+        assert_eq!(hidden["url"], "http://<redacted>@192.0.2.20/cfg.ini");
+        assert_eq!(
+            hidden["success_url"],
+            "https://<redacted>@portal.example/ok"
+        );
+        assert_eq!(hidden["failure_url"], "https://portal.example/failed");
+        assert_eq!(hidden["password"], "<redacted>");
+        let shown = args(true);
+        assert_eq!(shown["url"], "http://fs:fspass@192.0.2.20/cfg.ini");
+        assert_eq!(shown["password"], "fspass");
+    }
 }

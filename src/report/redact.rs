@@ -139,7 +139,7 @@ pub(super) fn redact_args(
             let shown = if secret {
                 opts.secret(value)
             } else {
-                value.clone()
+                redact_url(value, opts)
             };
             (path.clone(), shown)
         })
