@@ -331,6 +331,9 @@ fn flow_of(args: &FlowArgs, seed: u64) -> Flow {
         CwmpOptions::default()
     };
     o.seed = seed;
+    // Responses carry their request's cwmp:ID, as TR-069 requires (the library's default
+    // keeps the captures of the tests' seeds as they were).
+    o.echo_request_ids = true;
     o.acs_auth = args.auth.into();
     o.file_auth = args.file_auth.into();
     o.max_envelopes = args.max_envelopes.max(1);
