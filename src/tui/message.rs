@@ -988,7 +988,14 @@ fn raw_lines(
     secrets: Secrets,
     st: &Styles,
 ) -> Vec<Line<'static>> {
-    let mut bytes = redacted_head(head, secrets).into_bytes();
+    // Bytes that are not text are shown as a hex dump, whose offsets are those of the bytes
+    // received: there a secret is masked byte for byte instead of replaced.
+    let text_view = is_text(head.as_bytes()) && is_text(body);
+    let mut bytes = if text_view {
+        redacted_head(head, secrets).into_bytes()
+    } else {
+        masked_like(head, &redacted_head(head, secrets))
+    };
     if secrets.show {
         bytes.extend_from_slice(body);
     } else {
@@ -1006,7 +1013,11 @@ fn raw_lines(
                 continue;
             }
             bytes.extend_from_slice(&body[at..range.start]);
-            bytes.extend_from_slice(with.as_bytes());
+            if text_view {
+                bytes.extend_from_slice(with.as_bytes());
+            } else {
+                bytes.extend(std::iter::repeat_n(MASK, range.len()));
+            }
             at = range.end;
         }
         bytes.extend_from_slice(&body[at..]);
@@ -1023,6 +1034,31 @@ fn raw_lines(
             .collect();
     }
     hex_dump(&bytes, st)
+}
+
+/// What a secret's bytes read in a hex dump.
+const MASK: u8 = b'*';
+
+/// `original`, line by line, with the part each redacted line changed masked byte for byte
+/// (the same length, so offsets stay those of the bytes received).
+fn masked_like(original: &str, redacted: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(original.len());
+    let mut redacted_lines = redacted.split_inclusive("\r\n");
+    for line in original.split_inclusive("\r\n") {
+        let changed = redacted_lines.next().unwrap_or(line);
+        let (a, b) = (line.as_bytes(), changed.as_bytes());
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let suffix = a[prefix..]
+            .iter()
+            .rev()
+            .zip(b[prefix..].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        out.extend_from_slice(&a[..prefix]);
+        out.extend(std::iter::repeat_n(MASK, a.len() - prefix - suffix));
+        out.extend_from_slice(&a[a.len() - suffix..]);
+    }
+    out
 }
 
 /// `offset  16 bytes in hex  the same as ASCII` lines.

@@ -357,11 +357,18 @@ fn bytes_that_are_not_text_are_a_hex_dump_with_secrets_redacted() {
         " 00000000  50 4f 53 54 20 2f 61 63  73 20 48 54 54 50 2f 31  POST /acs HTTP/1"
     );
     assert!(got[first + 1].starts_with(" 00000010  "));
+    // Masked byte for byte: the offsets stay those of the bytes received.
     assert!(
-        ascii(&lines).contains("<Password><redacted></Password>"),
+        ascii(&lines).contains("<Password>******</Password>"),
         "{got:?}"
     );
     assert!(!ascii(&lines).contains("cret"), "{got:?}");
+    let shown_lines = lines_of(head, body, true, true, false);
+    assert_eq!(
+        ascii(&lines).len(),
+        ascii(&shown_lines).len(),
+        "as many bytes dumped, secrets masked or shown"
+    );
     let shown = lines_of(head, body, true, true, false);
     assert!(
         ascii(&shown).contains("<Password>s.cret</Password>"),
@@ -371,6 +378,16 @@ fn bytes_that_are_not_text_are_a_hex_dump_with_secrets_redacted() {
     // The layout decodes the charset.
     let layout = text(&lines_of(head, body, false, false, false)).join("\n");
     assert!(layout.contains("<a>café</a>"), "{layout}");
+    // Credentials in the head are masked byte for byte in a dump too.
+    let head = "POST /acs HTTP/1.1\nAuthorization: Basic dXNlcjpwYXNz\nContent-Type: text/xml";
+    let masked = ascii(&lines_of(head, body, true, false, false));
+    let shown = ascii(&lines_of(head, body, true, true, false));
+    assert!(
+        masked.contains("Authorization: Basic ************"),
+        "{masked}"
+    );
+    assert!(!masked.contains("dXNl"), "{masked}");
+    assert_eq!(masked.len(), shown.len());
 }
 
 #[test]
