@@ -26,16 +26,8 @@ BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
 die() { echo "live bench: $*" >&2; exit 2; }
 skip() { echo "live bench: skipped: $*" >&2; exit 0; }
 
-to_bytes() {
-    local s=${1%iB}
-    s=${s%B}
-    case "$s" in
-        *[kK]) echo $(( ${s%?} << 10 )) ;;
-        *[mM]) echo $(( ${s%?} << 20 )) ;;
-        *[gG]) echo $(( ${s%?} << 30 )) ;;
-        *) echo $(( s )) ;;
-    esac
-}
+# shellcheck source=bench/sizes.sh
+. "$(dirname "$0")/sizes.sh"
 SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 
 command -v cargo >/dev/null || die "cargo is missing"

@@ -43,18 +43,8 @@ need editcap "apt-get install -y tshark (editcap comes with Wireshark's tools)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
 /usr/bin/time -f '%e %M' true 2>/dev/null || die "/usr/bin/time is not GNU time (apt-get install -y time)"
 
-# Bytes of a size with an optional K/M/G/T suffix (powers of 1024).
-to_bytes() {
-    local s=${1%iB}
-    s=${s%B}
-    case "$s" in
-        *[kK]) echo $(( ${s%?} << 10 )) ;;
-        *[mM]) echo $(( ${s%?} << 20 )) ;;
-        *[gG]) echo $(( ${s%?} << 30 )) ;;
-        *[tT]) echo $(( ${s%?} << 40 )) ;;
-        *) echo $(( s )) ;;
-    esac
-}
+# shellcheck source=bench/sizes.sh
+. "$(dirname "$0")/sizes.sh"
 SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 [ "$SIZE" -gt 0 ] || die "not a size: $SIZE_ARG"
 SLICE=$(to_bytes "$TSHARK_SLICE") || die "not a size: $TSHARK_SLICE"

@@ -37,18 +37,8 @@ SOAK_DIR=${SOAK_DIR:-$ROOT/target/soak}
 
 die() { echo "soak: $*" >&2; exit 2; }
 
-# Bytes of a size with an optional K/M/G/T suffix (powers of 1024).
-to_bytes() {
-    local s=${1%iB}
-    s=${s%B}
-    case "$s" in
-        *[kK]) echo $(( ${s%?} << 10 )) ;;
-        *[mM]) echo $(( ${s%?} << 20 )) ;;
-        *[gG]) echo $(( ${s%?} << 30 )) ;;
-        *[tT]) echo $(( ${s%?} << 40 )) ;;
-        *) echo $(( s )) ;;
-    esac
-}
+# shellcheck source=bench/sizes.sh
+. "$(dirname "$0")/sizes.sh"
 SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 [ "$SIZE" -gt 0 ] || die "not a size: $SIZE_ARG"
 BASELINE=$(to_bytes "${BASELINE:-2G}") || die "not a size: $BASELINE"

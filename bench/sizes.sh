@@ -1,0 +1,15 @@
+# Sourced by the benchmark scripts: sizes as bytes.
+
+# A size in bytes: a number, or with K/M/G/T (powers of 1024; "1G", "1GB" and "1GiB" are the
+# same). A shell arithmetic error (non-zero status) for anything else.
+to_bytes() {
+    local s=${1%iB}
+    s=${s%B}
+    case "$s" in
+        *[kK]) echo $(( ${s%?} << 10 )) ;;
+        *[mM]) echo $(( ${s%?} << 20 )) ;;
+        *[gG]) echo $(( ${s%?} << 30 )) ;;
+        *[tT]) echo $(( ${s%?} << 40 )) ;;
+        *) echo $(( s )) ;;
+    esac
+}
