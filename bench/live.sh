@@ -26,8 +26,8 @@ BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
 die() { echo "live bench: $*" >&2; exit 2; }
 skip() { echo "live bench: skipped: $*" >&2; exit 0; }
 
-# shellcheck source=bench/sizes.sh
-. "$(dirname "$0")/sizes.sh"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 
 command -v cargo >/dev/null || die "cargo is missing"

@@ -43,17 +43,15 @@ need editcap "apt-get install -y tshark (editcap comes with Wireshark's tools)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
 /usr/bin/time -f '%e %M' true 2>/dev/null || die "/usr/bin/time is not GNU time (apt-get install -y time)"
 
-# shellcheck source=bench/sizes.sh
-. "$(dirname "$0")/sizes.sh"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 [ "$SIZE" -gt 0 ] || die "not a size: $SIZE_ARG"
 SLICE=$(to_bytes "$TSHARK_SLICE") || die "not a size: $TSHARK_SLICE"
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
-echo "== building release binaries" >&2
-(cd "$ROOT" && cargo build --release --quiet -p cwmpscope -p cwmpscope-synth --bins \
-    && cargo build --release --quiet -p cwmpscope --example tui_headless)
+build_release "$ROOT"
 BIN=$ROOT/target/release
 CWMPSCOPE=$BIN/cwmpscope
 CAPGEN=$BIN/cwmpscope-capgen

@@ -37,8 +37,8 @@ SOAK_DIR=${SOAK_DIR:-$ROOT/target/soak}
 
 die() { echo "soak: $*" >&2; exit 2; }
 
-# shellcheck source=bench/sizes.sh
-. "$(dirname "$0")/sizes.sh"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 SIZE=$(to_bytes "$SIZE_ARG") || die "not a size: $SIZE_ARG"
 [ "$SIZE" -gt 0 ] || die "not a size: $SIZE_ARG"
 BASELINE=$(to_bytes "${BASELINE:-2G}") || die "not a size: $BASELINE"
@@ -55,9 +55,7 @@ command -v cargo >/dev/null 2>&1 || die "cargo is missing (install Rust: https:/
 mkdir -p "$SOAK_DIR"
 SOAK_DIR=$(cd "$SOAK_DIR" && pwd)
 
-echo "== building release binaries" >&2
-(cd "$ROOT" && cargo build --release --quiet -p cwmpscope -p cwmpscope-synth --bins \
-    && cargo build --release --quiet -p cwmpscope --example tui_headless)
+build_release "$ROOT"
 BIN=$ROOT/target/release
 
 WORK=$(mktemp -d "$SOAK_DIR/run.XXXXXX")

@@ -121,7 +121,6 @@ const HOST_REGISTER_BITS: u32 = 14;
 struct HostCount {
     exact: FxHashSet<IpAddr>,
     max: usize,
-    estimated: bool,
     /// Once the set is full: the estimate's registers (the set is then dropped).
     registers: Option<Box<[u8]>>,
 }
@@ -134,7 +133,6 @@ impl HostCount {
         }
         self.exact.insert(ip);
         if self.exact.len() > self.max {
-            self.estimated = true;
             let mut registers = vec![0u8; 1 << HOST_REGISTER_BITS].into_boxed_slice();
             for &ip in &self.exact {
                 observe(&mut registers, ip);
@@ -273,7 +271,7 @@ impl Front {
         let mut counts = *self.decoder.limits_hit();
         counts.merge(&self.tcp.stats().limits_hit);
         counts.merge(&self.http.stats().limits_hit);
-        counts.add_n(Limit::Hosts, u64::from(self.hosts.estimated));
+        counts.add_n(Limit::Hosts, u64::from(self.hosts.registers.is_some()));
         counts
     }
 
@@ -626,8 +624,7 @@ mod tests {
         assert!(h.registers.is_none());
         // One more: from now on an estimate.
         h.insert(IpAddr::V6(Ipv6Addr::LOCALHOST));
-        assert!(h.registers.is_some());
-        assert!(h.estimated, "counted as the limit reached");
+        assert!(h.registers.is_some(), "counted as the limit reached");
         let error = (h.count() as f64 - (EXACT_HOSTS + 1) as f64).abs() / EXACT_HOSTS as f64;
         assert!(error < 0.03, "estimate {}", h.count());
     }

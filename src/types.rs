@@ -28,7 +28,12 @@ pub const CPES_REMEMBERED: usize = 28_000;
 /// doubles again some time later. Made at twice the bound, it never grows. Bounds above
 /// [`CPES_REMEMBERED`] are not reserved ahead (the table grows as usual).
 pub fn churn_capacity(max: usize) -> usize {
-    max.min(CPES_REMEMBERED) * 2 + 2
+    churn_capacity_within(max, CPES_REMEMBERED)
+}
+
+/// [`churn_capacity`] for a table whose bounds above `ceiling` are not reserved ahead.
+pub fn churn_capacity_within(max: usize, ceiling: usize) -> usize {
+    max.min(ceiling) * 2 + 2
 }
 
 /// A timestamp in nanoseconds (computed wide) clamped into the range the stages accept.

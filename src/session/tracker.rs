@@ -1443,8 +1443,6 @@ impl SessionTracker {
 }
 
 impl SessionTracker {
-    /// Entry point used by the pipeline: one HTTP event in, finished sessions out, with the
-    /// Connection Request tie-in applied after each message.
     /// As [`SessionTracker::push`], with the body of the event's message already decoded
     /// (by [`DecodedBody::of`] with this stage's limits).
     pub fn push_decoded(
@@ -1460,6 +1458,8 @@ impl SessionTracker {
         self.predecoded = None;
     }
 
+    /// Entry point used by the pipeline: one HTTP event in, finished sessions out, with the
+    /// Connection Request tie-in applied after each message.
     pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(Completed)) {
         let conn = match &ev {
             HttpEvent::Message(m) => Some(m.conn),

@@ -307,11 +307,7 @@ impl FetchSummary {
                 f.lost = r.gap_bytes > 0;
                 if (200..300).contains(&r.status) {
                     f.received = Some(r.body_len);
-                    f.hash = if r.gap_bytes == 0 {
-                        r.body_sha256
-                    } else {
-                        None
-                    };
+                    f.hash = r.body_sha256.filter(|_| r.gap_bytes == 0);
                 }
             }
         }

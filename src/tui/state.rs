@@ -441,8 +441,10 @@ impl App {
         // twice what it holds (finished rows and those in progress), the size churn would
         // otherwise double it to some time after it filled (see `types::churn_capacity`).
         if let Some(max) = max {
-            let held = max.min(PRESIZED_ROWS) + crate::pipeline::MAX_OPEN_SHOWN;
-            self.cells.reserve(2 * held + 2);
+            self.cells.reserve(
+                crate::types::churn_capacity_within(max, PRESIZED_ROWS)
+                    + 2 * crate::pipeline::MAX_OPEN_SHOWN,
+            );
         }
         self
     }

@@ -1,4 +1,4 @@
-# Sourced by the benchmark scripts: sizes as bytes.
+# Sourced by the benchmark scripts: sizes as bytes, and the release build they measure.
 
 # A size in bytes: a number, or with K/M/G/T (powers of 1024; "1G", "1GB" and "1GiB" are the
 # same). A shell arithmetic error (non-zero status) for anything else.
@@ -12,4 +12,11 @@ to_bytes() {
         *[tT]) echo $(( ${s%?} << 40 )) ;;
         *) echo $(( s )) ;;
     esac
+}
+
+# Builds the release binaries and the headless view (examples/tui_headless.rs) in ROOT.
+build_release() {
+    echo "== building release binaries" >&2
+    (cd "$1" && cargo build --release --quiet -p cwmpscope -p cwmpscope-synth --bins \
+        && cargo build --release --quiet -p cwmpscope --example tui_headless)
 }
