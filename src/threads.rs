@@ -380,6 +380,37 @@ mod tests {
     use super::*;
     use crate::capture::CaptureReader;
 
+    /// A frame kept after the reader moved on.
+    struct OwnedFrame {
+        frame: crate::types::FrameRef,
+        ts: Nanos,
+        link: crate::types::LinkType,
+        orig_len: u32,
+        data: Vec<u8>,
+    }
+
+    impl OwnedFrame {
+        fn of(f: &Frame<'_>) -> OwnedFrame {
+            OwnedFrame {
+                frame: f.frame,
+                ts: f.ts,
+                link: f.link,
+                orig_len: f.orig_len,
+                data: f.data.to_vec(),
+            }
+        }
+
+        fn as_frame(&self) -> Frame<'_> {
+            Frame {
+                frame: self.frame,
+                ts: self.ts,
+                link: self.link,
+                orig_len: self.orig_len,
+                data: &self.data,
+            }
+        }
+    }
+
     #[test]
     fn the_split_analyzer_gives_what_the_pipeline_gives() {
         let path = concat!(
@@ -390,14 +421,14 @@ mod tests {
         let mut reader =
             CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes.clone())), 0)
                 .unwrap();
-        let mut frames = crate::live::queue::FrameBatch::new();
+        let mut frames = Vec::new();
         while let Some(frame) = reader.next_frame().unwrap() {
-            frames.push(&frame);
+            frames.push(OwnedFrame::of(&frame));
         }
         let mut pipeline = Pipeline::new(PipelineConfig::default());
         let mut inline = Vec::new();
-        for f in frames.frames() {
-            pipeline.push(&f, &mut |o| inline.push(format!("{o:?}")));
+        for f in &frames {
+            pipeline.push(&f.as_frame(), &mut |o| inline.push(format!("{o:?}")));
         }
         pipeline.finish(&mut |o| inline.push(format!("{o:?}")));
         assert!(inline.iter().any(|o| o.starts_with("Transaction")));
@@ -410,8 +441,8 @@ mod tests {
                 ..AnalyzerConfig::default()
             });
             let mut split = Vec::new();
-            for f in frames.frames() {
-                analyzer.push(&f, &mut |o| split.push(format!("{o:?}")));
+            for f in &frames {
+                analyzer.push(&f.as_frame(), &mut |o| split.push(format!("{o:?}")));
             }
             analyzer.finish(&mut |o| split.push(format!("{o:?}")));
             assert_eq!(inline, split, "{threads} threads");
