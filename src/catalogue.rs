@@ -23,6 +23,13 @@ impl Severity {
             Severity::Error => "error",
         }
     }
+
+    /// The severity named `name` (as [`Severity::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Severity> {
+        [Severity::Info, Severity::Warning, Severity::Error]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// Declares [`Code`]: one line per code with its id, catalogue severity and meaning.

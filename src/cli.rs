@@ -10,6 +10,7 @@ use crate::limits::Limits;
 use crate::live::StopFlag;
 use crate::live::source::{Source, warning_text};
 use crate::output::Format;
+use crate::output::ndjson::NdjsonSink;
 use crate::output::printer::{Filters, Printer};
 use crate::pipeline::PipelineConfig;
 use crate::report::ReportOptions;
@@ -47,6 +48,17 @@ pub enum Command {
     /// Browse captures interactively: the list of transactions and sessions as they are
     /// analyzed, the ladder of one, the message behind an arrow.
     Tui(TuiArgs),
+    /// Join the NDJSON of the shards of one analysis (`analyze --shard K/N --format ndjson`,
+    /// K = 1…N) into the NDJSON a single run gives.
+    Merge(MergeArgs),
+}
+
+/// Options of `cwmpscope merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' NDJSON files, one per shard, in any order (read twice: not stdin).
+    #[arg(value_name = "SHARD.ndjson", required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// Options of `cwmpscope tui`.
@@ -223,6 +235,11 @@ pub struct ReportArgs {
     /// results are the same whatever the count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub threads: Option<u8>,
+    /// Analyze only the CPEs whose address falls in shard K of N (1 <= K <= N): N processes,
+    /// on one machine or many, each reading the same captures, split the work;
+    /// `cwmpscope merge` joins their NDJSON into a single run's. Needs --format ndjson.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::ShardSpec>,
     /// Exit with status 1 when a finding of this severity or worse is reported.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -338,6 +355,32 @@ pub struct ThresholdArgs {
     pub retry_interval_multiplier: f64,
 }
 
+impl ReportArgs {
+    /// `--shard` writes what `merge` reads: all of it (no filter), as NDJSON.
+    fn check_shard(&self) -> Result<(), RunError> {
+        let Some(shard) = self.shard else {
+            return Ok(());
+        };
+        let clash = if self.format != Format::Ndjson {
+            Some("needs --format ndjson")
+        } else if !self.cpe.is_empty() {
+            Some("takes no --cpe")
+        } else if self.transaction.is_some() {
+            Some("takes no --transaction")
+        } else if self.display_filter.is_some() {
+            Some("takes no --display-filter")
+        } else {
+            None
+        };
+        match clash {
+            Some(what) => Err(RunError::Usage(format!(
+                "--shard {shard} {what}: `cwmpscope merge` joins the shards' whole NDJSON"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 impl ThresholdArgs {
     fn thresholds(&self) -> Result<Thresholds, RunError> {
         let secs = |name: &str, v: f64| {
@@ -433,6 +476,7 @@ pub fn run(
         Command::Live(args) => &args.report.limits,
         Command::Extract(args) => &args.limits,
         Command::Tui(args) => &args.limits,
+        Command::Merge(args) => return merge_command(args, out),
     };
     if limits.wants_help() {
         out.write_all(crate::limits::help_text().as_bytes())?;
@@ -444,7 +488,7 @@ pub fn run(
     let report = match &cli.command {
         Command::Analyze(args) => Some(&args.report),
         Command::Live(args) => Some(&args.report),
-        Command::Extract(_) | Command::Tui(_) => None,
+        Command::Extract(_) | Command::Tui(_) | Command::Merge(_) => None,
     };
     if let Some(report) = report
         && report.summary
@@ -456,6 +500,9 @@ pub fn run(
                 .as_ref()
                 .map_or("?", |v| v.get_name())
         )));
+    }
+    if let Some(report) = report {
+        report.check_shard()?;
     }
     match cli.command {
         Command::Analyze(args) => match args.interface {
@@ -479,7 +526,17 @@ pub fn run(
         Command::Live(args) => live(args, out, err),
         Command::Extract(args) => extract_command(&args, err),
         Command::Tui(args) => tui_command(args),
+        Command::Merge(_) => unreachable!("merge returns above"),
     }
+}
+
+/// `merge`: the shards' NDJSON joined into a single run's.
+fn merge_command(args: &MergeArgs, out: &mut dyn Write) -> Result<Outcome, RunError> {
+    crate::output::merge::merge(&args.files, out).map_err(|e| match e {
+        crate::output::merge::MergeError::Output(e) => RunError::Output(e),
+        e => RunError::Usage(format!("merge: {e}")),
+    })?;
+    Ok(Outcome::Analyzed)
 }
 
 /// `extract`: the pcap of the selection, then the JSON report of that pcap beside it.
@@ -519,6 +576,7 @@ fn extract_command(args: &ExtractArgs, err: &mut dyn Write) -> Result<Outcome, R
         color: ColorChoice::Never,
         transaction: None,
         threads: None,
+        shard: None,
         fail_on: None,
         thresholds: args.thresholds.clone(),
         summary: false,
@@ -615,7 +673,9 @@ impl Analysis {
             terms,
         };
         let color = use_color(report.color);
-        let printer = if streaming {
+        let printer = if let Some(shard) = report.shard {
+            Printer::with_sink(Box::new(NdjsonSink::for_shard(shard)), opts, filters)
+        } else if streaming {
             Printer::new_streaming(report.format, opts, filters, color, report.summary)
         } else {
             Printer::new(report.format, opts, filters, color, report.summary)
@@ -626,6 +686,7 @@ impl Analysis {
                 pipeline: PipelineConfig {
                     thresholds,
                     tls,
+                    shard: report.shard,
                     ..PipelineConfig::default()
                 }
                 .with_limits(&limits),

@@ -144,7 +144,7 @@ impl Inventory {
                 conns: session_conns(s),
             }),
             Output::Transaction(t) => self.transactions.push(transaction_use(t)),
-            Output::Finding(..) | Output::Open(_) => {}
+            Output::Finding(..) | Output::Open(_) | Output::Position(_) => {}
         }
     }
 

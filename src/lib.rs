@@ -37,6 +37,7 @@
 pub mod types;
 pub mod limits;
 pub mod catalogue;
+pub mod shard;
 
 // The core stages, in pipeline order (frame → segment → stream → TLS → HTTP → CWMP → session
 // → transaction → finding).

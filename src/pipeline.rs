@@ -19,13 +19,14 @@ use crate::findings::{Judge, Output, Thresholds};
 use crate::http::{HttpConfig, HttpEvent, HttpLayer};
 use crate::limits::{Limit, LimitCounts, Limits};
 use crate::report::{CaptureSummary, Counts, TlsCounts, Undecoded};
-use crate::session::{Completed, DecodedBody, SessionConfig, SessionTracker};
+use crate::session::{Completed, CpeDirectory, DecodedBody, SessionConfig, SessionTracker};
+use crate::shard::{Position, ShardSpec};
 use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
 use crate::tls::{TlsEvent, TlsKeys, TlsLayer};
 use crate::transaction::{Tracked, TransactionConfig, TransactionTracker};
 use crate::types::{Frame, Nanos, format_ts};
 use crate::wire::{Decoded, Decoder, DecoderConfig, KindCounts};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub struct PipelineConfig {
     /// Every this much capture time, the sessions still open are handed on as
     /// [`Output::Open`] (for a live view); `None`: never.
     pub open_every: Option<Nanos>,
+    /// Only the CPEs of this shard get past the session stage (`--shard`); `None`: all.
+    pub shard: Option<ShardSpec>,
 }
 
 impl Default for PipelineConfig {
@@ -67,6 +70,7 @@ impl Default for PipelineConfig {
             findings_max_cpes: Limit::CpeHistory.default_usize(),
             tls: Arc::default(),
             open_every: None,
+            shard: None,
         }
     }
 }
@@ -358,6 +362,7 @@ impl Front {
             tls: TlsCounts::default(),
             warnings,
             limits_hit: Counts::of_limits(&self.limits_hit()),
+            shard_limits_hit: None,
         }
     }
 }
@@ -380,11 +385,173 @@ fn largest_first<K: Copy + Eq + std::fmt::Display>(kinds: &KindCounts<K>) -> Cou
 /// The back half: [`HttpEvent`] in, [`Output`] out (sessions → transactions → findings).
 pub struct Back {
     sessions: SessionTracker,
-    transactions: TransactionTracker,
-    judge: Judge,
+    later: Later,
     /// How often the open sessions are handed on, and when next.
     open_every: Option<Nanos>,
     next_open: Nanos,
+}
+
+/// The stages after the session stage, and in a shard run which of the session stage's items
+/// go to them.
+struct Later {
+    transactions: TransactionTracker,
+    judge: Judge,
+    shard: Option<ShardState>,
+}
+
+/// What a shard run keeps to pass on only its CPEs' items and to place each output in the
+/// whole run's order ([`Position`]). The session stage before it runs whole in every shard,
+/// so its items come in the same order everywhere and are numbered alike.
+struct ShardState {
+    spec: ShardSpec,
+    /// Items of the session stage and timer runs of the transaction stage so far.
+    trigger: u64,
+    /// The CPE last seen at each address, as the judge records it but over every shard's
+    /// sessions: a connection of no session goes to the shard where the judge knows its CPE.
+    directory: CpeDirectory,
+    /// Open transactions by number: the trigger that created them.
+    created: FxHashMap<u64, u64>,
+    /// Transactions created by the current trigger and already handed on.
+    emitted_new: Vec<u64>,
+}
+
+impl ShardState {
+    /// Whether this item concerns a CPE of this shard (recording the CPEs of sessions).
+    fn keeps(&mut self, item: &Completed) -> bool {
+        let ip = match item {
+            Completed::ConnectionOpened(info) => info.client.ip(),
+            Completed::Session(s) => {
+                if let Some(device) = &s.device {
+                    self.directory.record(s.cpe_ip, device);
+                }
+                s.cpe_ip
+            }
+            Completed::Exchange(x) => x.client.ip(),
+            // The CPE is the client (its SYN) or the server (a Connection Request): the
+            // judge takes the first of the two it knows.
+            Completed::Connection(c) => [c.client.ip(), c.server.ip()]
+                .into_iter()
+                .find(|&ip| self.directory.get(ip).is_some())
+                .unwrap_or(c.client.ip()),
+            Completed::OrphanConnectionRequest(cr) => cr.cpe.ip(),
+        };
+        self.spec.owns(ip)
+    }
+
+    /// Hands on `item` preceded by its position: `order` as given, `created` for a
+    /// transaction (one numbered `first_new` or later was created by the current trigger).
+    fn emit(
+        &mut self,
+        item: Output,
+        order: [u64; 3],
+        first_new: u64,
+        out: &mut impl FnMut(Output),
+    ) {
+        let created = match &item {
+            Output::Transaction(t) => {
+                let trigger = match self.created.remove(&t.number) {
+                    Some(trigger) => trigger,
+                    None if t.number >= first_new => {
+                        self.emitted_new.push(t.number);
+                        self.trigger
+                    }
+                    None => 0,
+                };
+                Some([trigger, t.number])
+            }
+            _ => None,
+        };
+        out(Output::Position(Position { order, created }));
+        out(item);
+    }
+}
+
+impl Later {
+    fn new(
+        transactions: TransactionTracker,
+        judge: Judge,
+        shard: Option<ShardSpec>,
+        max_cpes: usize,
+    ) -> Self {
+        Later {
+            transactions,
+            judge,
+            shard: shard.map(|spec| ShardState {
+                spec,
+                trigger: 0,
+                directory: CpeDirectory::new(max_cpes),
+                created: FxHashMap::default(),
+                emitted_new: Vec::new(),
+            }),
+        }
+    }
+
+    /// One item of the session stage on to the transactions and the judge: in a shard run,
+    /// only the items of this shard's CPEs, each output preceded by its position.
+    fn push(&mut self, item: Completed, out: &mut impl FnMut(Output)) {
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let Some(shard) = &mut self.shard else {
+            return transactions.push(item, &mut |t| judge.push(t, out));
+        };
+        shard.trigger += 1;
+        if !shard.keeps(&item) {
+            return;
+        }
+        let (trigger, first_new) = (shard.trigger, transactions.next_number());
+        let mut rank = 0;
+        transactions.push(item, &mut |t| {
+            judge.push(t, &mut |o| {
+                rank += 1;
+                shard.emit(o, [trigger, 0, rank], first_new, out)
+            })
+        });
+        for number in first_new..transactions.next_number() {
+            if !shard.emitted_new.contains(&number) {
+                shard.created.insert(number, trigger);
+            }
+        }
+        shard.emitted_new.clear();
+    }
+
+    /// A timer run of the transaction stage (`finish`: the last one): in a shard run, the
+    /// transactions it releases are placed by the order of their creation.
+    fn run_timers(&mut self, now: Option<Nanos>, out: &mut impl FnMut(Output)) {
+        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
+        let Some(shard) = &mut self.shard else {
+            let mut judged = |t: Tracked| judge.push(t, out);
+            return match now {
+                Some(now) => transactions.advance(now, &mut judged),
+                None => transactions.finish(&mut judged),
+            };
+        };
+        shard.trigger += 1;
+        let (trigger, first_new) = (shard.trigger, transactions.next_number());
+        let mut rank = 0;
+        let mut judged = |t: Tracked| {
+            judge.push(t, &mut |o| {
+                rank += 1;
+                let order = match &o {
+                    Output::Transaction(t) => {
+                        let created = shard.created.get(&t.number).copied().unwrap_or(0);
+                        [trigger, created, t.number]
+                    }
+                    _ => [trigger, 0, rank],
+                };
+                shard.emit(o, order, first_new, out)
+            })
+        };
+        match now {
+            Some(now) => transactions.advance(now, &mut judged),
+            None => transactions.finish(&mut judged),
+        }
+    }
+
+    /// The limits reached by these stages (in a shard run, over this shard's CPEs only).
+    fn limits_hit(&self) -> LimitCounts {
+        let mut counts = *self.transactions.limits_hit();
+        counts.merge(&self.judge.limits_hit());
+        counts
+    }
 }
 
 /// Open sessions handed on at most in one [`Output::Open`] (the most recent).
@@ -396,8 +563,12 @@ impl Back {
     pub fn new(session: SessionConfig, thresholds: Thresholds) -> Self {
         Back {
             sessions: SessionTracker::new(session),
-            transactions: TransactionTracker::new(),
-            judge: Judge::new(thresholds),
+            later: Later::new(
+                TransactionTracker::new(),
+                Judge::new(thresholds),
+                None,
+                Limit::CpeHistory.default_usize(),
+            ),
             open_every: None,
             next_open: 0,
         }
@@ -407,8 +578,12 @@ impl Back {
     pub fn with_config(cfg: &PipelineConfig) -> Self {
         Back {
             sessions: SessionTracker::new(cfg.session.clone()),
-            transactions: TransactionTracker::with_config(cfg.transaction.clone()),
-            judge: Judge::with_max_cpes(cfg.thresholds.clone(), cfg.findings_max_cpes),
+            later: Later::new(
+                TransactionTracker::with_config(cfg.transaction.clone()),
+                Judge::with_max_cpes(cfg.thresholds.clone(), cfg.findings_max_cpes),
+                cfg.shard,
+                cfg.findings_max_cpes,
+            ),
             open_every: cfg.open_every,
             next_open: 0,
         }
@@ -417,9 +592,14 @@ impl Back {
     /// The resource limits this half reached so far, by limit.
     pub fn limits_hit(&self) -> LimitCounts {
         let mut counts = self.sessions.limits_hit();
-        counts.merge(self.transactions.limits_hit());
-        counts.merge(&self.judge.limits_hit());
+        counts.merge(&self.later.limits_hit());
         counts
+    }
+
+    /// In a shard run, the limits reached over this shard's CPEs alone (those of the stages
+    /// after the session stage; the others are the whole run's); `None` otherwise.
+    pub fn shard_limits_hit(&self) -> Option<LimitCounts> {
+        self.later.shard.as_ref().map(|_| self.later.limits_hit())
     }
 
     /// Hands on the open sessions every `every` of capture time (see [`Output::Open`]).
@@ -436,31 +616,24 @@ impl Back {
 
     /// As [`Back::push`], with the body of the event's message decoded ahead.
     pub fn push_decoded(&mut self, ev: HttpEvent, body: DecodedBody, out: &mut impl FnMut(Output)) {
-        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
-        let mut judged = |item: Tracked| judge.push(item, out);
+        let later = &mut self.later;
         self.sessions
-            .push_decoded(ev, body, &mut |item: Completed| {
-                transactions.push(item, &mut judged)
-            });
+            .push_decoded(ev, body, &mut |item: Completed| later.push(item, out));
     }
 
     /// Feeds one HTTP event; what finishes because of it goes to `out`.
     pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(Output)) {
-        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
-        let mut judged = |item: Tracked| judge.push(item, out);
-        self.sessions.push(ev, &mut |item: Completed| {
-            transactions.push(item, &mut judged)
-        });
+        let later = &mut self.later;
+        self.sessions
+            .push(ev, &mut |item: Completed| later.push(item, out));
     }
 
     /// Capture time moved on: finishes waiting sessions and transactions.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
-        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
-        let mut judged = |item: Tracked| judge.push(item, out);
-        self.sessions.advance(now, &mut |item: Completed| {
-            transactions.push(item, &mut judged)
-        });
-        transactions.advance(now, &mut judged);
+        let later = &mut self.later;
+        self.sessions
+            .advance(now, &mut |item: Completed| later.push(item, out));
+        later.run_timers(Some(now), out);
         if let Some(every) = self.open_every
             && now >= self.next_open
         {
@@ -479,11 +652,10 @@ impl Back {
 
     /// End of input: every open session and transaction is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
-        let (transactions, judge) = (&mut self.transactions, &mut self.judge);
-        let mut judged = |item: Tracked| judge.push(item, out);
+        let later = &mut self.later;
         self.sessions
-            .finish(&mut |item: Completed| transactions.push(item, &mut judged));
-        transactions.finish(&mut judged);
+            .finish(&mut |item: Completed| later.push(item, out));
+        later.run_timers(None, out);
         if self.open_every.is_some() {
             out(Output::Open(Vec::new()));
         }
@@ -570,6 +742,7 @@ impl Pipeline {
         let mut limits = self.front.limits_hit();
         limits.merge(&self.back.limits_hit());
         summary.limits_hit = Counts::of_limits(&limits);
+        summary.shard_limits_hit = self.back.shard_limits_hit().map(|l| Counts::of_limits(&l));
         summary
     }
 }

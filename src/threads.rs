@@ -254,22 +254,25 @@ impl Split {
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let (http_messages, other_tls_connections, tls, back_limits) = match &self.back {
-            BackSide::Joined(back) => (
-                back.http_messages(),
-                back.other_tls_connections(),
-                back.tls_counts(),
-                back.limits_hit(),
-            ),
-            // Counted by the worker: known once it is joined.
-            BackSide::Worker(_) => (0, 0, Default::default(), Default::default()),
-        };
+        let (http_messages, other_tls_connections, tls, back_limits, shard_limits) =
+            match &self.back {
+                BackSide::Joined(back) => (
+                    back.http_messages(),
+                    back.other_tls_connections(),
+                    back.tls_counts(),
+                    back.limits_hit(),
+                    back.shard_limits_hit(),
+                ),
+                // Counted by the worker: known once it is joined.
+                BackSide::Worker(_) => (0, 0, Default::default(), Default::default(), None),
+            };
         let mut summary = self.front.capture_summary(files, warnings, http_messages);
         summary.other_tls_connections = other_tls_connections;
         summary.tls = tls;
         let mut limits = self.front.limits_hit();
         limits.merge(&back_limits);
         summary.limits_hit = Counts::of_limits(&limits);
+        summary.shard_limits_hit = shard_limits.map(|l| Counts::of_limits(&l));
         summary
     }
 }

@@ -28,6 +28,9 @@ pub enum Output {
     /// ([`crate::pipeline::PipelineConfig::open_every`]). Each is reported again as
     /// [`Output::Session`] once it ends.
     Open(Vec<Session>),
+    /// In a shard run (`--shard`), comes just before each session, transaction and finding:
+    /// where that output stands in the whole run (see [`crate::shard::Position`]).
+    Position(crate::shard::Position),
 }
 
 /// Judges each finished session, transaction and loose connection.

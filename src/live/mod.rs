@@ -301,6 +301,7 @@ mod tests {
                 Output::Transaction(t) => format!("transaction {} {:?}", t.command_key, t.outcome),
                 Output::Finding(f, _) => format!("finding {}", f.code),
                 Output::Open(s) => format!("open {}", s.len()),
+                Output::Position(p) => format!("position {:?}", p.order),
             })
         };
         read(&mut analyzer, &mut out);

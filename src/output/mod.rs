@@ -17,6 +17,7 @@
 pub mod filter;
 pub mod json;
 pub mod ladder;
+pub mod merge;
 pub mod ndjson;
 pub mod printer;
 pub mod summary;
@@ -58,6 +59,9 @@ pub trait Sink {
     fn open(&mut self, _sessions: Vec<SessionReport>, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// In a shard run, where the next session, transaction or finding stands in the whole
+    /// run (NDJSON writes it into the line, for `cwmpscope merge`).
+    fn position(&mut self, _position: crate::shard::Position) {}
     /// End of input: writes what remains. `summary` counts what was shown.
     fn finish(
         self: Box<Self>,

@@ -2,9 +2,16 @@
 //! `{"type":"transaction", …}`, `{"type":"finding", …}`) after a header line
 //! `{"type":"header","schema_version":3}`, closed by `{"type":"capture", …}` and
 //! `{"type":"summary", …}`. Each line is flushed at once, for pipes and live capture.
+//!
+//! A shard run (`--shard K/N`) adds what `cwmpscope merge` needs, right after `type`: the
+//! header's `shard`, each line's `order` (and a transaction's `created`), the capture's
+//! `shard_limits_hit` (docs/report.md, *Shard output*).
 
 use super::Sink;
-use crate::report::{CaptureSummary, FindingReport, SessionReport, Summary, TransactionReport};
+use crate::report::{
+    CaptureSummary, Counts, FindingReport, SessionReport, Summary, TransactionReport,
+};
+use crate::shard::{Position, ShardSpec};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -12,12 +19,18 @@ use std::io::{self, Write};
 struct Line<'a, T: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<[u64; 3]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<[u64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_limits_hit: Option<&'a Counts>,
     #[serde(flatten)]
     inner: &'a T,
 }
 
-fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, &Line { kind, inner }).map_err(io::Error::from)?;
+fn write_line<T: Serialize>(w: &mut dyn Write, line: &Line<'_, T>) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, line).map_err(io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()
 }
@@ -26,12 +39,18 @@ fn line<T: Serialize>(w: &mut dyn Write, kind: &'static str, inner: &T) -> io::R
 #[derive(Serialize)]
 struct Header {
     schema_version: u32,
+    /// `K/N` in a shard run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
 }
 
 /// The NDJSON printer.
 pub struct NdjsonSink {
     sessions: bool,
     header_written: bool,
+    shard: Option<ShardSpec>,
+    /// Where the next line stands in the whole run (shard runs).
+    position: Option<Position>,
 }
 
 impl NdjsonSink {
@@ -40,25 +59,57 @@ impl NdjsonSink {
         NdjsonSink {
             sessions,
             header_written: false,
+            shard: None,
+            position: None,
         }
     }
-}
 
-impl NdjsonSink {
+    /// The printer of a shard run: the lines carry what `cwmpscope merge` needs.
+    pub fn for_shard(shard: ShardSpec) -> NdjsonSink {
+        NdjsonSink {
+            shard: Some(shard),
+            ..NdjsonSink::new(true)
+        }
+    }
+
+    /// The header line, unless it was written.
+    fn header(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        if self.header_written {
+            return Ok(());
+        }
+        self.header_written = true;
+        let header = Header {
+            schema_version: crate::report::SCHEMA_VERSION,
+            shard: self.shard.map(|s| s.to_string()),
+        };
+        write_line(w, &plain("header", &header))
+    }
+
     fn line<T: Serialize>(
         &mut self,
         w: &mut dyn Write,
         kind: &'static str,
         inner: &T,
     ) -> io::Result<()> {
-        if !self.header_written {
-            self.header_written = true;
-            let header = Header {
-                schema_version: crate::report::SCHEMA_VERSION,
-            };
-            line(w, "header", &header)?;
-        }
-        line(w, kind, inner)
+        self.header(w)?;
+        let position = self.position.take();
+        let line = Line {
+            order: position.map(|p| p.order),
+            created: position.and_then(|p| p.created),
+            ..plain(kind, inner)
+        };
+        write_line(w, &line)
+    }
+}
+
+/// A line with nothing but its type and content.
+fn plain<'a, T: Serialize>(kind: &'static str, inner: &'a T) -> Line<'a, T> {
+    Line {
+        kind,
+        order: None,
+        created: None,
+        shard_limits_hit: None,
+        inner,
     }
 }
 
@@ -83,6 +134,10 @@ impl Sink for NdjsonSink {
         self.line(out, "finding", &finding)
     }
 
+    fn position(&mut self, position: Position) {
+        self.position = Some(position);
+    }
+
     fn finish(
         self: Box<Self>,
         capture: CaptureSummary,
@@ -90,7 +145,16 @@ impl Sink for NdjsonSink {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         let mut this = *self;
-        this.line(out, "capture", &capture)?;
+        if let Some(limits) = &capture.shard_limits_hit {
+            this.header(out)?;
+            let line = Line {
+                shard_limits_hit: Some(limits),
+                ..plain("capture", &capture)
+            };
+            write_line(out, &line)?;
+        } else {
+            this.line(out, "capture", &capture)?;
+        }
         this.line(out, "summary", summary)
     }
 }

@@ -154,6 +154,10 @@ impl Printer {
                 self.summary.add_findings(std::slice::from_ref(&d));
                 self.sink.finding(d, out)
             }
+            Output::Position(position) => {
+                self.sink.position(position);
+                Ok(())
+            }
             Output::Open(sessions) => {
                 if !self.sink.wants_open() {
                     return Ok(());

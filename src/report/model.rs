@@ -78,6 +78,11 @@ pub struct CaptureSummary {
     /// How many times each resource limit was reached, only those reached, in the order of
     /// the limits table (`crate::limits`).
     pub limits_hit: Counts,
+    /// In a shard run: the part of `limits_hit` reached over this shard's CPEs alone (the
+    /// rest is the whole run's, the same in every shard); written by NDJSON for
+    /// `cwmpscope merge`.
+    #[serde(skip)]
+    pub shard_limits_hit: Option<Counts>,
 }
 
 /// Frames that gave no TCP segment.
@@ -376,23 +381,33 @@ impl Summary {
     }
 
     pub fn add_transaction(&mut self, t: &TransactionReport) {
+        self.add_outcome(t.outcome);
+        self.add_findings(&t.findings);
+    }
+
+    /// One more transaction, of this outcome (its findings are added apart).
+    pub fn add_outcome(&mut self, outcome: Outcome) {
         self.transactions += 1;
-        match t.outcome {
+        match outcome {
             Outcome::Success => self.by_outcome.success += 1,
             Outcome::Failed => self.by_outcome.failed += 1,
             Outcome::Incomplete => self.by_outcome.incomplete += 1,
         }
-        self.add_findings(&t.findings);
     }
 
     pub fn add_findings(&mut self, findings: &[FindingReport]) {
         for d in findings {
-            self.findings.add(d.code);
-            match d.severity {
-                Severity::Error => self.by_severity.error += 1,
-                Severity::Warning => self.by_severity.warning += 1,
-                Severity::Info => self.by_severity.info += 1,
-            }
+            self.add_finding(d.code, d.severity);
+        }
+    }
+
+    /// One more finding of this code and severity.
+    pub fn add_finding(&mut self, code: &str, severity: Severity) {
+        self.findings.add(code);
+        match severity {
+            Severity::Error => self.by_severity.error += 1,
+            Severity::Warning => self.by_severity.warning += 1,
+            Severity::Info => self.by_severity.info += 1,
         }
     }
 }

@@ -59,6 +59,13 @@ impl Outcome {
             Outcome::Incomplete => "incomplete",
         }
     }
+
+    /// The outcome named `name` (as [`Outcome::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        [Outcome::Success, Outcome::Failed, Outcome::Incomplete]
+            .into_iter()
+            .find(|o| o.as_str() == name)
+    }
 }
 
 /// The three parties of the ladder.

@@ -116,6 +116,11 @@ impl TransactionTracker {
         &self.limits_hit
     }
 
+    /// The number the next transaction will get (numbers grow from 1 in order of creation).
+    pub fn next_number(&self) -> u64 {
+        self.next_number
+    }
+
     /// Transactions not yet handed on.
     pub fn open_transactions(&self) -> usize {
         self.open.len()

@@ -25,6 +25,7 @@ mod overlays;
 mod public_http;
 mod report_contract;
 mod session_structure;
+mod shard;
 mod snapshots_reports;
 mod summary;
 mod synth_tshark;
