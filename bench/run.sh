@@ -125,6 +125,29 @@ for n in 1 2 4; do
     THREADS_LINE="$THREADS_LINE  $n: ${wall} s ($(awk -v a="$ONE_THREAD_S" -v b="$wall" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x, ${cpu} CPU-s)"
 done
 
+# Shards: the CPU seconds of one shard of N (--threads 1, so the figure is the shard's work
+# alone), and whether the merge of 4 shards is the single run's NDJSON byte for byte.
+echo "== shards on $F1" >&2
+"$CWMPSCOPE" analyze --format ndjson "$F1" >"$BENCH_DIR/single.ndjson" 2>>"$BENCH_DIR/stderr.log"
+SHARDS_LINE=""
+for n in 1 2 4 8; do
+    /usr/bin/time -f '%U %S' -o "$BENCH_DIR/cpu.time" \
+        "$CWMPSCOPE" analyze --threads 1 --shard "1/$n" --format ndjson "$F1" \
+        >"$BENCH_DIR/shard-1-of-$n.ndjson" 2>>"$BENCH_DIR/stderr.log"
+    SHARDS_LINE="$SHARDS_LINE  1/$n: $(awk '{ printf "%.2f", $1 + $2 }' "$BENCH_DIR/cpu.time") CPU-s"
+done
+for k in 2 3 4; do
+    "$CWMPSCOPE" analyze --threads 1 --shard "$k/4" --format ndjson "$F1" \
+        >"$BENCH_DIR/shard-$k-of-4.ndjson" 2>>"$BENCH_DIR/stderr.log"
+done
+if "$CWMPSCOPE" merge "$BENCH_DIR"/shard-{1,2,3,4}-of-4.ndjson 2>>"$BENCH_DIR/stderr.log" \
+    | cmp -s - "$BENCH_DIR/single.ndjson"; then
+    SHARDS_MERGE=PASS
+else
+    SHARDS_MERGE=FAIL
+fi
+rm -f "$BENCH_DIR"/shard-*-of-*.ndjson "$BENCH_DIR/single.ndjson"
+
 # tshark on a slice cut at a packet boundary (the first packets up to about SLICE bytes).
 if [ "$SLICE" -eq 0 ] || [ "$SLICE" -ge "$B1" ]; then
     TS_FILE=$F1
@@ -208,6 +231,9 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
     echo
     echo "ndjson by --threads (wall, speed-up over 1, CPU seconds; $(nproc) cores):"
     echo "$THREADS_LINE"
+    echo "one shard of N (--threads 1, CPU seconds):"
+    echo "$SHARDS_LINE"
+    echo "merge of 4 shards = single run:  $SHARDS_MERGE"
     echo "cwmpscope json vs tshark:   ${VS_TSHARK}x   (target >= 100x)   $(verdict "$VS_TSHARK >= 100")"
     echo "cwmpscope json vs tcpdump:  ${VS_TCPDUMP}   (target >= 0.50)   $(verdict "$VS_TCPDUMP >= 0.5")"
     echo "ndjson peak RSS:            $(mb "$NDJSON_KB") MB   (target < 100 MB)   $(verdict "$NDJSON_KB < 102400")"
