@@ -638,6 +638,10 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
+/// Outputs handed to the printer thread at once (files only: a pipe or live capture prints
+/// each as it completes).
+const PRINT_BATCH: usize = 64;
+
 /// The analyzer and printer of one run, and how its outputs reach the printer.
 struct Analysis {
     analyzer: Analyzer,
@@ -740,9 +744,9 @@ impl Analysis {
         let failed = &self.output_failed;
         let analyzer = &mut self.analyzer;
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Output>(128);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(4);
             let printing = scope.spawn(move || {
-                for item in rx {
+                for item in rx.into_iter().flatten() {
                     if write_error.is_none()
                         && let Err(e) = printer.push(item, out)
                     {
@@ -751,13 +755,26 @@ impl Analysis {
                     }
                 }
             });
-            let mut on_output = move |item: Output| {
-                // A closed queue means the printer stopped on a write error, reported later.
-                let _ = tx.send(item);
+            // Items go in batches: a wake-up of the printer per item cost more than printing
+            // small ones.
+            let mut batch = Vec::with_capacity(PRINT_BATCH);
+            let mut on_output = |item: Output| {
+                batch.push(item);
+                if batch.len() >= PRINT_BATCH {
+                    // A closed queue means the printer stopped on a write error, reported
+                    // later.
+                    let _ = tx.send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(PRINT_BATCH),
+                    ));
+                }
             };
             let result = feed(analyzer, &mut on_output, failed);
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
             // Closing the queue ends the printer's loop.
-            drop(on_output);
+            drop(tx);
             printing
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
