@@ -78,6 +78,18 @@ fn merged_shards_are_a_single_run_for_one_to_four_shards() {
         transactions += ids(text, "transaction").len();
     }
     assert_eq!(sessions, ids(&single, "session"));
+    // A shard's lines do not depend on the thread count either.
+    let three_threads = ndjson(&[
+        "analyze",
+        "--format",
+        "ndjson",
+        "--shard",
+        "1/4",
+        "--threads",
+        "3",
+        path,
+    ]);
+    assert_eq!(three_threads, texts[0]);
     assert_eq!(transactions, ids(&single, "transaction").len());
     assert!(transactions > 30);
     let _ = std::fs::remove_dir_all(&dir);
