@@ -261,7 +261,10 @@ impl Front {
             decoder: Decoder::with_config(&cfg.decoder),
             tcp: Reassembler::new(cfg.reassembly.clone()),
             tls: TlsLayer::new(Arc::clone(&cfg.tls)),
-            http: HttpLayer::new(cfg.http.clone()),
+            http: HttpLayer::new(HttpConfig {
+                digest_only_for: cfg.shard,
+                ..cfg.http.clone()
+            }),
             counters: Counters::default(),
             hosts: HostCount {
                 max: cfg.max_hosts,

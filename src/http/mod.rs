@@ -39,6 +39,9 @@ pub struct HttpConfig {
     /// Requests waiting for their responses per connection, the pipelining depth
     /// (`http-pending-requests`).
     pub max_pending_requests: usize,
+    /// In a shard run, only the files fetched by this shard's CPEs are digested (the others'
+    /// transactions are another shard's); `None`: every file.
+    pub digest_only_for: Option<crate::shard::ShardSpec>,
 }
 
 impl Default for HttpConfig {
@@ -49,6 +52,7 @@ impl Default for HttpConfig {
             max_header_bytes: Limit::HttpHeaderBytes.default_usize(),
             max_headers: Limit::HttpHeaders.default_usize(),
             max_pending_requests: Limit::HttpPendingRequests.default_usize(),
+            digest_only_for: None,
         }
     }
 }

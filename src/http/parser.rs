@@ -570,11 +570,16 @@ impl DirParser {
         } else {
             0
         };
-        // Files come as answers to a GET: only those are digested.
+        // Files come as answers to a GET: only those are digested (in a shard run, only
+        // those fetched by its CPEs).
         let digest = msg
             .request_method
             .as_deref()
-            .is_some_and(|m| m.eq_ignore_ascii_case("GET"));
+            .is_some_and(|m| m.eq_ignore_ascii_case("GET"))
+            && cx
+                .cfg
+                .digest_only_for
+                .is_none_or(|shard| shard.owns(msg.dst.ip()));
         self.mode = Mode::Body(Box::new(Draft {
             msg,
             framing: body,

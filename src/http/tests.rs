@@ -391,7 +391,7 @@ proptest! {
         cfg_small in any::<bool>(),
     ) {
         let cfg = if cfg_small {
-            HttpConfig { max_body: 8, max_header_bytes: 40, max_headers: 2, max_pending_requests: 1, keep_all_bodies: false }
+            HttpConfig { max_body: 8, max_header_bytes: 40, max_headers: 2, max_pending_requests: 1, keep_all_bodies: false, digest_only_for: None }
         } else {
             HttpConfig::default()
         };
@@ -1009,4 +1009,27 @@ fn rst_is_forwarded() {
     };
     d.layer.push(ev, &mut |e| d.sink.on_http(e));
     assert!(matches!(d.sink.0.last(), Some(Ev::Rst)));
+}
+
+#[test]
+fn a_shard_digests_only_the_files_its_cpes_fetch() {
+    use crate::shard::{ShardSpec, shard_of};
+    // The client 10.0.0.2 fetches a file: its shard digests it, the other does not.
+    let owner = shard_of("10.0.0.2".parse().unwrap(), 2);
+    let digest_in = |index| {
+        let mut d = Driver::with_config(
+            HttpConfig {
+                digest_only_for: Some(ShardSpec { index, count: 2 }),
+                ..HttpConfig::default()
+            },
+            true,
+        );
+        d.data(S, b"GET /fw.bin HTTP/1.1\r\nHost: fs\r\n\r\n");
+        d.data(C, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        let messages = d.messages();
+        assert_eq!(messages.len(), 2);
+        messages[1].body_sha256
+    };
+    assert!(digest_in(owner).is_some());
+    assert!(digest_in(3 - owner).is_none());
 }
