@@ -49,7 +49,7 @@ pub enum Command {
     /// analyzed, the ladder of one, the message behind an arrow.
     Tui(TuiArgs),
     /// Join the NDJSON of the shards of one analysis (`analyze --shard K/N --format ndjson`,
-    /// K = 1…N) into the NDJSON a single run gives.
+    /// K = 1…N) into the NDJSON (or JSON) a single run gives.
     Merge(MergeArgs),
 }
 
@@ -59,6 +59,9 @@ pub struct MergeArgs {
     /// The shards' NDJSON files, one per shard, in any order (read twice: not stdin).
     #[arg(value_name = "SHARD.ndjson", required = true)]
     pub files: Vec<PathBuf>,
+    /// What to write: the NDJSON of a single run, or its JSON document.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub format: Format,
 }
 
 /// Options of `cwmpscope tui`.
@@ -532,7 +535,16 @@ pub fn run(
 
 /// `merge`: the shards' NDJSON joined into a single run's.
 fn merge_command(args: &MergeArgs, out: &mut dyn Write) -> Result<Outcome, RunError> {
-    crate::output::merge::merge(&args.files, out).map_err(|e| match e {
+    let format = match args.format {
+        Format::Ndjson => crate::output::merge::MergedFormat::Ndjson,
+        Format::Json => crate::output::merge::MergedFormat::Json,
+        Format::Text => {
+            return Err(RunError::Usage(
+                "merge writes --format ndjson or json; for text, analyze the captures".into(),
+            ));
+        }
+    };
+    crate::output::merge::merge(&args.files, format, out).map_err(|e| match e {
         crate::output::merge::MergeError::Output(e) => RunError::Output(e),
         e => RunError::Usage(format!("merge: {e}")),
     })?;

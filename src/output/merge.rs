@@ -60,8 +60,20 @@ impl fmt::Display for MergeError {
 
 impl std::error::Error for MergeError {}
 
-/// The shards' NDJSON files (one per shard, any order) joined into a single run's NDJSON.
-pub fn merge(paths: &[PathBuf], out: &mut dyn Write) -> Result<(), MergeError> {
+/// What `merge` writes: the NDJSON of a single run, or its JSON document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergedFormat {
+    Ndjson,
+    Json,
+}
+
+/// The shards' NDJSON files (one per shard, any order) joined into a single run's NDJSON or
+/// JSON document.
+pub fn merge(
+    paths: &[PathBuf],
+    format: MergedFormat,
+    out: &mut dyn Write,
+) -> Result<(), MergeError> {
     let shards = shard_set(paths)?;
     let numbers = transaction_numbers(&shards)?;
     let mut readers = Vec::with_capacity(shards.len());
@@ -70,12 +82,7 @@ pub fn merge(paths: &[PathBuf], out: &mut dyn Write) -> Result<(), MergeError> {
         reader.next_line()?; // the header
         readers.push((reader, i));
     }
-    let write =
-        |out: &mut dyn Write, bytes: &[u8]| out.write_all(bytes).map_err(MergeError::Output);
-    write(
-        out,
-        format!("{{\"type\":\"header\",\"schema_version\":{SCHEMA_VERSION}}}\n").as_bytes(),
-    )?;
+    let mut writer = MergedWriter::new(format, out)?;
 
     let mut summary = Summary::default();
     let mut captures: Vec<Option<CaptureLine>> = shards.iter().map(|_| None).collect();
@@ -121,10 +128,8 @@ pub fn merge(paths: &[PathBuf], out: &mut dyn Write) -> Result<(), MergeError> {
             continue;
         };
         count(&mut summary, &item).map_err(|r| readers[i].0.error(&r))?;
+        // The object's fields after `type`, from a leading comma.
         buf.clear();
-        buf.push_str("{\"type\":\"");
-        buf.push_str(item.kind.name());
-        buf.push('"');
         match (item.kind, item.created) {
             (Kind::Transaction, Some(created)) => {
                 let global = numbers
@@ -145,21 +150,143 @@ pub fn merge(paths: &[PathBuf], out: &mut dyn Write) -> Result<(), MergeError> {
             }
             _ => buf.push_str(&item.rest),
         }
-        buf.push('\n');
-        write(out, buf.as_bytes())?;
+        writer.item(item.kind, &buf)?;
         let (reader, _) = &mut readers[i];
         advance(i, reader, &mut next, &mut captures, &mut heap)?;
     }
 
     let captures: Vec<CaptureLine> = captures.into_iter().flatten().collect();
     let capture = merged_capture(&shards, &captures)?;
-    write(out, capture.as_bytes())?;
     let summary = serde_json::to_string(&summary).map_err(|e| MergeError::Output(e.into()))?;
-    write(
-        out,
-        format!("{{\"type\":\"summary\",{}\n", &summary[1..]).as_bytes(),
-    )?;
-    out.flush().map_err(MergeError::Output)
+    writer.finish(&capture, &summary)
+}
+
+/// Writes the merged items as NDJSON lines, or as the JSON document: sessions as they come,
+/// transactions and findings kept in temporary files until the end, as a single run does.
+struct MergedWriter<'a> {
+    format: MergedFormat,
+    out: &'a mut dyn Write,
+    sessions: u64,
+    transactions: Spool,
+    findings: Spool,
+}
+
+/// Objects kept for the end of the JSON document, comma-separated, in a temporary file.
+struct Spool {
+    file: io::BufWriter<File>,
+    count: u64,
+}
+
+impl Spool {
+    fn new() -> Result<Spool, MergeError> {
+        let file = tempfile::tempfile().map_err(MergeError::Output)?;
+        Ok(Spool {
+            file: io::BufWriter::new(file),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, object: &[&str]) -> Result<(), MergeError> {
+        if self.count > 0 {
+            self.file.write_all(b",").map_err(MergeError::Output)?;
+        }
+        self.count += 1;
+        for piece in object {
+            self.file
+                .write_all(piece.as_bytes())
+                .map_err(MergeError::Output)?;
+        }
+        Ok(())
+    }
+
+    /// Copies what was kept to `out`.
+    fn replay(&mut self, out: &mut dyn Write) -> Result<(), MergeError> {
+        use std::io::Seek;
+        self.file.flush().map_err(MergeError::Output)?;
+        let file = self.file.get_mut();
+        file.seek(io::SeekFrom::Start(0))
+            .map_err(MergeError::Output)?;
+        io::copy(file, out).map_err(MergeError::Output)?;
+        Ok(())
+    }
+}
+
+impl<'a> MergedWriter<'a> {
+    fn new(format: MergedFormat, out: &'a mut dyn Write) -> Result<Self, MergeError> {
+        let mut writer = MergedWriter {
+            format,
+            out,
+            sessions: 0,
+            transactions: Spool::new()?,
+            findings: Spool::new()?,
+        };
+        let header = match format {
+            MergedFormat::Ndjson => {
+                format!("{{\"type\":\"header\",\"schema_version\":{SCHEMA_VERSION}}}\n")
+            }
+            MergedFormat::Json => format!("{{\"schema_version\":{SCHEMA_VERSION},\"sessions\":["),
+        };
+        writer.write(&[&header])?;
+        Ok(writer)
+    }
+
+    fn write(&mut self, pieces: &[&str]) -> Result<(), MergeError> {
+        for piece in pieces {
+            self.out
+                .write_all(piece.as_bytes())
+                .map_err(MergeError::Output)?;
+        }
+        Ok(())
+    }
+
+    /// One item; `fields` are its object's fields after `type`, from the leading comma.
+    fn item(&mut self, kind: Kind, fields: &str) -> Result<(), MergeError> {
+        if self.format == MergedFormat::Ndjson {
+            return self.write(&["{\"type\":\"", kind.name(), "\"", fields, "\n"]);
+        }
+        let object = ["{", fields.get(1..).unwrap_or_default()];
+        match kind {
+            Kind::Session => {
+                if self.sessions > 0 {
+                    self.write(&[","])?;
+                }
+                self.sessions += 1;
+                self.write(&object)
+            }
+            Kind::Transaction => self.transactions.push(&object),
+            Kind::Finding => self.findings.push(&object),
+        }
+    }
+
+    /// The end: the capture (its fields after `type`, from the leading comma) and the summary
+    /// (an object).
+    fn finish(mut self, capture: &str, summary: &str) -> Result<(), MergeError> {
+        let capture_fields = capture.get(1..).unwrap_or_default();
+        let summary_fields = summary.get(1..).unwrap_or_default();
+        match self.format {
+            MergedFormat::Ndjson => self.write(&[
+                "{\"type\":\"capture\",",
+                capture_fields,
+                "\n{\"type\":\"summary\",",
+                summary_fields,
+                "\n",
+            ])?,
+            MergedFormat::Json => {
+                self.write(&["],\"transactions\":["])?;
+                self.transactions.replay(self.out)?;
+                self.write(&["],\"findings\":["])?;
+                self.findings.replay(self.out)?;
+                self.write(&[
+                    "],\"capture\":{",
+                    capture_fields,
+                    ",\"summary\":",
+                    summary,
+                    "}\n",
+                ])?;
+            }
+        }
+        self.out.flush().map_err(MergeError::Output)
+    }
 }
 
 /// One shard file and the shard it holds.
@@ -431,8 +558,9 @@ fn parse_capture(rest: &str) -> Result<CaptureLine, String> {
     })
 }
 
-/// The whole run's `capture` line: one shard's, with the limits reached by the stages that
-/// saw only each shard's CPEs added up over the shards.
+/// The whole run's `capture` fields after `type` (from the leading comma to the closing
+/// brace): one shard's, with the limits reached by the stages that saw only each shard's CPEs
+/// added up over the shards.
 fn merged_capture(shards: &[ShardFile], captures: &[CaptureLine]) -> Result<String, MergeError> {
     let (Some(first), Some(first_shard)) = (captures.first(), shards.first()) else {
         return Err(MergeError::Set("no shard to merge".into()));
@@ -471,10 +599,7 @@ fn merged_capture(shards: &[ShardFile], captures: &[CaptureLine]) -> Result<Stri
     }
     let limits = serde_json::to_string(&Counts::of_limits(&merged))
         .map_err(|e| MergeError::Output(e.into()))?;
-    Ok(format!(
-        "{{\"type\":\"capture\"{},\"limits_hit\":{limits}}}\n",
-        first.head
-    ))
+    Ok(format!("{},\"limits_hit\":{limits}}}", first.head))
 }
 
 /// A finding as the summary counts it.

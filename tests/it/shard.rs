@@ -1,5 +1,5 @@
 //! `--shard K/N` splits the analysis by CPE; `cwmpscope merge` joins the shards' NDJSON into
-//! exactly the NDJSON of a single run, whatever N.
+//! exactly the NDJSON (or the JSON document) of a single run, whatever N.
 
 use crate::common;
 use common::*;
@@ -51,11 +51,15 @@ fn merged_shards_are_a_single_run_for_one_to_four_shards() {
     ];
     for path in &paths {
         let single = ndjson(&["analyze", "--format", "ndjson", path]);
+        let single_json = ndjson(&["analyze", "--format", "json", path]);
         for n in 1..=4 {
             let files = shard_files(path, n, &dir);
             let mut args = vec!["merge"];
             args.extend(files.iter().rev().map(String::as_str));
             assert_eq!(ndjson(&args), single, "{path} in {n} shards");
+            // And the JSON document of a single run.
+            args.extend(["--format", "json"]);
+            assert_eq!(ndjson(&args), single_json, "{path} in {n} shards, JSON");
         }
     }
 
@@ -111,7 +115,7 @@ fn merge_refuses_what_is_not_every_shard_of_one_split() {
     std::fs::write(&truncated, cut[..cut.len() - 2].join("\n") + "\n").unwrap();
     let truncated = truncated.to_string_lossy().into_owned();
 
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases: [(Vec<&str>, &str); 7] = [
         (vec![&three[0], &three[1]], "shard 3/3 is missing"),
         (
             vec![&three[0], &three[0], &three[2]],
@@ -127,6 +131,10 @@ fn merge_refuses_what_is_not_every_shard_of_one_split() {
             "ends before its `capture` and `summary` lines",
         ),
         (vec!["/nonexistent/shard.ndjson"], "No such file"),
+        (
+            vec![&three[0], "--format", "text"],
+            "merge writes --format ndjson or json",
+        ),
     ];
     // The binary itself: a one-line error and exit status 2, nothing on stdout.
     let run = |args: &[&str]| {
