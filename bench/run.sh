@@ -126,7 +126,7 @@ for n in 1 2 4; do
 done
 
 # Shards: the CPU seconds of one shard of N (--threads 1, so the figure is the shard's work
-# alone), and whether the merge of 4 shards is the single run's NDJSON byte for byte.
+# alone), and whether the merge of 4 shards is the single run's NDJSON and JSON byte for byte.
 echo "== shards on $F1" >&2
 "$CWMPSCOPE" analyze --format ndjson "$F1" >"$BENCH_DIR/single.ndjson" 2>>"$BENCH_DIR/stderr.log"
 SHARDS_LINE=""
@@ -140,13 +140,13 @@ for k in 2 3 4; do
     "$CWMPSCOPE" analyze --threads 1 --shard "$k/4" --format ndjson "$F1" \
         >"$BENCH_DIR/shard-$k-of-4.ndjson" 2>>"$BENCH_DIR/stderr.log"
 done
-if "$CWMPSCOPE" merge "$BENCH_DIR"/shard-{1,2,3,4}-of-4.ndjson 2>>"$BENCH_DIR/stderr.log" \
-    | cmp -s - "$BENCH_DIR/single.ndjson"; then
-    SHARDS_MERGE=PASS
-else
-    SHARDS_MERGE=FAIL
-fi
-rm -f "$BENCH_DIR"/shard-*-of-*.ndjson "$BENCH_DIR/single.ndjson"
+"$CWMPSCOPE" analyze --format json "$F1" >"$BENCH_DIR/single.json" 2>>"$BENCH_DIR/stderr.log"
+SHARDS_MERGE=PASS
+for format in ndjson json; do
+    "$CWMPSCOPE" merge --format "$format" "$BENCH_DIR"/shard-{1,2,3,4}-of-4.ndjson \
+        2>>"$BENCH_DIR/stderr.log" | cmp -s - "$BENCH_DIR/single.$format" || SHARDS_MERGE=FAIL
+done
+rm -f "$BENCH_DIR"/shard-*-of-*.ndjson "$BENCH_DIR/single.ndjson" "$BENCH_DIR/single.json"
 
 # tshark on a slice cut at a packet boundary (the first packets up to about SLICE bytes).
 if [ "$SLICE" -eq 0 ] || [ "$SLICE" -ge "$B1" ]; then
@@ -233,7 +233,7 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
     echo "$THREADS_LINE"
     echo "one shard of N (--threads 1, CPU seconds):"
     echo "$SHARDS_LINE"
-    echo "merge of 4 shards = single run:  $SHARDS_MERGE"
+    echo "merge of 4 shards = single run (ndjson, json):  $SHARDS_MERGE"
     echo "cwmpscope json vs tshark:   ${VS_TSHARK}x   (target >= 100x)   $(verdict "$VS_TSHARK >= 100")"
     echo "cwmpscope json vs tcpdump:  ${VS_TCPDUMP}   (target >= 0.50)   $(verdict "$VS_TCPDUMP >= 0.5")"
     echo "ndjson peak RSS:            $(mb "$NDJSON_KB") MB   (target < 100 MB)   $(verdict "$NDJSON_KB < 102400")"
