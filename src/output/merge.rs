@@ -75,7 +75,8 @@ pub fn merge(
     out: &mut dyn Write,
 ) -> Result<(), MergeError> {
     let shards = shard_set(paths)?;
-    let numbers = transaction_numbers(&shards)?;
+    // Everything that can refuse the set is checked before anything is written.
+    let FirstPass { numbers, capture } = first_pass(&shards)?;
     let mut readers = Vec::with_capacity(shards.len());
     for (i, shard) in shards.iter().enumerate() {
         let mut reader = ShardReader::open(&shard.path)?;
@@ -85,15 +86,13 @@ pub fn merge(
     let mut writer = MergedWriter::new(format, out)?;
 
     let mut summary = Summary::default();
-    let mut captures: Vec<Option<CaptureLine>> = shards.iter().map(|_| None).collect();
     let mut next: Vec<Option<ItemLine>> = shards.iter().map(|_| None).collect();
     let mut heap = BinaryHeap::new();
     let mut last_order: Vec<[u64; 3]> = vec![[0; 3]; shards.len()];
-    // Reads a shard's next item; its capture line ends its items.
+    // Reads a shard's next item; its capture line ends its items (the first pass read it).
     let mut advance = |i: usize,
                        reader: &mut ShardReader,
                        next: &mut Vec<Option<ItemLine>>,
-                       captures: &mut Vec<Option<CaptureLine>>,
                        heap: &mut BinaryHeap<Reverse<([u64; 3], usize)>>|
      -> Result<(), MergeError> {
         let Some(text) = reader.next_line()? else {
@@ -108,19 +107,13 @@ pub fn merge(
                 heap.push(Reverse((item.order, i)));
                 next[i] = Some(item);
             }
-            Line::Capture(capture) => {
-                match reader.next_line()? {
-                    Some(s) if s.starts_with("{\"type\":\"summary\"") => {}
-                    _ => return Err(reader.error("no `summary` line after `capture`")),
-                }
-                captures[i] = Some(capture);
-            }
+            Line::Capture(_) => {}
             Line::Summary => return Err(reader.error("a `summary` line before `capture`")),
         }
         Ok(())
     };
     for (reader, i) in &mut readers {
-        advance(*i, reader, &mut next, &mut captures, &mut heap)?;
+        advance(*i, reader, &mut next, &mut heap)?;
     }
     let mut buf = String::new();
     while let Some(Reverse((_, i))) = heap.pop() {
@@ -152,11 +145,9 @@ pub fn merge(
         }
         writer.item(item.kind, &buf)?;
         let (reader, _) = &mut readers[i];
-        advance(i, reader, &mut next, &mut captures, &mut heap)?;
+        advance(i, reader, &mut next, &mut heap)?;
     }
 
-    let captures: Vec<CaptureLine> = captures.into_iter().flatten().collect();
-    let capture = merged_capture(&shards, &captures)?;
     let summary = serde_json::to_string(&summary).map_err(|e| MergeError::Output(e.into()))?;
     writer.finish(&capture, &summary)
 }
@@ -350,10 +341,12 @@ fn shard_set(paths: &[PathBuf]) -> Result<Vec<ShardFile>, MergeError> {
     Ok(shards)
 }
 
-/// The first pass: each shard's transactions (by their number in the shard) numbered as a
-/// single run numbers them, in order of creation.
-fn transaction_numbers(shards: &[ShardFile]) -> Result<FxHashMap<(usize, u64), u64>, MergeError> {
+/// The first pass: each shard read whole, to check that it is complete and that the shards
+/// read the same input, to number the transactions as a single run does (in order of
+/// creation) and to merge the `capture` objects.
+fn first_pass(shards: &[ShardFile]) -> Result<FirstPass, MergeError> {
     let mut created: Vec<([u64; 2], usize)> = Vec::new();
+    let mut captures = Vec::with_capacity(shards.len());
     for (i, shard) in shards.iter().enumerate() {
         let mut reader = ShardReader::open(&shard.path)?;
         reader.next_line()?;
@@ -364,6 +357,12 @@ fn transaction_numbers(shards: &[ShardFile]) -> Result<FxHashMap<(usize, u64), u
                 text.starts_with("{\"type\":\"capture\""),
                 ending.0 && text.starts_with("{\"type\":\"summary\""),
             );
+            if ending.0 {
+                match parse_line(&text).map_err(|r| reader.error(&r))? {
+                    Line::Capture(capture) => captures.push(capture),
+                    _ => return Err(reader.error("a `capture` line that is not one")),
+                }
+            }
             if !text.starts_with("{\"type\":\"transaction\"") {
                 continue;
             }
@@ -374,18 +373,30 @@ fn transaction_numbers(shards: &[ShardFile]) -> Result<FxHashMap<(usize, u64), u
                 _ => return Err(reader.error("a transaction without `created`")),
             }
         }
-        if !ending.1 {
+        if !ending.1 || captures.len() != i + 1 {
             return Err(
                 reader.error("ends before its `capture` and `summary` lines (an interrupted run?)")
             );
         }
     }
     created.sort_unstable();
-    Ok(created
-        .into_iter()
-        .enumerate()
-        .map(|(rank, (c, i))| ((i, c[1]), rank as u64 + 1))
-        .collect())
+    Ok(FirstPass {
+        numbers: created
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (c, i))| ((i, c[1]), rank as u64 + 1))
+            .collect(),
+        capture: merged_capture(shards, &captures)?,
+    })
+}
+
+/// What the first pass over the shards gives.
+struct FirstPass {
+    /// Each shard's transactions (by their number in the shard) numbered as a single run
+    /// numbers them.
+    numbers: FxHashMap<(usize, u64), u64>,
+    /// The merged `capture` fields (see [`merged_capture`]).
+    capture: String,
 }
 
 #[derive(Deserialize)]
@@ -565,8 +576,10 @@ fn merged_capture(shards: &[ShardFile], captures: &[CaptureLine]) -> Result<Stri
     let (Some(first), Some(first_shard)) = (captures.first(), shards.first()) else {
         return Err(MergeError::Set("no shard to merge".into()));
     };
+    // The files may have other names where each shard ran (another mount, stdin): the
+    // merged report names those of the first shard.
     for (capture, shard) in captures.iter().zip(shards).skip(1) {
-        if capture.head != first.head {
+        if without_files(&capture.head) != without_files(&first.head) {
             return Err(MergeError::Set(format!(
                 "shards {} and {} did not analyze the same input (their `capture` objects differ): \
                  run every shard on the same files with the same options",
@@ -600,6 +613,18 @@ fn merged_capture(shards: &[ShardFile], captures: &[CaptureLine]) -> Result<Stri
     let limits = serde_json::to_string(&Counts::of_limits(&merged))
         .map_err(|e| MergeError::Output(e.into()))?;
     Ok(format!("{},\"limits_hit\":{limits}}}", first.head))
+}
+
+/// Capture fields (from the leading comma) without the first, `files`, when it is there.
+fn without_files(head: &str) -> &str {
+    let Some(rest) = head.strip_prefix(",\"files\":") else {
+        return head;
+    };
+    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Vec<String>>();
+    match stream.next() {
+        Some(Ok(_)) => &rest[stream.byte_offset()..],
+        _ => head,
+    }
 }
 
 /// A finding as the summary counts it.
@@ -678,6 +703,11 @@ mod tests {
         };
         assert_eq!(c.own_limits.get("open-transactions"), Some(&2));
         assert_eq!(c.head, r#","files":["a,\"limits_hit\":{}"]"#);
+        assert_eq!(without_files(&c.head), "");
+        assert_eq!(
+            without_files(r#","files":["x.pcap","-"],"packets":3"#),
+            r#","packets":3"#
+        );
         assert_eq!(c.limits.len(), 2);
     }
 }

@@ -109,13 +109,28 @@ fn merge_refuses_what_is_not_every_shard_of_one_split() {
     let plain = dir.join("plain.ndjson");
     std::fs::write(&plain, ndjson(&["analyze", "--format", "ndjson", &path])).unwrap();
     let plain = plain.to_string_lossy().into_owned();
+    let other = dir.join("other-2-of-3.ndjson");
+    let other_capture = capture("reference-firmware.pcap");
+    std::fs::write(
+        &other,
+        ndjson(&[
+            "analyze",
+            "--format",
+            "ndjson",
+            "--shard",
+            "2/3",
+            &other_capture,
+        ]),
+    )
+    .unwrap();
+    let other = other.to_string_lossy().into_owned();
     let truncated = dir.join("truncated.ndjson");
     let whole = std::fs::read_to_string(&three[0]).unwrap();
     let cut: Vec<&str> = whole.lines().collect();
     std::fs::write(&truncated, cut[..cut.len() - 2].join("\n") + "\n").unwrap();
     let truncated = truncated.to_string_lossy().into_owned();
 
-    let cases: [(Vec<&str>, &str); 7] = [
+    let cases: [(Vec<&str>, &str); 8] = [
         (vec![&three[0], &three[1]], "shard 3/3 is missing"),
         (
             vec![&three[0], &three[0], &three[2]],
@@ -135,7 +150,33 @@ fn merge_refuses_what_is_not_every_shard_of_one_split() {
             vec![&three[0], "--format", "text"],
             "merge writes --format ndjson or json",
         ),
+        (
+            vec![&three[0], &other, &three[2]],
+            "did not analyze the same input",
+        ),
     ];
+    // Shards that read the same capture under other names (another mount) still merge; the
+    // report names the first shard's files.
+    let elsewhere = dir.join("renamed.pcap");
+    std::fs::copy(&path, &elsewhere).unwrap();
+    let renamed = ndjson(&[
+        "analyze",
+        "--format",
+        "ndjson",
+        "--shard",
+        "2/3",
+        &elsewhere.to_string_lossy(),
+    ]);
+    let renamed_file = dir.join("renamed-2-of-3.ndjson");
+    std::fs::write(&renamed_file, renamed).unwrap();
+    let merged = ndjson(&[
+        "merge",
+        &three[0],
+        &renamed_file.to_string_lossy(),
+        &three[2],
+    ]);
+    assert_eq!(merged, ndjson(&["merge", &three[0], &three[1], &three[2]]));
+
     // The binary itself: a one-line error and exit status 2, nothing on stdout.
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_cwmpscope"))
