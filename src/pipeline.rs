@@ -161,10 +161,7 @@ fn mixed_hash(ip: IpAddr) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
     ip.hash(&mut h);
-    let mut z = h.finish().wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::shard::mix(h.finish())
 }
 
 /// Notes one address in HyperLogLog registers: the first bits pick the register, which keeps

@@ -37,7 +37,7 @@ pub fn shard_of(ip: IpAddr, count: u32) -> u32 {
 }
 
 /// The SplitMix64 finalizer: every input bit moves every output bit.
-fn mix(x: u64) -> u64 {
+pub(crate) fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
