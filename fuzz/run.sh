@@ -47,7 +47,7 @@ for t in "${targets[@]}"; do
            -print_final_stats=1)
     [ "${dict[$t]:-none}" != none ] && flags+=(-dict="dict/${dict[$t]}.dict")
     before=$(ls "artifacts/$t" | wc -l)
-    log="artifacts/$t.log"
+    log="artifacts/$t.$$.log"   # per run, so two runs of one target can share the corpus
     nice -n 19 cargo fuzz run -s none "$t" "corpus/$t" -- "${flags[@]}" >"$log" 2>&1
     # Fork mode reports the executions and seconds so far on lines like
     # "#12345: cov: ... time: 42s job: ...".
