@@ -690,7 +690,9 @@ impl Analysis {
         };
         let color = use_color(report.color);
         let printer = if let Some(shard) = report.shard {
-            Printer::with_sink(Box::new(NdjsonSink::for_shard(shard)), opts, filters)
+            let sink = NdjsonSink::for_shard(shard);
+            let sink = if streaming { sink } else { sink.buffered() };
+            Printer::with_sink(Box::new(sink), opts, filters)
         } else if streaming {
             Printer::new_streaming(report.format, opts, filters, color, report.summary)
         } else {

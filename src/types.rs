@@ -252,22 +252,36 @@ impl Dir {
 }
 
 /// Formats a timestamp as RFC 3339 with microseconds, in UTC (`2026-11-27T10:13:13.520123Z`).
+/// Every message and step of the report has one, so the digits are written by hand rather
+/// than through `format!`.
 pub fn format_ts(ts: Nanos) -> String {
     let secs = ts.div_euclid(1_000_000_000);
     let micros = ts.rem_euclid(1_000_000_000) / 1000;
-    match time::OffsetDateTime::from_unix_timestamp(secs) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            micros
-        ),
-        Err(_) => format!("@{secs}.{micros:06}"),
-    }
+    // Nanoseconds in an i64 span the years 1677 to 2262, so the fallback is for form's sake.
+    let date = time::OffsetDateTime::from_unix_timestamp(secs).ok();
+    let Some((t, year)) = date.and_then(|t| Some((t, u32::try_from(t.year()).ok()?))) else {
+        return format!("@{secs}.{micros:06}");
+    };
+    let mut out = [0u8; 27];
+    let mut at = 0;
+    let mut digits = |value: u32, width: usize, then: u8| {
+        let mut v = value;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out[at + width] = then;
+        at += width + 1;
+    };
+    digits(year, 4, b'-');
+    digits(u32::from(u8::from(t.month())), 2, b'-');
+    digits(u32::from(t.day()), 2, b'T');
+    digits(u32::from(t.hour()), 2, b':');
+    digits(u32::from(t.minute()), 2, b':');
+    digits(u32::from(t.second()), 2, b'.');
+    digits(micros as u32, 6, b'Z');
+    // Only ASCII digits and separators were written.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The operating system's reason for an I/O error, without Rust's ` (os error N)` suffix:
@@ -312,5 +326,27 @@ mod tests {
             format_ts(1_795_774_393_520_123_999),
             "2026-11-27T10:13:13.520123Z"
         );
+        // Before 1970, and the last microsecond of a day.
+        assert_eq!(format_ts(-1), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(format_ts(Nanos::MIN), "1677-09-21T00:12:43.145224Z");
+        assert_eq!(format_ts(Nanos::MAX), "2262-04-11T23:47:16.854775Z");
+    }
+
+    #[test]
+    fn timestamps_match_the_time_crates_formatter() {
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        );
+        let generic = |ts: Nanos| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ts))
+                .unwrap()
+                .format(&format)
+                .unwrap()
+        };
+        let mut ts = Nanos::MIN;
+        while let Some(next) = ts.checked_add(777_777_777_777_777 + 123_456_789) {
+            assert_eq!(format_ts(ts), generic(ts), "{ts}");
+            ts = next;
+        }
     }
 }

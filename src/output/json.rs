@@ -74,8 +74,8 @@ pub struct JsonSink {
     sessions: usize,
     transactions: usize,
     deflated: DeflateEncoder<Spool>,
-    /// One transaction serialized, handed to the encoder in one write (the encoder does work
-    /// per write call, so small writes are costly).
+    /// One session or transaction serialized, handed to the output or the encoder in one
+    /// write (the encoder does work per write call, so small writes are costly).
     scratch: Vec<u8>,
     findings: Vec<FindingReport>,
 }
@@ -115,7 +115,11 @@ impl Sink for JsonSink {
             out.write_all(b",")?;
         }
         self.sessions += 1;
-        serde_json::to_writer(&mut *out, &session).map_err(io::Error::from)
+        // Serialized into a vector, then written at once: each small write through `dyn
+        // Write` is a call.
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, &session).map_err(io::Error::from)?;
+        out.write_all(&self.scratch)
     }
 
     fn transaction(

@@ -1,7 +1,8 @@
 //! NDJSON: one object a line as each item completes (`{"type":"session", …}`,
 //! `{"type":"transaction", …}`, `{"type":"finding", …}`) after a header line
 //! `{"type":"header","schema_version":3}`, closed by `{"type":"capture", …}` and
-//! `{"type":"summary", …}`. Each line is flushed at once, for pipes and live capture.
+//! `{"type":"summary", …}`. For pipes and live capture each line is flushed as it is written;
+//! for files the lines go out in the output's own buffer.
 //!
 //! A shard run (`--shard K/N`) adds what `cwmpscope merge` needs, right after `type`: the
 //! header's `shard`, each line's `order` (and a transaction's `created`), the capture's
@@ -29,10 +30,19 @@ struct Line<'a, T: Serialize> {
     inner: &'a T,
 }
 
-fn write_line<T: Serialize>(w: &mut dyn Write, line: &Line<'_, T>) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, line).map_err(io::Error::from)?;
-    w.write_all(b"\n")?;
-    w.flush()
+/// Serializes one line into `scratch` (writes into a vector are inlined, where each small
+/// write through `dyn Write` is a call), then hands it to `w` in one write.
+fn write_line<T: Serialize>(
+    w: &mut dyn Write,
+    scratch: &mut Vec<u8>,
+    flush: bool,
+    line: &Line<'_, T>,
+) -> io::Result<()> {
+    scratch.clear();
+    serde_json::to_writer(&mut *scratch, line).map_err(io::Error::from)?;
+    scratch.push(b'\n');
+    w.write_all(scratch)?;
+    if flush { w.flush() } else { Ok(()) }
 }
 
 /// The first line: `{"type":"header","schema_version":3}`.
@@ -51,16 +61,32 @@ pub struct NdjsonSink {
     shard: Option<ShardSpec>,
     /// Where the next line stands in the whole run (shard runs).
     position: Option<Position>,
+    /// Whether each line is flushed as it is written (pipes and live capture).
+    flush_lines: bool,
+    /// The line being serialized.
+    scratch: Vec<u8>,
 }
 
 impl NdjsonSink {
     /// `sessions`: whether session lines are written (not when one transaction is selected).
+    /// Each line is flushed as it is written.
     pub fn new(sessions: bool) -> NdjsonSink {
         NdjsonSink {
             sessions,
             header_written: false,
             shard: None,
             position: None,
+            flush_lines: true,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Lines are left in the output's buffer instead of being flushed one by one (input read
+    /// as a whole: files).
+    pub fn buffered(self) -> NdjsonSink {
+        NdjsonSink {
+            flush_lines: false,
+            ..self
         }
     }
 
@@ -82,7 +108,12 @@ impl NdjsonSink {
             schema_version: crate::report::SCHEMA_VERSION,
             shard: self.shard.map(|s| s.to_string()),
         };
-        write_line(w, &plain("header", &header))
+        write_line(
+            w,
+            &mut self.scratch,
+            self.flush_lines,
+            &plain("header", &header),
+        )
     }
 
     fn line<T: Serialize>(
@@ -98,7 +129,7 @@ impl NdjsonSink {
             created: position.and_then(|p| p.created),
             ..plain(kind, inner)
         };
-        write_line(w, &line)
+        write_line(w, &mut self.scratch, self.flush_lines, &line)
     }
 }
 
@@ -151,7 +182,7 @@ impl Sink for NdjsonSink {
                 shard_limits_hit: Some(limits),
                 ..plain("capture", &capture)
             };
-            write_line(out, &line)?;
+            write_line(out, &mut this.scratch, this.flush_lines, &line)?;
         } else {
             this.line(out, "capture", &capture)?;
         }

@@ -64,7 +64,7 @@ impl Printer {
         let selected = filters.transaction.clone();
         let sink: Box<dyn Sink + Send> = match format {
             Format::Text if summary => Box::new(SummarySink::new(selected, Style { color })),
-            Format::Ndjson => Box::new(NdjsonSink::new(selected.is_none())),
+            Format::Ndjson => Box::new(NdjsonSink::new(selected.is_none()).buffered()),
             Format::Json => match selected {
                 None => Box::new(JsonSink::new()),
                 Some(id) => Box::new(WholeReport::new(Some(id), json::write_json)),
@@ -78,8 +78,8 @@ impl Printer {
 
     /// Like [`Printer::new`], for input that arrives over time (a pipe, a live capture): text
     /// is written as it completes (each transaction's ladder, one line per session) and closed
-    /// by the session table and findings; the other formats, and the summary (which counts as
-    /// items complete and writes at the end), are as with `new`.
+    /// by the session table and findings; NDJSON lines are flushed one by one; JSON and the
+    /// summary (which counts as items complete and writes at the end) are as with `new`.
     pub fn new_streaming(
         format: Format,
         opts: ReportOptions,
@@ -90,6 +90,10 @@ impl Printer {
         match format {
             Format::Text if !summary => {
                 let sink = TextStreamSink::new(filters.transaction.clone(), Style { color });
+                Printer::with_sink(Box::new(sink), opts, filters)
+            }
+            Format::Ndjson => {
+                let sink = NdjsonSink::new(filters.transaction.is_none());
                 Printer::with_sink(Box::new(sink), opts, filters)
             }
             _ => Printer::new(format, opts, filters, color, summary),
@@ -115,7 +119,7 @@ impl Printer {
     pub fn push(&mut self, item: Output, out: &mut dyn Write) -> io::Result<()> {
         match item {
             Output::Session(s) => {
-                let report = SessionReport::build(&s, &self.opts);
+                let report = SessionReport::build(s, &self.opts);
                 if !self.filters.cpe_matches(&report.cpe)
                     || !self.sink.wants_sessions()
                     || !Subject::session(&report).matches(&self.filters.terms)
@@ -126,7 +130,7 @@ impl Printer {
                 self.sink.session(report, out)
             }
             Output::Transaction(t) => {
-                let report = TransactionReport::build(&t, &self.opts);
+                let report = TransactionReport::build(t, &self.opts);
                 if !self.filters.cpe_matches(&report.cpe)
                     || self
                         .filters
@@ -145,7 +149,7 @@ impl Printer {
                 if self.filters.transaction.is_some() || !self.filters.terms.is_empty() {
                     return Ok(());
                 }
-                let d = capture_finding_report(&f, cpe.as_ref(), &self.opts);
+                let d = capture_finding_report(f, cpe.as_ref(), &self.opts);
                 // A finding of another CPE than the one asked for is not shown (one of no
                 // known CPE is).
                 if d.cpe.as_ref().is_some_and(|c| !self.filters.cpe_matches(c)) {
@@ -163,7 +167,7 @@ impl Printer {
                     return Ok(());
                 }
                 let reports = sessions
-                    .iter()
+                    .into_iter()
                     .map(|s| SessionReport {
                         termination: IN_PROGRESS,
                         ..SessionReport::build(s, &self.opts)

@@ -1,10 +1,11 @@
 //! Builds report objects from finished sessions, transactions and findings: frame labels,
 //! times relative to the start, decoded envelopes and credentials, with secrets redacted
-//! ([`super::redact`]) unless asked for.
+//! ([`super::redact`]) unless asked for. A session or transaction is consumed: its strings
+//! move into the report rather than being copied.
 
 use super::Finding;
 use super::model::*;
-use super::redact::{is_secret_name, redact_args, redact_url};
+use super::redact::{is_secret_name, redact_args, redact_url_owned};
 use crate::cwmp::{CwmpNs, DeviceId, Envelope, FaultStruct, Rpc, fault_meaning};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
 use crate::session::{MessageKind, Session, SessionMessage, message_summary};
@@ -72,7 +73,7 @@ impl CpeInfo {
 }
 
 impl TransactionReport {
-    pub fn build(t: &Transaction, opts: &ReportOptions) -> TransactionReport {
+    pub fn build(t: Transaction, opts: &ReportOptions) -> TransactionReport {
         let origin = t.steps.first().map(|s| s.ts).unwrap_or(t.start);
         TransactionReport {
             id: format!("t{}", t.number),
@@ -92,38 +93,34 @@ impl TransactionReport {
                     .find_map(|c| c.tls.as_deref())
                     .map(TlsReport::of),
             }),
-            command_key: t.command_key.clone(),
-            file_type: t.file_type.clone(),
-            url: redact_url(&t.url, opts),
+            command_key: t.command_key,
+            file_type: t.file_type,
+            url: redact_url_owned(t.url, opts),
             announced_size: t.announced_size,
             received_bytes: t.received_bytes,
             file_hash: t.file_hash.map(|h| hex_lower(&h)),
             download_status: t.download_status,
             outcome: t.outcome,
             limits_hit: t.limits_hit.names(),
-            fault: t
-                .fault
-                .as_ref()
-                .filter(|f| f.code != Some(0))
-                .map(fault_json),
+            fault: t.fault.filter(|f| f.code != Some(0)).map(fault_json),
             sessions: t.sessions.iter().map(|n| format!("s{n}")).collect(),
             start: format_ts(t.start),
             end: format_ts(t.end),
             versions: t
                 .versions
-                .iter()
-                .map(|(p, b, a)| VersionReport {
-                    parameter: p.clone(),
-                    before: b.clone(),
-                    after: a.clone(),
+                .into_iter()
+                .map(|(parameter, before, after)| VersionReport {
+                    parameter,
+                    before,
+                    after,
                 })
                 .collect(),
             steps: t
                 .steps
-                .iter()
+                .into_iter()
                 .map(|s| StepReport {
                     step: s.step,
-                    what: s.what.clone(),
+                    what: s.what,
                     frame: s.frame.map(|f| opts.frame(f)),
                     first_frame: s.first_frame.map(|f| opts.frame(f)),
                     ts: format_ts(s.ts),
@@ -134,7 +131,11 @@ impl TransactionReport {
                     rel: (s.ts - origin) as f64 / 1e9,
                 })
                 .collect(),
-            findings: t.findings.iter().map(|f| finding_report(f, opts)).collect(),
+            findings: t
+                .findings
+                .into_iter()
+                .map(|f| finding_report(f, opts))
+                .collect(),
             number: t.number,
         }
     }
@@ -142,7 +143,7 @@ impl TransactionReport {
 
 impl SessionReport {
     /// Builds the report of a finished session.
-    pub fn build(s: &Session, opts: &ReportOptions) -> SessionReport {
+    pub fn build(s: Session, opts: &ReportOptions) -> SessionReport {
         let mut rpcs = Counts::default();
         for (_, env) in s.envelopes() {
             let name = env.rpc.name();
@@ -151,10 +152,11 @@ impl SessionReport {
             }
         }
         let cwmp_version = s.envelopes().find_map(|(_, e)| e.ns.as_ref()).map(ns_uri);
+        let start = s.start;
         let messages: Vec<MessageReport> = s
             .messages
-            .iter()
-            .map(|m| message_report(m, s.start, opts))
+            .into_iter()
+            .map(|m| message_report(m, start, opts))
             .collect();
         SessionReport {
             id: format!("s{}", s.number),
@@ -172,7 +174,7 @@ impl SessionReport {
             start: format_ts(s.start),
             end: format_ts(s.end),
             duration: (s.end - s.start) as f64 / 1e9,
-            events: s.events.iter().map(|e| e.code.clone()).collect(),
+            events: s.events.into_iter().map(|e| e.code).collect(),
             connections: s.connections.len(),
             tcp: s
                 .connections
@@ -191,32 +193,33 @@ impl SessionReport {
             limits_hit: s.limits_hit.names(),
             cwmp_version,
             rpcs,
-            connection_request: s
-                .connection_request
-                .as_ref()
-                .map(|cr| ConnectionRequestReport {
-                    acs_ip: cr.acs_ip.to_string(),
-                    cpe: cr.cpe.to_string(),
-                    uri: cr.uri.clone(),
-                    frame: opts.frame(cr.frame),
-                    ts: format_ts(cr.ts),
-                    challenged: cr.challenged,
-                    status: cr.final_status,
-                    answer_frame: cr.final_frame.map(|f| opts.frame(f)),
-                }),
+            connection_request: s.connection_request.map(|cr| ConnectionRequestReport {
+                acs_ip: cr.acs_ip.to_string(),
+                cpe: cr.cpe.to_string(),
+                uri: cr.uri,
+                frame: opts.frame(cr.frame),
+                ts: format_ts(cr.ts),
+                challenged: cr.challenged,
+                status: cr.final_status,
+                answer_frame: cr.final_frame.map(|f| opts.frame(f)),
+            }),
             messages,
-            findings: s.findings.iter().map(|f| finding_report(f, opts)).collect(),
+            findings: s
+                .findings
+                .into_iter()
+                .map(|f| finding_report(f, opts))
+                .collect(),
             start_nanos: s.start,
         }
     }
 }
 
 /// A finding as the report shows it.
-pub fn finding_report(f: &Finding, opts: &ReportOptions) -> FindingReport {
+pub fn finding_report(f: Finding, opts: &ReportOptions) -> FindingReport {
     FindingReport {
         code: f.code.id(),
         severity: f.severity,
-        message: f.message.clone(),
+        message: f.message,
         frames: f.frames.iter().map(|fr| opts.frame(*fr)).collect(),
         cpe: None,
     }
@@ -224,7 +227,7 @@ pub fn finding_report(f: &Finding, opts: &ReportOptions) -> FindingReport {
 
 /// A finding of no session or transaction as the report shows it, with the CPE it concerns.
 pub fn capture_finding_report(
-    f: &Finding,
+    f: Finding,
     cpe: Option<&crate::transaction::Cpe>,
     opts: &ReportOptions,
 ) -> FindingReport {
@@ -241,7 +244,7 @@ fn ns_uri(ns: &CwmpNs) -> String {
     }
 }
 
-fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions) -> MessageReport {
+fn message_report(m: SessionMessage, session_start: Nanos, opts: &ReportOptions) -> MessageReport {
     let (from, to) = if m.from_cpe {
         ("cpe", "acs")
     } else {
@@ -268,192 +271,189 @@ fn message_report(m: &SessionMessage, session_start: Nanos, opts: &ReportOptions
         status: m.http.status,
         rpcs: m.rpc_names().map(str::to_owned).collect(),
         cwmp_id: m.envelopes.iter().find_map(|e| e.header.id.clone()),
+        rel: (m.ts - session_start) as f64 / 1e9,
+        summary: message_summary(&m),
+        ts_nanos: m.ts,
         step: m.step,
         body_bytes: m.http.body_len,
         complete: m.http.complete,
-        auth: m
-            .credentials
-            .as_ref()
-            .map(|c| Box::new(credentials_json(c, opts))),
-        challenges: m.challenges.iter().map(challenge_json).collect(),
+        auth: m.credentials.map(|c| Box::new(credentials_json(c, opts))),
+        challenges: m.challenges.into_iter().map(challenge_json).collect(),
         cookies: m
             .cookies
-            .iter()
-            .map(|(k, v)| NameValue::new(k, opts.secret(v)))
+            .into_iter()
+            .map(|(name, v)| NameValue {
+                name,
+                value: opts.secret(v),
+            })
             .collect(),
         set_cookies: m
             .set_cookies
-            .iter()
-            .map(|(k, v)| NameValue::new(k, opts.secret(v)))
+            .into_iter()
+            .map(|(name, v)| NameValue {
+                name,
+                value: opts.secret(v),
+            })
             .collect(),
-        envelopes: m.envelopes.iter().map(|e| envelope_json(e, opts)).collect(),
-        malformed: m.malformed.as_ref().map(|e| MalformedReport {
+        envelopes: m
+            .envelopes
+            .into_iter()
+            .map(|e| envelope_json(e, opts))
+            .collect(),
+        malformed: m.malformed.map(|e| MalformedReport {
             offset: e.offset,
-            reason: e.reason.clone(),
+            reason: e.reason,
         }),
-        rel: (m.ts - session_start) as f64 / 1e9,
-        summary: message_summary(m),
-        ts_nanos: m.ts,
-        raw: m.raw.clone(),
-    }
-}
-
-impl NameValue {
-    fn new(name: &str, value: String) -> Self {
-        NameValue {
-            name: name.to_owned(),
-            value,
-        }
+        raw: m.raw,
     }
 }
 
 impl AuthReport {
-    fn digest(scheme: &str, d: &DigestParams) -> AuthReport {
+    fn digest(d: DigestParams) -> AuthReport {
         AuthReport {
-            scheme: scheme.to_owned(),
-            username: d.username.clone(),
-            realm: d.realm.clone(),
-            nonce: d.nonce.clone(),
-            uri: d.uri.clone(),
-            qop: d.qop.clone(),
-            nc: d.nc.clone(),
-            cnonce: d.cnonce.clone(),
-            opaque: d.opaque.clone(),
-            algorithm: d.algorithm.clone(),
+            scheme: "Digest".to_owned(),
+            username: d.username,
+            realm: d.realm,
+            nonce: d.nonce,
+            uri: d.uri,
+            qop: d.qop,
+            nc: d.nc,
+            cnonce: d.cnonce,
+            opaque: d.opaque,
+            algorithm: d.algorithm,
             stale: d.stale,
             ..AuthReport::default()
         }
     }
 }
 
-fn credentials_json(c: &Credentials, opts: &ReportOptions) -> AuthReport {
+fn credentials_json(c: Credentials, opts: &ReportOptions) -> AuthReport {
     match c {
         Credentials::Basic { username, password } => AuthReport {
-            scheme: c.scheme().to_owned(),
-            username: username.clone(),
-            password: password.as_deref().map(|p| opts.secret(p)),
+            scheme: "Basic".to_owned(),
+            username,
+            password: password.map(|p| opts.secret(p)),
             ..AuthReport::default()
         },
-        Credentials::Digest(d) => AuthReport {
-            response: d.response.as_deref().map(|r| opts.secret(r)),
-            ..AuthReport::digest(c.scheme(), d)
+        Credentials::Digest(mut d) => AuthReport {
+            response: d.response.take().map(|r| opts.secret(r)),
+            ..AuthReport::digest(d)
         },
-        Credentials::Other { .. } => AuthReport {
-            scheme: c.scheme().to_owned(),
+        Credentials::Other { scheme } => AuthReport {
+            scheme,
             ..AuthReport::default()
         },
     }
 }
 
-fn challenge_json(c: &Challenge) -> AuthReport {
+fn challenge_json(c: Challenge) -> AuthReport {
     match c {
         Challenge::Basic { realm } => AuthReport {
-            scheme: c.scheme().to_owned(),
-            realm: realm.clone(),
+            scheme: "Basic".to_owned(),
+            realm,
             ..AuthReport::default()
         },
-        Challenge::Digest(d) => AuthReport::digest(c.scheme(), d),
-        Challenge::Other { .. } => AuthReport {
-            scheme: c.scheme().to_owned(),
+        Challenge::Digest(d) => AuthReport::digest(d),
+        Challenge::Other { scheme } => AuthReport {
+            scheme,
             ..AuthReport::default()
         },
     }
 }
 
-fn fault_json(f: &FaultStruct) -> FaultReport {
+fn fault_json(f: FaultStruct) -> FaultReport {
     FaultReport {
         code: f.code,
-        string: f.string.clone(),
         meaning: f.code.and_then(fault_meaning),
+        string: f.string,
     }
 }
 
-fn envelope_json(e: &Envelope, opts: &ReportOptions) -> EnvelopeReport {
-    let h = &e.header;
-    let args = match &e.rpc {
+fn envelope_json(e: Envelope, opts: &ReportOptions) -> EnvelopeReport {
+    let rpc = e.rpc.name().to_owned();
+    let args = match e.rpc {
         Rpc::Inform(i) => Some(RpcArgs::Inform {
             device_id: DeviceIdReport {
-                manufacturer: i.device_id.manufacturer.clone(),
-                oui: i.device_id.oui.clone(),
-                product_class: i.device_id.product_class.clone(),
-                serial_number: i.device_id.serial_number.clone(),
+                manufacturer: i.device_id.manufacturer,
+                oui: i.device_id.oui,
+                product_class: i.device_id.product_class,
+                serial_number: i.device_id.serial_number,
             },
             events: i
                 .events
-                .iter()
+                .into_iter()
                 .map(|ev| EventReport {
-                    code: ev.code.clone(),
-                    command_key: ev.command_key.clone(),
+                    code: ev.code,
+                    command_key: ev.command_key,
                 })
                 .collect(),
             max_envelopes: i.max_envelopes,
-            current_time: i.current_time.clone(),
+            current_time: i.current_time,
             retry_count: i.retry_count,
             parameters: i
                 .parameters
-                .iter()
+                .into_iter()
                 .map(|p| ParameterReport {
-                    name: p.name.clone(),
                     value: if is_secret_name(&p.name) {
-                        opts.secret(&p.value)
+                        opts.secret(p.value)
                     } else {
-                        redact_url(&p.value, opts)
+                        redact_url_owned(p.value, opts)
                     },
-                    xsi_type: p.xsi_type.clone(),
+                    name: p.name,
+                    xsi_type: p.xsi_type,
                 })
                 .collect(),
         }),
-        Rpc::InformResponse { max_envelopes } => Some(RpcArgs::InformResponse {
-            max_envelopes: *max_envelopes,
-        }),
+        Rpc::InformResponse { max_envelopes } => Some(RpcArgs::InformResponse { max_envelopes }),
         Rpc::Download(d) => Some(RpcArgs::Download {
-            command_key: d.command_key.clone(),
-            file_type: d.file_type.clone(),
-            url: redact_url(&d.url, opts),
-            username: d.username.clone(),
-            password: opts.secret(&d.password),
+            command_key: d.command_key,
+            file_type: d.file_type,
+            url: redact_url_owned(d.url, opts),
+            username: d.username,
+            password: opts.secret(d.password),
             file_size: d.file_size,
-            target_file_name: d.target_file_name.clone(),
+            target_file_name: d.target_file_name,
             delay_seconds: d.delay_seconds,
-            success_url: redact_url(&d.success_url, opts),
-            failure_url: redact_url(&d.failure_url, opts),
+            success_url: redact_url_owned(d.success_url, opts),
+            failure_url: redact_url_owned(d.failure_url, opts),
         }),
         Rpc::DownloadResponse(d) => Some(RpcArgs::DownloadResponse {
             status: d.status,
-            start_time: d.start_time.clone(),
-            complete_time: d.complete_time.clone(),
+            start_time: d.start_time,
+            complete_time: d.complete_time,
         }),
         Rpc::TransferComplete(t) => Some(RpcArgs::TransferComplete {
-            command_key: t.command_key.clone(),
-            fault: fault_json(&t.fault),
-            start_time: t.start_time.clone(),
-            complete_time: t.complete_time.clone(),
+            command_key: t.command_key,
+            fault: fault_json(t.fault),
+            start_time: t.start_time,
+            complete_time: t.complete_time,
         }),
         Rpc::Fault(f) => Some(RpcArgs::Fault {
-            faultcode: f.soap_faultcode.clone(),
-            faultstring: f.soap_faultstring.clone(),
-            fault: fault_json(&f.cwmp),
+            faultcode: f.soap_faultcode,
+            faultstring: f.soap_faultstring,
+            fault: fault_json(f.cwmp),
             parameter_faults: f
                 .parameter_faults
-                .iter()
+                .into_iter()
                 .map(|p| ParameterFaultReport {
-                    parameter: p.parameter_name.clone(),
-                    fault: fault_json(&p.fault),
+                    parameter: p.parameter_name,
+                    fault: fault_json(p.fault),
                 })
                 .collect(),
         }),
         Rpc::Other { args, .. } => Some(RpcArgs::Other(redact_args(args, opts))),
         Rpc::Empty => None,
     };
+    let h = e.header;
     EnvelopeReport {
         cwmp: e.ns.as_ref().map(ns_uri),
-        id: h.id.clone(),
+        id: h.id,
         hold_requests: h.hold_requests,
         no_more_requests: h.no_more_requests,
         session_timeout: h.session_timeout,
-        supported_cwmp_versions: h.supported_cwmp_versions.clone(),
-        use_cwmp_version: h.use_cwmp_version.clone(),
-        rpc: e.rpc.name().to_owned(),
+        supported_cwmp_versions: h.supported_cwmp_versions,
+        use_cwmp_version: h.use_cwmp_version,
+        rpc,
         args,
     }
 }
@@ -492,7 +492,7 @@ mod tests {
                 show_secrets,
                 files: Vec::new(),
             };
-            serde_json::to_value(envelope_json(&envelope, &opts).args).unwrap()
+            serde_json::to_value(envelope_json(envelope.clone(), &opts).args).unwrap()
         };
         let hidden = args(false);
         assert_eq!(hidden["url"], "http://<redacted>@192.0.2.20/cfg.ini");

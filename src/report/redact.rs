@@ -10,20 +10,24 @@ pub const REDACTED: &str = "<redacted>";
 
 /// A URL with any `user:password@` part redacted.
 pub fn redact_url(url: &str, opts: &ReportOptions) -> String {
+    redacted_url(url, opts).unwrap_or_else(|| url.to_owned())
+}
+
+/// [`redact_url`] of a string the caller gives up: returned as it is when nothing is redacted.
+pub(super) fn redact_url_owned(url: String, opts: &ReportOptions) -> String {
+    redacted_url(&url, opts).unwrap_or(url)
+}
+
+/// The URL with its `user:password@` part redacted, or `None` when it shows as it is.
+fn redacted_url(url: &str, opts: &ReportOptions) -> Option<String> {
     if opts.show_secrets {
-        return url.to_owned();
+        return None;
     }
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(authority_end);
-            match authority.rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://{REDACTED}@{host}{path}"),
-                None => url.to_owned(),
-            }
-        }
-        None => url.to_owned(),
-    }
+    let (scheme, rest) = url.split_once("://")?;
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let (_, host) = authority.rsplit_once('@')?;
+    Some(format!("{scheme}://{REDACTED}@{host}{path}"))
 }
 
 /// A header field's value as shown: the credentials of `Authorization` and
@@ -116,41 +120,43 @@ fn cookie_pair(pair: &str) -> String {
 
 /// Whether a parameter or argument name holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
+    let name = name.as_bytes();
     ["password", "passphrase", "presharedkey", "secret"]
         .iter()
-        .any(|s| lower.ends_with(s))
+        .any(|s| {
+            name.len() >= s.len() && name[name.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
+        })
 }
 
 /// Generic arguments as `[path, value]` pairs; a value whose own name, or the `Name` just
 /// before it, designates a secret is redacted.
 pub(super) fn redact_args(
-    args: &[(String, String)],
+    args: Vec<(String, String)>,
     opts: &ReportOptions,
 ) -> Vec<(String, String)> {
     let mut last_name_secret = false;
-    args.iter()
+    args.into_iter()
         .map(|(path, value)| {
-            let leaf = path.rsplit('.').next().unwrap_or(path);
+            let leaf = path.rsplit('.').next().unwrap_or(&path);
             let secret = is_secret_name(leaf) || (leaf == "Value" && last_name_secret);
             if leaf == "Name" {
-                last_name_secret = is_secret_name(value);
+                last_name_secret = is_secret_name(&value);
             }
             let shown = if secret {
                 opts.secret(value)
             } else {
-                redact_url(value, opts)
+                redact_url_owned(value, opts)
             };
-            (path.clone(), shown)
+            (path, shown)
         })
         .collect()
 }
 
 impl ReportOptions {
     /// `value`, or [`REDACTED`] unless secrets are shown (an empty value stays empty).
-    pub(super) fn secret(&self, value: &str) -> String {
+    pub(super) fn secret(&self, value: String) -> String {
         if self.show_secrets || value.is_empty() {
-            value.to_owned()
+            value
         } else {
             REDACTED.to_owned()
         }
