@@ -115,10 +115,9 @@ impl Sink for JsonSink {
             out.write_all(b",")?;
         }
         self.sessions += 1;
-        // Serialized into a vector, then written at once: each small write through `dyn
-        // Write` is a call.
+        // Serialized into a vector, then written at once.
         self.scratch.clear();
-        serde_json::to_writer(&mut self.scratch, &session).map_err(io::Error::from)?;
+        super::compact::write(&mut self.scratch, &session)?;
         out.write_all(&self.scratch)
     }
 
@@ -132,7 +131,7 @@ impl Sink for JsonSink {
             self.scratch.push(b',');
         }
         self.transactions += 1;
-        serde_json::to_writer(&mut self.scratch, &transaction).map_err(io::Error::from)?;
+        super::compact::write(&mut self.scratch, &transaction)?;
         self.deflated.write_all(&self.scratch)
     }
 

@@ -11,9 +11,12 @@
 //! | NDJSON | [`ndjson`] | one line per item as it completes, then `capture` and `summary` |
 //! | summary (`--summary`) | [`summary`] | at the end: the header, the campaign table, findings by code; counts only |
 //!
+//! JSON and NDJSON lines are written by [`compact`], serde_json's bytes with faster strings.
+//!
 //! The ladder's layout ([`ladder`]) is computed apart from any printer, so that a terminal UI
 //! draws the same ladder as the text report.
 
+pub mod compact;
 pub mod filter;
 pub mod json;
 pub mod ladder;

@@ -30,8 +30,8 @@ struct Line<'a, T: Serialize> {
     inner: &'a T,
 }
 
-/// Serializes one line into `scratch` (writes into a vector are inlined, where each small
-/// write through `dyn Write` is a call), then hands it to `w` in one write.
+/// Serializes one line into `scratch` ([`super::compact`]), then hands it to `w` in one
+/// write.
 fn write_line<T: Serialize>(
     w: &mut dyn Write,
     scratch: &mut Vec<u8>,
@@ -39,7 +39,7 @@ fn write_line<T: Serialize>(
     line: &Line<'_, T>,
 ) -> io::Result<()> {
     scratch.clear();
-    serde_json::to_writer(&mut *scratch, line).map_err(io::Error::from)?;
+    super::compact::write(scratch, line)?;
     scratch.push(b'\n');
     w.write_all(scratch)?;
     if flush { w.flush() } else { Ok(()) }
