@@ -1,15 +1,18 @@
 //! Microbenchmarks of the analysis stages, each on generated or real input: frame decoding
 //! (Ethernet/IPv4/TCP), TCP reassembly of a generated file transfer, HTTP parsing of a
-//! keep-alive stream, the SHA-256 of a file body, CWMP SOAP decoding of real Inform and Download bodies, and the whole
-//! pipeline on a small campaign capture.
+//! keep-alive stream, the SHA-256 of a file body, CWMP SOAP decoding of real Inform and Download bodies, the whole
+//! pipeline on a small campaign capture, and the JSON of its sessions (our writer and
+//! serde_json's).
 //!
 //! Full run: `cargo bench --bench stages`. Smoke run (each benchmark once, no timing):
 //! `cargo bench --bench stages -- --test`.
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use cwmpscope::cwmp::{self, DecodeLimits};
+use cwmpscope::findings::Output;
 use cwmpscope::http::body::{BodyStore, ContentCoding};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer};
+use cwmpscope::report::{ReportOptions, SessionReport};
 use cwmpscope::tcp::{ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent};
 use cwmpscope::threads::{Analyzer, AnalyzerConfig};
 use cwmpscope::types::{ConnId, Dir, Frame, FrameRef, LinkType, Nanos};
@@ -320,6 +323,46 @@ fn bench_pipeline(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, 
     });
 }
 
+/// The campaign's session reports written as JSON, by the report's own writer and by
+/// serde_json (the same bytes).
+fn bench_json(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, capture: &[u8]) {
+    let frames = pcap_frames(capture);
+    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    let mut sessions = Vec::new();
+    let mut keep = |out| {
+        if let Output::Session(s) = out {
+            sessions.push(SessionReport::build(s, &ReportOptions::default()));
+        }
+    };
+    for (i, (ts, range)) in frames.iter().enumerate() {
+        analyzer.push(&frame(capture, i + 1, *ts, range), &mut keep);
+    }
+    analyzer.finish(&mut keep);
+    let mut out = Vec::new();
+    for s in &sessions {
+        cwmpscope::output::compact::write(&mut out, s).unwrap();
+    }
+    g.throughput(Throughput::Bytes(out.len() as u64));
+    g.bench_function("json/compact", |b| {
+        b.iter(|| {
+            out.clear();
+            for s in &sessions {
+                cwmpscope::output::compact::write(&mut out, s).unwrap();
+            }
+            black_box(out.len())
+        })
+    });
+    g.bench_function("json/serde_json", |b| {
+        b.iter(|| {
+            out.clear();
+            for s in &sessions {
+                serde_json::to_writer(&mut out, s).unwrap();
+            }
+            black_box(out.len())
+        })
+    });
+}
+
 /// A file body fed to the body store in TCP-segment-sized pieces, with and without its SHA-256
 /// (what a file download costs beyond storing nothing of it).
 fn bench_body_digest(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
@@ -350,6 +393,7 @@ fn stages(c: &mut Criterion) {
     bench_body_digest(&mut g);
     bench_cwmp(&mut g);
     bench_pipeline(&mut g, &capture);
+    bench_json(&mut g, &capture);
     g.finish();
 }
 

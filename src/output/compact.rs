@@ -59,14 +59,16 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut at = 0;
     while at < bytes.len() {
-        if let Some(chunk) = bytes.get(at..at + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            if !needs_escape(word) {
-                at += 8;
-                continue;
-            }
-        }
         let end = (at + 8).min(bytes.len());
+        // The last bytes of a string of 8 or more are checked in the word that ends with
+        // them (overlapping bytes already checked); a shorter string goes byte by byte.
+        let word_at = end.saturating_sub(8);
+        if let Some(chunk) = bytes.get(word_at..word_at + 8)
+            && !needs_escape(u64::from_le_bytes(chunk.try_into().unwrap_or_default()))
+        {
+            at = end;
+            continue;
+        }
         for (i, &b) in bytes.iter().enumerate().take(end).skip(at) {
             let escape: &[u8] = match b {
                 b'"' => b"\\\"",
