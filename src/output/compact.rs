@@ -50,52 +50,77 @@ fn needs_escape(word: u64) -> bool {
         || zero_byte(word ^ (ONES * u64::from(b'\\')))
 }
 
+/// The bytes [`needs_escape`] looks for, one by one (strings of under 8 bytes, and the word
+/// that holds an escape).
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || b == b'"' as usize || b == b'\\' as usize;
+        b += 1;
+    }
+    table
+};
+
 /// Appends `s` as a JSON string, escaped as serde_json does: `\"`, `\\`, `\b`, `\f`, `\n`,
 /// `\r`, `\t`, other control characters as `\u00XX` (lowercase hex), everything else as it is.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let len = bytes.len();
+    out.reserve(len + 2);
     out.push(b'"');
+    // Start of the bytes not yet copied.
     let mut run = 0;
+    let mut escape_in = |out: &mut Vec<u8>, range: std::ops::Range<usize>| {
+        for i in range {
+            if NEEDS_ESCAPE[usize::from(bytes[i])] {
+                out.extend_from_slice(&bytes[run..i]);
+                write_escape(out, bytes[i]);
+                run = i + 1;
+            }
+        }
+    };
     let mut at = 0;
-    while at < bytes.len() {
-        let end = (at + 8).min(bytes.len());
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        if needs_escape(u64::from_le_bytes(chunk.try_into().unwrap_or_default())) {
+            escape_in(out, at..at + 8);
+        }
+        at += 8;
+    }
+    if at < len {
         // The last bytes of a string of 8 or more are checked in the word that ends with
         // them (overlapping bytes already checked); a shorter string goes byte by byte.
-        let word_at = end.saturating_sub(8);
-        if let Some(chunk) = bytes.get(word_at..word_at + 8)
-            && !needs_escape(u64::from_le_bytes(chunk.try_into().unwrap_or_default()))
-        {
-            at = end;
-            continue;
+        let clean = len >= 8
+            && !needs_escape(u64::from_le_bytes(
+                bytes[len - 8..].try_into().unwrap_or_default(),
+            ));
+        if !clean {
+            escape_in(out, at..len);
         }
-        for (i, &b) in bytes.iter().enumerate().take(end).skip(at) {
-            let escape: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                0x08 => b"\\b",
-                0x0C => b"\\f",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x00..=0x1F => &[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    b"0123456789abcdef"[usize::from(b >> 4)],
-                    b"0123456789abcdef"[usize::from(b & 0xF)],
-                ],
-                _ => continue,
-            };
-            out.extend_from_slice(&bytes[run..i]);
-            out.extend_from_slice(escape);
-            run = i + 1;
-        }
-        at = end;
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
+}
+
+/// The escape of a byte that needs one.
+#[cold]
+fn write_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0C => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
 }
 
 /// The `serialize_*` methods of every integer type, each calling the serializer's `integer`.
