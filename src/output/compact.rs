@@ -1,6 +1,6 @@
 //! The JSON writer of the report lines: the bytes `serde_json::to_writer` would write, from a
-//! serializer of our own whose strings (most of the report) are escaped eight bytes at a time,
-//! copying runs that need no escape whole. serde_json looks each byte up in a table.
+//! serializer of our own whose strings (most of the report) are checked eight bytes at a time
+//! and copied whole where nothing needs an escape; serde_json tests each byte.
 
 use serde::Serialize;
 use serde::ser;
@@ -41,9 +41,10 @@ impl From<Error> for std::io::Error {
 fn needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte is zero in `v` exactly when some byte of `v` is zero here: the usual test,
-    // exact for whether any byte is (not for which).
+    // Whether some byte of `v` is zero: the classic test, exact for whether any byte is,
+    // though the bits it leaves do not say which. XOR with a repeated byte zeroes that byte.
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    // The same test for a byte below 0x20 (exact for any bound up to 0x80).
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH != 0;
     below_space
         || zero_byte(word ^ (ONES * u64::from(b'"')))
