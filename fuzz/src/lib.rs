@@ -16,6 +16,7 @@ use cwmpscope::capture::{CaptureReader, Frame, LinkType};
 use cwmpscope::cwmp::{self, BodyText, DecodeLimits};
 use cwmpscope::findings::{Output, Thresholds};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer, auth};
+use cwmpscope::limits::LimitSet;
 use cwmpscope::output::Format;
 use cwmpscope::output::printer::{Filters, Printer};
 use cwmpscope::pipeline::{Back, Pipeline, PipelineConfig};
@@ -849,8 +850,8 @@ pub fn cwmp_xml_input(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decodes the body as the session stage does, and shows it as a viewer does. Returns the
-/// envelopes.
+/// Decodes the body as the session stage does (checked against quick-xml alone), and shows it
+/// as a viewer does. Returns the envelopes.
 pub fn cwmp_xml(data: &[u8]) -> usize {
     let mut input = Fields::new(data);
     let content_type = CONTENT_TYPES[usize::from(input.u8()) % CONTENT_TYPES.len()];
@@ -873,7 +874,18 @@ pub fn cwmp_xml(data: &[u8]) -> usize {
     for at in [0, len / 2, len] {
         let _ = text.body_offset(at);
     }
-    match cwmp::decode(body, content_type, &limits) {
+    let mut hit = LimitSet::default();
+    let decoded = cwmp::decode_noting(body, content_type, &limits, &mut hit);
+    // The faster reader must agree with quick-xml on every body, or hand it over.
+    let mut reference_hit = LimitSet::default();
+    let reference = cwmp::decode_by_quick_xml(body, content_type, &limits, &mut reference_hit);
+    assert_eq!(decoded, reference, "the XML readers differ");
+    assert_eq!(
+        hit.names(),
+        reference_hit.names(),
+        "the XML readers note other limits"
+    );
+    match decoded {
         Ok(envelopes) => {
             assert!(
                 envelopes.len() <= limits.max_envelopes,

@@ -58,9 +58,9 @@ pub(crate) fn decode_text(
             reason,
         };
         match event {
-            Event::Start(start) => state.start(&reader, &start).map_err(fail)?,
+            Event::Start(start) => state.start_read(&reader, &start).map_err(fail)?,
             Event::Empty(start) => {
-                state.start(&reader, &start).map_err(fail)?;
+                state.start_read(&reader, &start).map_err(fail)?;
                 state.end();
             }
             Event::End(_) => state.end(),
@@ -345,8 +345,44 @@ fn fault_leaf(fault: &mut Fault, path: &str, value: &str) {
     }
 }
 
+/// A start tag as the decoder sees it, from whichever tokenizer read it.
+pub(super) trait StartTag {
+    /// The name as written, prefix included.
+    fn qname(&self) -> &str;
+    /// The first cwmp namespace declared on the tag (`xmlns` or `xmlns:*`).
+    fn declared_cwmp_ns(&self) -> Option<CwmpNs>;
+    /// The `xsi:type` attribute, trimmed (see [`xsi_type`]).
+    fn xsi_type(&self) -> Option<String>;
+}
+
+/// A start tag read by quick-xml, with the reader that resolves its prefixes.
+struct QuickXmlTag<'r, 'i, 's> {
+    reader: &'r NsReader<&'i [u8]>,
+    start: &'r BytesStart<'s>,
+}
+
+impl StartTag for QuickXmlTag<'_, '_, '_> {
+    fn qname(&self) -> &str {
+        self.start.name().0
+    }
+
+    fn declared_cwmp_ns(&self) -> Option<CwmpNs> {
+        self.start.attributes().flatten().find_map(|attribute| {
+            let key = attribute.key.as_ref();
+            let is_declaration = key == "xmlns" || key.starts_with("xmlns:");
+            is_declaration
+                .then(|| CwmpNs::from_uri(attribute.value.trim()))
+                .flatten()
+        })
+    }
+
+    fn xsi_type(&self) -> Option<String> {
+        xsi_type(self.reader, self.start)
+    }
+}
+
 /// The decoder state across the whole body.
-struct State<'l> {
+pub(super) struct State<'l> {
     limits: &'l DecodeLimits,
     /// The limits reached so far.
     hit: &'l mut LimitSet,
@@ -367,7 +403,7 @@ struct State<'l> {
 }
 
 impl<'l> State<'l> {
-    fn new(limits: &'l DecodeLimits, hit: &'l mut LimitSet) -> Self {
+    pub(super) fn new(limits: &'l DecodeLimits, hit: &'l mut LimitSet) -> Self {
         State {
             limits,
             hit,
@@ -382,7 +418,32 @@ impl<'l> State<'l> {
         }
     }
 
-    fn start(&mut self, reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<(), String> {
+    /// A start tag read by quick-xml.
+    fn start_read(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        start: &BytesStart<'_>,
+    ) -> Result<(), String> {
+        let (resolved, local_name) = reader.resolver().resolve_element(start.name());
+        let namespace = match resolved {
+            ResolveResult::Bound(namespace) => Some(namespace.0),
+            _ => None,
+        };
+        self.start(
+            &QuickXmlTag { reader, start },
+            namespace,
+            local_name.as_ref(),
+        )
+    }
+
+    /// An element opened: `namespace` is its resolved namespace URI (None when unbound or the
+    /// prefix is unknown), `local_name` its name without the prefix.
+    pub(super) fn start(
+        &mut self,
+        tag: &impl StartTag,
+        namespace: Option<&str>,
+        local_name: &str,
+    ) -> Result<(), String> {
         let depth = self.stack.len();
         if depth >= self.limits.max_depth {
             self.hit.insert(Limit::XmlDepth);
@@ -399,12 +460,6 @@ impl<'l> State<'l> {
                 self.limits.max_elements
             ));
         }
-        let (resolved, local_name) = reader.resolver().resolve_element(start.name());
-        let local_name = local_name.as_ref();
-        let namespace = match resolved {
-            ResolveResult::Bound(namespace) => Some(namespace.0),
-            _ => None,
-        };
         if let Some(parent) = self.stack.last_mut() {
             parent.has_children = true;
         }
@@ -415,7 +470,7 @@ impl<'l> State<'l> {
         let parent_role = self.stack.last().map(|frame| frame.role);
         let role = match parent_role {
             None => {
-                self.open_envelope(start, local_name, namespace)?;
+                self.open_envelope(tag, local_name, namespace)?;
                 Role::Envelope
             }
             Some(Role::Envelope) => match (namespace, local_name) {
@@ -444,7 +499,7 @@ impl<'l> State<'l> {
                     self.path.push('.');
                 }
                 self.path.push_str(local_name);
-                self.open_argument(reader, start, depth);
+                self.open_argument(tag, depth);
                 Role::Argument
             }
             Some(Role::HeaderEntry(_) | Role::Skipped) => Role::Skipped,
@@ -465,14 +520,14 @@ impl<'l> State<'l> {
 
     fn open_envelope(
         &mut self,
-        start: &BytesStart<'_>,
+        tag: &impl StartTag,
         local_name: &str,
         namespace: Option<&str>,
     ) -> Result<(), String> {
         if local_name != "Envelope" || namespace != Some(SOAP_ENV_NS) {
             return Err(format!(
                 "root element <{}> is not a SOAP 1.1 Envelope",
-                start.name().as_ref()
+                tag.qname()
             ));
         }
         if self.envelopes.len() >= self.limits.max_envelopes {
@@ -482,13 +537,7 @@ impl<'l> State<'l> {
                 self.limits.max_envelopes
             ));
         }
-        let declared_ns = start.attributes().flatten().find_map(|attribute| {
-            let key = attribute.key.as_ref();
-            let is_declaration = key == "xmlns" || key.starts_with("xmlns:");
-            is_declaration
-                .then(|| CwmpNs::from_uri(attribute.value.trim()))
-                .flatten()
-        });
+        let declared_ns = tag.declared_cwmp_ns();
         self.current = Some(EnvelopeBuilder {
             declared_ns,
             ..EnvelopeBuilder::default()
@@ -496,20 +545,21 @@ impl<'l> State<'l> {
         Ok(())
     }
 
-    fn open_argument(&mut self, reader: &NsReader<&[u8]>, start: &BytesStart<'_>, depth: usize) {
+    fn open_argument(&mut self, tag: &impl StartTag, depth: usize) {
         if self.dropped_item_depth.is_some() {
             return;
         }
         let Some(rpc) = self.current.as_mut().and_then(|e| e.rpc.as_mut()) else {
             return;
         };
-        if !rpc.open(&self.path, self.limits.max_args, || xsi_type(reader, start)) {
+        if !rpc.open(&self.path, self.limits.max_args, || tag.xsi_type()) {
             self.dropped_item_depth = Some(depth);
             self.hit.insert(Limit::RpcArgs);
         }
     }
 
-    fn end(&mut self) {
+    /// The innermost open element closed.
+    pub(super) fn end(&mut self) {
         let Some(frame) = self.stack.pop() else {
             return;
         };
@@ -563,7 +613,8 @@ impl<'l> State<'l> {
         )
     }
 
-    fn text(&mut self, piece: &str) -> Result<(), String> {
+    /// Text (EOL-normalized, references excluded) inside or between elements.
+    pub(super) fn text(&mut self, piece: &str) -> Result<(), String> {
         if self.stack.is_empty() {
             if piece.trim_ascii().is_empty() {
                 return Ok(());
@@ -572,6 +623,17 @@ impl<'l> State<'l> {
         }
         if self.wants_text() {
             self.push_text(piece);
+        }
+        Ok(())
+    }
+
+    /// A character or entity reference already resolved to `text`.
+    pub(super) fn resolved_reference(&mut self, text: &str) -> Result<(), String> {
+        if self.stack.is_empty() {
+            return Err("entity reference outside the Envelope".to_owned());
+        }
+        if self.wants_text() {
+            self.push_text(text);
         }
         Ok(())
     }
@@ -626,7 +688,8 @@ impl<'l> State<'l> {
         }
     }
 
-    fn finish(self, end_offset: u64) -> Result<Vec<Envelope>, TextError> {
+    /// The envelopes read, once the whole text was read (`end_offset` is its length).
+    pub(super) fn finish(self, end_offset: u64) -> Result<Vec<Envelope>, TextError> {
         if let Some(frame) = self.stack.first() {
             let what = if frame.role == Role::Envelope {
                 "Envelope"
@@ -703,7 +766,7 @@ fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// The five entities XML predefines.
-fn predefined_entity(name: &str) -> Option<&'static str> {
+pub(super) fn predefined_entity(name: &str) -> Option<&'static str> {
     Some(match name {
         "lt" => "<",
         "gt" => ">",

@@ -5,6 +5,40 @@ use proptest::prelude::*;
 
 const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
+/// [`super::decode_noting`], checked against quick-xml reading the same body: every test of
+/// this module runs both readers and asserts the same envelopes, error and limits.
+fn decode_noting(
+    body: &[u8],
+    content_type: Option<&str>,
+    limits: &DecodeLimits,
+    hit: &mut LimitSet,
+) -> Result<Vec<Envelope>, MalformedXml> {
+    let mut reference_hit = LimitSet::default();
+    let reference = decode_by_quick_xml(body, content_type, limits, &mut reference_hit);
+    let result = super::decode_noting(body, content_type, limits, hit);
+    assert_eq!(result, reference, "the readers differ on {body:?}");
+    assert_eq!(
+        hit.names(),
+        reference_hit.names(),
+        "limits differ on {body:?}"
+    );
+    result
+}
+
+/// [`super::decode`] through the checked [`decode_noting`].
+fn decode(
+    body: &[u8],
+    content_type: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<Vec<Envelope>, MalformedXml> {
+    decode_noting(body, content_type, limits, &mut LimitSet::default())
+}
+
+/// Whether the faster reader reads `body` by itself (UTF-8, default limits).
+fn lean_reads(body: &str) -> bool {
+    lean::decode_text(body, &DecodeLimits::default(), &mut LimitSet::default()).is_some()
+}
+
 fn decode_ok(body: &str) -> Vec<Envelope> {
     decode(body.as_bytes(), None, &DecodeLimits::default())
         .unwrap_or_else(|err| panic!("{err}\n{body}"))
@@ -584,7 +618,7 @@ fn argument_count_and_value_length_limits_cut() {
 
 /// The limits `decode_noting` reports for `body` under `limits`, and whether it decoded.
 fn noted(body: &str, limits: &DecodeLimits) -> (Vec<&'static str>, bool) {
-    let mut hit = crate::limits::LimitSet::default();
+    let mut hit = LimitSet::default();
     let ok = decode_noting(body.as_bytes(), None, limits, &mut hit).is_ok();
     (hit.names(), ok)
 }
@@ -669,7 +703,117 @@ fn sample_body() -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{first}\n{second}")
 }
 
+/// A body the faster reader reads by itself: declarations, two envelopes, CRLF line breaks,
+/// entities and character references, `xsi:type`, a default namespace, empty elements and
+/// single-quoted attributes.
+fn plain_body() -> String {
+    let first = envelope(
+        "soapenv",
+        "",
+        "1-2",
+        "<Q:InformResponse><MaxEnvelopes>1</MaxEnvelopes></Q:InformResponse>",
+    );
+    let second = envelope(
+        "s",
+        "cwmp",
+        "1-0",
+        "<Q:Inform>\r\n  <Event><EventStruct><EventCode>1 BOOT</EventCode><CommandKey/></EventStruct></Event>\r\n\
+         <ParameterList xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'><ParameterValueStruct>\
+         <Name>A&amp;B&lt;&gt;&apos;&quot;</Name><Value xsi:type = ' xsd:string '>&#xE9;&#233;line\r\nnext\rlast</Value>\
+         </ParameterValueStruct></ParameterList></Q:Inform>",
+    );
+    // One declaration per envelope, as some ACSs write them.
+    let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+    format!("{declaration}\r\n{first}\r\n{declaration}\r\n{second}\r\n")
+}
+
+#[test]
+fn the_faster_reader_reads_plain_envelopes_by_itself() {
+    let body = plain_body();
+    assert!(lean_reads(&body));
+    let envelopes = decode_ok(&body);
+    assert_eq!(envelopes.len(), 2);
+    assert_eq!(envelopes[0].ns, Some(CwmpNs::V1(2)));
+    let Rpc::Inform(inform) = &envelopes[1].rpc else {
+        panic!("{envelopes:?}");
+    };
+    let parameter = &inform.parameters[0];
+    assert_eq!(parameter.name, "A&B<>'\"");
+    assert_eq!(parameter.value, "ééline\nnext\nlast");
+    assert_eq!(parameter.xsi_type.as_deref(), Some("xsd:string"));
+    assert_eq!(inform.events[0].command_key, "");
+    // CDATA is left to quick-xml.
+    assert!(!lean_reads(&sample_body()));
+}
+
+/// Pieces of XML, well-formed or not, that random bodies are made of.
+const FRAGMENTS: &[&str] = &[
+    "<A>",
+    "</A>",
+    "<B x=\"1\">",
+    "</B>",
+    "<c:C/>",
+    "<cwmp:D>",
+    "</cwmp:D>",
+    "<Value xsi:type=\"xsd:int\">",
+    "</Value>",
+    "<p:E xmlns:p=\"urn:dslforum-org:cwmp-1-3\">",
+    "</p:E>",
+    "<F xmlns=\"urn:x\">",
+    "</F>",
+    "text",
+    " ",
+    "\r\n",
+    "\r",
+    "&amp;",
+    "&#65;",
+    "&#x0;",
+    "&bogus;",
+    "<!-- c -->",
+    "<![CDATA[d]]>",
+    "&",
+    "<",
+    ">",
+    "\"",
+    "<?pi?>",
+    "é",
+    "</s:Body>",
+    "<s:Body>",
+    "</s:Envelope>",
+];
+
 proptest! {
+    #[test]
+    fn both_readers_agree_on_random_bodies(
+        parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..40),
+        small in any::<u8>(),
+    ) {
+        let inner: String = parts.iter().map(|&i| FRAGMENTS[i]).collect();
+        let body = envelope("s", "cwmp", "1-0", &format!("<Q:X>{inner}</Q:X>"));
+        // `decode` asserts that both readers give the same answer.
+        let _ = decode(body.as_bytes(), None, &DecodeLimits::default());
+        let limits = DecodeLimits {
+            max_depth: 1 + usize::from(small % 8),
+            max_elements: 4 + usize::from(small % 32),
+            max_envelopes: 1,
+            max_args: usize::from(small >> 6),
+            max_value_len: 4,
+        };
+        let _ = decode(body.as_bytes(), None, &limits);
+    }
+
+    #[test]
+    fn both_readers_agree_on_cut_or_mutated_plain_bodies(cut in 0usize..2000, flip in 0usize..2000, byte in any::<u8>()) {
+        let full = plain_body().into_bytes();
+        let cut = cut.min(full.len());
+        let _ = decode(full.get(..cut).unwrap_or_default(), None, &DecodeLimits::default());
+        let mut mutated = full;
+        if let Some(slot) = mutated.get_mut(flip) {
+            *slot = byte;
+        }
+        let _ = decode(&mutated, None, &DecodeLimits::default());
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), charset in "[a-z0-9-]{0,12}") {
         let _ = looks_like_soap(&body);
