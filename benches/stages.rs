@@ -12,6 +12,7 @@ use cwmpscope::cwmp::{self, DecodeLimits};
 use cwmpscope::findings::Output;
 use cwmpscope::http::body::{BodyStore, ContentCoding};
 use cwmpscope::http::{HttpConfig, HttpEvent, HttpLayer};
+use cwmpscope::limits::LimitSet;
 use cwmpscope::report::{ReportOptions, SessionReport};
 use cwmpscope::tcp::{ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent};
 use cwmpscope::threads::{Analyzer, AnalyzerConfig};
@@ -300,6 +301,18 @@ fn bench_cwmp(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
             b.iter(|| {
                 let envelopes =
                     cwmp::decode(black_box(body), Some("text/xml; charset=utf-8"), &limits);
+                black_box(envelopes.map(|e| e.len()).unwrap_or(0))
+            })
+        }); // The same body read by quick-xml alone, the reader the faster one hands over to.
+        g.bench_function(format!("{name}/quick-xml"), |b| {
+            b.iter(|| {
+                let mut hit = LimitSet::default();
+                let envelopes = cwmp::decode_by_quick_xml(
+                    black_box(body),
+                    Some("text/xml; charset=utf-8"),
+                    &limits,
+                    &mut hit,
+                );
                 black_box(envelopes.map(|e| e.len()).unwrap_or(0))
             })
         });

@@ -845,3 +845,88 @@ proptest! {
         }
     }
 }
+
+/// The bodies recorded from third-party CPEs and ACSs (`tests/fixtures/cwmp/`).
+const RECORDED_BODIES: &[(&str, &str)] = &[
+    (
+        "cwmp_sim_download",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_download.xml"),
+    ),
+    (
+        "cwmp_sim_download_firmware",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_download_firmware.xml"),
+    ),
+    (
+        "cwmp_sim_download_response",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_download_response.xml"),
+    ),
+    (
+        "cwmp_sim_inform_boot",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_inform_boot.xml"),
+    ),
+    (
+        "cwmp_sim_inform_response",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_inform_response.xml"),
+    ),
+    (
+        "cwmp_sim_inform_transfer_complete",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_inform_transfer_complete.xml"),
+    ),
+    (
+        "cwmp_sim_transfer_complete",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_transfer_complete.xml"),
+    ),
+    (
+        "cwmp_sim_transfer_complete_response",
+        include_str!("../../tests/fixtures/cwmp/cwmp_sim_transfer_complete_response.xml"),
+    ),
+    (
+        "genieacs_download",
+        include_str!("../../tests/fixtures/cwmp/genieacs_download.xml"),
+    ),
+    (
+        "genieacs_inform_response",
+        include_str!("../../tests/fixtures/cwmp/genieacs_inform_response.xml"),
+    ),
+    (
+        "genieacs_sim_download_response",
+        include_str!("../../tests/fixtures/cwmp/genieacs_sim_download_response.xml"),
+    ),
+    (
+        "genieacs_sim_inform_periodic",
+        include_str!("../../tests/fixtures/cwmp/genieacs_sim_inform_periodic.xml"),
+    ),
+    (
+        "genieacs_sim_transfer_complete",
+        include_str!("../../tests/fixtures/cwmp/genieacs_sim_transfer_complete.xml"),
+    ),
+    (
+        "netcwmp_download",
+        include_str!("../../tests/fixtures/cwmp/netcwmp_download.xml"),
+    ),
+    (
+        "netcwmp_download_response",
+        include_str!("../../tests/fixtures/cwmp/netcwmp_download_response.xml"),
+    ),
+    (
+        "netcwmp_inform_bootstrap",
+        include_str!("../../tests/fixtures/cwmp/netcwmp_inform_bootstrap.xml"),
+    ),
+    (
+        "netcwmp_inform_response",
+        include_str!("../../tests/fixtures/cwmp/netcwmp_inform_response.xml"),
+    ),
+    (
+        "netcwmp_transfer_complete_9001",
+        include_str!("../../tests/fixtures/cwmp/netcwmp_transfer_complete_9001.xml"),
+    ),
+];
+
+#[test]
+fn the_faster_reader_reads_every_recorded_body_by_itself() {
+    for (name, body) in RECORDED_BODIES {
+        // `decode_ok` also checks that quick-xml reads the same.
+        assert!(!decode_ok(body).is_empty(), "{name}");
+        assert!(lean_reads(body), "{name}: handed to quick-xml");
+    }
+}
