@@ -303,7 +303,8 @@ fn bench_cwmp(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
                     cwmp::decode(black_box(body), Some("text/xml; charset=utf-8"), &limits);
                 black_box(envelopes.map(|e| e.len()).unwrap_or(0))
             })
-        }); // The same body read by quick-xml alone, the reader the faster one hands over to.
+        });
+        // The same body read by quick-xml alone, the reader the faster one hands over to.
         g.bench_function(format!("{name}/quick-xml"), |b| {
             b.iter(|| {
                 let mut hit = LimitSet::default();

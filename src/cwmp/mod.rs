@@ -11,7 +11,7 @@
 mod charset;
 pub mod rpc;
 mod soap;
-
+// After `soap`: it feeds soap's decoder state.
 mod lean;
 
 pub use rpc::*;

@@ -367,18 +367,24 @@ impl StartTag for QuickXmlTag<'_, '_, '_> {
     }
 
     fn declared_cwmp_ns(&self) -> Option<CwmpNs> {
-        self.start.attributes().flatten().find_map(|attribute| {
-            let key = attribute.key.as_ref();
-            let is_declaration = key == "xmlns" || key.starts_with("xmlns:");
-            is_declaration
-                .then(|| CwmpNs::from_uri(attribute.value.trim()))
-                .flatten()
-        })
+        self.start
+            .attributes()
+            .flatten()
+            .find_map(|attribute| cwmp_ns_declared_by(attribute.key.as_ref(), &attribute.value))
     }
 
     fn xsi_type(&self) -> Option<String> {
         xsi_type(self.reader, self.start)
     }
+}
+
+/// The cwmp namespace an attribute declares, when it is a namespace declaration (`xmlns` or
+/// `xmlns:prefix`) of one.
+pub(super) fn cwmp_ns_declared_by(key: &str, value: &str) -> Option<CwmpNs> {
+    let is_declaration = key == "xmlns" || key.starts_with("xmlns:");
+    is_declaration
+        .then(|| CwmpNs::from_uri(value.trim()))
+        .flatten()
 }
 
 /// The decoder state across the whole body.
@@ -627,18 +633,9 @@ impl<'l> State<'l> {
         Ok(())
     }
 
-    /// A character or entity reference already resolved to `text`.
-    pub(super) fn resolved_reference(&mut self, text: &str) -> Result<(), String> {
-        if self.stack.is_empty() {
-            return Err("entity reference outside the Envelope".to_owned());
-        }
-        if self.wants_text() {
-            self.push_text(text);
-        }
-        Ok(())
-    }
-
-    fn reference(&mut self, reference: &BytesRef<'_>) -> Result<(), String> {
+    /// A character or entity reference: the five predefined entities and character references
+    /// are resolved, any other name is kept as written.
+    pub(super) fn reference(&mut self, reference: &BytesRef<'_>) -> Result<(), String> {
         if self.stack.is_empty() {
             return Err("entity reference outside the Envelope".to_owned());
         }
@@ -766,7 +763,7 @@ fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// The five entities XML predefines.
-pub(super) fn predefined_entity(name: &str) -> Option<&'static str> {
+fn predefined_entity(name: &str) -> Option<&'static str> {
     Some(match name {
         "lt" => "<",
         "gt" => ">",
