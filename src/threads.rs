@@ -4,12 +4,15 @@
 //! HTTP events to outputs) runs on a worker thread, fed by a bounded queue of batches of HTTP
 //! events, its outputs drained back at each tick. With 3 or more, `threads - 2` decoder threads
 //! sit between the two and decode the CWMP bodies of the batches (the back half's largest
-//! cost), batch `i` on decoder `i mod n`, which the worker then takes in the same order. Every
-//! count gives the same outputs in the same order.
+//! cost), batch `i` on decoder `i mod n`, which the worker then takes in the same order, and a
+//! hashing thread takes the SHA-256 of the files off the front half (the one stage that does
+//! not spread over cores); the worker puts each digest back into its message. Every count
+//! gives the same outputs in the same order.
 
 use crate::cwmp::DecodeLimits;
 use crate::findings::Output;
 use crate::http::HttpEvent;
+use crate::http::body::{DIGEST_BATCHES_IN_FLIGHT, DigestQueue, DigestResults, run_hasher};
 use crate::pipeline::{Back, Counters, Front, Pipeline, PipelineConfig, Ticker};
 use crate::report::{CaptureSummary, Counts};
 use crate::session::DecodedBody;
@@ -22,7 +25,7 @@ use std::thread::JoinHandle;
 pub struct AnalyzerConfig {
     pub pipeline: PipelineConfig,
     /// 1: everything on the caller's thread; 2: the back half on a worker thread; more: and
-    /// `threads - 2` threads decoding CWMP bodies for it.
+    /// `threads - 2` threads decoding CWMP bodies for it, and one hashing files.
     pub threads: usize,
 }
 
@@ -61,13 +64,15 @@ enum BackEvent {
 
 /// The back half on a worker thread, and the decoder threads feeding it.
 struct Worker {
+    /// The hashing thread, if files are hashed away from the front half, and its queue.
+    hasher: Option<(JoinHandle<()>, DigestQueue)>,
     /// The queues to the worker, or to each decoder; empty once closed by [`Worker::join`].
     batches: Vec<SyncSender<Vec<BackEvent>>>,
     /// The queue the next batch goes to.
     next: usize,
     outputs: Receiver<Output>,
     /// `None` once joined.
-    handle: Option<JoinHandle<Back>>,
+    handle: Option<JoinHandle<(Back, Option<DigestResults>)>>,
     decoders: Vec<JoinHandle<()>>,
     /// Events not yet sent.
     batch: Vec<BackEvent>,
@@ -92,10 +97,41 @@ fn decode_batches(
     }
 }
 
+/// Puts the digest of a message's body back, when it was taken on the hashing thread.
+fn with_digest(ev: &mut HttpEvent, digests: &mut Option<DigestResults>) {
+    if let HttpEvent::Message(msg) = ev
+        && let Some(ticket) = msg.digest_ticket.take()
+    {
+        let results = digests
+            .as_mut()
+            .expect("a digest ticket comes with a hashing thread");
+        // `None`: the hashing thread panicked; failing here reports it.
+        msg.body_sha256 = Some(results.wait(ticket).expect("the hashing thread answers"));
+    }
+}
+
+/// The hashing thread, and the queue the front half feeds it through.
+fn spawn_hasher() -> (DigestQueue, DigestResults, JoinHandle<()>) {
+    let (to, batches) = sync_channel(DIGEST_BATCHES_IN_FLIGHT);
+    let (results_tx, results) = std::sync::mpsc::channel();
+    let (spare_tx, spare) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || run_hasher(batches, results_tx, spare_tx));
+    (
+        DigestQueue::new(to, spare),
+        DigestResults::new(results),
+        handle,
+    )
+}
+
 impl Worker {
     /// The back half on its own thread, fed through `decoders` decoder threads (none: fed
-    /// directly).
-    fn spawn(mut back: Back, decoders: usize) -> Worker {
+    /// directly); `digests`: the answers of the hashing thread, if there is one.
+    fn spawn(
+        mut back: Back,
+        decoders: usize,
+        mut digests: Option<DigestResults>,
+        hasher: Option<(JoinHandle<()>, DigestQueue)>,
+    ) -> Worker {
         let (output_tx, outputs) = std::sync::mpsc::channel::<Output>();
         let mut batches = Vec::new();
         let mut inputs = Vec::new();
@@ -129,17 +165,24 @@ impl Worker {
                 turn = (turn + 1) % inputs.len();
                 for ev in batch {
                     match ev {
-                        BackEvent::Http(ev, None) => back.push(ev, &mut out),
-                        BackEvent::Http(ev, Some(body)) => back.push_decoded(ev, body, &mut out),
+                        BackEvent::Http(mut ev, None) => {
+                            with_digest(&mut ev, &mut digests);
+                            back.push(ev, &mut out)
+                        }
+                        BackEvent::Http(mut ev, Some(body)) => {
+                            with_digest(&mut ev, &mut digests);
+                            back.push_decoded(ev, body, &mut out)
+                        }
                         BackEvent::Advance(now) => back.advance(now, &mut out),
                         BackEvent::ReportOpen => back.report_open(&mut out),
                     }
                 }
             }
             back.finish(&mut out);
-            back
+            (back, digests)
         });
         Worker {
+            hasher,
             batches,
             next: 0,
             outputs,
@@ -162,6 +205,10 @@ impl Worker {
             return;
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // The digests of this batch's messages are asked for before the worker can wait.
+        if let Some((_, queue)) = &self.hasher {
+            queue.flush();
+        }
         if let Some(batches) = self.batches.get(self.next) {
             // A closed channel means the worker or a decoder panicked; `join` reports it.
             let _ = batches.send(batch);
@@ -178,7 +225,7 @@ impl Worker {
 
     /// Sends what is left, closes the queue (the worker then finishes the back half), waits
     /// for the worker and hands on its last outputs. A panic of the worker is resumed here.
-    fn join(&mut self, out: &mut impl FnMut(Output)) -> Back {
+    fn join(&mut self, out: &mut impl FnMut(Output)) -> (Back, Option<DigestResults>) {
         self.send();
         // Closing the queues lets the decoders and then the worker finish.
         self.batches.clear();
@@ -188,19 +235,26 @@ impl Worker {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
         let handle = self.handle.take().expect("the worker is joined once");
-        let back = handle
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let joined = handle.join();
+        // A panic of the hashing thread shows as the worker's; its own is the one to report.
+        if joined.is_err()
+            && let Some((hasher, _)) = self.hasher.take()
+            && hasher.is_finished()
+            && let Err(panic) = hasher.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
+        let joined = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         self.drain(out);
-        back
+        joined
     }
 }
 
 /// Where the back half of a split analyzer runs.
 enum BackSide {
     Worker(Worker),
-    /// After `finish` joined the worker.
-    Joined(Box<Back>),
+    /// After `finish` joined the worker (with the answers of the hashing thread, if any).
+    Joined(Box<Back>, Option<DigestResults>),
 }
 
 /// Hands one of the front half's HTTP events on: into the batch for the worker, or (after
@@ -208,7 +262,11 @@ enum BackSide {
 fn to_back(back: &mut BackSide, ev: HttpEvent, out: &mut impl FnMut(Output)) {
     match back {
         BackSide::Worker(worker) => worker.push(BackEvent::Http(ev, None)),
-        BackSide::Joined(back) => back.push(ev, out),
+        BackSide::Joined(back, digests) => {
+            let mut ev = ev;
+            with_digest(&mut ev, digests);
+            back.push(ev, out)
+        }
     }
 }
 
@@ -237,7 +295,7 @@ impl Split {
                 worker.send();
                 worker.drain(out);
             }
-            BackSide::Joined(back) => back.advance(now, out),
+            BackSide::Joined(back, _) => back.advance(now, out),
         }
     }
 
@@ -246,17 +304,17 @@ impl Split {
         self.front.finish(&mut |ev| to_back(back, ev, out));
         match &mut self.back {
             BackSide::Worker(worker) => {
-                let back = worker.join(out);
-                self.back = BackSide::Joined(Box::new(back));
+                let (back, digests) = worker.join(out);
+                self.back = BackSide::Joined(Box::new(back), digests);
             }
-            BackSide::Joined(back) => back.finish(out),
+            BackSide::Joined(back, _) => back.finish(out),
         }
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
         let (http_messages, other_tls_connections, tls, back_limits, shard_limits) =
             match &self.back {
-                BackSide::Joined(back) => (
+                BackSide::Joined(back, _) => (
                     back.http_messages(),
                     back.other_tls_connections(),
                     back.tls_counts(),
@@ -294,10 +352,18 @@ impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
         let AnalyzerConfig { pipeline, threads } = cfg;
         let mode = if threads > 1 {
+            let mut pipeline = pipeline;
             let back = Back::with_config(&pipeline);
+            let (digests, hasher) = if threads > 2 {
+                let (queue, results, hasher) = spawn_hasher();
+                pipeline.http.digests = Some(queue.clone());
+                (Some(results), Some((hasher, queue)))
+            } else {
+                (None, None)
+            };
             Mode::Split(Split {
                 front: Front::new(&pipeline),
-                back: BackSide::Worker(Worker::spawn(back, threads - 2)),
+                back: BackSide::Worker(Worker::spawn(back, threads - 2, digests, hasher)),
                 ticker: Ticker::default(),
             })
         } else {
@@ -339,7 +405,7 @@ impl Analyzer {
                 worker.drain(out);
             }
             Mode::Split(Split {
-                back: BackSide::Joined(back),
+                back: BackSide::Joined(back, _),
                 ..
             }) => back.report_open(out),
         }

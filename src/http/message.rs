@@ -59,6 +59,10 @@ pub struct HttpMessage {
     /// (after de-chunking), stored or not, however the capture cut them; `None` for other
     /// messages and when the capture lost any of them.
     pub body_sha256: Option<super::body::BodyDigest>,
+    /// Set instead of `body_sha256` while the digest is taken on a hashing thread
+    /// ([`super::body::DigestQueue`]); the analyzer fills `body_sha256` in from it before the
+    /// session stage sees the message.
+    pub digest_ticket: Option<super::body::DigestTicket>,
     /// For a response: the index of the request (same connection, other direction) it answers.
     pub answers: Option<u32>,
     /// For a response: the method of the request it answers.

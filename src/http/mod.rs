@@ -42,6 +42,9 @@ pub struct HttpConfig {
     /// In a shard run, only the files fetched by this shard's CPEs are digested (the others'
     /// transactions are another shard's); `None`: every file.
     pub digest_only_for: Option<crate::shard::ShardSpec>,
+    /// Where file digests are taken: `None` here, as the bytes are read; otherwise on the
+    /// hashing thread behind the queue (the messages then carry a `digest_ticket`).
+    pub digests: Option<body::DigestQueue>,
 }
 
 impl Default for HttpConfig {
@@ -53,6 +56,7 @@ impl Default for HttpConfig {
             max_headers: Limit::HttpHeaders.default_usize(),
             max_pending_requests: Limit::HttpPendingRequests.default_usize(),
             digest_only_for: None,
+            digests: None,
         }
     }
 }

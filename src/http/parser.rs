@@ -14,7 +14,7 @@ mod head;
 mod message_start;
 mod pending;
 
-use super::body::{BodyStore, ChunkStatus, ChunkedDecoder, ContentCoding};
+use super::body::{BodyStore, ChunkStatus, ChunkedDecoder, ContentCoding, Digested};
 use super::{HttpConfig, HttpEvent, HttpMessage, HttpStats, StartLine};
 use crate::limits::{Limit, LimitSet};
 use crate::types::{ConnId, Dir, FrameRef, Nanos};
@@ -583,7 +583,7 @@ impl DirParser {
         self.mode = Mode::Body(Box::new(Draft {
             msg,
             framing: body,
-            store: BodyStore::new(limit, coding, digest),
+            store: BodyStore::digested_by(limit, coding, digest, cx.cfg.digests.as_ref()),
         }));
         Step::Advance(end)
     }
@@ -613,6 +613,7 @@ impl DirParser {
             complete: true,
             gap_bytes: 0,
             body_sha256: None,
+            digest_ticket: None,
             answers: None,
             request_method: None,
             interim: false,
@@ -781,12 +782,16 @@ fn finish_draft(draft: Draft, complete: bool) -> HttpMessage {
     let Draft {
         mut msg,
         framing,
-        store,
+        mut store,
     } = draft;
     if let BodyFraming::Chunked(mut dec) = framing {
         msg.headers.extend(dec.take_trailers());
     }
-    msg.body_sha256 = store.digest();
+    match store.finish_digest() {
+        Some(Digested::Known(digest)) => msg.body_sha256 = Some(digest),
+        Some(Digested::Pending(ticket)) => msg.digest_ticket = Some(ticket),
+        None => {}
+    }
     // A body stored for decoding (not one only counted) cut at the limit.
     let kept_for_decoding = store.limit() > 0;
     let (body, truncated) = store.finish();

@@ -391,7 +391,7 @@ proptest! {
         cfg_small in any::<bool>(),
     ) {
         let cfg = if cfg_small {
-            HttpConfig { max_body: 8, max_header_bytes: 40, max_headers: 2, max_pending_requests: 1, keep_all_bodies: false, digest_only_for: None }
+            HttpConfig { max_body: 8, max_header_bytes: 40, max_headers: 2, max_pending_requests: 1, keep_all_bodies: false, digest_only_for: None, digests: None }
         } else {
             HttpConfig::default()
         };

@@ -56,7 +56,8 @@ fn one_to_four_threads_give_identical_reports() {
 }
 
 /// The benchmark campaign (a thousand CPEs, web and TLS traffic, many batches through each
-/// decoder) gives the same NDJSON lines with 1 to 4 threads, in the same order.
+/// decoder, files whose SHA-256 the hashing thread takes) gives the same NDJSON lines with 1
+/// to 4 threads, in the same order.
 #[test]
 fn a_campaign_gives_the_same_lines_with_one_to_four_threads() {
     use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
@@ -77,6 +78,8 @@ fn a_campaign_gives_the_same_lines_with_one_to_four_threads() {
             .count()
             > 50
     );
+    // Files were fetched and hashed: from 3 threads on, on the hashing thread.
+    assert!(one.matches(r#""file_hash":""#).count() > 10);
     for threads in ["2", "3", "4"] {
         assert!(ndjson(threads) == one, "{threads} threads differ from one");
     }

@@ -1,8 +1,8 @@
 //! Bounded storage of one message body: undoes gzip/deflate Content-Encoding on the fly without
 //! ever holding more than the storage limit, and, when asked, takes the SHA-256 of the wire bytes.
 
+use super::digest::{DigestQueue, Digested, Digester};
 use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
-use sha2::{Digest, Sha256};
 use std::io::{self, Write};
 
 /// Content-Encoding of a body, as far as it can be undone.
@@ -127,7 +127,7 @@ pub struct BodyStore {
     raw_overflowed: bool,
     truncated: bool,
     /// The digest of the wire bytes so far, when asked for; dropped at a capture gap.
-    digest: Option<Box<Sha256>>,
+    digest: Option<Digester>,
 }
 
 /// The SHA-256 of a body's wire bytes (after de-chunking, before any Content-Encoding is
@@ -139,6 +139,17 @@ impl BodyStore {
     /// Storage for a body with the given Content-Encoding; `digest`: the SHA-256 of the wire
     /// bytes is computed too (for bodies that may be files: the cost is about 0.6 ns a byte).
     pub fn new(limit: usize, coding: ContentCoding, digest: bool) -> Self {
+        Self::digested_by(limit, coding, digest, None)
+    }
+
+    /// As [`BodyStore::new`], the digest taken on the hashing thread behind `queue` if there
+    /// is one.
+    pub fn digested_by(
+        limit: usize,
+        coding: ContentCoding,
+        digest: bool,
+        queue: Option<&DigestQueue>,
+    ) -> Self {
         let decoding = match coding {
             ContentCoding::Identity => Decoding::Identity,
             ContentCoding::Gzip => {
@@ -156,7 +167,7 @@ impl BodyStore {
             raw: Vec::new(),
             raw_overflowed: false,
             truncated: false,
-            digest: digest.then(|| Box::new(Sha256::new())),
+            digest: digest.then(|| Digester::new(queue)),
         }
     }
 
@@ -165,12 +176,16 @@ impl BodyStore {
         self.limit
     }
 
-    /// The SHA-256 of the wire body bytes fed so far, when it was asked for and no byte was
-    /// lost.
+    /// The SHA-256 of the wire body bytes fed so far, when it was asked for, no byte was lost
+    /// and it is taken here.
     pub fn digest(&self) -> Option<BodyDigest> {
-        self.digest
-            .as_ref()
-            .map(|d| d.as_ref().clone().finalize().into())
+        self.digest.as_ref().and_then(Digester::peek)
+    }
+
+    /// The body is complete: its SHA-256 (or the ticket it will come back with from the
+    /// hashing thread), when it was asked for and no byte was lost.
+    pub fn finish_digest(&mut self) -> Option<Digested> {
+        self.digest.take().map(Digester::finish)
     }
 
     /// Adds wire body bytes (already de-chunked).

@@ -38,6 +38,7 @@ fn http(head: &str, body: &[u8]) -> HttpMessage {
         complete: true,
         gap_bytes: 0,
         body_sha256: None,
+        digest_ticket: None,
         answers: None,
         request_method: None,
         interim: false,
