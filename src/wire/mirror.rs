@@ -9,7 +9,8 @@
 use crate::types::Nanos;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::VecDeque;
-use std::hash::Hasher;
+use std::collections::hash_map::Entry;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 /// Copies of an IPv4 packet (identification included in the comparison) are taken for mirror
@@ -68,13 +69,38 @@ impl Fingerprint {
     }
 }
 
+/// A fingerprint with its hash, computed once per segment: the table hashes only that, though
+/// every segment is looked up, remembered and later forgotten.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Keyed {
+    hash: u64,
+    fp: Fingerprint,
+}
+
+impl Keyed {
+    fn new(fp: Fingerprint) -> Self {
+        let mut h = FxHasher::default();
+        fp.hash(&mut h);
+        Keyed {
+            hash: h.finish(),
+            fp,
+        }
+    }
+}
+
+impl Hash for Keyed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 /// Recognizes the second and later copies of a segment.
 #[derive(Default)]
 pub(crate) struct MirrorFilter {
     /// Fingerprint → capture time of its first copy.
-    first_seen: FxHashMap<Fingerprint, Nanos>,
+    first_seen: FxHashMap<Keyed, Nanos>,
     /// The fingerprints in order of arrival, for eviction.
-    order: VecDeque<(Nanos, Fingerprint)>,
+    order: VecDeque<(Nanos, Keyed)>,
 }
 
 impl MirrorFilter {
@@ -86,17 +112,26 @@ impl MirrorFilter {
                 break;
             }
             self.order.pop_front();
-            if self.first_seen.get(&old) == Some(&seen) {
-                self.first_seen.remove(&old);
+            // Unless the fingerprint was seen again since, and kept with that time.
+            if let Entry::Occupied(entry) = self.first_seen.entry(old)
+                && *entry.get() == seen
+            {
+                entry.remove();
             }
         }
-        if let Some(&first) = self.first_seen.get(&fp)
-            && ts.abs_diff(first) <= fp.window().unsigned_abs()
-        {
-            return true;
+        let key = Keyed::new(fp);
+        match self.first_seen.entry(key) {
+            Entry::Occupied(entry) if ts.abs_diff(*entry.get()) <= fp.window().unsigned_abs() => {
+                return true;
+            }
+            Entry::Occupied(mut entry) => {
+                entry.insert(ts);
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(ts);
+            }
         }
-        self.first_seen.insert(fp, ts);
-        self.order.push_back((ts, fp));
+        self.order.push_back((ts, key));
         false
     }
 

@@ -134,6 +134,12 @@ fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
 
 /// A field value as text; obsolete line folding becomes single spaces.
 pub(super) fn header_value(raw: &[u8]) -> String {
+    // The common value: one line of UTF-8 (ASCII mostly), checked a word at a time.
+    if memchr::memchr2(b'\r', b'\n', raw).is_none()
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return text.to_owned();
+    }
     let text = String::from_utf8_lossy(raw);
     if !text.contains(['\r', '\n']) {
         return text.into_owned();
