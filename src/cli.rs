@@ -234,8 +234,9 @@ pub struct ReportArgs {
     pub transaction: Option<String>,
     /// Threads for the analysis: 1 runs it all on one thread; 2 splits it in two halves (the
     /// front reading, TCP and HTTP, the back sessions, transactions and findings); 3 or more
-    /// add threads decoding CWMP bodies for the back half. Default: one per core, 2 to 4. The
-    /// results are the same whatever the count.
+    /// add N-2 threads decoding CWMP bodies for the back half and one taking the SHA-256 of
+    /// the files off the front half. Default: one per core, 2 to 4. The results are the same
+    /// whatever the count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub threads: Option<u8>,
     /// Analyze only the CPEs whose address falls in shard K of N (1 <= K <= N): N processes,
