@@ -1,6 +1,9 @@
 //! HTTP authentication headers (Basic and Digest credentials and challenges) and cookies,
 //! parsed leniently as CPEs send them. Raw values are kept; redaction happens at output.
 
+use smallvec::SmallVec;
+use std::borrow::Cow;
+
 /// A parsed `Authorization` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
@@ -185,14 +188,21 @@ fn decode_basic(token: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-fn find_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// A parameter as it stands in the header: its name, and its value unquoted (copied only when
+/// it held escapes).
+type Param<'a> = (&'a str, Cow<'a, str>);
+
+/// The parameters of one challenge or credential: most have fewer than a dozen.
+type Params<'a> = SmallVec<[Param<'a>; 12]>;
+
+fn find_param<'a>(params: &'a [Param<'_>], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
-fn digest_params(params: &[(String, String)]) -> DigestParams {
+fn digest_params(params: &[Param<'_>]) -> DigestParams {
     let get = |name: &str| find_param(params, name).map(str::to_string);
     DigestParams {
         username: get("username"),
@@ -219,8 +229,8 @@ fn digest_params(params: &[(String, String)]) -> DigestParams {
 
 /// Reads `name=value` pairs (value a token or a quoted string) separated by commas, stopping
 /// before a word that is not followed by `=` (the next challenge's scheme).
-fn parse_params(cur: &mut Cursor<'_>) -> Vec<(String, String)> {
-    let mut params = Vec::new();
+fn parse_params<'a>(cur: &mut Cursor<'a>) -> Params<'a> {
+    let mut params = Params::new();
     loop {
         let before = cur.pos;
         cur.skip_ws_and_commas();
@@ -238,10 +248,10 @@ fn parse_params(cur: &mut Cursor<'_>) -> Vec<(String, String)> {
         let value = if cur.peek() == Some(b'"') {
             cur.quoted_string()
         } else {
-            cur.take_until(|b| is_ws(b) || b == b',').to_string()
+            Cow::Borrowed(cur.take_until(|b| is_ws(b) || b == b','))
         };
         if params.len() < MAX_PARAMS {
-            params.push((name.to_string(), value));
+            params.push((name, value));
         }
     }
 }
@@ -301,17 +311,24 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads a quoted string at the cursor (which is on the opening quote); `\` escapes the
-    /// next character. An unterminated string runs to the end.
-    fn quoted_string(&mut self) -> String {
+    /// next character. An unterminated string runs to the end. Without escapes (the common
+    /// case) the value is a slice of the header.
+    fn quoted_string(&mut self) -> Cow<'a, str> {
         self.pos += 1;
-        let mut value = String::new();
         let rest = self.text.get(self.pos..).unwrap_or_default();
+        if let Some(end) = memchr::memchr2(b'"', b'\\', rest.as_bytes())
+            && rest.as_bytes().get(end) == Some(&b'"')
+        {
+            self.pos += end + 1;
+            return Cow::Borrowed(rest.get(..end).unwrap_or_default());
+        }
+        let mut value = String::new();
         let mut chars = rest.char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
                 '"' => {
                     self.pos += i + 1;
-                    return value;
+                    return Cow::Owned(value);
                 }
                 '\\' => {
                     if let Some((_, escaped)) = chars.next() {
@@ -322,7 +339,7 @@ impl<'a> Cursor<'a> {
             }
         }
         self.pos = self.text.len();
-        value
+        Cow::Owned(value)
     }
 }
 

@@ -172,68 +172,88 @@ pub fn close_step(s: &Session, end: ConnEnd) -> (Option<u32>, String) {
     (step, what)
 }
 
-fn challenge_text(challenges: &[Challenge]) -> String {
+/// `401` and the first challenge: its scheme, the realm and whether the nonce was stale.
+fn unauthorized_text(challenges: &[Challenge]) -> String {
+    let mut t = "401".to_owned();
     match challenges.first() {
         Some(Challenge::Digest(d)) => {
-            let mut t = "Digest".to_owned();
+            t.push_str(" Digest");
             if let Some(realm) = &d.realm {
-                t.push_str(&format!(" realm={realm}"));
+                t.push_str(" realm=");
+                t.push_str(realm);
             }
             if d.stale == Some(true) {
                 t.push_str(" stale");
             }
-            t
         }
-        Some(Challenge::Basic { realm }) => match realm {
-            Some(r) => format!("Basic realm={r}"),
-            None => "Basic".to_owned(),
-        },
-        Some(Challenge::Other { scheme }) => scheme.clone(),
-        None => String::new(),
-    }
-}
-
-fn auth_suffix(c: &Option<Credentials>) -> String {
-    match c {
-        Some(c) => format!(" (+{})", c.scheme()),
-        None => String::new(),
-    }
-}
-
-/// A short description of a session message for transaction steps.
-pub fn describe_message(m: &SessionMessage) -> String {
-    let summary = crate::session::message_summary(m);
-    match (&m.http.method, m.http.status) {
-        (Some(method), _) => {
-            let body = if summary.is_empty() {
-                if m.http.body_len == 0 && method == "POST" {
-                    "POST (empty)".to_owned()
-                } else {
-                    format!("{method} {}", m.http.uri.as_deref().unwrap_or(""))
-                }
-            } else {
-                format!("{method} {summary}")
-            };
-            format!("{body}{}", auth_suffix(&m.credentials))
-        }
-        (None, Some(401)) => format!("401 {}", challenge_text(&m.challenges))
-            .trim_end()
-            .to_owned(),
-        (None, Some(status)) => {
-            if summary.is_empty() {
-                if m.http.body_len == 0 {
-                    format!("{status} (empty)")
-                } else {
-                    format!("{status} {}", m.http.reason.as_deref().unwrap_or(""))
-                        .trim_end()
-                        .to_owned()
-                }
-            } else {
-                format!("{status} {summary}")
+        Some(Challenge::Basic { realm }) => {
+            t.push_str(" Basic");
+            if let Some(r) = realm {
+                t.push_str(" realm=");
+                t.push_str(r);
             }
         }
-        (None, None) => String::new(),
+        Some(Challenge::Other { scheme }) => {
+            t.push(' ');
+            t.push_str(scheme);
+        }
+        None => {}
     }
+    trim_end_in_place(&mut t);
+    t
+}
+
+/// Appends ` (+Digest)` (the scheme) to the text of a message that carries credentials.
+fn push_auth_suffix(text: &mut String, c: &Option<Credentials>) {
+    if let Some(c) = c {
+        text.push_str(" (+");
+        text.push_str(c.scheme());
+        text.push(')');
+    }
+}
+
+fn trim_end_in_place(text: &mut String) {
+    let len = text.trim_end().len();
+    text.truncate(len);
+}
+
+/// A short description of a session message for transaction steps (built by appending: there
+/// is one per message of every transaction).
+pub fn describe_message(m: &SessionMessage) -> String {
+    let summary = crate::session::message_summary(m);
+    let mut text = String::with_capacity(24 + summary.len());
+    match (&m.http.method, m.http.status) {
+        (Some(method), _) => {
+            if summary.is_empty() && m.http.body_len == 0 && method == "POST" {
+                text.push_str("POST (empty)");
+            } else {
+                text.push_str(method);
+                text.push(' ');
+                text.push_str(if summary.is_empty() {
+                    m.http.uri.as_deref().unwrap_or("")
+                } else {
+                    &summary
+                });
+            }
+            push_auth_suffix(&mut text, &m.credentials);
+        }
+        (None, Some(401)) => text = unauthorized_text(&m.challenges),
+        (None, Some(status)) => {
+            text.push_str(itoa::Buffer::new().format(status));
+            if !summary.is_empty() {
+                text.push(' ');
+                text.push_str(&summary);
+            } else if m.http.body_len == 0 {
+                text.push_str(" (empty)");
+            } else {
+                text.push(' ');
+                text.push_str(m.http.reason.as_deref().unwrap_or(""));
+                trim_end_in_place(&mut text);
+            }
+        }
+        (None, None) => {}
+    }
+    text
 }
 
 /// Rebuilds the fetch steps (9–12) of a transaction from its file exchanges.
@@ -253,12 +273,11 @@ pub fn label_fetch(steps: &mut Vec<Step>, fetch: &[HttpExchange]) {
         first = false;
         steps.push(Step {
             step,
-            what: format!(
-                "{} {}{}",
-                req.method,
-                req.uri,
-                auth_suffix(&req.credentials)
-            ),
+            what: {
+                let mut what = format!("{} {}", req.method, req.uri);
+                push_auth_suffix(&mut what, &req.credentials);
+                what
+            },
             from: Party::Cpe,
             to: Party::FileServer,
             frame: Some(req.last_frame),
@@ -270,12 +289,7 @@ pub fn label_fetch(steps: &mut Vec<Step>, fetch: &[HttpExchange]) {
         if let Some(resp) = &x.response {
             let (step, what) = if resp.status == 401 {
                 challenged = true;
-                (
-                    Some(10),
-                    format!("401 {}", challenge_text(&resp.challenges))
-                        .trim_end()
-                        .to_owned(),
-                )
+                (Some(10), unauthorized_text(&resp.challenges))
             } else {
                 let size = if resp.complete {
                     format!("{} bytes", resp.body_len)

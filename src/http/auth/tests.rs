@@ -140,3 +140,25 @@ fn cookies() {
         ]
     );
 }
+
+#[test]
+fn quoted_values_read_the_same_with_or_without_escapes() {
+    let digest = |v: &str| match parse_credentials(v) {
+        Credentials::Digest(p) => p,
+        other => panic!("not digest: {other:?}"),
+    };
+    // Plain (read in place), empty, escaped quote and backslash, non-ASCII, and an escape
+    // after which the string runs to the end of the value.
+    let p = digest(
+        r#"Digest username="plain", realm="", nonce="a\\b\"c", uri="/é\x", opaque="end\"tail"#,
+    );
+    assert_eq!(p.username, s("plain"));
+    assert_eq!(p.realm, s(""));
+    assert_eq!(p.nonce, s(r#"a\b"c"#));
+    assert_eq!(p.uri, s("/éx"));
+    assert_eq!(p.opaque, s(r#"end"tail"#));
+    // A value after a quoted one is still read, and the first of two names wins.
+    let p = digest(r#"Digest realm="x,y", nonce=n1, NONCE="n2""#);
+    assert_eq!(p.realm, s("x,y"));
+    assert_eq!(p.nonce, s("n1"));
+}
