@@ -257,12 +257,39 @@ impl Dir {
 pub fn format_ts(ts: Nanos) -> String {
     let secs = ts.div_euclid(1_000_000_000);
     let micros = ts.rem_euclid(1_000_000_000) / 1000;
-    // Nanoseconds in an i64 span the years 1677 to 2262, so the fallback is for form's sake.
-    let date = time::OffsetDateTime::from_unix_timestamp(secs).ok();
-    let Some((t, year)) = date.and_then(|t| Some((t, u32::try_from(t.year()).ok()?))) else {
+    let Some(second) = second_text(secs) else {
         return format!("@{secs}.{micros:06}");
     };
     let mut out = [0u8; 27];
+    out[..20].copy_from_slice(&second);
+    let mut v = micros;
+    for i in (20..26).rev() {
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out[26] = b'Z';
+    // Only ASCII digits and separators were written.
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
+}
+
+thread_local! {
+    /// The last second [`second_text`] wrote: a report's timestamps come in runs within one
+    /// second, and the calendar need not be worked out again for each.
+    static LAST_SECOND: std::cell::Cell<Option<(i64, [u8; 20])>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// `2026-11-27T10:13:13.` for a Unix second; `None` for a year before 0.
+fn second_text(secs: i64) -> Option<[u8; 20]> {
+    if let Some((last, text)) = LAST_SECOND.get()
+        && last == secs
+    {
+        return Some(text);
+    }
+    // Nanoseconds in an i64 span the years 1677 to 2262, so `None` is for form's sake.
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    let year = u32::try_from(t.year()).ok()?;
+    let mut out = [0u8; 20];
     let mut at = 0;
     let mut digits = |value: u32, width: usize, then: u8| {
         let mut v = value;
@@ -279,9 +306,39 @@ pub fn format_ts(ts: Nanos) -> String {
     digits(u32::from(t.hour()), 2, b':');
     digits(u32::from(t.minute()), 2, b':');
     digits(u32::from(t.second()), 2, b'.');
-    digits(micros as u32, 6, b'Z');
-    // Only ASCII digits and separators were written.
-    String::from_utf8_lossy(&out).into_owned()
+    LAST_SECOND.set(Some((secs, out)));
+    Some(out)
+}
+
+/// An IP address as `Display` writes it; IPv4 (most of the report's addresses) digit by digit.
+pub fn ip_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut text = String::with_capacity(15);
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text.push('.');
+                }
+                text.push_str(digits.format(octet));
+            }
+            text
+        }
+        std::net::IpAddr::V6(_) => ip.to_string(),
+    }
+}
+
+/// A socket address as `Display` writes it (`192.0.2.1:7547`, `[2001:db8::1]:7547`).
+pub fn socket_text(addr: std::net::SocketAddr) -> String {
+    match addr {
+        std::net::SocketAddr::V4(v4) => {
+            let mut text = ip_text(std::net::IpAddr::V4(*v4.ip()));
+            text.push(':');
+            text.push_str(itoa::Buffer::new().format(v4.port()));
+            text
+        }
+        std::net::SocketAddr::V6(_) => addr.to_string(),
+    }
 }
 
 /// The operating system's reason for an I/O error, without Rust's ` (os error N)` suffix:
@@ -303,6 +360,30 @@ pub fn io_reason(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        use std::net::{IpAddr, SocketAddr};
+        for text in [
+            "0.0.0.0",
+            "192.0.2.1",
+            "10.200.30.4",
+            "255.255.255.255",
+            "::",
+            "2001:db8::1",
+            "::ffff:192.0.2.1",
+            "fe80::1:2:3:4",
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+            for port in [0, 80, 7547, 65535] {
+                let addr = SocketAddr::new(ip, port);
+                assert_eq!(socket_text(addr), addr.to_string());
+            }
+        }
+        let scoped: SocketAddr = "[fe80::1%2]:7547".parse().unwrap();
+        assert_eq!(socket_text(scoped), scoped.to_string());
+    }
 
     #[test]
     fn io_reasons_lose_rusts_suffix_only() {
@@ -347,6 +428,14 @@ mod tests {
         while let Some(next) = ts.checked_add(777_777_777_777_777 + 123_456_789) {
             assert_eq!(format_ts(ts), generic(ts), "{ts}");
             ts = next;
+        }
+        // Runs within one second and across its edges (the calendar of the last second is
+        // kept), back and forth.
+        for base in [1_795_774_393_000_000_000, -2_000_000_000] {
+            for step in [0, 999_999_999, 1, 1_000_000_000, 250_000_000, 999_999_999] {
+                let ts = base + step;
+                assert_eq!(format_ts(ts), generic(ts), "{ts}");
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::cwmp::{CwmpNs, DeviceId, Envelope, FaultStruct, Rpc, fault_meaning};
 use crate::http::auth::{Challenge, Credentials, DigestParams};
 use crate::session::{MessageKind, Session, SessionMessage, message_summary};
 use crate::transaction::{Party, Transaction};
-use crate::types::{FrameRef, Nanos, format_ts};
+use crate::types::{FrameRef, Nanos, format_ts, ip_text, socket_text};
 
 /// How report objects are built.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +62,7 @@ impl CpeInfo {
     pub fn new(ip: std::net::IpAddr, device: Option<&DeviceId>) -> CpeInfo {
         let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_owned());
         CpeInfo {
-            ip: ip.to_string(),
+            ip: ip_text(ip),
             manufacturer: device.and_then(|d| non_empty(&d.manufacturer)),
             oui: device.and_then(|d| non_empty(&d.oui)),
             product_class: device.and_then(|d| non_empty(&d.product_class)),
@@ -76,16 +76,16 @@ impl TransactionReport {
     pub fn build(t: Transaction, opts: &ReportOptions) -> TransactionReport {
         let origin = t.steps.first().map(|s| s.ts).unwrap_or(t.start);
         TransactionReport {
-            id: format!("t{}", t.number),
+            id: numbered('t', t.number),
             kind: t.kind.as_str(),
             cpe: CpeInfo::new(t.cpe.ip, t.cpe.device.as_ref()),
             acs: AcsInfo {
-                ip: t.acs.ip().to_string(),
+                ip: ip_text(t.acs.ip()),
                 port: t.acs.port(),
             },
             file_server: t.file_server.map(|a| ServerInfo {
-                host: url_host(&t.url).unwrap_or_else(|| a.ip().to_string()),
-                ip: a.ip().to_string(),
+                host: url_host(&t.url).unwrap_or_else(|| ip_text(a.ip())),
+                ip: ip_text(a.ip()),
                 port: a.port(),
                 tls: t
                     .file_conns
@@ -103,7 +103,7 @@ impl TransactionReport {
             outcome: t.outcome,
             limits_hit: t.limits_hit.names(),
             fault: t.fault.filter(|f| f.code != Some(0)).map(fault_json),
-            sessions: t.sessions.iter().map(|n| format!("s{n}")).collect(),
+            sessions: t.sessions.iter().map(|&n| numbered('s', n)).collect(),
             start: format_ts(t.start),
             end: format_ts(t.end),
             versions: t
@@ -126,7 +126,7 @@ impl TransactionReport {
                     ts: format_ts(s.ts),
                     from: party(s.from),
                     to: party(s.to),
-                    session: s.session.map(|n| format!("s{n}")),
+                    session: s.session.map(|n| numbered('s', n)),
                     close: s.close,
                     rel: (s.ts - origin) as f64 / 1e9,
                 })
@@ -159,7 +159,7 @@ impl SessionReport {
             .map(|m| message_report(m, start, opts))
             .collect();
         SessionReport {
-            id: format!("s{}", s.number),
+            id: numbered('s', s.number),
             cpe: match (&s.device, &s.inferred_device) {
                 (None, Some(inferred)) => CpeInfo {
                     inferred: true,
@@ -168,7 +168,7 @@ impl SessionReport {
                 (device, _) => CpeInfo::new(s.cpe_ip, device.as_ref()),
             },
             acs: AcsInfo {
-                ip: s.acs.ip().to_string(),
+                ip: ip_text(s.acs.ip()),
                 port: s.acs.port(),
             },
             start: format_ts(s.start),
@@ -180,8 +180,8 @@ impl SessionReport {
                 .connections
                 .iter()
                 .map(|c| ConnectionReport {
-                    cpe: c.cpe.to_string(),
-                    acs: c.acs.to_string(),
+                    cpe: socket_text(c.cpe),
+                    acs: socket_text(c.acs),
                     opened: format_ts(c.ts),
                     closed: c.end.map(|(_, ts)| format_ts(ts)),
                     end: c.end.map(|(end, _)| end),
@@ -194,8 +194,8 @@ impl SessionReport {
             cwmp_version,
             rpcs,
             connection_request: s.connection_request.map(|cr| ConnectionRequestReport {
-                acs_ip: cr.acs_ip.to_string(),
-                cpe: cr.cpe.to_string(),
+                acs_ip: ip_text(cr.acs_ip),
+                cpe: socket_text(cr.cpe),
                 uri: cr.uri,
                 frame: opts.frame(cr.frame),
                 ts: format_ts(cr.ts),
@@ -251,10 +251,22 @@ fn message_report(m: SessionMessage, session_start: Nanos, opts: &ReportOptions)
         ("acs", "cpe")
     };
     let http = match (&m.http.method, &m.http.uri, m.http.status) {
-        (Some(method), Some(uri), _) => format!("{method} {uri}"),
-        (_, _, Some(status)) => format!("{status} {}", m.http.reason.as_deref().unwrap_or(""))
-            .trim_end()
-            .to_owned(),
+        (Some(method), Some(uri), _) => {
+            let mut line = String::with_capacity(method.len() + 1 + uri.len());
+            line.push_str(method);
+            line.push(' ');
+            line.push_str(uri);
+            line
+        }
+        (_, _, Some(status)) => {
+            let reason = m.http.reason.as_deref().unwrap_or("");
+            let mut line = String::with_capacity(4 + reason.len());
+            line.push_str(itoa::Buffer::new().format(status));
+            line.push(' ');
+            line.push_str(reason);
+            line.truncate(line.trim_end().len());
+            line
+        }
         _ => String::new(),
     };
     MessageReport {
@@ -458,15 +470,25 @@ fn envelope_json(e: Envelope, opts: &ReportOptions) -> EnvelopeReport {
     }
 }
 
+/// An id of the report: `t12`, `s3` (one per session, transaction and step).
+fn numbered(prefix: char, number: u64) -> String {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(number);
+    let mut id = String::with_capacity(1 + digits.len());
+    id.push(prefix);
+    id.push_str(digits);
+    id
+}
+
 /// Bytes as lowercase hexadecimal digits, as `sha256sum` prints a digest.
 fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(HEX[usize::from(b >> 4)]));
+        text.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ fn redacted_url(url: &str, opts: &ReportOptions) -> Option<String> {
     if opts.show_secrets {
         return None;
     }
-    let (scheme, rest) = url.split_once("://")?;
+    let (scheme, rest) = crate::session::split_scheme(url)?;
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     let (_, host) = authority.rsplit_once('@')?;

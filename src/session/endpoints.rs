@@ -11,11 +11,16 @@ use std::net::{IpAddr, SocketAddr};
 /// TR-069's default port of the ACS, and of a CPE's Connection Request server.
 pub const CWMP_PORT: u16 = 7547;
 
+/// Splits a URL at its first `://`: (scheme, the rest). The scheme is short, so a search of
+/// three bytes costs less than a substring searcher.
+pub fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    let sep = url.as_bytes().windows(3).position(|w| w == b"://")?;
+    Some((url.get(..sep)?, url.get(sep + 3..)?))
+}
+
 /// Splits `http://host[:port]/path` into (host, port, path).
 pub fn split_url(url: &str) -> Option<(String, u16, String)> {
-    // The scheme is short: a search of three bytes costs less than a substring searcher.
-    let sep = url.as_bytes().windows(3).position(|w| w == b"://")?;
-    let (scheme, rest) = (url.get(..sep)?, url.get(sep + 3..)?);
+    let (scheme, rest) = split_scheme(url)?;
     let default_port = if scheme.eq_ignore_ascii_case("http") {
         80
     } else if scheme.eq_ignore_ascii_case("https") {

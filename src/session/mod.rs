@@ -15,7 +15,7 @@ mod tracker;
 
 pub use describe::message_summary;
 pub use directory::CpeDirectory;
-pub use endpoints::{split_url, target_path};
+pub use endpoints::{split_scheme, split_url, target_path};
 pub use raw::{RawDeflater, RawMessage};
 pub use tracker::{DecodedBody, SessionConfig, SessionTracker, TrackerStats};
 
