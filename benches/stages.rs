@@ -391,7 +391,7 @@ fn bench_body_digest(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime
                 for piece in file.chunks(1448) {
                     store.feed(piece);
                 }
-                black_box(store.digest())
+                black_box(store.finish_digest())
             })
         });
     }

@@ -220,6 +220,9 @@ fn trim_end_in_place(text: &mut String) {
 /// A short description of a session message for transaction steps (built by appending: there
 /// is one per message of every transaction).
 pub fn describe_message(m: &SessionMessage) -> String {
+    if m.http.method.is_none() && m.http.status == Some(401) {
+        return unauthorized_text(&m.challenges);
+    }
     let summary = crate::session::message_summary(m);
     let mut text = String::with_capacity(24 + summary.len());
     match (&m.http.method, m.http.status) {
@@ -237,7 +240,6 @@ pub fn describe_message(m: &SessionMessage) -> String {
             }
             push_auth_suffix(&mut text, &m.credentials);
         }
-        (None, Some(401)) => text = unauthorized_text(&m.challenges),
         (None, Some(status)) => {
             text.push_str(itoa::Buffer::new().format(status));
             if !summary.is_empty() {

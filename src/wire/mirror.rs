@@ -124,11 +124,8 @@ impl MirrorFilter {
             Entry::Occupied(entry) if ts.abs_diff(*entry.get()) <= fp.window().unsigned_abs() => {
                 return true;
             }
-            Entry::Occupied(mut entry) => {
-                entry.insert(ts);
-            }
-            Entry::Vacant(entry) => {
-                entry.insert(ts);
+            entry => {
+                entry.insert_entry(ts);
             }
         }
         self.order.push_back((ts, key));

@@ -11,7 +11,6 @@ use super::BodyDigest;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -61,6 +60,8 @@ struct Outgoing {
     to: SyncSender<DigestBatch>,
     /// Batches the hashing thread is done with, emptied, to be filled again.
     spare: Receiver<DigestBatch>,
+    /// The last ticket given.
+    next_ticket: u64,
 }
 
 impl Outgoing {
@@ -90,7 +91,6 @@ impl Outgoing {
 #[derive(Clone)]
 pub struct DigestQueue {
     outgoing: Arc<Mutex<Outgoing>>,
-    next_ticket: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for DigestQueue {
@@ -108,8 +108,8 @@ impl DigestQueue {
                 batch: DigestBatch::with_room(),
                 to,
                 spare,
+                next_ticket: 0,
             })),
-            next_ticket: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -155,7 +155,10 @@ impl Digester {
     pub(super) fn new(queue: Option<&DigestQueue>) -> Self {
         match queue {
             Some(queue) => Digester::Away {
-                ticket: DigestTicket(queue.next_ticket.fetch_add(1, Ordering::Relaxed)),
+                ticket: queue.with(|out| {
+                    out.next_ticket += 1;
+                    DigestTicket(out.next_ticket)
+                }),
                 queue: queue.clone(),
                 done: false,
             },
@@ -191,14 +194,6 @@ impl Digester {
                 });
                 Digested::Pending(*ticket)
             }
-        }
-    }
-
-    /// The digest as of now, without ending it (computed here in any case).
-    pub(super) fn peek(&self) -> Option<BodyDigest> {
-        match self {
-            Digester::Here(sha) => Some(sha.as_ref().clone().finalize().into()),
-            Digester::Away { .. } => None,
         }
     }
 }

@@ -176,12 +176,6 @@ impl BodyStore {
         self.limit
     }
 
-    /// The SHA-256 of the wire body bytes fed so far, when it was asked for, no byte was lost
-    /// and it is taken here.
-    pub fn digest(&self) -> Option<BodyDigest> {
-        self.digest.as_ref().and_then(Digester::peek)
-    }
-
     /// The body is complete: its SHA-256 (or the ticket it will come back with from the
     /// hashing thread), when it was asked for and no byte was lost.
     pub fn finish_digest(&mut self) -> Option<Digested> {
