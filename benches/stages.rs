@@ -17,7 +17,7 @@ use cwmpscope::report::{ReportOptions, SessionReport};
 use cwmpscope::tcp::{ConnEnd, ConnInfo, ConnStats, Reassembler, ReassemblyConfig, StreamEvent};
 use cwmpscope::threads::{Analyzer, AnalyzerConfig};
 use cwmpscope::types::{ConnId, Dir, Frame, FrameRef, LinkType, Nanos};
-use cwmpscope::wire::{Decoded, Decoder, TcpSegment};
+use cwmpscope::wire::{Decoded, Decoder, SegmentHeader};
 use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
 use cwmpscope_synth::conversation::{Connection, Profile, SECOND};
 use cwmpscope_synth::cwmp::{CwmpOptions, reference_flow};
@@ -90,14 +90,7 @@ fn file_transfer(profile: &Profile) -> Vec<u8> {
 
 /// A TCP segment with its payload copied out of the frame.
 struct OwnedSegment {
-    frame: FrameRef,
-    ts: Nanos,
-    src: SocketAddr,
-    dst: SocketAddr,
-    seq: u32,
-    ack: u32,
-    flags: cwmpscope::wire::TcpFlags,
-    window: u16,
+    header: SegmentHeader,
     payload: Vec<u8>,
 }
 
@@ -108,14 +101,7 @@ fn segments_of(bytes: &[u8]) -> Vec<OwnedSegment> {
         let f = frame(bytes, i + 1, *ts, range);
         if let Decoded::Tcp(s) = decoder.decode(&f) {
             out.push(OwnedSegment {
-                frame: s.frame,
-                ts: s.ts,
-                src: s.src,
-                dst: s.dst,
-                seq: s.seq,
-                ack: s.ack,
-                flags: s.flags,
-                window: s.window,
+                header: s.header(),
                 payload: s.payload.to_vec(),
             });
         }
@@ -177,18 +163,7 @@ fn bench_reassembly(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>
                 let mut tcp = Reassembler::new(ReassemblyConfig::default());
                 let mut sink = StreamCount::default();
                 for s in &segments {
-                    let seg = TcpSegment {
-                        frame: s.frame,
-                        ts: s.ts,
-                        src: s.src,
-                        dst: s.dst,
-                        seq: s.seq,
-                        ack: s.ack,
-                        flags: s.flags,
-                        window: s.window,
-                        payload: &s.payload,
-                        payload_cut: 0,
-                    };
+                    let seg = s.header.with_payload(&s.payload);
                     tcp.push(&seg, &mut |ev| sink.on_stream(ev));
                 }
                 tcp.finish(&mut |ev| sink.on_stream(ev));

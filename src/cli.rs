@@ -233,9 +233,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ID")]
     pub transaction: Option<String>,
     /// Threads for the analysis: 1 runs it all on one thread; 2 splits it in two halves (the
-    /// front reading, TCP and HTTP, the back sessions, transactions and findings); 3 or more
-    /// add N-2 threads decoding CWMP bodies for the back half and one taking the SHA-256 of
-    /// the files off the front half. Default: one per core, 2 to 4. The results are the same
+    /// front reading, TCP and HTTP, the back sessions, transactions and findings); 3 and 4 add
+    /// N-2 threads decoding CWMP bodies for the back half and one taking the SHA-256 of the
+    /// files off the front half; 5 or more split the front half too: frames are decoded on
+    /// one thread and reassembled (TCP, TLS, HTTP, file hashes) on N-4 front shards by address
+    /// pair, with two decoder threads. Default: one per core, 2 to 4. The results are the same
     /// whatever the count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub threads: Option<u8>,
@@ -760,16 +762,19 @@ impl Analysis {
         let analyzer = &mut self.analyzer;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(4);
-            let printing = scope.spawn(move || {
-                for item in rx.into_iter().flatten() {
-                    if write_error.is_none()
-                        && let Err(e) = printer.push(item, out)
-                    {
-                        *write_error = Some(e);
-                        failed.store(true, Ordering::Relaxed);
+            let printing = std::thread::Builder::new()
+                .name("printer".into())
+                .spawn_scoped(scope, move || {
+                    for item in rx.into_iter().flatten() {
+                        if write_error.is_none()
+                            && let Err(e) = printer.push(item, out)
+                        {
+                            *write_error = Some(e);
+                            failed.store(true, Ordering::Relaxed);
+                        }
                     }
-                }
-            });
+                })
+                .unwrap_or_else(|e| panic!("cannot start a thread: {e}"));
             // Items go in batches: a wake-up of the printer per item cost more than printing
             // small ones.
             let mut batch = Vec::with_capacity(PRINT_BATCH);

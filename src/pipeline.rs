@@ -21,11 +21,11 @@ use crate::limits::{Limit, LimitCounts, Limits};
 use crate::report::{CaptureSummary, Counts, TlsCounts, Undecoded};
 use crate::session::{Completed, CpeDirectory, DecodedBody, SessionConfig, SessionTracker};
 use crate::shard::{Position, ShardSpec};
-use crate::tcp::{Reassembler, ReassemblyConfig, StreamEvent};
+use crate::tcp::{Reassembler, ReassemblyConfig, ReassemblyStats};
 use crate::tls::{TlsEvent, TlsKeys, TlsLayer};
 use crate::transaction::{Tracked, TransactionConfig, TransactionTracker};
-use crate::types::{Frame, Nanos, format_ts};
-use crate::wire::{Decoded, Decoder, DecoderConfig, KindCounts};
+use crate::types::{ConnId, Frame, Nanos, format_ts};
+use crate::wire::{Decoded, Decoder, DecoderConfig, KindCounts, TcpSegment};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ const HOST_REGISTER_BITS: u32 = 14;
 /// estimated (HyperLogLog) in fixed memory, so an endless input does not grow a set of every
 /// address it saw. Passing to the estimate counts as the limit reached (once).
 #[derive(Debug, Default)]
-struct HostCount {
+pub(crate) struct HostCount {
     exact: FxHashSet<IpAddr>,
     max: usize,
     /// Once the set is full: the estimate's registers (the set is then dropped).
@@ -130,6 +130,14 @@ struct HostCount {
 }
 
 impl HostCount {
+    /// An empty count, exact up to `max` addresses.
+    pub(crate) fn new(max: usize) -> Self {
+        HostCount {
+            max,
+            ..HostCount::default()
+        }
+    }
+
     fn insert(&mut self, ip: IpAddr) {
         if let Some(registers) = &mut self.registers {
             observe(registers, ip);
@@ -147,7 +155,7 @@ impl HostCount {
     }
 
     /// Addresses seen: exact, or the estimate (rounded) once the set was full.
-    fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         match &self.registers {
             None => self.exact.len() as u64,
             Some(registers) => estimate(registers).round() as u64,
@@ -222,33 +230,113 @@ impl Ticker {
     }
 }
 
+/// The stages of the front half after frame decoding: TCP segments in, [`HttpEvent`] out
+/// (reassemble → TLS → HTTP). All their state is per connection, apart from the capture-wide
+/// limits of the reassembler and the TLS session cache, so they can run as one per group of
+/// address pairs (`crate::threads`).
+pub struct Streams {
+    tcp: Reassembler,
+    tls: TlsLayer,
+    http: HttpLayer,
+}
+
+/// Hands one TLS stage event on to the HTTP stage.
+fn to_http(ev: TlsEvent<'_>, http: &mut HttpLayer, out: &mut impl FnMut(HttpEvent)) {
+    match ev {
+        TlsEvent::Stream(ev) => http.push(ev, out),
+        TlsEvent::Summary { conn, summary } => http.note_tls(conn, summary),
+    }
+}
+
+impl Streams {
+    /// The stages with the settings of `cfg` (its reassembly, HTTP and TLS).
+    pub fn new(cfg: &PipelineConfig) -> Self {
+        Streams {
+            tcp: Reassembler::new(cfg.reassembly.clone()),
+            tls: TlsLayer::new(Arc::clone(&cfg.tls)),
+            http: HttpLayer::new(HttpConfig {
+                digest_only_for: cfg.shard,
+                ..cfg.http.clone()
+            }),
+        }
+    }
+
+    /// Feeds one segment; the HTTP events it completes go to `out`.
+    pub fn push(&mut self, seg: &TcpSegment<'_>, out: &mut impl FnMut(HttpEvent)) {
+        let (tls, http) = (&mut self.tls, &mut self.http);
+        self.tcp.push(seg, &mut |ev| {
+            tls.push(ev, &mut |ev| to_http(ev, http, out))
+        });
+    }
+
+    /// Capture time moved on: releases idle connections.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(HttpEvent)) {
+        while self.release_due(now, out).is_some() {}
+    }
+
+    /// Releases the connection due first at `now`, if any (see [`Reassembler::release_due`]),
+    /// and returns the deadline and id it was released by.
+    pub fn release_due(
+        &mut self,
+        now: Nanos,
+        out: &mut impl FnMut(HttpEvent),
+    ) -> Option<(Nanos, ConnId)> {
+        let (tls, http) = (&mut self.tls, &mut self.http);
+        self.tcp.release_due(now, &mut |ev| {
+            tls.push(ev, &mut |ev| to_http(ev, http, out))
+        })
+    }
+
+    /// End of input: every open connection is finished, in the order they opened.
+    pub fn finish(&mut self, out: &mut impl FnMut(HttpEvent)) {
+        let (tls, http) = (&mut self.tls, &mut self.http);
+        self.tcp
+            .finish(&mut |ev| tls.push(ev, &mut |ev| to_http(ev, http, out)));
+    }
+
+    /// Key log text found in the capture, for the TLS connections that follow.
+    pub fn add_embedded_keylog(&mut self, text: &[u8]) {
+        self.tls.add_embedded_keylog(text);
+    }
+
+    /// The resource limits these stages reached so far, by limit.
+    pub fn limits_hit(&self) -> LimitCounts {
+        let mut counts = self.tcp.stats().limits_hit;
+        counts.merge(&self.http.stats().limits_hit);
+        counts
+    }
+
+    /// The reassembler's whole-run counters.
+    pub fn tcp_stats(&self) -> &ReassemblyStats {
+        self.tcp.stats()
+    }
+}
+
+impl Counters {
+    /// Counts one frame.
+    pub fn count(&mut self, frame: &Frame<'_>) {
+        self.packets += 1;
+        self.bytes += u64::from(frame.orig_len);
+        self.first_ts = Some(self.first_ts.map_or(frame.ts, |t| t.min(frame.ts)));
+        self.last_ts = Some(self.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
+    }
+}
+
+/// Counts the two hosts of a connection that opened.
+pub(crate) fn count_hosts(ev: &HttpEvent, hosts: &mut HostCount) {
+    if let HttpEvent::ConnOpen(info) = ev {
+        hosts.insert(info.client.ip());
+        hosts.insert(info.server.ip());
+    }
+}
+
 /// The front half: [`Frame`] in, [`HttpEvent`] out (decode → reassemble → TLS → HTTP), with
 /// the capture-wide counts.
 pub struct Front {
     decoder: Decoder,
-    tcp: Reassembler,
-    tls: TlsLayer,
-    http: HttpLayer,
+    streams: Streams,
     counters: Counters,
     hosts: HostCount,
-}
-
-/// Hands one TLS stage event on to the HTTP stage, noting the hosts of new connections.
-fn to_http(
-    ev: TlsEvent<'_>,
-    http: &mut HttpLayer,
-    hosts: &mut HostCount,
-    out: &mut impl FnMut(HttpEvent),
-) {
-    let ev = match ev {
-        TlsEvent::Stream(ev) => ev,
-        TlsEvent::Summary { conn, summary } => return http.note_tls(conn, summary),
-    };
-    if let StreamEvent::Open(info) = &ev {
-        hosts.insert(info.client.ip());
-        hosts.insert(info.server.ip());
-    }
-    http.push(ev, out);
 }
 
 impl Front {
@@ -256,115 +344,139 @@ impl Front {
     pub fn new(cfg: &PipelineConfig) -> Self {
         Front {
             decoder: Decoder::with_config(&cfg.decoder),
-            tcp: Reassembler::new(cfg.reassembly.clone()),
-            tls: TlsLayer::new(Arc::clone(&cfg.tls)),
-            http: HttpLayer::new(HttpConfig {
-                digest_only_for: cfg.shard,
-                ..cfg.http.clone()
-            }),
+            streams: Streams::new(cfg),
             counters: Counters::default(),
-            hosts: HostCount {
-                max: cfg.max_hosts,
-                ..HostCount::default()
-            },
+            hosts: HostCount::new(cfg.max_hosts),
         }
     }
 
-    /// The resource limits this half reached so far, by limit.
-    pub fn limits_hit(&self) -> LimitCounts {
-        let mut counts = *self.decoder.limits_hit();
-        counts.merge(&self.tcp.stats().limits_hit);
-        counts.merge(&self.http.stats().limits_hit);
-        counts.add_n(Limit::Hosts, u64::from(self.hosts.registers.is_some()));
-        counts
+    /// The parts the `capture` summary is made of.
+    pub(crate) fn parts(&self) -> FrontParts<'_> {
+        FrontParts {
+            decoder: &self.decoder,
+            streams: std::slice::from_ref(&self.streams),
+            counters: &self.counters,
+            hosts: &self.hosts,
+        }
     }
 
     /// Feeds one frame (it is counted); the HTTP events it completes go to `out`.
     pub fn push(&mut self, frame: &Frame<'_>, out: &mut impl FnMut(HttpEvent)) {
-        let c = &mut self.counters;
-        c.packets += 1;
-        c.bytes += u64::from(frame.orig_len);
-        c.first_ts = Some(c.first_ts.map_or(frame.ts, |t| t.min(frame.ts)));
-        c.last_ts = Some(c.last_ts.map_or(frame.ts, |t| t.max(frame.ts)));
-
+        self.counters.count(frame);
         // Only segments go on: a mirrored copy (`Decoded::MirrorCopy`) is counted by the
         // decoder and never reassembled, so it is never taken for a retransmission.
         if let Decoded::Tcp(seg) = self.decoder.decode(frame) {
-            let (tls, http, hosts) = (&mut self.tls, &mut self.http, &mut self.hosts);
-            self.tcp.push(&seg, &mut |ev| {
-                tls.push(ev, &mut |ev| to_http(ev, http, hosts, out))
+            let hosts = &mut self.hosts;
+            self.streams.push(&seg, &mut |ev| {
+                count_hosts(&ev, hosts);
+                out(ev)
             });
         }
     }
 
     /// Capture time moved on: releases idle connections.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(HttpEvent)) {
-        let (tls, http, hosts) = (&mut self.tls, &mut self.http, &mut self.hosts);
-        self.tcp.advance(now, &mut |ev| {
-            tls.push(ev, &mut |ev| to_http(ev, http, hosts, out))
-        });
+        self.streams.advance(now, out);
     }
 
     /// End of input: every open connection is finished.
     pub fn finish(&mut self, out: &mut impl FnMut(HttpEvent)) {
-        let (tls, http, hosts) = (&mut self.tls, &mut self.http, &mut self.hosts);
-        self.tcp
-            .finish(&mut |ev| tls.push(ev, &mut |ev| to_http(ev, http, hosts, out)));
+        self.streams.finish(out);
     }
 
     /// Key log text found in the capture (pcapng Decryption Secrets Block), for the TLS
     /// connections that follow.
     pub fn add_embedded_keylog(&mut self, text: &[u8]) {
-        self.tls.add_embedded_keylog(text);
+        self.streams.add_embedded_keylog(text);
     }
 
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
+}
 
-    /// The `capture` part of the report, as of now; `http_messages` is the back half's count.
-    pub fn capture_summary(
-        &self,
-        files: Vec<String>,
-        warnings: Vec<String>,
-        http_messages: u64,
-    ) -> CaptureSummary {
-        let d = self.decoder.stats();
-        let t = self.tcp.stats();
-        CaptureSummary {
-            files,
-            packets: self.counters.packets,
-            bytes: self.counters.bytes,
-            start: self.counters.first_ts.map(format_ts),
-            end: self.counters.last_ts.map(format_ts),
-            tcp_gaps: t.connections_with_gaps,
-            tcp_gap_bytes: t.gap_bytes,
-            tcp_conflicts: t.connections_with_conflicts,
-            tcp_conflicting_bytes: t.conflicting_bytes,
-            undecoded: Undecoded {
-                non_ip: d.non_ip,
-                non_tcp: d.non_tcp,
-                truncated: d.truncated,
-                non_ip_kinds: largest_first(&d.non_ip_kinds),
-                non_tcp_kinds: largest_first(&d.non_tcp_kinds),
-            },
-            encapsulations: Counts(
-                d.encapsulations
-                    .seen()
-                    .map(|(e, n)| (e.name().to_owned(), n))
-                    .collect(),
-            ),
-            mirror_duplicates: d.mirror_duplicates,
-            hosts: self.hosts.count(),
-            tcp_connections: t.connections,
-            http_messages,
-            other_tls_connections: 0,
-            tls: TlsCounts::default(),
-            warnings,
-            limits_hit: Counts::of_limits(&self.limits_hit()),
-            shard_limits_hit: None,
+/// The front half's parts the `capture` summary is made of: on one thread, or with the
+/// [`Streams`] split over several.
+pub(crate) struct FrontParts<'a> {
+    pub decoder: &'a Decoder,
+    pub streams: &'a [Streams],
+    pub counters: &'a Counters,
+    pub hosts: &'a HostCount,
+}
+
+impl FrontParts<'_> {
+    /// The limits these parts reached.
+    fn limits_hit(&self) -> LimitCounts {
+        let mut counts = *self.decoder.limits_hit();
+        for s in self.streams {
+            counts.merge(&s.limits_hit());
         }
+        counts.add_n(Limit::Hosts, u64::from(self.hosts.registers.is_some()));
+        counts
     }
+}
+
+/// The `capture` part of the report from the front half's parts and, once it has finished
+/// (or when it runs on this thread), the back half's counts.
+pub(crate) fn capture_summary_of(
+    parts: FrontParts<'_>,
+    back: Option<&Back>,
+    files: Vec<String>,
+    warnings: Vec<String>,
+) -> CaptureSummary {
+    let mut limits = parts.limits_hit();
+    let FrontParts {
+        decoder,
+        streams,
+        counters,
+        hosts,
+    } = parts;
+    let d = decoder.stats();
+    let mut t = ReassemblyStats::default();
+    for s in streams {
+        t.merge(s.tcp_stats());
+    }
+    let mut summary = CaptureSummary {
+        files,
+        packets: counters.packets,
+        bytes: counters.bytes,
+        start: counters.first_ts.map(format_ts),
+        end: counters.last_ts.map(format_ts),
+        tcp_gaps: t.connections_with_gaps,
+        tcp_gap_bytes: t.gap_bytes,
+        tcp_conflicts: t.connections_with_conflicts,
+        tcp_conflicting_bytes: t.conflicting_bytes,
+        undecoded: Undecoded {
+            non_ip: d.non_ip,
+            non_tcp: d.non_tcp,
+            truncated: d.truncated,
+            non_ip_kinds: largest_first(&d.non_ip_kinds),
+            non_tcp_kinds: largest_first(&d.non_tcp_kinds),
+        },
+        encapsulations: Counts(
+            d.encapsulations
+                .seen()
+                .map(|(e, n)| (e.name().to_owned(), n))
+                .collect(),
+        ),
+        mirror_duplicates: d.mirror_duplicates,
+        hosts: hosts.count(),
+        tcp_connections: t.connections,
+        http_messages: back.map_or(0, Back::http_messages),
+        other_tls_connections: 0,
+        tls: TlsCounts::default(),
+        warnings,
+        limits_hit: Counts::default(),
+        shard_limits_hit: None,
+    };
+    if let Some(back) = back {
+        summary.other_tls_connections = back.other_tls_connections();
+        summary.tls = back.tls_counts();
+        limits.merge(&back.limits_hit());
+        summary.shard_limits_hit = back.shard_limits_hit().map(|l| Counts::of_limits(&l));
+    }
+    summary.limits_hit = Counts::of_limits(&limits);
+    summary
 }
 
 /// Frames by kind for the report: largest count first (then by name), and `other` (the kinds
@@ -734,16 +846,7 @@ impl Pipeline {
 
     /// The `capture` part of the report, as of now (complete after `finish`).
     pub fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let mut summary = self
-            .front
-            .capture_summary(files, warnings, self.back.http_messages());
-        summary.other_tls_connections = self.back.other_tls_connections();
-        summary.tls = self.back.tls_counts();
-        let mut limits = self.front.limits_hit();
-        limits.merge(&self.back.limits_hit());
-        summary.limits_hit = Counts::of_limits(&limits);
-        summary.shard_limits_hit = self.back.shard_limits_hit().map(|l| Counts::of_limits(&l));
-        summary
+        capture_summary_of(self.front.parts(), Some(&self.back), files, warnings)
     }
 }
 

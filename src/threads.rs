@@ -13,12 +13,17 @@ use crate::cwmp::DecodeLimits;
 use crate::findings::Output;
 use crate::http::HttpEvent;
 use crate::http::body::{DIGEST_BATCHES_IN_FLIGHT, DigestQueue, DigestResults, run_hasher};
-use crate::pipeline::{Back, Counters, Front, Pipeline, PipelineConfig, Ticker};
-use crate::report::{CaptureSummary, Counts};
+use crate::pipeline::{
+    Back, Counters, Front, Pipeline, PipelineConfig, Ticker, capture_summary_of,
+};
+use crate::report::CaptureSummary;
 use crate::session::DecodedBody;
 use crate::types::{Frame, Nanos};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use fronts::Sharded;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+
+mod fronts;
 
 /// Settings of every stage, and how many threads run them.
 #[derive(Clone, Debug)]
@@ -51,6 +56,11 @@ const BATCH: usize = 256;
 const BATCHES_IN_FLIGHT: usize = 8;
 const DECODER_BATCHES_IN_FLIGHT: usize = 2;
 
+/// From this many threads on, the front half is split ([`fronts`]): `threads - 4` front
+/// shards, two decoder threads, the back half and the merging thread.
+const FRONT_SHARDS_FROM: usize = 5;
+const SHARDED_DECODERS: usize = 2;
+
 /// What the worker thread receives: the front half's HTTP events (they own their data) with
 /// the message's body decoded when a decoder thread did it, and the capture clock.
 #[allow(clippy::large_enum_variant)]
@@ -70,7 +80,6 @@ struct Worker {
     batches: Vec<SyncSender<Vec<BackEvent>>>,
     /// The queue the next batch goes to.
     next: usize,
-    outputs: Receiver<Output>,
     /// `None` once joined.
     handle: Option<JoinHandle<(Back, Option<DigestResults>)>>,
     decoders: Vec<JoinHandle<()>>,
@@ -110,12 +119,25 @@ fn with_digest(ev: &mut HttpEvent, digests: &mut Option<DigestResults>) {
     }
 }
 
+/// Starts a thread with a name (as `top -H` and debuggers show it).
+fn spawn_named<T: Send + 'static>(
+    name: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+}
+
 /// The hashing thread, and the queue the front half feeds it through.
 fn spawn_hasher() -> (DigestQueue, DigestResults, JoinHandle<()>) {
     let (to, batches) = sync_channel(DIGEST_BATCHES_IN_FLIGHT);
     let (results_tx, results) = std::sync::mpsc::channel();
     let (spare_tx, spare) = std::sync::mpsc::channel();
-    let handle = std::thread::spawn(move || run_hasher(batches, results_tx, spare_tx));
+    let handle = spawn_named("hasher".into(), move || {
+        run_hasher(batches, results_tx, spare_tx)
+    });
     (
         DigestQueue::new(to, spare),
         DigestResults::new(results),
@@ -125,14 +147,15 @@ fn spawn_hasher() -> (DigestQueue, DigestResults, JoinHandle<()>) {
 
 impl Worker {
     /// The back half on its own thread, fed through `decoders` decoder threads (none: fed
-    /// directly); `digests`: the answers of the hashing thread, if there is one.
+    /// directly), its outputs sent to `output_tx`; `digests`: the answers of the hashing
+    /// thread, if there is one.
     fn spawn(
         mut back: Back,
         decoders: usize,
         mut digests: Option<DigestResults>,
         hasher: Option<(JoinHandle<()>, DigestQueue)>,
+        output_tx: Sender<Output>,
     ) -> Worker {
-        let (output_tx, outputs) = std::sync::mpsc::channel::<Output>();
         let mut batches = Vec::new();
         let mut inputs = Vec::new();
         let mut handles = Vec::new();
@@ -141,18 +164,18 @@ impl Worker {
             batches.push(tx);
             inputs.push(rx);
         }
-        for _ in 0..decoders {
+        for n in 0..decoders {
             let (tx, rx) = sync_channel::<Vec<BackEvent>>(DECODER_BATCHES_IN_FLIGHT);
             let (decoded_tx, decoded_rx) =
                 sync_channel::<Vec<BackEvent>>(DECODER_BATCHES_IN_FLIGHT);
             let limits = back.decode_limits();
-            handles.push(std::thread::spawn(move || {
+            handles.push(spawn_named(format!("decoder-{}", n + 1), move || {
                 decode_batches(rx, decoded_tx, &limits);
             }));
             batches.push(tx);
             inputs.push(decoded_rx);
         }
-        let handle = std::thread::spawn(move || {
+        let handle = spawn_named("back".into(), move || {
             let mut out = |item: Output| {
                 // The receiver lives as long as the analyzer; a send fails only while it is
                 // being dropped, when the outputs no longer matter.
@@ -185,7 +208,6 @@ impl Worker {
             hasher,
             batches,
             next: 0,
-            outputs,
             handle: Some(handle),
             decoders: handles,
             batch: Vec::with_capacity(BATCH),
@@ -216,16 +238,9 @@ impl Worker {
         }
     }
 
-    /// Hands on whatever the worker finished so far.
-    fn drain(&self, out: &mut impl FnMut(Output)) {
-        while let Ok(item) = self.outputs.try_recv() {
-            out(item);
-        }
-    }
-
-    /// Sends what is left, closes the queue (the worker then finishes the back half), waits
-    /// for the worker and hands on its last outputs. A panic of the worker is resumed here.
-    fn join(&mut self, out: &mut impl FnMut(Output)) -> (Back, Option<DigestResults>) {
+    /// Sends what is left, closes the queue (the worker then finishes the back half) and
+    /// waits for the worker. A panic of the worker is resumed here.
+    fn join(&mut self) -> (Back, Option<DigestResults>) {
         self.send();
         // Closing the queues lets the decoders and then the worker finish.
         self.batches.clear();
@@ -244,9 +259,14 @@ impl Worker {
         {
             std::panic::resume_unwind(panic);
         }
-        let joined = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        self.drain(out);
-        joined
+        joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// Hands on whatever the worker finished so far.
+fn drain(outputs: &Receiver<Output>, out: &mut impl FnMut(Output)) {
+    while let Ok(item) = outputs.try_recv() {
+        out(item);
     }
 }
 
@@ -274,6 +294,7 @@ fn to_back(back: &mut BackSide, ev: HttpEvent, out: &mut impl FnMut(Output)) {
 struct Split {
     front: Front,
     back: BackSide,
+    outputs: Receiver<Output>,
     ticker: Ticker,
 }
 
@@ -293,7 +314,7 @@ impl Split {
             BackSide::Worker(worker) => {
                 worker.push(BackEvent::Advance(now));
                 worker.send();
-                worker.drain(out);
+                drain(&self.outputs, out);
             }
             BackSide::Joined(back, _) => back.advance(now, out),
         }
@@ -304,7 +325,8 @@ impl Split {
         self.front.finish(&mut |ev| to_back(back, ev, out));
         match &mut self.back {
             BackSide::Worker(worker) => {
-                let (back, digests) = worker.join(out);
+                let (back, digests) = worker.join();
+                drain(&self.outputs, out);
                 self.back = BackSide::Joined(Box::new(back), digests);
             }
             BackSide::Joined(back, _) => back.finish(out),
@@ -312,26 +334,12 @@ impl Split {
     }
 
     fn capture_summary(&self, files: Vec<String>, warnings: Vec<String>) -> CaptureSummary {
-        let (http_messages, other_tls_connections, tls, back_limits, shard_limits) =
-            match &self.back {
-                BackSide::Joined(back, _) => (
-                    back.http_messages(),
-                    back.other_tls_connections(),
-                    back.tls_counts(),
-                    back.limits_hit(),
-                    back.shard_limits_hit(),
-                ),
-                // Counted by the worker: known once it is joined.
-                BackSide::Worker(_) => (0, 0, Default::default(), Default::default(), None),
-            };
-        let mut summary = self.front.capture_summary(files, warnings, http_messages);
-        summary.other_tls_connections = other_tls_connections;
-        summary.tls = tls;
-        let mut limits = self.front.limits_hit();
-        limits.merge(&back_limits);
-        summary.limits_hit = Counts::of_limits(&limits);
-        summary.shard_limits_hit = shard_limits.map(|l| Counts::of_limits(&l));
-        summary
+        let back = match &self.back {
+            BackSide::Joined(back, _) => Some(&**back),
+            // Counted by the worker: known once it is joined.
+            BackSide::Worker(_) => None,
+        };
+        capture_summary_of(self.front.parts(), back, files, warnings)
     }
 }
 
@@ -340,6 +348,7 @@ impl Split {
 enum Mode {
     Inline(Pipeline),
     Split(Split),
+    Sharded(Sharded),
 }
 
 /// The analysis core, on one thread or two: push frames, collect finished sessions,
@@ -351,7 +360,13 @@ pub struct Analyzer {
 impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
         let AnalyzerConfig { pipeline, threads } = cfg;
-        let mode = if threads > 1 {
+        let mode = if threads >= FRONT_SHARDS_FROM {
+            Mode::Sharded(Sharded::new(
+                pipeline,
+                threads - FRONT_SHARDS_FROM + 1,
+                SHARDED_DECODERS,
+            ))
+        } else if threads > 1 {
             let mut pipeline = pipeline;
             let back = Back::with_config(&pipeline);
             let (digests, hasher) = if threads > 2 {
@@ -361,9 +376,17 @@ impl Analyzer {
             } else {
                 (None, None)
             };
+            let (output_tx, outputs) = std::sync::mpsc::channel();
             Mode::Split(Split {
                 front: Front::new(&pipeline),
-                back: BackSide::Worker(Worker::spawn(back, threads - 2, digests, hasher)),
+                back: BackSide::Worker(Worker::spawn(
+                    back,
+                    threads - 2,
+                    digests,
+                    hasher,
+                    output_tx,
+                )),
+                outputs,
                 ticker: Ticker::default(),
             })
         } else {
@@ -378,6 +401,7 @@ impl Analyzer {
         match &mut self.mode {
             Mode::Inline(p) => p.push(frame, out),
             Mode::Split(s) => s.push(frame, out),
+            Mode::Sharded(s) => s.push(frame, out),
         }
     }
 
@@ -386,6 +410,7 @@ impl Analyzer {
         match &mut self.mode {
             Mode::Inline(p) => p.advance(now, out),
             Mode::Split(s) => s.advance(now, out),
+            Mode::Sharded(s) => s.advance(now, out),
         }
     }
 
@@ -398,16 +423,18 @@ impl Analyzer {
             Mode::Inline(p) => p.report_open(out),
             Mode::Split(Split {
                 back: BackSide::Worker(worker),
+                outputs,
                 ..
             }) => {
                 worker.push(BackEvent::ReportOpen);
                 worker.send();
-                worker.drain(out);
+                drain(outputs, out);
             }
             Mode::Split(Split {
                 back: BackSide::Joined(back, _),
                 ..
             }) => back.report_open(out),
+            Mode::Sharded(s) => s.flush(out),
         }
     }
 
@@ -416,6 +443,7 @@ impl Analyzer {
         match &mut self.mode {
             Mode::Inline(p) => p.finish(out),
             Mode::Split(s) => s.finish(out),
+            Mode::Sharded(s) => s.finish(out),
         }
     }
 
@@ -425,6 +453,7 @@ impl Analyzer {
         match &mut self.mode {
             Mode::Inline(p) => p.add_embedded_keylog(text),
             Mode::Split(s) => s.front.add_embedded_keylog(text),
+            Mode::Sharded(s) => s.add_embedded_keylog(text),
         }
     }
 
@@ -432,6 +461,7 @@ impl Analyzer {
         match &self.mode {
             Mode::Inline(p) => p.counters(),
             Mode::Split(s) => s.front.counters(),
+            Mode::Sharded(s) => s.counters(),
         }
     }
 
@@ -440,6 +470,7 @@ impl Analyzer {
         match &self.mode {
             Mode::Inline(p) => p.capture_summary(files, warnings),
             Mode::Split(s) => s.capture_summary(files, warnings),
+            Mode::Sharded(s) => s.capture_summary(files, warnings),
         }
     }
 }
@@ -503,8 +534,9 @@ mod tests {
         assert!(inline.iter().any(|o| o.starts_with("Transaction")));
         let summary = pipeline.capture_summary(vec!["ref".into()], Vec::new());
         assert!(summary.http_messages > 0);
-        // The back half on a worker, then with one and two decoder threads.
-        for threads in [2, 3, 4] {
+        // The back half on a worker, then with one and two decoder threads, then the front
+        // half split in one, two and three shards.
+        for threads in [2, 3, 4, 5, 6, 7] {
             let mut analyzer = Analyzer::new(AnalyzerConfig {
                 threads,
                 ..AnalyzerConfig::default()
@@ -556,7 +588,7 @@ mod tests {
             got
         };
         let plain: Vec<String> = run(None, 1).iter().map(|o| format!("{o:?}")).collect();
-        for threads in [1, 2, 3] {
+        for threads in [1, 2, 3, 6] {
             let with_open = run(Some(1_000_000_000), threads);
             let mut seen_open = Vec::new();
             let mut ended = Vec::new();

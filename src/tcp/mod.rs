@@ -230,3 +230,17 @@ pub struct ReassemblyStats {
     /// because `max_connections` was reached, by limit.
     pub limits_hit: LimitCounts,
 }
+
+impl ReassemblyStats {
+    /// Adds the counters of another table (one of several that split the connections).
+    pub fn merge(&mut self, other: &ReassemblyStats) {
+        self.connections += other.connections;
+        self.connections_with_gaps += other.connections_with_gaps;
+        self.gap_bytes += other.gap_bytes;
+        self.connections_with_conflicts += other.connections_with_conflicts;
+        self.conflicting_bytes += other.conflicting_bytes;
+        self.evicted += other.evicted;
+        self.out_of_window_segments += other.out_of_window_segments;
+        self.limits_hit.merge(&other.limits_hit);
+    }
+}

@@ -238,6 +238,17 @@ impl Reassembler {
 
     /// Capture time moved to `now`: releases idle and lingering connections.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(StreamEvent<'_>)) {
+        while self.release_due(now, out).is_some() {}
+    }
+
+    /// Releases the connection due first at `now`, if any, and returns the deadline it was
+    /// scheduled for and its id: [`Reassembler::advance`] releases connections in that order,
+    /// which lets tables that split the connections between them release in the same order.
+    pub fn release_due(
+        &mut self,
+        now: Nanos,
+        out: &mut impl FnMut(StreamEvent<'_>),
+    ) -> Option<(Nanos, ConnId)> {
         while let Some(&Reverse((deadline, id, slot))) = self.expiries.peek() {
             if deadline > now {
                 break;
@@ -252,7 +263,9 @@ impl Reassembler {
                 continue;
             }
             self.release(slot, ConnEnd::Idle, out);
+            return Some((deadline, ConnId(id)));
         }
+        None
     }
 
     /// End of input: flushes every connection (`ConnEnd::CaptureEnded`, or `Closed`/`Reset` for

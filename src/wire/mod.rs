@@ -90,6 +90,56 @@ pub struct TcpSegment<'a> {
     pub payload_cut: u32,
 }
 
+/// A segment's fields besides its payload: what a segment handed to another thread (or kept
+/// after its frame) carries beside a copy of its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub frame: FrameRef,
+    pub ts: Nanos,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub payload_cut: u32,
+}
+
+impl TcpSegment<'_> {
+    /// The segment's fields besides its payload.
+    pub fn header(&self) -> SegmentHeader {
+        SegmentHeader {
+            frame: self.frame,
+            ts: self.ts,
+            src: self.src,
+            dst: self.dst,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            payload_cut: self.payload_cut,
+        }
+    }
+}
+
+impl SegmentHeader {
+    /// The segment again, with its payload.
+    pub fn with_payload<'a>(&self, payload: &'a [u8]) -> TcpSegment<'a> {
+        TcpSegment {
+            frame: self.frame,
+            ts: self.ts,
+            src: self.src,
+            dst: self.dst,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            payload,
+            payload_cut: self.payload_cut,
+        }
+    }
+}
+
 /// What a frame turned out to be.
 #[derive(Debug)]
 pub enum Decoded<'a> {

@@ -1,5 +1,6 @@
 //! The analysis gives the same report whatever the thread count: one thread, the back half
-//! (sessions, transactions, findings) on a worker thread, or decoder threads besides.
+//! (sessions, transactions, findings) on a worker thread, decoder threads besides, or the front
+//! half split by address pair over front shards (from 5 threads on).
 
 use crate::common;
 use common::*;
@@ -15,7 +16,7 @@ fn json_with_threads(path: &str, threads: &str) -> String {
 }
 
 #[test]
-fn one_to_four_threads_give_identical_reports() {
+fn one_to_eight_threads_give_identical_reports() {
     let dir = std::env::temp_dir().join(format!("cwmpscope-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let generated = dir.join("fleet.pcap");
@@ -39,7 +40,7 @@ fn one_to_four_threads_give_identical_reports() {
     ];
     for path in &paths {
         let one = json_with_threads(path, "1");
-        for threads in ["2", "3", "4"] {
+        for threads in ["2", "3", "4", "5", "6", "8"] {
             assert_eq!(
                 one,
                 json_with_threads(path, threads),
@@ -56,10 +57,10 @@ fn one_to_four_threads_give_identical_reports() {
 }
 
 /// The benchmark campaign (a thousand CPEs, web and TLS traffic, many batches through each
-/// decoder, files whose SHA-256 the hashing thread takes) gives the same NDJSON lines with 1
-/// to 4 threads, in the same order.
+/// decoder, files whose SHA-256 the hashing thread or the front shards take) gives the same
+/// NDJSON lines with 1 to 8 threads, in the same order.
 #[test]
-fn a_campaign_gives_the_same_lines_with_one_to_four_threads() {
+fn a_campaign_gives_the_same_lines_with_one_to_eight_threads() {
     use cwmpscope_synth::campaign::{CampaignOptions, campaign_bytes};
     let (_, bytes) = campaign_bytes(&CampaignOptions::new(5, 8 << 20)).expect("campaign");
     let path = scratch("threads-campaign.pcap");
@@ -78,9 +79,10 @@ fn a_campaign_gives_the_same_lines_with_one_to_four_threads() {
             .count()
             > 50
     );
-    // Files were fetched and hashed: from 3 threads on, on the hashing thread.
+    // Files were fetched and hashed: with 3 and 4 threads on the hashing thread, from 5 on
+    // on the front shards.
     assert!(one.matches(r#""file_hash":""#).count() > 10);
-    for threads in ["2", "3", "4"] {
+    for threads in ["2", "3", "4", "5", "6", "8"] {
         assert!(ndjson(threads) == one, "{threads} threads differ from one");
     }
     std::fs::remove_file(&path).ok();
