@@ -11,7 +11,7 @@ use crate::live::StopFlag;
 use crate::live::source::{Source, warning_text};
 use crate::output::Format;
 use crate::output::ndjson::NdjsonSink;
-use crate::output::printer::{Filters, Printer};
+use crate::output::printer::{Built, Filters, Printer};
 use crate::pipeline::PipelineConfig;
 use crate::report::ReportOptions;
 use crate::threads::{Analyzer, AnalyzerConfig};
@@ -237,8 +237,8 @@ pub struct ReportArgs {
     /// N-2 threads decoding CWMP bodies for the back half and one taking the SHA-256 of the
     /// files off the front half; 5 or more split the front half too: frames are decoded on
     /// one thread and reassembled (TCP, TLS, HTTP, file hashes) on N-4 front shards by address
-    /// pair, with two decoder threads. Default: one per core, 2 to 4. The results are the same
-    /// whatever the count.
+    /// pair, with two decoder threads, and two threads build report objects for the printer.
+    /// Default: one per core, 2 to 4. The results are the same whatever the count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub threads: Option<u8>,
     /// Analyze only the CPEs whose address falls in shard K of N (1 <= K <= N): N processes,
@@ -657,10 +657,24 @@ fn use_color(choice: ColorChoice) -> bool {
 /// each as it completes).
 const PRINT_BATCH: usize = 64;
 
+/// Starts a named thread in `scope`.
+fn spawn_in<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: String,
+    f: impl FnOnce() + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, ()> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn_scoped(scope, f)
+        .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+}
+
 /// The analyzer and printer of one run, and how its outputs reach the printer.
 struct Analysis {
     analyzer: Analyzer,
     printer: Printer,
+    /// Threads building report objects for the printer (0: the printer builds them).
+    report_builders: usize,
     write_error: Option<io::Error>,
     output_failed: AtomicBool,
     /// `Analyzer::finish` already ran.
@@ -702,6 +716,9 @@ impl Analysis {
             Printer::new(report.format, opts, filters, color, report.summary)
         };
         let limits = report.limits.limits()?;
+        let threads = report
+            .threads
+            .map_or_else(crate::threads::default_threads, usize::from);
         Ok(Analysis {
             analyzer: Analyzer::new(AnalyzerConfig {
                 pipeline: PipelineConfig {
@@ -711,11 +728,10 @@ impl Analysis {
                     ..PipelineConfig::default()
                 }
                 .with_limits(&limits),
-                threads: report
-                    .threads
-                    .map_or_else(crate::threads::default_threads, usize::from),
+                threads,
             }),
             printer,
+            report_builders: crate::threads::report_builders(threads),
             write_error: None,
             output_failed: AtomicBool::new(false),
             finished: false,
@@ -760,30 +776,65 @@ impl Analysis {
         let write_error = &mut self.write_error;
         let failed = &self.output_failed;
         let analyzer = &mut self.analyzer;
+        let builder = printer.builder();
+        let builders = self.report_builders;
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(4);
-            let printing = std::thread::Builder::new()
-                .name("printer".into())
-                .spawn_scoped(scope, move || {
-                    for item in rx.into_iter().flatten() {
+            // The printer takes built batches from its queues in turn: the one queue of the
+            // analysis, or one per thread building report objects, each fed in turn.
+            let mut to_builders = Vec::new();
+            let mut to_printer = Vec::new();
+            let mut printer_queues = Vec::new();
+            for n in 0..builders {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Output>>(4);
+                let (built_tx, built_rx) = std::sync::mpsc::sync_channel::<Vec<Built>>(4);
+                let builder = builder.clone();
+                spawn_in(scope, format!("builder-{}", n + 1), move || {
+                    for batch in rx {
+                        let built = batch.into_iter().map(|o| builder.build(o)).collect();
+                        if built_tx.send(built).is_err() {
+                            return;
+                        }
+                    }
+                });
+                to_builders.push(tx);
+                printer_queues.push(built_rx);
+            }
+            if builders == 0 {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Built>>(4);
+                to_printer.push(tx);
+                printer_queues.push(rx);
+            }
+            let printing = spawn_in(scope, "printer".into(), move || {
+                let mut turn = 0;
+                while let Some(batch) = printer_queues.get(turn).and_then(|q| q.recv().ok()) {
+                    turn = (turn + 1) % printer_queues.len();
+                    for item in batch {
                         if write_error.is_none()
-                            && let Err(e) = printer.push(item, out)
+                            && let Err(e) = printer.push_built(item, out)
                         {
                             *write_error = Some(e);
                             failed.store(true, Ordering::Relaxed);
                         }
                     }
-                })
-                .unwrap_or_else(|e| panic!("cannot start a thread: {e}"));
+                }
+            });
             // Items go in batches: a wake-up of the printer per item cost more than printing
-            // small ones.
+            // small ones. A closed queue means the printer stopped on a write error, reported
+            // later.
+            let mut turn = 0;
+            let mut send = move |batch: Vec<Output>| {
+                if let Some(tx) = to_builders.get(turn) {
+                    let _ = tx.send(batch);
+                    turn = (turn + 1) % to_builders.len();
+                } else if let Some(tx) = to_printer.first() {
+                    let _ = tx.send(batch.into_iter().map(Built::Other).collect());
+                }
+            };
             let mut batch = Vec::with_capacity(PRINT_BATCH);
             let mut on_output = |item: Output| {
                 batch.push(item);
                 if batch.len() >= PRINT_BATCH {
-                    // A closed queue means the printer stopped on a write error, reported
-                    // later.
-                    let _ = tx.send(std::mem::replace(
+                    send(std::mem::replace(
                         &mut batch,
                         Vec::with_capacity(PRINT_BATCH),
                     ));
@@ -791,10 +842,10 @@ impl Analysis {
             };
             let result = feed(analyzer, &mut on_output, failed);
             if !batch.is_empty() {
-                let _ = tx.send(batch);
+                send(batch);
             }
-            // Closing the queue ends the printer's loop.
-            drop(tx);
+            // Closing the queues ends the builders' loops and then the printer's.
+            drop(send);
             printing
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));

@@ -61,6 +61,12 @@ const DECODER_BATCHES_IN_FLIGHT: usize = 2;
 const FRONT_SHARDS_FROM: usize = 5;
 const SHARDED_DECODERS: usize = 2;
 
+/// Threads building report objects for the printer with `threads` analysis threads: two from
+/// [`FRONT_SHARDS_FROM`] on (the printer is then the longest serial stage), else none.
+pub fn report_builders(threads: usize) -> usize {
+    if threads >= FRONT_SHARDS_FROM { 2 } else { 0 }
+}
+
 /// What the worker thread receives: the front half's HTTP events (they own their data) with
 /// the message's body decoded when a decoder thread did it, and the capture clock.
 #[allow(clippy::large_enum_variant)]

@@ -40,6 +40,35 @@ impl Filters {
     }
 }
 
+/// An output with its report object built: what [`Printer::push_built`] takes. Building is the
+/// part of printing that can run on other threads ([`Builder`]).
+pub enum Built {
+    Session(SessionReport),
+    Transaction(TransactionReport),
+    /// Findings, positions and open sessions: built by the printer itself (they are few).
+    Other(Output),
+}
+
+/// Builds the report objects of finished sessions and transactions, on any thread.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    opts: ReportOptions,
+}
+
+impl Builder {
+    pub fn build(&self, item: Output) -> Built {
+        build(item, &self.opts)
+    }
+}
+
+fn build(item: Output, opts: &ReportOptions) -> Built {
+    match item {
+        Output::Session(s) => Built::Session(SessionReport::build(s, opts)),
+        Output::Transaction(t) => Built::Transaction(TransactionReport::build(t, opts)),
+        other => Built::Other(other),
+    }
+}
+
 /// Receives every output of the analyzer; see the module documentation.
 pub struct Printer {
     sink: Box<dyn Sink + Send>,
@@ -115,11 +144,23 @@ impl Printer {
         &self.summary
     }
 
+    /// What builds the report objects of this printer, for other threads.
+    pub fn builder(&self) -> Builder {
+        Builder {
+            opts: self.opts.clone(),
+        }
+    }
+
     /// One finished session, transaction or capture-level finding.
     pub fn push(&mut self, item: Output, out: &mut dyn Write) -> io::Result<()> {
+        let built = build(item, &self.opts);
+        self.push_built(built, out)
+    }
+
+    /// As [`Printer::push`], with the report object built already ([`Builder`]).
+    pub fn push_built(&mut self, item: Built, out: &mut dyn Write) -> io::Result<()> {
         match item {
-            Output::Session(s) => {
-                let report = SessionReport::build(s, &self.opts);
+            Built::Session(report) => {
                 if !self.filters.cpe_matches(&report.cpe)
                     || !self.sink.wants_sessions()
                     || !Subject::session(&report).matches(&self.filters.terms)
@@ -129,8 +170,7 @@ impl Printer {
                 self.summary.add_session(&report);
                 self.sink.session(report, out)
             }
-            Output::Transaction(t) => {
-                let report = TransactionReport::build(t, &self.opts);
+            Built::Transaction(report) => {
                 if !self.filters.cpe_matches(&report.cpe)
                     || self
                         .filters
@@ -145,7 +185,7 @@ impl Printer {
                 self.summary.add_transaction(&report);
                 self.sink.transaction(report, out)
             }
-            Output::Finding(f, cpe) => {
+            Built::Other(Output::Finding(f, cpe)) => {
                 if self.filters.transaction.is_some() || !self.filters.terms.is_empty() {
                     return Ok(());
                 }
@@ -158,11 +198,11 @@ impl Printer {
                 self.summary.add_findings(std::slice::from_ref(&d));
                 self.sink.finding(d, out)
             }
-            Output::Position(position) => {
+            Built::Other(Output::Position(position)) => {
                 self.sink.position(position);
                 Ok(())
             }
-            Output::Open(sessions) => {
+            Built::Other(Output::Open(sessions)) => {
                 if !self.sink.wants_open() {
                     return Ok(());
                 }
@@ -175,6 +215,10 @@ impl Printer {
                     .filter(|r| self.filters.cpe_matches(&r.cpe))
                     .collect();
                 self.sink.open(reports, out)
+            }
+            Built::Other(item @ (Output::Session(_) | Output::Transaction(_))) => {
+                let built = build(item, &self.opts);
+                self.push_built(built, out)
             }
         }
     }

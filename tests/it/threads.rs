@@ -47,6 +47,13 @@ fn one_to_eight_threads_give_identical_reports() {
                 "{path}, {threads} threads"
             );
         }
+        // The text report too, whose objects are built on two threads from 5 on.
+        let text = |threads: &str| {
+            let (out, err, ok) = cwmpscope(&["analyze", "--threads", threads, path]);
+            assert!(ok, "{path}: {err}");
+            out
+        };
+        assert_eq!(text("1"), text("6"), "{path}, text");
         let r: serde_json::Value = serde_json::from_str(&one).unwrap();
         assert!(
             r["capture"]["http_messages"].as_u64().unwrap() > 0,
