@@ -112,11 +112,12 @@ read -r JSON_S JSON_KB < <(timed "$RUNS" "$CWMPSCOPE" analyze --format json "$F1
 read -r NDJSON_S NDJSON_KB < <(timed "$RUNS" "$CWMPSCOPE" analyze --format ndjson "$F1")
 read -r TCPDUMP_S TCPDUMP_KB < <(timed "$RUNS" tcpdump -r "$F1" -w /dev/null)
 
-# Scaling with threads: NDJSON with 1, 2 and 4 analysis threads (the default is one per core,
-# 2 to 4), and the CPU seconds each used (user + system).
+# Scaling with threads: NDJSON with 1, 2, 4 and 6 analysis threads (the default is one per
+# core, 2 to 4; 6 splits the front half over two shards and builds report objects on two
+# threads, for machines with more cores), and the CPU seconds each used (user + system).
 echo "== threads on $F1" >&2
 THREADS_LINE=""
-for n in 1 2 4; do
+for n in 1 2 4 6; do
     read -r wall _ < <(timed "$RUNS" "$CWMPSCOPE" analyze --threads "$n" --format ndjson "$F1")
     /usr/bin/time -f '%U %S' -o "$BENCH_DIR/cpu.time" \
         "$CWMPSCOPE" analyze --threads "$n" --format ndjson "$F1" >/dev/null 2>>"$BENCH_DIR/stderr.log"
