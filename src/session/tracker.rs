@@ -9,7 +9,8 @@ use super::{
 };
 use crate::cwmp::{self, DecodeLimits, Envelope, Rpc};
 use crate::http::auth::{
-    parse_challenges, parse_cookie_header, parse_credentials, parse_set_cookie,
+    Challenge, Credentials, parse_challenges, parse_cookie_header, parse_credentials,
+    parse_set_cookie,
 };
 use crate::http::{HttpEvent, HttpMessage, StartLine};
 use crate::limits::{Limit, LimitCounts, LimitSet};
@@ -118,21 +119,62 @@ struct Closing<'a> {
     tls_info: Option<Box<TlsSummary>>,
 }
 
-/// A message body as decoded: its envelopes, why it did not decode, the limits it reached.
+/// A message as decoded ahead of the session stage: its body's envelopes, why it did not
+/// decode, the limits it reached, and its authentication and cookie headers.
 #[derive(Debug, Default)]
 pub struct DecodedBody {
     envelopes: Vec<Envelope>,
     malformed: Option<cwmp::MalformedXml>,
     limits: LimitSet,
+    headers: HeaderAuth,
+}
+
+/// The authentication and cookie headers of a message, parsed.
+#[derive(Debug, Default)]
+struct HeaderAuth {
+    /// The last `Authorization`.
+    credentials: Option<Credentials>,
+    challenges: Vec<Challenge>,
+    cookies: Vec<(String, String)>,
+    set_cookies: Vec<(String, String)>,
+}
+
+impl HeaderAuth {
+    fn of(msg: &HttpMessage) -> HeaderAuth {
+        let mut parsed = HeaderAuth::default();
+        for (name, value) in &msg.headers {
+            if name.eq_ignore_ascii_case("authorization") {
+                parsed.credentials = Some(parse_credentials(value));
+            } else if name.eq_ignore_ascii_case("www-authenticate") {
+                parsed.challenges.extend(parse_challenges(value));
+            } else if name.eq_ignore_ascii_case("cookie") {
+                parsed.cookies.extend(parse_cookie_header(value));
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                parsed.set_cookies.extend(parse_set_cookie(value));
+            }
+        }
+        parsed
+    }
 }
 
 impl DecodedBody {
-    /// The CWMP content of a message's body as the session stage reads it: nothing for an
-    /// empty body or one that does not look like SOAP. A function of the message and the
-    /// limits alone, so it can be worked out on another thread ahead of the session stage
-    /// ([`SessionTracker::push_decoded`]).
+    /// A message whose body is not read (a Connection Request's): its headers alone.
+    fn without_body(msg: &HttpMessage) -> DecodedBody {
+        DecodedBody {
+            headers: HeaderAuth::of(msg),
+            ..DecodedBody::default()
+        }
+    }
+
+    /// The CWMP content of a message's body as the session stage reads it (nothing for an
+    /// empty body or one that does not look like SOAP), and its parsed authentication and
+    /// cookie headers. A function of the message and the limits alone, so it can be worked
+    /// out on another thread ahead of the session stage ([`SessionTracker::push_decoded`]).
     pub fn of(msg: &HttpMessage, limits: &DecodeLimits) -> DecodedBody {
-        let mut body = DecodedBody::default();
+        let mut body = DecodedBody {
+            headers: HeaderAuth::of(msg),
+            ..DecodedBody::default()
+        };
         if msg.body.is_empty() || !cwmp::looks_like_soap(&msg.body) {
             return body;
         }
@@ -146,6 +188,19 @@ impl DecodedBody {
             Err(e) => body.malformed = Some(e),
         }
         body
+    }
+}
+
+/// The headers of `msg` parsed ahead on another thread, if they were.
+fn predecoded_headers(
+    predecoded: &mut Option<(ConnId, u32, DecodedBody)>,
+    msg: &HttpMessage,
+) -> Option<HeaderAuth> {
+    match predecoded {
+        Some((conn, index, body)) if *conn == msg.conn && *index == msg.index => {
+            Some(std::mem::take(&mut body.headers))
+        }
+        _ => None,
     }
 }
 
@@ -634,13 +689,17 @@ impl SessionTracker {
             StartLine::Request { method, uri } => (method.clone(), uri.clone()),
             StartLine::Response { .. } => return,
         };
+        let credentials = match predecoded_headers(&mut self.predecoded, msg) {
+            Some(headers) => headers.credentials,
+            None => msg.header("authorization").map(parse_credentials),
+        };
         state.exchanges.push_back((
             msg.index,
             ExchangeRequest {
                 method,
                 uri,
                 host: msg.header("host").map(str::to_owned),
-                credentials: msg.header("authorization").map(parse_credentials),
+                credentials,
                 body_len: msg.body_len,
                 frame: msg.first_frame,
                 last_frame: msg.last_frame,
@@ -667,12 +726,15 @@ impl SessionTracker {
         let Some((_, request)) = state.exchanges.remove(pos) else {
             return;
         };
-        let challenges = msg
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
-            .flat_map(|(_, v)| parse_challenges(v))
-            .collect();
+        let challenges = match predecoded_headers(&mut self.predecoded, msg) {
+            Some(headers) => headers.challenges,
+            None => msg
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+                .flat_map(|(_, v)| parse_challenges(v))
+                .collect(),
+        };
         let response = ExchangeResponse {
             status: msg.status().unwrap_or_default(),
             reason: match &msg.start {
@@ -766,7 +828,14 @@ impl SessionTracker {
             envelopes,
             malformed,
             limits,
+            headers,
         } = body;
+        let HeaderAuth {
+            credentials,
+            challenges,
+            cookies,
+            set_cookies,
+        } = headers;
         let mut limits_hit = msg.limits_hit;
         limits_hit.extend(limits);
         let raw = self
@@ -784,21 +853,6 @@ impl SessionTracker {
                 (None, None, Some(*status), Some(reason.clone()))
             }
         };
-        let mut credentials = None;
-        let mut challenges = Vec::new();
-        let mut cookies = Vec::new();
-        let mut set_cookies = Vec::new();
-        for (name, value) in &msg.headers {
-            if name.eq_ignore_ascii_case("authorization") {
-                credentials = Some(parse_credentials(value));
-            } else if name.eq_ignore_ascii_case("www-authenticate") {
-                challenges.extend(parse_challenges(value));
-            } else if name.eq_ignore_ascii_case("cookie") {
-                cookies.extend(parse_cookie_header(value));
-            } else if name.eq_ignore_ascii_case("set-cookie") {
-                set_cookies.extend(parse_set_cookie(value));
-            }
-        }
         SessionMessage {
             kind,
             conn: msg.conn,
@@ -1303,7 +1357,7 @@ impl SessionTracker {
             &msg,
             MessageKind::ConnectionRequest,
             false,
-            DecodedBody::default(),
+            DecodedBody::without_body(&msg),
         );
         let uri = match &msg.start {
             StartLine::Request { uri, .. } => uri.clone(),
@@ -1371,7 +1425,7 @@ impl SessionTracker {
             &msg,
             MessageKind::ConnectionRequest,
             true,
-            DecodedBody::default(),
+            DecodedBody::without_body(&msg),
         );
         let Some(p) = self.pending_crs.get_mut(pos) else {
             return;
