@@ -6,8 +6,9 @@
 //! sit between the two and decode the CWMP bodies of the batches (the back half's largest
 //! cost), batch `i` on decoder `i mod n`, which the worker then takes in the same order, and a
 //! hashing thread takes the SHA-256 of the files off the front half (the one stage that does
-//! not spread over cores); the worker puts each digest back into its message. Every count
-//! gives the same outputs in the same order.
+//! not spread over cores); the worker puts each digest back into its message. From 5 on, the
+//! front half itself is split by address pair ([`fronts`]). Every count gives the same
+//! outputs in the same order.
 
 use crate::cwmp::DecodeLimits;
 use crate::findings::Output;

@@ -45,7 +45,8 @@ impl Filters {
 pub enum Built {
     Session(SessionReport),
     Transaction(TransactionReport),
-    /// Findings, positions and open sessions: built by the printer itself (they are few).
+    /// Built by the printer itself: findings, positions and open sessions (they are few), and
+    /// sessions and transactions when no other thread builds them.
     Other(Output),
 }
 
@@ -153,8 +154,7 @@ impl Printer {
 
     /// One finished session, transaction or capture-level finding.
     pub fn push(&mut self, item: Output, out: &mut dyn Write) -> io::Result<()> {
-        let built = build(item, &self.opts);
-        self.push_built(built, out)
+        self.push_built(Built::Other(item), out)
     }
 
     /// As [`Printer::push`], with the report object built already ([`Builder`]).

@@ -171,10 +171,7 @@ impl DecodedBody {
     /// cookie headers. A function of the message and the limits alone, so it can be worked
     /// out on another thread ahead of the session stage ([`SessionTracker::push_decoded`]).
     pub fn of(msg: &HttpMessage, limits: &DecodeLimits) -> DecodedBody {
-        let mut body = DecodedBody {
-            headers: HeaderAuth::of(msg),
-            ..DecodedBody::default()
-        };
+        let mut body = DecodedBody::without_body(msg);
         if msg.body.is_empty() || !cwmp::looks_like_soap(&msg.body) {
             return body;
         }
@@ -191,16 +188,17 @@ impl DecodedBody {
     }
 }
 
-/// The headers of `msg` parsed ahead on another thread, if they were.
-fn predecoded_headers(
+/// The parsed authentication and cookie headers of `msg`: taken from its decoding ahead on
+/// another thread (`predecoded`) when there was one, else parsed now (the same either way).
+fn headers_of(
     predecoded: &mut Option<(ConnId, u32, DecodedBody)>,
     msg: &HttpMessage,
-) -> Option<HeaderAuth> {
+) -> HeaderAuth {
     match predecoded {
         Some((conn, index, body)) if *conn == msg.conn && *index == msg.index => {
-            Some(std::mem::take(&mut body.headers))
+            std::mem::take(&mut body.headers)
         }
-        _ => None,
+        _ => HeaderAuth::of(msg),
     }
 }
 
@@ -689,10 +687,7 @@ impl SessionTracker {
             StartLine::Request { method, uri } => (method.clone(), uri.clone()),
             StartLine::Response { .. } => return,
         };
-        let credentials = match predecoded_headers(&mut self.predecoded, msg) {
-            Some(headers) => headers.credentials,
-            None => msg.header("authorization").map(parse_credentials),
-        };
+        let credentials = headers_of(&mut self.predecoded, msg).credentials;
         state.exchanges.push_back((
             msg.index,
             ExchangeRequest {
@@ -726,15 +721,7 @@ impl SessionTracker {
         let Some((_, request)) = state.exchanges.remove(pos) else {
             return;
         };
-        let challenges = match predecoded_headers(&mut self.predecoded, msg) {
-            Some(headers) => headers.challenges,
-            None => msg
-                .headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
-                .flat_map(|(_, v)| parse_challenges(v))
-                .collect(),
-        };
+        let challenges = headers_of(&mut self.predecoded, msg).challenges;
         let response = ExchangeResponse {
             status: msg.status().unwrap_or_default(),
             reason: match &msg.start {
