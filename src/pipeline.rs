@@ -495,12 +495,33 @@ fn largest_first<K: Copy + Eq + std::fmt::Display>(kinds: &KindCounts<K>) -> Cou
 }
 
 /// The back half: [`HttpEvent`] in, [`Output`] out (sessions → transactions → findings).
+/// [`Back::into_stages`] parts it in two, for the later stages to run on another thread.
 pub struct Back {
-    sessions: SessionTracker,
+    sessions: SessionStage,
     later: Later,
+}
+
+/// The back half's first stage (sessions) on its own: [`HttpEvent`] in, [`LaterEvent`] out.
+pub struct SessionStage {
+    tracker: SessionTracker,
     /// How often the open sessions are handed on, and when next.
     open_every: Option<Nanos>,
     next_open: Nanos,
+}
+
+/// The back half's later stages (transactions, then the judge) on their own: [`LaterEvent`]
+/// in, [`Output`] out.
+pub struct LaterStages(Later);
+
+/// What the session stage hands the later stages, in the order they are to see it.
+#[allow(clippy::large_enum_variant)]
+pub enum LaterEvent {
+    Item(Completed),
+    /// A timer run: `Some(now)` as capture time moves on, `None` at the end of input.
+    Timers(Option<Nanos>),
+    /// An output of the session stage's own (the open sessions), to be handed on in its place
+    /// among the later stages' outputs.
+    Pass(Output),
 }
 
 /// The stages after the session stage, and in a shard run which of the session stage's items
@@ -658,6 +679,15 @@ impl Later {
         }
     }
 
+    /// One event of the session stage.
+    fn apply(&mut self, ev: LaterEvent, out: &mut impl FnMut(Output)) {
+        match ev {
+            LaterEvent::Item(item) => self.push(item, out),
+            LaterEvent::Timers(now) => self.run_timers(now, out),
+            LaterEvent::Pass(output) => out(output),
+        }
+    }
+
     /// The limits reached by these stages (in a shard run, over this shard's CPEs only).
     fn limits_hit(&self) -> LimitCounts {
         let mut counts = *self.transactions.limits_hit();
@@ -674,36 +704,49 @@ impl Back {
     /// the later stages.
     pub fn new(session: SessionConfig, thresholds: Thresholds) -> Self {
         Back {
-            sessions: SessionTracker::new(session),
+            sessions: SessionStage::new(SessionTracker::new(session), None),
             later: Later::new(
                 TransactionTracker::new(),
                 Judge::new(thresholds),
                 None,
                 Limit::CpeHistory.default_usize(),
             ),
-            open_every: None,
-            next_open: 0,
         }
     }
 
     /// The back half with the settings of `cfg`.
     pub fn with_config(cfg: &PipelineConfig) -> Self {
         Back {
-            sessions: SessionTracker::new(cfg.session.clone()),
+            sessions: SessionStage::new(
+                SessionTracker::new(cfg.session.clone()),
+                cfg.open_every,
+            ),
             later: Later::new(
                 TransactionTracker::with_config(cfg.transaction.clone()),
                 Judge::with_max_cpes(cfg.thresholds.clone(), cfg.findings_max_cpes),
                 cfg.shard,
                 cfg.findings_max_cpes,
             ),
-            open_every: cfg.open_every,
-            next_open: 0,
+        }
+    }
+
+    /// The two stages apart, to run on two threads: what the first hands on, given in order
+    /// to the second, gives the outputs of the whole.
+    pub fn into_stages(self) -> (SessionStage, LaterStages) {
+        (self.sessions, LaterStages(self.later))
+    }
+
+    /// The back half again from its two stages (for its counts once both have finished).
+    pub fn from_stages(sessions: SessionStage, later: LaterStages) -> Self {
+        Back {
+            sessions,
+            later: later.0,
         }
     }
 
     /// The resource limits this half reached so far, by limit.
     pub fn limits_hit(&self) -> LimitCounts {
-        let mut counts = self.sessions.limits_hit();
+        let mut counts = self.sessions.tracker.limits_hit();
         counts.merge(&self.later.limits_hit());
         counts
     }
@@ -716,7 +759,7 @@ impl Back {
 
     /// Hands on the open sessions every `every` of capture time (see [`Output::Open`]).
     pub fn with_open_every(mut self, every: Option<Nanos>) -> Self {
-        self.open_every = every;
+        self.sessions.open_every = every;
         self
     }
 
@@ -730,22 +773,87 @@ impl Back {
     pub fn push_decoded(&mut self, ev: HttpEvent, body: DecodedBody, out: &mut impl FnMut(Output)) {
         let later = &mut self.later;
         self.sessions
-            .push_decoded(ev, body, &mut |item: Completed| later.push(item, out));
+            .push_decoded(ev, body, &mut |ev| later.apply(ev, out));
     }
 
     /// Feeds one HTTP event; what finishes because of it goes to `out`.
     pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(Output)) {
         let later = &mut self.later;
-        self.sessions
-            .push(ev, &mut |item: Completed| later.push(item, out));
+        self.sessions.push(ev, &mut |ev| later.apply(ev, out));
     }
 
     /// Capture time moved on: finishes waiting sessions and transactions.
     pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(Output)) {
         let later = &mut self.later;
-        self.sessions
-            .advance(now, &mut |item: Completed| later.push(item, out));
-        later.run_timers(Some(now), out);
+        self.sessions.advance(now, &mut |ev| later.apply(ev, out));
+    }
+
+    /// Hands on the sessions open now as [`Output::Open`], if they are wanted at all (the
+    /// shell asks when the source is quiet, so a live view shows what waits).
+    pub fn report_open(&mut self, out: &mut impl FnMut(Output)) {
+        let later = &mut self.later;
+        self.sessions.report_open(&mut |ev| later.apply(ev, out));
+    }
+
+    /// End of input: every open session and transaction is finished.
+    pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
+        let later = &mut self.later;
+        self.sessions.finish(&mut |ev| later.apply(ev, out));
+    }
+
+    /// HTTP messages the session stage received so far.
+    pub fn http_messages(&self) -> u64 {
+        self.sessions.tracker.stats().http_messages
+    }
+
+    /// Encrypted connections to no known ACS or file server, so far.
+    pub fn other_tls_connections(&self) -> u64 {
+        self.sessions.tracker.stats().other_tls_connections
+    }
+
+    /// TLS connections to the ACS and file servers, decrypted or not, so far.
+    pub fn tls_counts(&self) -> TlsCounts {
+        let s = self.sessions.tracker.stats();
+        TlsCounts::new(s.tls_decrypted, &s.tls_undecrypted)
+    }
+}
+
+impl SessionStage {
+    fn new(tracker: SessionTracker, open_every: Option<Nanos>) -> Self {
+        SessionStage {
+            tracker,
+            open_every,
+            next_open: 0,
+        }
+    }
+
+    /// The limits CWMP bodies are decoded with (for [`DecodedBody::of`] on another thread).
+    pub fn decode_limits(&self) -> DecodeLimits {
+        self.tracker.decode_limits()
+    }
+
+    /// As [`SessionStage::push`], with the body of the event's message decoded ahead.
+    pub fn push_decoded(
+        &mut self,
+        ev: HttpEvent,
+        body: DecodedBody,
+        out: &mut impl FnMut(LaterEvent),
+    ) {
+        self.tracker
+            .push_decoded(ev, body, &mut |item| out(LaterEvent::Item(item)));
+    }
+
+    /// Feeds one HTTP event; what finishes because of it goes to `out`.
+    pub fn push(&mut self, ev: HttpEvent, out: &mut impl FnMut(LaterEvent)) {
+        self.tracker
+            .push(ev, &mut |item| out(LaterEvent::Item(item)));
+    }
+
+    /// Capture time moved on: finishes waiting sessions, then runs the later stages' timers.
+    pub fn advance(&mut self, now: Nanos, out: &mut impl FnMut(LaterEvent)) {
+        self.tracker
+            .advance(now, &mut |item| out(LaterEvent::Item(item)));
+        out(LaterEvent::Timers(Some(now)));
         if let Some(every) = self.open_every
             && now >= self.next_open
         {
@@ -754,39 +862,30 @@ impl Back {
         }
     }
 
-    /// Hands on the sessions open now as [`Output::Open`], if they are wanted at all (the
-    /// shell asks when the source is quiet, so a live view shows what waits).
-    pub fn report_open(&mut self, out: &mut impl FnMut(Output)) {
+    /// The sessions open now, if they are wanted at all (see [`Back::report_open`]).
+    pub fn report_open(&mut self, out: &mut impl FnMut(LaterEvent)) {
         if self.open_every.is_some() {
-            out(Output::Open(self.sessions.open_snapshot(MAX_OPEN_SHOWN)));
+            out(LaterEvent::Pass(Output::Open(
+                self.tracker.open_snapshot(MAX_OPEN_SHOWN),
+            )));
         }
     }
 
-    /// End of input: every open session and transaction is finished.
-    pub fn finish(&mut self, out: &mut impl FnMut(Output)) {
-        let later = &mut self.later;
-        self.sessions
-            .finish(&mut |item: Completed| later.push(item, out));
-        later.run_timers(None, out);
+    /// End of input: every open session is finished, then the later stages' last timer run.
+    pub fn finish(&mut self, out: &mut impl FnMut(LaterEvent)) {
+        self.tracker
+            .finish(&mut |item| out(LaterEvent::Item(item)));
+        out(LaterEvent::Timers(None));
         if self.open_every.is_some() {
-            out(Output::Open(Vec::new()));
+            out(LaterEvent::Pass(Output::Open(Vec::new())));
         }
     }
+}
 
-    /// HTTP messages the session stage received so far.
-    pub fn http_messages(&self) -> u64 {
-        self.sessions.stats().http_messages
-    }
-
-    /// Encrypted connections to no known ACS or file server, so far.
-    pub fn other_tls_connections(&self) -> u64 {
-        self.sessions.stats().other_tls_connections
-    }
-
-    /// TLS connections to the ACS and file servers, decrypted or not, so far.
-    pub fn tls_counts(&self) -> TlsCounts {
-        let s = self.sessions.stats();
-        TlsCounts::new(s.tls_decrypted, &s.tls_undecrypted)
+impl LaterStages {
+    /// One event of the session stage; what it finishes goes to `out`.
+    pub fn push(&mut self, ev: LaterEvent, out: &mut impl FnMut(Output)) {
+        self.0.apply(ev, out);
     }
 }
 
@@ -922,5 +1021,92 @@ mod tests {
         );
         let error = (h.count() as f64 - f64::from(distinct)).abs() / f64::from(distinct);
         assert!(error < 0.03, "estimate {} for {distinct}", h.count());
+    }
+}
+
+#[cfg(test)]
+mod stage_tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+
+    /// What the front half hands the back half, clock included.
+    enum ToBack {
+        Http(HttpEvent),
+        Advance(Nanos),
+        ReportOpen,
+    }
+
+    fn front_events(bytes: &[u8]) -> Vec<ToBack> {
+        let mut reader =
+            CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes.to_vec())), 0)
+                .unwrap();
+        let mut front = Front::new(&PipelineConfig::default());
+        let mut events = Vec::new();
+        let mut frames = 0;
+        while let Some(frame) = reader.next_frame().unwrap() {
+            front.push(&frame, &mut |ev| events.push(ToBack::Http(ev)));
+            frames += 1;
+            if frames % 5 == 0 {
+                front.advance(frame.ts, &mut |ev| events.push(ToBack::Http(ev)));
+                events.push(ToBack::Advance(frame.ts));
+            }
+            if frames % 7 == 0 {
+                events.push(ToBack::ReportOpen);
+            }
+        }
+        front.finish(&mut |ev| events.push(ToBack::Http(ev)));
+        events
+    }
+
+    /// The back half's two stages run one after the other (every event of the first, then the
+    /// second over what it handed on) give the whole back half's outputs, open sessions
+    /// included.
+    #[test]
+    fn the_stages_apart_give_the_whole_back_half() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/captures/reference-config-update.pcap"
+        );
+        let bytes = std::fs::read(path).expect("reference capture");
+        let cfg = PipelineConfig {
+            open_every: Some(1_000_000_000),
+            ..PipelineConfig::default()
+        };
+        let mut whole = Back::with_config(&cfg);
+        let mut expected = Vec::new();
+        let mut out = |o: Output| expected.push(format!("{o:?}"));
+        for ev in front_events(&bytes) {
+            match ev {
+                ToBack::Http(ev) => whole.push(ev, &mut out),
+                ToBack::Advance(now) => whole.advance(now, &mut out),
+                ToBack::ReportOpen => whole.report_open(&mut out),
+            }
+        }
+        whole.finish(&mut out);
+        assert!(expected.iter().any(|o| o.starts_with("Transaction")));
+        assert!(expected.iter().any(|o| o.starts_with("Open([Session")));
+
+        let (mut sessions, mut later) = Back::with_config(&cfg).into_stages();
+        let mut handed = Vec::new();
+        let mut to_later = |ev: LaterEvent| handed.push(ev);
+        for ev in front_events(&bytes) {
+            match ev {
+                ToBack::Http(ev) => sessions.push(ev, &mut to_later),
+                ToBack::Advance(now) => sessions.advance(now, &mut to_later),
+                ToBack::ReportOpen => sessions.report_open(&mut to_later),
+            }
+        }
+        sessions.finish(&mut to_later);
+        let mut apart = Vec::new();
+        for ev in handed {
+            later.push(ev, &mut |o| apart.push(format!("{o:?}")));
+        }
+        assert_eq!(expected, apart);
+        let joined = Back::from_stages(sessions, later);
+        assert_eq!(
+            format!("{:?}", whole.limits_hit()),
+            format!("{:?}", joined.limits_hit())
+        );
+        assert_eq!(whole.http_messages(), joined.http_messages());
     }
 }

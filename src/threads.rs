@@ -15,7 +15,8 @@ use crate::findings::Output;
 use crate::http::HttpEvent;
 use crate::http::body::{DIGEST_BATCHES_IN_FLIGHT, DigestQueue, DigestResults, run_hasher};
 use crate::pipeline::{
-    Back, Counters, Front, Pipeline, PipelineConfig, Ticker, capture_summary_of,
+    Back, Counters, Front, LaterEvent, LaterStages, Pipeline, PipelineConfig, SessionStage, Ticker,
+    capture_summary_of,
 };
 use crate::report::CaptureSummary;
 use crate::session::DecodedBody;
@@ -152,13 +153,140 @@ fn spawn_hasher() -> (DigestQueue, DigestResults, JoinHandle<()>) {
     )
 }
 
+/// The back half as the worker thread drives it: whole, or its session stage feeding the later
+/// stages on another thread.
+trait BackStage {
+    fn push(&mut self, ev: HttpEvent, body: Option<DecodedBody>);
+    fn advance(&mut self, now: Nanos);
+    fn report_open(&mut self);
+    fn finish(&mut self);
+    /// The end of one input batch: what waits is handed on.
+    fn end_of_batch(&mut self) {}
+}
+
+/// The whole back half, its outputs going to `out`.
+struct WholeBack<F> {
+    back: Back,
+    out: F,
+}
+
+impl<F: FnMut(Output)> BackStage for WholeBack<F> {
+    fn push(&mut self, ev: HttpEvent, body: Option<DecodedBody>) {
+        match body {
+            Some(body) => self.back.push_decoded(ev, body, &mut self.out),
+            None => self.back.push(ev, &mut self.out),
+        }
+    }
+    fn advance(&mut self, now: Nanos) {
+        self.back.advance(now, &mut self.out)
+    }
+    fn report_open(&mut self) {
+        self.back.report_open(&mut self.out)
+    }
+    fn finish(&mut self) {
+        self.back.finish(&mut self.out)
+    }
+}
+
+/// The session stage, its events batched for the later stages' thread.
+struct SessionSide {
+    stage: SessionStage,
+    to_later: SyncSender<Vec<LaterEvent>>,
+    batch: Vec<LaterEvent>,
+}
+
+impl SessionSide {
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // A closed queue means the later stages panicked; joining them reports it.
+        let _ = self.to_later.send(batch);
+    }
+}
+
+impl BackStage for SessionSide {
+    fn push(&mut self, ev: HttpEvent, body: Option<DecodedBody>) {
+        let batch = &mut self.batch;
+        match body {
+            Some(body) => self.stage.push_decoded(ev, body, &mut |ev| batch.push(ev)),
+            None => self.stage.push(ev, &mut |ev| batch.push(ev)),
+        }
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+    fn advance(&mut self, now: Nanos) {
+        let batch = &mut self.batch;
+        self.stage.advance(now, &mut |ev| batch.push(ev));
+    }
+    fn report_open(&mut self) {
+        let batch = &mut self.batch;
+        self.stage.report_open(&mut |ev| batch.push(ev));
+    }
+    fn finish(&mut self) {
+        let batch = &mut self.batch;
+        self.stage.finish(&mut |ev| batch.push(ev));
+        self.send();
+    }
+    fn end_of_batch(&mut self) {
+        self.send();
+    }
+}
+
+/// The worker's loop: the batches of the inputs in turn, as they were sent (when the input
+/// whose turn it is has closed, no batch follows on any), then the end of input.
+fn run_back(
+    stage: &mut impl BackStage,
+    inputs: &[Receiver<Vec<BackEvent>>],
+    digests: &mut Option<DigestResults>,
+) {
+    let mut turn = 0;
+    while let Some(batch) = inputs.get(turn).and_then(|input| input.recv().ok()) {
+        turn = (turn + 1) % inputs.len();
+        for ev in batch {
+            match ev {
+                BackEvent::Http(mut ev, body) => {
+                    with_digest(&mut ev, digests);
+                    stage.push(ev, body)
+                }
+                BackEvent::Advance(now) => stage.advance(now),
+                BackEvent::ReportOpen => stage.report_open(),
+            }
+        }
+        stage.end_of_batch();
+    }
+    stage.finish();
+}
+
+/// The later stages' thread: the session stage's batches in, outputs to `output_tx`.
+fn run_later(
+    mut later: LaterStages,
+    batches: Receiver<Vec<LaterEvent>>,
+    output_tx: Sender<Output>,
+) -> LaterStages {
+    let mut out = |item: Output| {
+        // As for the whole back half: a send fails only while the analyzer is dropped.
+        let _ = output_tx.send(item);
+    };
+    for batch in batches {
+        for ev in batch {
+            later.push(ev, &mut out);
+        }
+    }
+    later
+}
+
 impl Worker {
     /// The back half on its own thread, fed through `decoders` decoder threads (none: fed
     /// directly), its outputs sent to `output_tx`; `digests`: the answers of the hashing
-    /// thread, if there is one.
+    /// thread, if there is one. With `later_apart`, the back half's later stages
+    /// (transactions, findings) run on a thread of their own after its session stage.
     fn spawn(
-        mut back: Back,
+        back: Back,
         decoders: usize,
+        later_apart: bool,
         mut digests: Option<DigestResults>,
         hasher: Option<(JoinHandle<()>, DigestQueue)>,
         output_tx: Sender<Output>,
@@ -182,35 +310,43 @@ impl Worker {
             batches.push(tx);
             inputs.push(decoded_rx);
         }
-        let handle = spawn_named("back".into(), move || {
-            let mut out = |item: Output| {
-                // The receiver lives as long as the analyzer; a send fails only while it is
-                // being dropped, when the outputs no longer matter.
-                let _ = output_tx.send(item);
-            };
-            // Batches come from the inputs in turn, as they were sent: when the input whose
-            // turn it is has closed, no batch follows on any.
-            let mut turn = 0;
-            while let Some(batch) = inputs.get(turn).and_then(|input| input.recv().ok()) {
-                turn = (turn + 1) % inputs.len();
-                for ev in batch {
-                    match ev {
-                        BackEvent::Http(mut ev, None) => {
-                            with_digest(&mut ev, &mut digests);
-                            back.push(ev, &mut out)
-                        }
-                        BackEvent::Http(mut ev, Some(body)) => {
-                            with_digest(&mut ev, &mut digests);
-                            back.push_decoded(ev, body, &mut out)
-                        }
-                        BackEvent::Advance(now) => back.advance(now, &mut out),
-                        BackEvent::ReportOpen => back.report_open(&mut out),
-                    }
-                }
-            }
-            back.finish(&mut out);
-            (back, digests)
-        });
+        let handle = if later_apart {
+            let (sessions, later) = back.into_stages();
+            let (later_tx, later_rx) = sync_channel::<Vec<LaterEvent>>(BATCHES_IN_FLIGHT);
+            let later = spawn_named("later".into(), move || run_later(later, later_rx, output_tx));
+            spawn_named("back".into(), move || {
+                let mut stage = SessionSide {
+                    stage: sessions,
+                    to_later: later_tx,
+                    batch: Vec::with_capacity(BATCH),
+                };
+                run_back(&mut stage, &inputs, &mut digests);
+                let SessionSide {
+                    stage: sessions,
+                    to_later,
+                    ..
+                } = stage;
+                // Closing the queue lets the later stages finish.
+                drop(to_later);
+                let later = later
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (Back::from_stages(sessions, later), digests)
+            })
+        } else {
+            spawn_named("back".into(), move || {
+                let mut stage = WholeBack {
+                    back,
+                    out: move |item: Output| {
+                        // The receiver lives as long as the analyzer; a send fails only while
+                        // it is being dropped, when the outputs no longer matter.
+                        let _ = output_tx.send(item);
+                    },
+                };
+                run_back(&mut stage, &inputs, &mut digests);
+                (stage.back, digests)
+            })
+        };
         Worker {
             hasher,
             batches,
@@ -389,6 +525,7 @@ impl Analyzer {
                 back: BackSide::Worker(Worker::spawn(
                     back,
                     threads - 2,
+                    false,
                     digests,
                     hasher,
                     output_tx,
