@@ -5,6 +5,7 @@
 //! ([`super::WholeReport`]).
 
 use super::Sink;
+use super::printer::Item;
 use crate::report::{
     CaptureSummary, FindingReport, Report, SessionReport, Summary, TransactionReport,
 };
@@ -109,16 +110,13 @@ impl Default for JsonSink {
 
 impl Sink for JsonSink {
     fn session(&mut self, session: SessionReport, out: &mut dyn Write) -> io::Result<()> {
-        if self.sessions == 0 {
-            open_document(out)?;
-        } else {
-            out.write_all(b",")?;
-        }
-        self.sessions += 1;
         // Serialized into a vector, then written at once.
-        self.scratch.clear();
-        super::compact::write(&mut self.scratch, &session)?;
-        out.write_all(&self.scratch)
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        super::compact::write(&mut scratch, &session)?;
+        let written = self.serialized(Item::Session, &scratch, out);
+        self.scratch = scratch;
+        written
     }
 
     fn transaction(
@@ -133,6 +131,37 @@ impl Sink for JsonSink {
         self.transactions += 1;
         super::compact::write(&mut self.scratch, &transaction)?;
         self.deflated.write_all(&self.scratch)
+    }
+
+    fn takes_serialized(&self) -> bool {
+        true
+    }
+
+    /// A session goes to the output after a comma; a transaction to the spool, with its comma
+    /// in the same write (the encoder does work per write call).
+    fn serialized(&mut self, item: Item, json: &[u8], out: &mut dyn Write) -> io::Result<()> {
+        match item {
+            Item::Session => {
+                if self.sessions == 0 {
+                    open_document(out)?;
+                } else {
+                    out.write_all(b",")?;
+                }
+                self.sessions += 1;
+                out.write_all(json)
+            }
+            Item::Transaction if self.transactions == 0 => {
+                self.transactions += 1;
+                self.deflated.write_all(json)
+            }
+            Item::Transaction => {
+                self.transactions += 1;
+                self.scratch.clear();
+                self.scratch.push(b',');
+                self.scratch.extend_from_slice(json);
+                self.deflated.write_all(&self.scratch)
+            }
+        }
     }
 
     fn finding(&mut self, finding: FindingReport, _out: &mut dyn Write) -> io::Result<()> {

@@ -51,6 +51,21 @@ pub trait Sink {
         transaction: TransactionReport,
         out: &mut dyn Write,
     ) -> io::Result<()>;
+    /// Whether [`Sink::serialized`] may be called: the sink writes a session or transaction
+    /// as the compact JSON of its report object.
+    fn takes_serialized(&self) -> bool {
+        false
+    }
+    /// A session or transaction serialized already (`json`: the object's compact JSON), for
+    /// a sink that [takes them](Sink::takes_serialized).
+    fn serialized(
+        &mut self,
+        _item: printer::Item,
+        _json: &[u8],
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        Err(io::Error::other("this output format takes report objects"))
+    }
     /// A finding of no session or transaction.
     fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()>;
     /// Whether the sessions in progress are wanted (a live view); the others print only what

@@ -9,6 +9,7 @@
 //! `shard_limits_hit` (docs/report.md, *Shard output*).
 
 use super::Sink;
+use super::printer::Item;
 use crate::report::{
     CaptureSummary, Counts, FindingReport, SessionReport, Summary, TransactionReport,
 };
@@ -163,6 +164,30 @@ impl Sink for NdjsonSink {
 
     fn finding(&mut self, finding: FindingReport, out: &mut dyn Write) -> io::Result<()> {
         self.line(out, "finding", &finding)
+    }
+
+    /// A shard run's lines carry their position: those are written from the objects.
+    fn takes_serialized(&self) -> bool {
+        self.shard.is_none()
+    }
+
+    /// The line `{"type":"…",` and the object's fields: the bytes of the object flattened
+    /// into a [`Line`].
+    fn serialized(&mut self, item: Item, json: &[u8], out: &mut dyn Write) -> io::Result<()> {
+        self.header(out)?;
+        let fields = json
+            .strip_prefix(b"{")
+            .filter(|rest| rest.len() > 1)
+            .ok_or_else(|| io::Error::other("a report object serialized as an empty object"))?;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(match item {
+            Item::Session => b"{\"type\":\"session\",",
+            Item::Transaction => b"{\"type\":\"transaction\",",
+        });
+        self.scratch.extend_from_slice(fields);
+        self.scratch.push(b'\n');
+        out.write_all(&self.scratch)?;
+        if self.flush_lines { out.flush() } else { Ok(()) }
     }
 
     fn position(&mut self, position: Position) {

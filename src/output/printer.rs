@@ -10,9 +10,11 @@ use super::text::{self, Style};
 use super::text_stream::TextStreamSink;
 use super::{Format, Sink, WholeReport};
 use crate::findings::Output;
+use crate::catalogue::Severity;
+use crate::transaction::Outcome;
 use crate::report::{
-    CaptureSummary, CpeInfo, ReportOptions, SessionReport, Summary, TransactionReport,
-    capture_finding_report,
+    CaptureSummary, CpeInfo, FindingReport, ReportOptions, SessionReport, Summary,
+    TransactionReport, capture_finding_report,
 };
 use std::io::{self, Write};
 
@@ -45,20 +47,78 @@ impl Filters {
 pub enum Built {
     Session(SessionReport),
     Transaction(TransactionReport),
+    /// A session or transaction serialized already, for a sink that takes JSON bytes, when no
+    /// filter needs the object.
+    Serialized(Serialized),
     /// Built by the printer itself: findings, positions and open sessions (they are few), and
     /// sessions and transactions when no other thread builds them.
     Other(Output),
 }
 
-/// Builds the report objects of finished sessions and transactions, on any thread.
+/// A session or transaction as compact JSON, with what the printer counts of it.
+pub struct Serialized {
+    pub item: Item,
+    /// The object, `{` to `}`.
+    pub json: Vec<u8>,
+    /// A transaction's outcome (`None`: a session).
+    outcome: Option<Outcome>,
+    /// Code and severity of each of its findings.
+    findings: Vec<(&'static str, Severity)>,
+}
+
+/// Which kind of item [`Serialized`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Session,
+    Transaction,
+}
+
+impl Serialized {
+    fn of<T: serde::Serialize>(
+        item: Item,
+        report: &T,
+        outcome: Option<Outcome>,
+        findings: &[FindingReport],
+    ) -> io::Result<Serialized> {
+        let mut json = Vec::with_capacity(4096);
+        super::compact::write(&mut json, report)?;
+        Ok(Serialized {
+            item,
+            json,
+            outcome,
+            findings: findings.iter().map(|f| (f.code, f.severity)).collect(),
+        })
+    }
+}
+
+/// Builds the report objects of finished sessions and transactions, on any thread; for a
+/// printer whose sink takes JSON bytes and that filters nothing, serializes them too.
 #[derive(Clone, Debug)]
 pub struct Builder {
     opts: ReportOptions,
+    serialize: bool,
 }
 
 impl Builder {
     pub fn build(&self, item: Output) -> Built {
-        build(item, &self.opts)
+        let built = build(item, &self.opts);
+        if !self.serialize {
+            return built;
+        }
+        // An object that cannot be serialized goes on as it is: the sink reports the error.
+        match built {
+            Built::Session(r) => {
+                Serialized::of(Item::Session, &r, None, &r.findings).map_or(Built::Session(r), Built::Serialized)
+            }
+            Built::Transaction(r) => Serialized::of(
+                Item::Transaction,
+                &r,
+                Some(r.outcome),
+                &r.findings,
+            )
+            .map_or(Built::Transaction(r), Built::Serialized),
+            other => other,
+        }
     }
 }
 
@@ -147,8 +207,13 @@ impl Printer {
 
     /// What builds the report objects of this printer, for other threads.
     pub fn builder(&self) -> Builder {
+        let filters = &self.filters;
         Builder {
             opts: self.opts.clone(),
+            serialize: self.sink.takes_serialized()
+                && filters.cpe.is_empty()
+                && filters.transaction.is_none()
+                && filters.terms.is_empty(),
         }
     }
 
@@ -184,6 +249,19 @@ impl Printer {
                 }
                 self.summary.add_transaction(&report);
                 self.sink.transaction(report, out)
+            }
+            Built::Serialized(item) => {
+                // Only a builder of this printer serializes, and only when nothing is
+                // filtered (`Printer::builder`).
+                match item.outcome {
+                    Some(outcome) => self.summary.add_outcome(outcome),
+                    None if self.sink.wants_sessions() => self.summary.sessions += 1,
+                    None => return Ok(()),
+                }
+                for &(code, severity) in &item.findings {
+                    self.summary.add_finding(code, severity);
+                }
+                self.sink.serialized(item.item, &item.json, out)
             }
             Built::Other(Output::Finding(f, cpe)) => {
                 if self.filters.transaction.is_some() || !self.filters.terms.is_empty() {
