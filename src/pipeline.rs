@@ -717,10 +717,7 @@ impl Back {
     /// The back half with the settings of `cfg`.
     pub fn with_config(cfg: &PipelineConfig) -> Self {
         Back {
-            sessions: SessionStage::new(
-                SessionTracker::new(cfg.session.clone()),
-                cfg.open_every,
-            ),
+            sessions: SessionStage::new(SessionTracker::new(cfg.session.clone()), cfg.open_every),
             later: Later::new(
                 TransactionTracker::with_config(cfg.transaction.clone()),
                 Judge::with_max_cpes(cfg.thresholds.clone(), cfg.findings_max_cpes),
@@ -873,8 +870,7 @@ impl SessionStage {
 
     /// End of input: every open session is finished, then the later stages' last timer run.
     pub fn finish(&mut self, out: &mut impl FnMut(LaterEvent)) {
-        self.tracker
-            .finish(&mut |item| out(LaterEvent::Item(item)));
+        self.tracker.finish(&mut |item| out(LaterEvent::Item(item)));
         out(LaterEvent::Timers(None));
         if self.open_every.is_some() {
             out(LaterEvent::Pass(Output::Open(Vec::new())));
@@ -1021,92 +1017,5 @@ mod tests {
         );
         let error = (h.count() as f64 - f64::from(distinct)).abs() / f64::from(distinct);
         assert!(error < 0.03, "estimate {} for {distinct}", h.count());
-    }
-}
-
-#[cfg(test)]
-mod stage_tests {
-    use super::*;
-    use crate::capture::CaptureReader;
-
-    /// What the front half hands the back half, clock included.
-    enum ToBack {
-        Http(HttpEvent),
-        Advance(Nanos),
-        ReportOpen,
-    }
-
-    fn front_events(bytes: &[u8]) -> Vec<ToBack> {
-        let mut reader =
-            CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes.to_vec())), 0)
-                .unwrap();
-        let mut front = Front::new(&PipelineConfig::default());
-        let mut events = Vec::new();
-        let mut frames = 0;
-        while let Some(frame) = reader.next_frame().unwrap() {
-            front.push(&frame, &mut |ev| events.push(ToBack::Http(ev)));
-            frames += 1;
-            if frames % 5 == 0 {
-                front.advance(frame.ts, &mut |ev| events.push(ToBack::Http(ev)));
-                events.push(ToBack::Advance(frame.ts));
-            }
-            if frames % 7 == 0 {
-                events.push(ToBack::ReportOpen);
-            }
-        }
-        front.finish(&mut |ev| events.push(ToBack::Http(ev)));
-        events
-    }
-
-    /// The back half's two stages run one after the other (every event of the first, then the
-    /// second over what it handed on) give the whole back half's outputs, open sessions
-    /// included.
-    #[test]
-    fn the_stages_apart_give_the_whole_back_half() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/captures/reference-config-update.pcap"
-        );
-        let bytes = std::fs::read(path).expect("reference capture");
-        let cfg = PipelineConfig {
-            open_every: Some(1_000_000_000),
-            ..PipelineConfig::default()
-        };
-        let mut whole = Back::with_config(&cfg);
-        let mut expected = Vec::new();
-        let mut out = |o: Output| expected.push(format!("{o:?}"));
-        for ev in front_events(&bytes) {
-            match ev {
-                ToBack::Http(ev) => whole.push(ev, &mut out),
-                ToBack::Advance(now) => whole.advance(now, &mut out),
-                ToBack::ReportOpen => whole.report_open(&mut out),
-            }
-        }
-        whole.finish(&mut out);
-        assert!(expected.iter().any(|o| o.starts_with("Transaction")));
-        assert!(expected.iter().any(|o| o.starts_with("Open([Session")));
-
-        let (mut sessions, mut later) = Back::with_config(&cfg).into_stages();
-        let mut handed = Vec::new();
-        let mut to_later = |ev: LaterEvent| handed.push(ev);
-        for ev in front_events(&bytes) {
-            match ev {
-                ToBack::Http(ev) => sessions.push(ev, &mut to_later),
-                ToBack::Advance(now) => sessions.advance(now, &mut to_later),
-                ToBack::ReportOpen => sessions.report_open(&mut to_later),
-            }
-        }
-        sessions.finish(&mut to_later);
-        let mut apart = Vec::new();
-        for ev in handed {
-            later.push(ev, &mut |o| apart.push(format!("{o:?}")));
-        }
-        assert_eq!(expected, apart);
-        let joined = Back::from_stages(sessions, later);
-        assert_eq!(
-            format!("{:?}", whole.limits_hit()),
-            format!("{:?}", joined.limits_hit())
-        );
-        assert_eq!(whole.http_messages(), joined.http_messages());
     }
 }

@@ -313,7 +313,9 @@ impl Worker {
         let handle = if later_apart {
             let (sessions, later) = back.into_stages();
             let (later_tx, later_rx) = sync_channel::<Vec<LaterEvent>>(BATCHES_IN_FLIGHT);
-            let later = spawn_named("later".into(), move || run_later(later, later_rx, output_tx));
+            let later = spawn_named("later".into(), move || {
+                run_later(later, later_rx, output_tx)
+            });
             spawn_named("back".into(), move || {
                 let mut stage = SessionSide {
                     stage: sessions,
@@ -764,6 +766,113 @@ mod tests {
                 .map(|o| format!("{o:?}"))
                 .collect();
             assert_eq!(plain, rest);
+        }
+    }
+
+    /// The back half's two stages apart ([`Back::into_stages`]).
+    mod stages {
+        use super::super::{BackStage, SessionSide, WholeBack};
+        use crate::capture::CaptureReader;
+        use crate::findings::Output;
+        use crate::http::HttpEvent;
+        use crate::pipeline::{Back, Front, PipelineConfig};
+        use crate::types::Nanos;
+        use std::sync::mpsc::sync_channel;
+
+        /// What the front half hands the back half, clock included.
+        #[allow(clippy::large_enum_variant)]
+        enum ToBack {
+            Http(HttpEvent),
+            Advance(Nanos),
+            ReportOpen,
+        }
+
+        fn front_events(bytes: &[u8]) -> Vec<ToBack> {
+            let mut reader = CaptureReader::from_reader(
+                "ref",
+                Box::new(std::io::Cursor::new(bytes.to_vec())),
+                0,
+            )
+            .unwrap();
+            let mut front = Front::new(&PipelineConfig::default());
+            let mut events = Vec::new();
+            let mut frames = 0;
+            while let Some(frame) = reader.next_frame().unwrap() {
+                front.push(&frame, &mut |ev| events.push(ToBack::Http(ev)));
+                frames += 1;
+                if frames % 5 == 0 {
+                    front.advance(frame.ts, &mut |ev| events.push(ToBack::Http(ev)));
+                    events.push(ToBack::Advance(frame.ts));
+                }
+                if frames % 7 == 0 {
+                    events.push(ToBack::ReportOpen);
+                }
+            }
+            front.finish(&mut |ev| events.push(ToBack::Http(ev)));
+            events
+        }
+
+        /// The back half's two stages run one after the other (every event of the first, then the
+        /// second over what it handed on) give the whole back half's outputs, open sessions
+        /// included.
+        #[test]
+        fn the_stages_apart_give_the_whole_back_half() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/captures/reference-config-update.pcap"
+            );
+            let bytes = std::fs::read(path).expect("reference capture");
+            let cfg = PipelineConfig {
+                open_every: Some(1_000_000_000),
+                ..PipelineConfig::default()
+            };
+            /// Every event to `stage`, then the end of input.
+            fn drive(bytes: &[u8], stage: &mut impl BackStage) {
+                for ev in front_events(bytes) {
+                    match ev {
+                        ToBack::Http(ev) => stage.push(ev, None),
+                        ToBack::Advance(now) => stage.advance(now),
+                        ToBack::ReportOpen => stage.report_open(),
+                    }
+                }
+                stage.finish();
+            }
+            let mut expected = Vec::new();
+            let mut whole = WholeBack {
+                back: Back::with_config(&cfg),
+                out: |o: Output| expected.push(format!("{o:?}")),
+            };
+            drive(&bytes, &mut whole);
+            let whole = whole.back;
+            assert!(expected.iter().any(|o| o.starts_with("Transaction")));
+            assert!(expected.iter().any(|o| o.starts_with("Open([Session")));
+
+            // The session stage's batches, kept until the later stages run over them.
+            let (sessions, mut later) = Back::with_config(&cfg).into_stages();
+            let (to_later, handed) = sync_channel(64);
+            let mut side = SessionSide {
+                stage: sessions,
+                to_later,
+                batch: Vec::new(),
+            };
+            drive(&bytes, &mut side);
+            let SessionSide {
+                stage: sessions,
+                to_later,
+                ..
+            } = side;
+            drop(to_later);
+            let mut apart = Vec::new();
+            for ev in handed.into_iter().flatten() {
+                later.push(ev, &mut |o| apart.push(format!("{o:?}")));
+            }
+            assert_eq!(expected, apart);
+            let joined = Back::from_stages(sessions, later);
+            assert_eq!(
+                format!("{:?}", whole.limits_hit()),
+                format!("{:?}", joined.limits_hit())
+            );
+            assert_eq!(whole.http_messages(), joined.http_messages());
         }
     }
 }

@@ -187,7 +187,11 @@ impl Sink for NdjsonSink {
         self.scratch.extend_from_slice(fields);
         self.scratch.push(b'\n');
         out.write_all(&self.scratch)?;
-        if self.flush_lines { out.flush() } else { Ok(()) }
+        if self.flush_lines {
+            out.flush()
+        } else {
+            Ok(())
+        }
     }
 
     fn position(&mut self, position: Position) {

@@ -9,13 +9,13 @@ use super::summary::SummarySink;
 use super::text::{self, Style};
 use super::text_stream::TextStreamSink;
 use super::{Format, Sink, WholeReport};
-use crate::findings::Output;
 use crate::catalogue::Severity;
-use crate::transaction::Outcome;
+use crate::findings::Output;
 use crate::report::{
     CaptureSummary, CpeInfo, FindingReport, ReportOptions, SessionReport, Summary,
     TransactionReport, capture_finding_report,
 };
+use crate::transaction::Outcome;
 use std::io::{self, Write};
 
 /// What to show.
@@ -107,16 +107,12 @@ impl Builder {
         }
         // An object that cannot be serialized goes on as it is: the sink reports the error.
         match built {
-            Built::Session(r) => {
-                Serialized::of(Item::Session, &r, None, &r.findings).map_or(Built::Session(r), Built::Serialized)
+            Built::Session(r) => Serialized::of(Item::Session, &r, None, &r.findings)
+                .map_or(Built::Session(r), Built::Serialized),
+            Built::Transaction(r) => {
+                Serialized::of(Item::Transaction, &r, Some(r.outcome), &r.findings)
+                    .map_or(Built::Transaction(r), Built::Serialized)
             }
-            Built::Transaction(r) => Serialized::of(
-                Item::Transaction,
-                &r,
-                Some(r.outcome),
-                &r.findings,
-            )
-            .map_or(Built::Transaction(r), Built::Serialized),
             other => other,
         }
     }

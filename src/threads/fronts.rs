@@ -407,7 +407,14 @@ impl Sharded {
         let mut cfg = cfg;
         cfg.http.digests = None;
         let (output_to, outputs) = std::sync::mpsc::channel();
-        let worker = Worker::spawn(Back::with_config(&cfg), decoders, true, None, None, output_to);
+        let worker = Worker::spawn(
+            Back::with_config(&cfg),
+            decoders,
+            true,
+            None,
+            None,
+            output_to,
+        );
         Sharded::with_downstream(cfg, shards, worker, outputs)
     }
 
