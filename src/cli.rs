@@ -237,7 +237,8 @@ pub struct ReportArgs {
     /// N-2 threads decoding CWMP bodies for the back half and one taking the SHA-256 of the
     /// files off the front half; 5 or more split the front half too: frames are decoded on
     /// one thread and reassembled (TCP, TLS, HTTP, file hashes) on N-4 front shards by address
-    /// pair, with two decoder threads, and two threads build report objects for the printer.
+    /// pair, with two decoder threads, the back half's session stage and later stages on two
+    /// threads, and two threads building report objects (and their JSON) for the printer.
     /// Default: one per core, 2 to 4. The results are the same whatever the count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub threads: Option<u8>,

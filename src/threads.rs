@@ -7,8 +7,10 @@
 //! cost), batch `i` on decoder `i mod n`, which the worker then takes in the same order, and a
 //! hashing thread takes the SHA-256 of the files off the front half (the one stage that does
 //! not spread over cores); the worker puts each digest back into its message. From 5 on, the
-//! front half itself is split by address pair ([`fronts`]). Every count gives the same
-//! outputs in the same order.
+//! front half itself is split by address pair ([`fronts`]), and the back half runs as two
+//! stages: the worker keeps the session stage and hands its items to the later stages
+//! (transactions, findings) on a thread of their own ([`Back::into_stages`]). Every count
+//! gives the same outputs in the same order.
 
 use crate::cwmp::DecodeLimits;
 use crate::findings::Output;
@@ -59,12 +61,14 @@ const BATCHES_IN_FLIGHT: usize = 8;
 const DECODER_BATCHES_IN_FLIGHT: usize = 2;
 
 /// From this many threads on, the front half is split ([`fronts`]): `threads - 4` front
-/// shards, two decoder threads, the back half and the merging thread.
+/// shards, two decoder threads, the back half (its session stage, then its later stages on a
+/// thread of their own) and the merging thread.
 const FRONT_SHARDS_FROM: usize = 5;
 const SHARDED_DECODERS: usize = 2;
 
 /// Threads building report objects for the printer with `threads` analysis threads: two from
-/// [`FRONT_SHARDS_FROM`] on (the printer is then the longest serial stage), else none.
+/// [`FRONT_SHARDS_FROM`] on (the printer is then the longest serial stage; for JSON and
+/// NDJSON they write the objects' JSON too), else none.
 pub fn report_builders(threads: usize) -> usize {
     if threads >= FRONT_SHARDS_FROM { 2 } else { 0 }
 }
