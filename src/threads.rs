@@ -661,13 +661,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_split_analyzer_gives_what_the_pipeline_gives() {
+    /// The bytes of the shipped reference capture.
+    fn reference_capture() -> Vec<u8> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/captures/reference-config-update.pcap"
         );
-        let bytes = std::fs::read(path).expect("reference capture");
+        std::fs::read(path).expect("reference capture")
+    }
+
+    #[test]
+    fn the_split_analyzer_gives_what_the_pipeline_gives() {
+        let bytes = reference_capture();
         let mut reader =
             CaptureReader::from_reader("ref", Box::new(std::io::Cursor::new(bytes.clone())), 0)
                 .unwrap();
@@ -821,11 +826,7 @@ mod tests {
         /// included.
         #[test]
         fn the_stages_apart_give_the_whole_back_half() {
-            let path = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/captures/reference-config-update.pcap"
-            );
-            let bytes = std::fs::read(path).expect("reference capture");
+            let bytes = super::reference_capture();
             let cfg = PipelineConfig {
                 open_every: Some(1_000_000_000),
                 ..PipelineConfig::default()

@@ -102,6 +102,18 @@ fn open_document(out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
+/// One more session's JSON into the document (`count`: the sessions written so far), after
+/// the opening of the document or a comma.
+fn write_session(count: &mut usize, json: &[u8], out: &mut dyn Write) -> io::Result<()> {
+    if *count == 0 {
+        open_document(out)?;
+    } else {
+        out.write_all(b",")?;
+    }
+    *count += 1;
+    out.write_all(json)
+}
+
 impl Default for JsonSink {
     fn default() -> Self {
         JsonSink::new()
@@ -111,12 +123,9 @@ impl Default for JsonSink {
 impl Sink for JsonSink {
     fn session(&mut self, session: SessionReport, out: &mut dyn Write) -> io::Result<()> {
         // Serialized into a vector, then written at once.
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        super::compact::write(&mut scratch, &session)?;
-        let written = self.serialized(Item::Session, &scratch, out);
-        self.scratch = scratch;
-        written
+        self.scratch.clear();
+        super::compact::write(&mut self.scratch, &session)?;
+        write_session(&mut self.sessions, &self.scratch, out)
     }
 
     fn transaction(
@@ -141,20 +150,12 @@ impl Sink for JsonSink {
     /// in the same write (the encoder does work per write call).
     fn serialized(&mut self, item: Item, json: &[u8], out: &mut dyn Write) -> io::Result<()> {
         match item {
-            Item::Session => {
-                if self.sessions == 0 {
-                    open_document(out)?;
-                } else {
-                    out.write_all(b",")?;
-                }
-                self.sessions += 1;
-                out.write_all(json)
-            }
-            Item::Transaction if self.transactions == 0 => {
+            Item::Session => write_session(&mut self.sessions, json, out),
+            Item::Transaction(_) if self.transactions == 0 => {
                 self.transactions += 1;
                 self.deflated.write_all(json)
             }
-            Item::Transaction => {
+            Item::Transaction(_) => {
                 self.transactions += 1;
                 self.scratch.clear();
                 self.scratch.push(b',');

@@ -182,7 +182,7 @@ impl Sink for NdjsonSink {
         self.scratch.clear();
         self.scratch.extend_from_slice(match item {
             Item::Session => b"{\"type\":\"session\",",
-            Item::Transaction => b"{\"type\":\"transaction\",",
+            Item::Transaction(_) => b"{\"type\":\"transaction\",",
         });
         self.scratch.extend_from_slice(fields);
         self.scratch.push(b'\n');

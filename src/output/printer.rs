@@ -60,24 +60,21 @@ pub struct Serialized {
     pub item: Item,
     /// The object, `{` to `}`.
     pub json: Vec<u8>,
-    /// A transaction's outcome (`None`: a session).
-    outcome: Option<Outcome>,
     /// Code and severity of each of its findings.
     findings: Vec<(&'static str, Severity)>,
 }
 
-/// Which kind of item [`Serialized`] holds.
+/// Which kind of item [`Serialized`] holds (a transaction with its outcome, for the counts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Item {
     Session,
-    Transaction,
+    Transaction(Outcome),
 }
 
 impl Serialized {
     fn of<T: serde::Serialize>(
         item: Item,
         report: &T,
-        outcome: Option<Outcome>,
         findings: &[FindingReport],
     ) -> io::Result<Serialized> {
         let mut json = Vec::with_capacity(4096);
@@ -85,7 +82,6 @@ impl Serialized {
         Ok(Serialized {
             item,
             json,
-            outcome,
             findings: findings.iter().map(|f| (f.code, f.severity)).collect(),
         })
     }
@@ -107,12 +103,10 @@ impl Builder {
         }
         // An object that cannot be serialized goes on as it is: the sink reports the error.
         match built {
-            Built::Session(r) => Serialized::of(Item::Session, &r, None, &r.findings)
+            Built::Session(r) => Serialized::of(Item::Session, &r, &r.findings)
                 .map_or(Built::Session(r), Built::Serialized),
-            Built::Transaction(r) => {
-                Serialized::of(Item::Transaction, &r, Some(r.outcome), &r.findings)
-                    .map_or(Built::Transaction(r), Built::Serialized)
-            }
+            Built::Transaction(r) => Serialized::of(Item::Transaction(r.outcome), &r, &r.findings)
+                .map_or(Built::Transaction(r), Built::Serialized),
             other => other,
         }
     }
@@ -249,14 +243,13 @@ impl Printer {
             Built::Serialized(item) => {
                 // Only a builder of this printer serializes, and only when nothing is
                 // filtered (`Printer::builder`).
-                match item.outcome {
-                    Some(outcome) => self.summary.add_outcome(outcome),
-                    None if self.sink.wants_sessions() => self.summary.sessions += 1,
-                    None => return Ok(()),
-                }
-                for &(code, severity) in &item.findings {
-                    self.summary.add_finding(code, severity);
-                }
+                let outcome = match item.item {
+                    Item::Session if !self.sink.wants_sessions() => return Ok(()),
+                    Item::Session => None,
+                    Item::Transaction(outcome) => Some(outcome),
+                };
+                self.summary
+                    .add_item(outcome, item.findings.iter().copied());
                 self.sink.serialized(item.item, &item.json, out)
             }
             Built::Other(Output::Finding(f, cpe)) => {

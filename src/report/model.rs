@@ -376,13 +376,30 @@ pub struct Summary {
 
 impl Summary {
     pub fn add_session(&mut self, s: &SessionReport) {
-        self.sessions += 1;
-        self.add_findings(&s.findings);
+        self.add_item(None, s.findings.iter().map(|d| (d.code, d.severity)));
     }
 
     pub fn add_transaction(&mut self, t: &TransactionReport) {
-        self.add_outcome(t.outcome);
-        self.add_findings(&t.findings);
+        self.add_item(
+            Some(t.outcome),
+            t.findings.iter().map(|d| (d.code, d.severity)),
+        );
+    }
+
+    /// One more session (`outcome` `None`) or transaction of this outcome, with the code and
+    /// severity of each of its findings.
+    pub fn add_item(
+        &mut self,
+        outcome: Option<Outcome>,
+        findings: impl IntoIterator<Item = (&'static str, Severity)>,
+    ) {
+        match outcome {
+            Some(outcome) => self.add_outcome(outcome),
+            None => self.sessions += 1,
+        }
+        for (code, severity) in findings {
+            self.add_finding(code, severity);
+        }
     }
 
     /// One more transaction, of this outcome (its findings are added apart).
